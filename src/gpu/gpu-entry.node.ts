@@ -1,0 +1,20 @@
+// Node: WebGPU comes from Dawn through the npm package `webgpu`.
+import { create, globals } from 'webgpu';
+
+let entry: GPU | undefined;
+
+/** Dawn's GPU object; installs the WebGPU globals (GPUBufferUsage, …) once. */
+export function gpuEntry(): GPU {
+  if (!entry) {
+    Object.assign(globalThis, globals);
+    // lavapipe (Mesa's CPU Vulkan driver) is found through VK_ICD_FILENAMES when no GPU driver is set.
+    entry = create([]) as GPU;
+  }
+  return entry;
+}
+
+export const noWebGpuHelp =
+  'No WebGPU adapter in Node. Dawn (npm package `webgpu`) needs a Vulkan driver: on a machine ' +
+  'without a GPU install Mesa\'s lavapipe (Debian 12: `apt-get install -y libvulkan1 && apt-get install ' +
+  '-y -t bookworm-backports mesa-vulkan-drivers`; Debian 12\'s own Mesa 22 is too old) and run with ' +
+  'VK_ICD_FILENAMES=/usr/share/vulkan/icd.d/lvp_icd.json.';

@@ -1,0 +1,211 @@
+// The one object kernels talk to: a device plus the caches that keep per-dispatch work small
+// (compiled pipelines, immutable uniform buffers) and the buffer helpers every layer needs.
+import { requestDevice, type AdapterReport, type DeviceRequest } from './device.ts';
+import { composeShader, type TypeAliases } from './shader-compose.ts';
+import { shaderSource } from '#shader-source';
+import { byteSize, type DType, type Tensor } from './tensor.ts';
+
+export type UniformField = readonly ['u32' | 'i32' | 'f32', number];
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+export interface PipelineOptions {
+  aliases?: TypeAliases;
+  constants?: Record<string, number>;
+  entryPoint?: string;
+}
+
+export class Gpu {
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly uniforms = new Map<string, GPUBuffer>();
+  private firstError: string | undefined;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterReport,
+  ) {
+    device.addEventListener('uncapturederror', (event) => {
+      const message = (event as GPUUncapturedErrorEvent).error.message;
+      this.firstError ??= message;
+    });
+  }
+
+  static async create(request: DeviceRequest = {}): Promise<Gpu> {
+    const { device, adapter } = await requestDevice(request);
+    return new Gpu(device, adapter);
+  }
+
+  get hasF16(): boolean {
+    return this.device.features.has('shader-f16');
+  }
+
+  get maxBindingBytes(): number {
+    return this.device.limits.maxStorageBufferBindingSize;
+  }
+
+  /** A compiled compute pipeline, built once per shader, type aliases and override constants. */
+  pipeline(shader: string, options: PipelineOptions = {}): GPUComputePipeline {
+    const { aliases = {}, constants = {}, entryPoint = 'main' } = options;
+    const key = JSON.stringify([shader, aliases, constants, entryPoint]);
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      const code = composeShader(shader, shaderSource, aliases);
+      const module = this.device.createShaderModule({ label: shader, code });
+      pipeline = this.device.createComputePipeline({
+        label: shader,
+        layout: 'auto',
+        compute: { module, entryPoint, constants },
+      });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  /** A uniform buffer holding the given 4-byte fields in order (pad to 16 bytes). Cached by content. */
+  uniform(fields: readonly UniformField[]): GPUBuffer {
+    const words = Math.max(4, Math.ceil(fields.length / 4) * 4);
+    const data = new ArrayBuffer(words * 4);
+    const view = new DataView(data);
+    fields.forEach(([type, value], i) => {
+      if (type === 'f32') view.setFloat32(i * 4, value, true);
+      else if (type === 'i32') view.setInt32(i * 4, value, true);
+      else view.setUint32(i * 4, value, true);
+    });
+    const key = Array.from(new Uint32Array(data)).join(',');
+    let buffer = this.uniforms.get(key);
+    if (!buffer) {
+      if (this.uniforms.size >= 4096) this.dropUniforms();
+      buffer = this.device.createBuffer({
+        size: data.byteLength,
+        usage: GPUBufferUsage.UNIFORM,
+        mappedAtCreation: true,
+      });
+      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data));
+      buffer.unmap();
+      this.uniforms.set(key, buffer);
+    }
+    return buffer;
+  }
+
+  private dropUniforms(): void {
+    // Buffers still referenced by recorded commands stay alive until those commands finish.
+    for (const buffer of this.uniforms.values()) buffer.destroy();
+    this.uniforms.clear();
+  }
+
+  /** Records one compute dispatch; resources bind in order to @group(0) @binding(0, 1, …). */
+  dispatch(
+    encoder: GPUCommandEncoder,
+    pipeline: GPUComputePipeline,
+    resources: readonly Binding[],
+    workgroups: readonly [number, number?, number?],
+  ): void {
+    const [x, y = 1, z = 1] = workgroups;
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new Error(`Dispatch of ${x}x${y}x${z} workgroups exceeds the device limit of ${max} per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: resources.map((r, binding) => ({
+        binding,
+        resource: r instanceof GPUBuffer ? { buffer: r } : r,
+      })),
+    });
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+  }
+
+  /** Encodes work with `record` and submits it as one command buffer. */
+  run(record: (encoder: GPUCommandEncoder) => void): void {
+    const encoder = this.device.createCommandEncoder();
+    record(encoder);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** A storage buffer of `bytes` (rounded up to 4), zero-filled. */
+  buffer(bytes: number, label?: string, extraUsage = 0): GPUBuffer {
+    return this.device.createBuffer({
+      label,
+      size: Math.max(4, Math.ceil(bytes / 4) * 4),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
+    });
+  }
+
+  tensor(dtype: DType, shape: readonly number[], label?: string): Tensor {
+    return { buffer: this.buffer(byteSize({ dtype, shape }), label), dtype, shape };
+  }
+
+  /** A storage buffer holding `data`. */
+  upload(data: ArrayBufferView, label?: string): GPUBuffer {
+    const buffer = this.buffer(data.byteLength, label);
+    this.write(buffer, data);
+    return buffer;
+  }
+
+  tensorFrom(data: Float32Array | Uint32Array | Int32Array | Uint16Array, dtype: DType, shape: readonly number[]): Tensor {
+    return { buffer: this.upload(data), dtype, shape };
+  }
+
+  write(buffer: GPUBuffer, data: ArrayBufferView, bufferOffset = 0): void {
+    // writeBuffer needs a size that is a multiple of 4: pad odd-sized f16 data.
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (bytes.byteLength % 4 === 0) {
+      this.device.queue.writeBuffer(buffer, bufferOffset, bytes);
+    } else {
+      const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+      padded.set(bytes);
+      this.device.queue.writeBuffer(buffer, bufferOffset, padded);
+    }
+  }
+
+  /** Copies `bytes` from `buffer` at `offset` back to the CPU; throws the first GPU error seen since the last read. */
+  async read(buffer: GPUBuffer, bytes = buffer.size, offset = 0): Promise<ArrayBuffer> {
+    const size = Math.ceil(bytes / 4) * 4;
+    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
+    this.device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const copy = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    staging.destroy();
+    this.throwIfErrored();
+    return copy;
+  }
+
+  async readF32(t: Tensor | GPUBuffer): Promise<Float32Array> {
+    const buffer = t instanceof GPUBuffer ? t : t.buffer;
+    const bytes = t instanceof GPUBuffer ? t.size : byteSize(t);
+    return new Float32Array(await this.read(buffer, bytes));
+  }
+
+  async readU32(t: Tensor | GPUBuffer): Promise<Uint32Array> {
+    const buffer = t instanceof GPUBuffer ? t : t.buffer;
+    const bytes = t instanceof GPUBuffer ? t.size : byteSize(t);
+    return new Uint32Array(await this.read(buffer, bytes));
+  }
+
+  /** Waits for all submitted work; throws the first GPU error seen. */
+  async finish(): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwIfErrored();
+  }
+
+  private throwIfErrored(): void {
+    if (this.firstError !== undefined) {
+      const message = this.firstError;
+      this.firstError = undefined;
+      throw new Error(`WebGPU error: ${message}`);
+    }
+  }
+
+  destroy(): void {
+    this.dropUniforms();
+    this.pipelines.clear();
+    this.device.destroy();
+  }
+}

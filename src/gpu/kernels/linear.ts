@@ -1,0 +1,45 @@
+// Y = X·Wᵀ (+ b) with W in Hugging Face's [out, in] layout, f32 or f16 weights, f32 accumulation.
+import type { Gpu } from '../gpu.ts';
+import type { Tensor } from '../tensor.ts';
+
+const tileM = 64;
+const tileN = 64;
+
+/** A weight matrix [outs, ins], possibly split into row ranges that each fit one storage binding. */
+export interface LinearWeight {
+  /** Row ranges in order; rows of part i follow those of part i-1. */
+  parts: readonly Tensor[];
+  outs: number;
+  ins: number;
+  bias?: Tensor;
+}
+
+export function linearWeight(w: Tensor, bias?: Tensor): LinearWeight {
+  const [outs, ins] = w.shape;
+  return { parts: [w], outs, ins, bias };
+}
+
+/** y[rows, outs] = x[rows, ins] · wᵀ (+ bias). */
+export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number): void {
+  const weightType = weight.parts[0].dtype === 'f16' ? 'f16' : 'f32';
+  const pipeline = gpu.pipeline('linear', { aliases: { W: weightType } });
+  let col0 = 0;
+  for (const part of weight.parts) {
+    const outs = part.shape[0];
+    const bias = weight.bias;
+    const params = gpu.uniform([
+      ['u32', rows],
+      ['u32', outs],
+      ['u32', weight.ins],
+      ['u32', weight.outs],
+      ['u32', col0],
+      ['u32', bias ? 1 : 0],
+    ]);
+    const biasBuffer = bias ? bias.buffer : part.buffer; // unread when has_bias = 0
+    gpu.dispatch(encoder, pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer], [
+      Math.ceil(outs / tileN),
+      Math.ceil(rows / tileM),
+    ]);
+    col0 += outs;
+  }
+}

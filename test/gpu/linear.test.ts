@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { linear, type LinearWeight } from '../../src/gpu/kernels/linear.ts';
+import { linearRef } from '../reference/linear.ts';
+import { maxAbsDiff, randomArray } from '../support/random.ts';
+import { testGpu } from '../support/gpu.ts';
+import { f32ToF16Bits, f16BitsToF32 } from '../../src/model/dtype.ts';
+
+const shapes: Array<[rows: number, outs: number, ins: number]> = [
+  [1, 1, 1],
+  [1, 64, 64],
+  [3, 5, 7],
+  [64, 64, 16],
+  [65, 130, 33],
+  [100, 96, 160],
+  [17, 300, 64],
+];
+
+describe('linear (Y = X·Wᵀ + b), f32 weights', () => {
+  for (const [rows, outs, ins] of shapes) {
+    for (const withBias of [false, true]) {
+      it(`rows=${rows} outs=${outs} ins=${ins} bias=${withBias}`, async () => {
+        const gpu = await testGpu();
+        const seed = rows * 7919 + outs * 31 + ins;
+        const x = randomArray(rows * ins, seed);
+        const w = randomArray(outs * ins, seed + 1);
+        const b = withBias ? randomArray(outs, seed + 2) : undefined;
+        const weight: LinearWeight = {
+          parts: [gpu.tensorFrom(w, 'f32', [outs, ins])],
+          outs,
+          ins,
+          bias: b ? gpu.tensorFrom(b, 'f32', [outs]) : undefined,
+        };
+        const y = gpu.tensor('f32', [rows, outs]);
+        gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows));
+        const got = await gpu.readF32(y);
+        expect(maxAbsDiff(got, linearRef(x, w, b, rows, outs, ins))).toBeLessThan(1e-4 * Math.sqrt(ins));
+      });
+    }
+  }
+
+  it('a weight split into row ranges gives the same result as one piece', async () => {
+    const gpu = await testGpu();
+    const [rows, outs, ins] = [9, 200, 48];
+    const x = randomArray(rows * ins, 5);
+    const w = randomArray(outs * ins, 6);
+    const b = randomArray(outs, 7);
+    const split = [70, 64, 66];
+    let row = 0;
+    const parts = split.map((n) => {
+      const t = gpu.tensorFrom(w.slice(row * ins, (row + n) * ins), 'f32', [n, ins]);
+      row += n;
+      return t;
+    });
+    const y = gpu.tensor('f32', [rows, outs]);
+    const weight: LinearWeight = { parts, outs, ins, bias: gpu.tensorFrom(b, 'f32', [outs]) };
+    gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows));
+    expect(maxAbsDiff(await gpu.readF32(y), linearRef(x, w, b, rows, outs, ins))).toBeLessThan(1e-4);
+  });
+});
+
+describe('linear, f16 weights', () => {
+  it('matches the reference on the f16-rounded weights', async () => {
+    const gpu = await testGpu();
+    expect(gpu.hasF16, 'lavapipe offers shader-f16; its absence means the wrong driver').toBe(true);
+    const [rows, outs, ins] = [33, 70, 40];
+    const x = randomArray(rows * ins, 11);
+    const w16 = f32ToF16Bits(randomArray(outs * ins, 12));
+    const b16 = f32ToF16Bits(randomArray(outs, 13));
+    const weight: LinearWeight = {
+      parts: [gpu.tensorFrom(w16, 'f16', [outs, ins])],
+      outs,
+      ins,
+      bias: gpu.tensorFrom(b16, 'f16', [outs]),
+    };
+    const y = gpu.tensor('f32', [rows, outs]);
+    gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows));
+    const want = linearRef(x, f16BitsToF32(w16), f16BitsToF32(b16), rows, outs, ins);
+    expect(maxAbsDiff(await gpu.readF32(y), want)).toBeLessThan(1e-4);
+  });
+});
