@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
 
 // Two projects: plain unit tests (no GPU) and GPU tests that run real WGSL on Dawn in Node.
 // GPU tests share one device per file and run files one after another: lavapipe uses every core.
@@ -15,6 +16,35 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 120_000,
           pool: 'forks',
+        },
+      },
+      {
+        // The same GPU test files in Debian's Chromium (WebGPU on SwiftShader): the browser build path.
+        test: {
+          name: 'browser',
+          include: ['test/gpu/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            screenshotFailures: false,
+            provider: playwright({
+              launchOptions: {
+                executablePath: '/usr/bin/chromium',
+                args: [
+                  '--no-sandbox',
+                  '--enable-unsafe-webgpu',
+                  '--disable-background-networking',
+                  '--disable-component-update',
+                  '--disable-sync',
+                  '--no-first-run',
+                ],
+              },
+            }),
+            instances: [{ browser: 'chromium' }],
+          },
         },
       },
     ],

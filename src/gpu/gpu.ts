@@ -48,6 +48,9 @@ export class Gpu {
     const key = JSON.stringify([shader, aliases, constants, entryPoint]);
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
+      if (Object.values(aliases).includes('f16') && !this.hasF16) {
+        throw new Error(`Shader "${shader}" needs f16 but this device has no shader-f16 feature; use f32 weights`);
+      }
       const code = composeShader(shader, shaderSource, aliases);
       const module = this.device.createShaderModule({ label: shader, code });
       pipeline = this.device.createComputePipeline({
