@@ -1,0 +1,63 @@
+// Star Attention phase 1 for a batch of blocks (never block 0): query rows [j·block_size, (j+1)·block_size)
+// belong to block j and see every anchor key plus the keys of their own block, causally by position.
+// The anchor and the blocks are two KV sources read in the same pass; key row r of `blocks` belongs to the
+// same block as query row r. Only the anchor's tiles and the causal part of the own block are visited.
+//
+// Workgroup (x, y, z) takes query tile x of block y for kv head z; see flash_tile for the tile.
+
+struct Params {
+  rows: u32,
+  heads: u32,
+  kv_heads: u32,
+  group: u32,          // heads / kv_heads
+  q_first: u32,        // position of query row 0
+  block_size: u32,
+  anchor_start: u32,   // buffer row of the anchor's first key
+  anchor_length: u32,
+  anchor_first: u32,   // position of the anchor's first key
+  blocks_start: u32,   // buffer row of the blocks' first key
+  blocks_length: u32,
+  blocks_first: u32,   // position of the blocks' first key
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> anchor_keys: array<f32>;
+@group(0) @binding(3) var<storage, read> anchor_values: array<f32>;
+@group(0) @binding(4) var<storage, read> block_keys: array<f32>;
+@group(0) @binding(5) var<storage, read> block_values: array<f32>;
+@group(0) @binding(6) var<storage, read_write> o: array<f32>;
+@group(0) @binding(7) var<storage, read_write> lse: array<f32>;
+
+//#include flash_tile
+
+const ANCHOR = 0u;
+const BLOCK = 1u;
+
+fn load_key(source: u32, index: u32) -> f32 {
+  if (source == ANCHOR) { return anchor_keys[index]; }
+  return block_keys[index];
+}
+
+fn load_value(source: u32, index: u32) -> f32 {
+  if (source == ANCHOR) { return anchor_values[index]; }
+  return block_values[index];
+}
+
+@compute @workgroup_size(THREADS)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local_index: u32) {
+  let block_row = wg.y * p.block_size;
+  let block_end = min(block_row + p.block_size, p.rows);
+  let i_begin = block_row * p.group + wg.x * ROWS;
+  let i_all = block_end * p.group;
+  if (i_begin >= i_all) { return; }
+  let i_end = min(i_begin + ROWS, i_all);
+  flash_begin(local_index, i_begin, i_end, p.group, p.heads, p.kv_heads, wg.z, p.q_first, p.scale);
+  let last = flash_last_position(i_end, p.group, p.q_first);
+  flash_keys(ANCHOR, p.anchor_start, flash_visible_keys(p.anchor_length, p.anchor_first, last), p.anchor_first);
+  let own_length = min(p.block_size, max(p.blocks_length, block_row) - block_row);
+  let own_first = p.blocks_first + block_row;
+  flash_keys(BLOCK, p.blocks_start + block_row, flash_visible_keys(own_length, own_first, last), own_first);
+  flash_finish(0u);
+}

@@ -1,0 +1,43 @@
+// Split-KV attention (flash-decoding) for few query rows over a long cache: the span is cut into splits
+// of `split` keys, one workgroup per (split, query tile, kv head), so a single decode row still spreads
+// over many workgroups. Each writes its partial (normalised O and LSE, causal by position) to slot
+// partial_base + split of the scratch partials [count, rows, heads, ·]; lse_merge combines them.
+
+struct Params {
+  rows: u32,
+  heads: u32,
+  kv_heads: u32,
+  group: u32,         // heads / kv_heads
+  q_first: u32,       // position of query row 0
+  kv_start: u32,      // buffer row of the span's first key
+  kv_length: u32,
+  kv_first: u32,      // position of the span's first key
+  scale: f32,
+  split: u32,         // keys per split, a multiple of KEYS
+  partial_base: u32,  // partial slot of this span's first split
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> keys: array<f32>;
+@group(0) @binding(3) var<storage, read> values: array<f32>;
+@group(0) @binding(4) var<storage, read_write> o: array<f32>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+
+//#include flash_tile
+
+fn load_key(_source: u32, index: u32) -> f32 { return keys[index]; }
+fn load_value(_source: u32, index: u32) -> f32 { return values[index]; }
+
+@compute @workgroup_size(THREADS)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local_index: u32) {
+  let i_begin = wg.y * ROWS;
+  let i_end = min(i_begin + ROWS, p.rows * p.group);
+  flash_begin(local_index, i_begin, i_end, p.group, p.heads, p.kv_heads, wg.z, p.q_first, p.scale);
+  let s0 = wg.x * p.split;
+  let first = p.kv_first + s0;
+  let length = min(p.split, p.kv_length - s0);
+  let last = flash_last_position(i_end, p.group, p.q_first);
+  flash_keys(0u, p.kv_start + s0, flash_visible_keys(length, first, last), first);
+  flash_finish((p.partial_base + wg.x) * p.rows * p.heads);
+}

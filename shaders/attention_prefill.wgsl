@@ -1,0 +1,45 @@
+// Flash attention of query rows over one KV span, causal by position (key visible iff its position is
+// at most the query's). Full-attention prefill, and the per-host partial of Star Attention's phase 2.
+// Writes normalised O and the natural-log LSE of every (row, head).
+//
+// Workgroup (x + z·num_workgroups.x, y) takes query tile x of kv head y; see flash_tile for the tile.
+
+struct Params {
+  rows: u32,
+  heads: u32,
+  kv_heads: u32,
+  group: u32,      // heads / kv_heads
+  q_first: u32,    // position of query row 0
+  kv_start: u32,   // buffer row of the span's first key
+  kv_length: u32,
+  kv_first: u32,   // position of the span's first key
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> keys: array<f32>;
+@group(0) @binding(3) var<storage, read> values: array<f32>;
+@group(0) @binding(4) var<storage, read_write> o: array<f32>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+
+//#include flash_tile
+
+fn load_key(_source: u32, index: u32) -> f32 { return keys[index]; }
+fn load_value(_source: u32, index: u32) -> f32 { return values[index]; }
+
+@compute @workgroup_size(THREADS)
+fn main(
+  @builtin(workgroup_id) wg: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) local_index: u32,
+) {
+  let i_begin = (wg.z * groups.x + wg.x) * ROWS;
+  let i_all = p.rows * p.group;
+  if (i_begin >= i_all) { return; }
+  let i_end = min(i_begin + ROWS, i_all);
+  flash_begin(local_index, i_begin, i_end, p.group, p.heads, p.kv_heads, wg.y, p.q_first, p.scale);
+  let last = flash_last_position(i_end, p.group, p.q_first);
+  flash_keys(0u, p.kv_start, flash_visible_keys(p.kv_length, p.kv_first, last), p.kv_first);
+  flash_finish(0u);
+}

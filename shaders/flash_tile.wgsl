@@ -1,0 +1,157 @@
+// FlashAttention tile shared by the attention kernels (prefill, block-anchor, decode): a workgroup owns
+// ROWS query rows of ONE kv head and walks key tiles of KEYS keys through workgroup memory with an
+// online softmax (running max, running sum, rescaled accumulator). Scores never leave the workgroup.
+//
+// Query rows are the flattened (position t, head g of the kv head's GQA group) pairs, i = t·group + g,
+// so the heads of a group share every K/V tile load, whatever the group size.
+// Each row is served by LANES invocations; lane k owns head dimensions k, k + LANES, k + 2·LANES…
+// (adjacent invocations read adjacent floats). Scores are summed from the lanes' partial dot products.
+//
+// The including shader declares the bindings `q` (f32 [T, heads, HEAD_DIM]), `o` (f32, same layout,
+// rows offset by flash_finish's argument) and `lse` (f32 [T, heads]), and the functions
+// `load_key(source, index) -> f32` and `load_value(source, index) -> f32` that read element `index` of
+// the keys / values buffer number `source` (f32 [rows, kv_heads, HEAD_DIM]).
+
+override HEAD_DIM: u32;
+override ROWS: u32 = 16u;
+override LANES: u32 = 4u;
+override KEYS: u32 = 16u;
+override THREADS: u32 = ROWS * LANES;
+override DIMS_PER_LANE: u32 = (HEAD_DIM + LANES - 1u) / LANES;
+// Row stride of kv_tile: HEAD_DIM padded with zeros so that every lane owns DIMS_PER_LANE dimensions.
+override KV_STRIDE: u32 = DIMS_PER_LANE * LANES;
+
+// Bounds DIMS_PER_LANE (checked on the TypeScript side): private arrays need a constant size.
+const MAX_DIMS_PER_LANE = 64u;
+// "Minus infinity" as a finite number: the running max and the LSE of a row that has seen no key.
+const EMPTY_LSE = -3.4e38;
+
+var<workgroup> kv_tile: array<f32, KEYS * KV_STRIDE>;        // K of the tile, then its V
+var<workgroup> partial_tile: array<f32, ROWS * KEYS * LANES>; // [row][key][lane] partial dot products
+var<workgroup> p_tile: array<f32, ROWS * KEYS>;             // [row][key] exp(score - running max)
+
+var<private> q_reg: array<f32, MAX_DIMS_PER_LANE>; // this lane's dimensions of its query row, times scale
+var<private> acc: array<f32, MAX_DIMS_PER_LANE>;   // unnormalised output, same dimensions
+var<private> m_run: f32;  // running max of the row's visible scores
+var<private> l_run: f32;  // this lane's share of the running sum (keys k ≡ lane mod LANES)
+var<private> row: u32;
+var<private> lane: u32;
+var<private> thread: u32;
+var<private> row_valid: bool;
+var<private> q_row: u32;       // t·heads + h: the row of q (and, offset, of o) this thread works on
+var<private> q_position: u32;
+var<private> kv_heads_: u32;
+var<private> kv_head_: u32;
+
+// Last position of the tile's queries (i_begin < i_end): keys after it are masked for every row.
+fn flash_last_position(i_end: u32, group: u32, q_first: u32) -> u32 {
+  return q_first + (i_end - 1u) / group;
+}
+
+// How many of `length` keys starting at position `first` some query at or before `last` can see.
+fn flash_visible_keys(length: u32, first: u32, last: u32) -> u32 {
+  if (last < first) { return 0u; }
+  return min(length, last - first + 1u);
+}
+
+// Loads this thread's query row: flattened row i_begin + row of the kv head's rows [i_begin, i_end).
+fn flash_begin(
+  local_index: u32, i_begin: u32, i_end: u32,
+  group: u32, heads: u32, kv_heads: u32, kv_head: u32, q_first: u32, scale: f32,
+) {
+  thread = local_index;
+  row = local_index / LANES;
+  lane = local_index % LANES;
+  kv_heads_ = kv_heads;
+  kv_head_ = kv_head;
+  let i = i_begin + row;
+  row_valid = i < i_end;
+  let t = i / group;
+  q_row = t * heads + kv_head * group + i % group;
+  q_position = q_first + t;
+  m_run = EMPTY_LSE;
+  l_run = 0.0;
+  for (var j = 0u; j < DIMS_PER_LANE; j++) {
+    let d = j * LANES + lane;
+    var v = 0.0;
+    if (row_valid && d < HEAD_DIM) { v = q[q_row * HEAD_DIM + d] * scale; }
+    q_reg[j] = v;
+    acc[j] = 0.0;
+  }
+}
+
+// Stages rows [row0, row0 + n) of K (values = false) or V (values = true) of `source` in kv_tile, zero-padded.
+fn flash_stage(source: u32, values: bool, row0: u32, n: u32) {
+  for (var e = thread; e < KEYS * KV_STRIDE; e += THREADS) {
+    let c = e / KV_STRIDE;
+    let d = e % KV_STRIDE;
+    var v = 0.0;
+    if (c < n && d < HEAD_DIM) {
+      let index = ((row0 + c) * kv_heads_ + kv_head_) * HEAD_DIM + d;
+      if (values) { v = load_value(source, index); } else { v = load_key(source, index); }
+    }
+    kv_tile[e] = v;
+  }
+}
+
+fn flash_score(c: u32) -> f32 {
+  var s = 0.0;
+  for (var k = 0u; k < LANES; k++) { s += partial_tile[(row * KEYS + c) * LANES + k]; }
+  return s;
+}
+
+// Attends to `count` keys of `source` at buffer rows row0… and positions position0…, KEYS at a time.
+// Callers bound `count` so that tiles masked for every row of the workgroup are never visited.
+// `count` must be workgroup-uniform.
+fn flash_keys(source: u32, row0: u32, count: u32, position0: u32) {
+  for (var c0 = 0u; c0 < count; c0 += KEYS) {
+    let n = min(KEYS, count - c0);
+    flash_stage(source, false, row0 + c0, n);
+    workgroupBarrier();
+    for (var c = 0u; c < KEYS; c++) {
+      var s = 0.0;
+      for (var j = 0u; j < DIMS_PER_LANE; j++) { s += q_reg[j] * kv_tile[c * KV_STRIDE + j * LANES + lane]; }
+      partial_tile[(row * KEYS + c) * LANES + lane] = s;
+    }
+    workgroupBarrier();
+    flash_stage(source, true, row0 + c0, n);
+    // Visible: inside the tile and causal by position. Every lane of a row computes the same max.
+    let visible_end = flash_visible_keys(n, position0 + c0, q_position);
+    var m_new = m_run;
+    for (var c = 0u; c < visible_end; c++) { m_new = max(m_new, flash_score(c)); }
+    let alpha = exp(m_run - m_new);
+    var l_new = 0.0;
+    for (var c = lane; c < KEYS; c += LANES) {
+      var p = 0.0;
+      if (c < visible_end) { p = exp(flash_score(c) - m_new); }
+      p_tile[row * KEYS + c] = p;
+      l_new += p;
+    }
+    m_run = m_new;
+    l_run = l_run * alpha + l_new;
+    workgroupBarrier();
+    for (var j = 0u; j < DIMS_PER_LANE; j++) { acc[j] *= alpha; }
+    for (var c = 0u; c < KEYS; c++) {
+      let p = p_tile[row * KEYS + c];
+      for (var j = 0u; j < DIMS_PER_LANE; j++) { acc[j] += p * kv_tile[c * KV_STRIDE + j * LANES + lane]; }
+    }
+    workgroupBarrier();
+  }
+}
+
+// Writes the normalised output to o row q_row + row_offset (and its LSE). A row that saw no key gets
+// O = 0 and LSE = EMPTY_LSE, which merging weighs as 0.
+fn flash_finish(row_offset: u32) {
+  p_tile[row * KEYS + lane] = l_run; // needs LANES <= KEYS; every earlier read of p_tile is behind a barrier
+  workgroupBarrier();
+  if (!row_valid) { return; }
+  var l = 0.0;
+  for (var k = 0u; k < LANES; k++) { l += p_tile[row * KEYS + k]; }
+  let out_row = q_row + row_offset;
+  let inv = select(0.0, 1.0 / l, l > 0.0);
+  for (var j = 0u; j < DIMS_PER_LANE; j++) {
+    let d = j * LANES + lane;
+    if (d < HEAD_DIM) { o[out_row * HEAD_DIM + d] = acc[j] * inv; }
+  }
+  if (lane == 0u) { lse[out_row] = select(EMPTY_LSE, m_run + log(l), l > 0.0); }
+}

@@ -1,0 +1,74 @@
+// Exact merge of `count` partial attention results over disjoint key sets (Star Attention phase 2,
+// split-KV decoding): s = log Σ_i exp(s_i), o = Σ_i exp(s_i − s)·o_i, evaluated max-shifted so no
+// exponent ever overflows. Partials whose row saw no key (LSE = EMPTY_LSE) weigh 0; if all are empty
+// the output is O = 0, LSE = EMPTY_LSE.
+//
+// One workgroup per (row, head), its invocations over head dimensions; weights go through workgroup
+// memory THREADS partials at a time.
+
+struct Params {
+  count: u32,
+  row_heads: u32,   // rows · heads: (row, head) pairs per partial
+  head_dim: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> o_parts: array<f32>;   // [count, rows, heads, head_dim]
+@group(0) @binding(2) var<storage, read> lse_parts: array<f32>; // [count, rows, heads]
+@group(0) @binding(3) var<storage, read_write> o: array<f32>;
+@group(0) @binding(4) var<storage, read_write> lse: array<f32>;
+
+const THREADS = 64u;
+const MAX_DIMS_PER_THREAD = 4u; // head_dim <= 256
+const EMPTY_LSE = -3.4e38;
+
+var<workgroup> shared_max: array<f32, THREADS>;
+var<workgroup> weights: array<f32, THREADS>;
+
+@compute @workgroup_size(THREADS)
+fn main(
+  @builtin(workgroup_id) wg: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) thread: u32,
+) {
+  let pair = wg.z * groups.x + wg.x;
+  if (pair >= p.row_heads) { return; }
+
+  var m = EMPTY_LSE;
+  for (var i = thread; i < p.count; i += THREADS) { m = max(m, lse_parts[i * p.row_heads + pair]); }
+  shared_max[thread] = m;
+  for (var stride = THREADS / 2u; stride > 0u; stride /= 2u) {
+    workgroupBarrier();
+    if (thread < stride) { shared_max[thread] = max(shared_max[thread], shared_max[thread + stride]); }
+  }
+  m = workgroupUniformLoad(&shared_max[0]);
+
+  var acc: array<f32, MAX_DIMS_PER_THREAD>;
+  var sum = 0.0;
+  for (var base = 0u; base < p.count; base += THREADS) {
+    let i = base + thread;
+    var w = 0.0;
+    if (i < p.count) { w = exp(lse_parts[i * p.row_heads + pair] - m); }
+    weights[thread] = w;
+    workgroupBarrier();
+    let n = min(THREADS, p.count - base);
+    for (var k = 0u; k < n; k++) {
+      let wk = weights[k];
+      sum += wk;
+      let part = ((base + k) * p.row_heads + pair) * p.head_dim;
+      for (var j = 0u; j < MAX_DIMS_PER_THREAD; j++) {
+        let d = j * THREADS + thread;
+        if (d < p.head_dim) { acc[j] += wk * o_parts[part + d]; }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  let empty = m <= EMPTY_LSE;
+  let inv = select(1.0 / sum, 0.0, empty);
+  for (var j = 0u; j < MAX_DIMS_PER_THREAD; j++) {
+    let d = j * THREADS + thread;
+    if (d < p.head_dim) { o[pair * p.head_dim + d] = acc[j] * inv; }
+  }
+  if (thread == 0u) { lse[pair] = select(m + log(sum), EMPTY_LSE, empty); }
+}

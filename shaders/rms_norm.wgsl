@@ -1,0 +1,83 @@
+// RMS normalization over the last dimension, as Hugging Face's LlamaRMSNorm computes it in float32:
+//   y = weight * (x / sqrt(mean(x²) + eps))
+// Two entry points:
+//   main      x[rows, dim] -> y[rows, dim], one workgroup of 256 per row (hidden-size rows);
+//   in_place  x[rows, dim] normalized in place, one workgroup of 64 per row — Qwen3's q_norm/k_norm,
+//             where a "row" is one head's vector of head_dim elements.
+// The weight's element type is the alias `W` (f32 or f16).
+
+//#include grid
+
+struct Params {
+  rows: u32,
+  dim: u32,
+  eps: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+// main:
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<W>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+// in_place (binding 2 is `weight` again):
+@group(0) @binding(1) var<storage, read_write> x_inout: array<f32>;
+
+const MAX_WORKGROUP = 256u;
+var<workgroup> partial_sums: array<f32, MAX_WORKGROUP>;
+
+// Sum of `value` over the first `size` invocations (a power of two); every invocation must call it.
+fn workgroup_sum(thread: u32, value: f32, size: u32) -> f32 {
+  partial_sums[thread] = value;
+  workgroupBarrier();
+  for (var stride = size / 2u; stride > 0u; stride /= 2u) {
+    if (thread < stride) { partial_sums[thread] += partial_sums[thread + stride]; }
+    workgroupBarrier();
+  }
+  let total = partial_sums[0];
+  workgroupBarrier(); // partial_sums is free for the next call only once everyone has read the total
+  return total;
+}
+
+fn inverse_rms(sum_of_squares: f32) -> f32 {
+  return inverseSqrt(sum_of_squares / f32(p.dim) + p.eps);
+}
+
+@compute @workgroup_size(256)
+fn main(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) thread: u32,
+) {
+  let row = flat_workgroup(group, groups);
+  if (row >= p.rows) { return; }
+  let base = row * p.dim;
+  var squares = 0.0;
+  for (var i = thread; i < p.dim; i += 256u) {
+    let v = x[base + i];
+    squares += v * v;
+  }
+  let scale = inverse_rms(workgroup_sum(thread, squares, 256u));
+  for (var i = thread; i < p.dim; i += 256u) {
+    y[base + i] = f32(weight[i]) * (x[base + i] * scale);
+  }
+}
+
+@compute @workgroup_size(64)
+fn in_place(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) thread: u32,
+) {
+  let row = flat_workgroup(group, groups);
+  if (row >= p.rows) { return; }
+  let base = row * p.dim;
+  var squares = 0.0;
+  for (var i = thread; i < p.dim; i += 64u) {
+    let v = x_inout[base + i];
+    squares += v * v;
+  }
+  let scale = inverse_rms(workgroup_sum(thread, squares, 64u));
+  for (var i = thread; i < p.dim; i += 64u) {
+    x_inout[base + i] = f32(weight[i]) * (x_inout[base + i] * scale);
+  }
+}

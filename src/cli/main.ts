@@ -1,0 +1,30 @@
+// star-reader: the Node command line (WebGPU through Dawn).
+import { score, scoreOptions } from './score.ts';
+import { usage, UsageError } from './args.ts';
+
+const commands: Record<string, { run: (argv: readonly string[]) => Promise<void>; help: string }> = {
+  score: { run: score, help: `score token ids with full or Star Attention\n${usage(scoreOptions)}` },
+};
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  const command = name ? commands[name] : undefined;
+  if (!command) {
+    console.error(`usage: star-reader <command> [options]\n\ncommands:\n${Object.entries(commands).map(([n, c]) => `${n}: ${c.help}`).join('\n\n')}`);
+    return name ? 2 : 0;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`star-reader ${name}: ${error.message}`);
+      return 2;
+    }
+    console.error(`star-reader ${name}: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+// Dawn keeps the event loop alive: exit explicitly once the command is done.
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,84 @@
+// `star-reader score`: context and query token ids in, logits and greedy ids out (a safetensors
+// file). This is how correctness is checked against transformers (test/fixtures/hf-golden).
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseOptions, UsageError, type OptionSpec } from './args.ts';
+import { StarEngine } from '../star/engine.ts';
+import { openLocalHost } from '../star/local-host.ts';
+import { encodeSafetensors } from '../model/safetensors-writer.ts';
+
+export const scoreOptions = {
+  model: { type: 'string', required: true, help: 'model directory in Hub layout (config.json + safetensors)' },
+  'context-ids': { type: 'string', required: true, help: 'JSON array of context token ids (positions 0..n-1)' },
+  'query-ids': { type: 'string', required: true, help: 'JSON array of query token ids (positions n…)' },
+  generate: { type: 'number', default: 0, help: 'greedy tokens to generate after the query, each fed back' },
+  attention: { type: 'string', default: 'star', help: 'star or full' },
+  'block-size': { type: 'number', help: 'Star Attention block size (default: chosen from the context length)' },
+  'anchor-size': { type: 'number', help: 'anchor size ≤ block size (default: the block size)' },
+  hosts: { type: 'number', default: 1, help: 'Star Attention hosts, each with its own GPU device' },
+  'weight-type': { type: 'string', default: 'f32', help: 'f32 or f16 weights on the GPU' },
+  out: { type: 'string', required: true, help: 'output .safetensors: logits f32 [query+N, vocab], ids i32 [N]' },
+} satisfies OptionSpec;
+
+export async function score(argv: readonly string[]): Promise<void> {
+  const o = parseOptions(argv, scoreOptions);
+  if (o.attention !== 'star' && o.attention !== 'full') throw new UsageError(`--attention must be star or full, got "${o.attention}"`);
+  if (o['weight-type'] !== 'f32' && o['weight-type'] !== 'f16') throw new UsageError('--weight-type must be f32 or f16');
+  const contextIds = await readIds(o['context-ids']);
+  const queryIds = await readIds(o['query-ids']);
+  if (queryIds.length === 0) throw new UsageError('--query-ids must hold at least one token');
+
+  const engine = await StarEngine.create({
+    model: { kind: 'directory', path: resolve(o.model) },
+    hosts: o.hosts,
+    attention: o.attention,
+    blockSize: o['block-size'],
+    anchorSize: o['anchor-size'],
+    weightType: o['weight-type'],
+    conversationRoom: queryIds.length + o.generate,
+    openHost: openLocalHost,
+  });
+  try {
+    const vocab = engine.info.config.vocab;
+    const stats = await engine.encode(contextIds);
+    const rows: Float32Array[] = [];
+    const queryLogits = await engine.feed(queryIds, 'all');
+    for (let r = 0; r < queryIds.length; r++) rows.push(queryLogits.subarray(r * vocab, (r + 1) * vocab));
+    const generated: number[] = [];
+    for (let i = 0; i < o.generate; i++) {
+      const next = argmaxRow(rows[rows.length - 1]);
+      generated.push(next);
+      rows.push(await engine.feed([next], 'last'));
+    }
+    const logits = new Float32Array(rows.length * vocab);
+    rows.forEach((row, r) => logits.set(row, r * vocab));
+    await writeFile(
+      o.out,
+      encodeSafetensors({
+        logits: { dtype: 'F32', shape: [rows.length, vocab], data: logits },
+        ids: { dtype: 'I32', shape: [generated.length], data: Int32Array.from(generated) },
+      }),
+    );
+    console.error(
+      `${o.attention} attention, ${stats.blocks} block(s) of ${stats.blockSize}, ${stats.hosts} host(s): ` +
+        `encoded ${stats.tokens} tokens in ${stats.encodeMs.toFixed(0)} ms; wrote ${o.out}`,
+    );
+  } finally {
+    await engine.dispose();
+  }
+}
+
+async function readIds(path: string): Promise<number[]> {
+  const json: unknown = JSON.parse(await readFile(path, 'utf8'));
+  if (!Array.isArray(json) || !json.every((x) => Number.isInteger(x) && x >= 0)) {
+    throw new UsageError(`${path} must hold a JSON array of non-negative integer token ids`);
+  }
+  return json as number[];
+}
+
+/** Index of the largest logit; the lowest index on ties, as torch.argmax. */
+function argmaxRow(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}

@@ -1,0 +1,227 @@
+// Attention kernels: flash-attention prefill, Star Attention's block-anchor pass (phase 1), the exact
+// log-sum-exp merge of partials (phase 2, split-KV) and split-KV decoding. All causal by position.
+// Layouts: q and o f32 [rows, heads, headDim]; lse f32 [rows, heads] (natural log, −3.4e38 when a row
+// sees no key); keys and values f32 [capacity, kvHeads, headDim] per KV cache chunk buffer.
+import type { Gpu } from '../gpu.ts';
+
+/** A flash tile: `rows` query rows (position × GQA head) per workgroup, `lanes` invocations per row,
+ *  `keys` keys per step through workgroup memory. */
+export interface FlashTiles {
+  rows: number;
+  lanes: number;
+  keys: number;
+}
+
+export interface AttentionShape {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  scale: number;
+  /** Overrides the measured defaults (tests and benchmarks). */
+  tiles?: { prefill?: FlashTiles; decode?: FlashTiles; splitKeys?: number };
+}
+export interface QueryRows {
+  q: GPUBuffer;
+  rows: number;
+  firstPosition: number;
+}
+export interface KvSpan {
+  keys: GPUBuffer;
+  values: GPUBuffer;
+  start: number;
+  length: number;
+  firstPosition: number;
+}
+/** o [rows, heads, headDim], lse [rows, heads]. */
+export interface AttentionOutput {
+  o: GPUBuffer;
+  lse: GPUBuffer;
+}
+
+// Measured on lavapipe (see the comment at the end of this file).
+const prefillDefault: FlashTiles = { rows: 16, lanes: 4, keys: 16 };
+const decodeDefault: FlashTiles = { rows: 4, lanes: 16, keys: 16 };
+const splitDefault = 256;
+
+/** Storage bindings at an offset need it to be a multiple of this (the largest value the limit may take). */
+const bindingAlignment = 256;
+const maxDimsPerLane = 64; // MAX_DIMS_PER_LANE in flash_tile.wgsl
+
+function check(shape: AttentionShape): number {
+  const { heads, kvHeads, headDim } = shape;
+  if (!(kvHeads > 0 && heads % kvHeads === 0)) throw new Error(`heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
+  if (!(headDim > 0 && headDim <= 256)) throw new Error(`headDim ${headDim} is not in 1…256`);
+  return heads / kvHeads;
+}
+
+function flashPipeline(gpu: Gpu, shader: string, shape: AttentionShape, tiles: FlashTiles): GPUComputePipeline {
+  const { rows, lanes, keys } = tiles;
+  const dimsPerLane = Math.ceil(shape.headDim / lanes);
+  const stride = dimsPerLane * lanes;
+  const workgroupBytes = 4 * (keys * stride + rows * keys * lanes + rows * keys);
+  if (dimsPerLane > maxDimsPerLane || lanes > keys || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+    throw new Error(`Flash tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
+  }
+  return gpu.pipeline(shader, { constants: { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys } });
+}
+
+/** Workgroup counts [x, z] for `n` workgroups in one dimension, folded when above the device limit. */
+function fold(gpu: Gpu, n: number): [number, number] {
+  const x = Math.min(n, gpu.device.limits.maxComputeWorkgroupsPerDimension);
+  return [x, Math.ceil(n / Math.max(x, 1))];
+}
+
+/** Flash attention of `query` over one span, causal by position. Writes normalised O and LSE.
+ *  It is the full-attention prefill AND the per-host partial of Star Attention's phase 2 (where every
+ *  context key precedes the queries, so everything is visible). */
+export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, query: QueryRows, kv: KvSpan, out: AttentionOutput): void {
+  const group = check(shape);
+  const tiles = shape.tiles?.prefill ?? prefillDefault;
+  const pipeline = flashPipeline(gpu, 'attention_prefill', shape, tiles);
+  const params = gpu.uniform([
+    ['u32', query.rows],
+    ['u32', shape.heads],
+    ['u32', shape.kvHeads],
+    ['u32', group],
+    ['u32', query.firstPosition],
+    ['u32', kv.start],
+    ['u32', kv.length],
+    ['u32', kv.firstPosition],
+    ['f32', shape.scale],
+  ]);
+  const [x, z] = fold(gpu, Math.ceil((query.rows * group) / tiles.rows));
+  gpu.dispatch(encoder, pipeline, [params, query.q, kv.keys, kv.values, out.o, out.lse], [x, shape.kvHeads, z]);
+}
+
+/** Star Attention phase 1, one or several blocks in one dispatch: query rows [j*blockSize, (j+1)*blockSize) belong to block j of this
+ *  batch (the last block may be shorter); each query sees ALL anchor keys (anchor positions precede its block) plus the keys of its own
+ *  block that are causally visible by position. `blocks` spans the keys of all the batch's blocks, row-aligned with the queries
+ *  (key row r belongs to the same block as query row r). Two KV sources read in one pass, no copy/concat. Never used for block 0. */
+export function attentionBlockAnchor(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  shape: AttentionShape,
+  query: QueryRows,
+  anchor: KvSpan,
+  blocks: KvSpan,
+  blockSize: number,
+  out: AttentionOutput,
+): void {
+  const group = check(shape);
+  const tiles = shape.tiles?.prefill ?? prefillDefault;
+  const pipeline = flashPipeline(gpu, 'attention_block_anchor', shape, tiles);
+  const params = gpu.uniform([
+    ['u32', query.rows],
+    ['u32', shape.heads],
+    ['u32', shape.kvHeads],
+    ['u32', group],
+    ['u32', query.firstPosition],
+    ['u32', blockSize],
+    ['u32', anchor.start],
+    ['u32', anchor.length],
+    ['u32', anchor.firstPosition],
+    ['u32', blocks.start],
+    ['u32', blocks.length],
+    ['u32', blocks.firstPosition],
+    ['f32', shape.scale],
+  ]);
+  const resources = [params, query.q, anchor.keys, anchor.values, blocks.keys, blocks.values, out.o, out.lse];
+  const tilesPerBlock = Math.ceil((Math.min(blockSize, query.rows) * group) / tiles.rows);
+  gpu.dispatch(encoder, pipeline, resources, [tilesPerBlock, Math.ceil(query.rows / blockSize), shape.kvHeads]);
+}
+
+type OutputBindings = { o: GPUBuffer | GPUBufferBinding; lse: GPUBuffer | GPUBufferBinding };
+
+function mergeInto(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, partials: OutputBindings, count: number, rows: number, out: AttentionOutput): void {
+  check(shape);
+  const pairs = rows * shape.heads;
+  const params = gpu.uniform([
+    ['u32', count],
+    ['u32', pairs],
+    ['u32', shape.headDim],
+  ]);
+  const [x, z] = fold(gpu, pairs);
+  gpu.dispatch(encoder, gpu.pipeline('lse_merge'), [params, partials.o, partials.lse, out.o, out.lse], [x, 1, z]);
+}
+
+/** Exact merge of `count` partials stored back to back: partials.o is [count, rows, heads, headDim], partials.lse [count, rows, heads].
+ *  Max-shifted (logaddexp), never a raw exp of a difference of unshifted values. */
+export function lseMerge(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, partials: AttentionOutput, count: number, rows: number, out: AttentionOutput): void {
+  mergeInto(gpu, encoder, shape, partials, count, rows, out);
+}
+
+interface DecodePlan {
+  split: number;
+  /** Splits of each span. */
+  splits: number[];
+  /** Byte size of the scratch region holding the partial outputs; the partial LSEs follow. */
+  oBytes: number;
+  lseBytes: number;
+}
+
+function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[]): DecodePlan {
+  const tiles = shape.tiles?.decode ?? decodeDefault;
+  const split = shape.tiles?.splitKeys ?? splitDefault;
+  if (split % tiles.keys !== 0) throw new Error(`splitKeys ${split} must be a multiple of the tile's ${tiles.keys} keys`);
+  const splits = spans.map((s) => Math.ceil(s.length / split));
+  const count = splits.reduce((a, b) => a + b, 0);
+  const rowBytes = rows * shape.heads * 4;
+  return {
+    split,
+    splits,
+    oBytes: Math.max(bindingAlignment, Math.ceil((count * rowBytes * shape.headDim) / bindingAlignment) * bindingAlignment),
+    lseBytes: Math.max(4, count * rowBytes),
+  };
+}
+
+/** Scratch bytes attentionDecode needs for these rows and spans (allocate once, for the longest cache). */
+export function decodeScratchBytes(shape: AttentionShape, rows: number, spans: readonly KvSpan[]): number {
+  const plan = decodePlan(shape, rows, spans);
+  return plan.oBytes + plan.lseBytes;
+}
+
+/** Attention for few query rows (decode: 1 row) over many spans (a long cache in several chunks): each span is split across
+ *  workgroups (split-KV / flash-decoding), partials go to `scratch`, then lseMerge. Returns nothing; writes out.
+ *  Provide `decodeScratchBytes(shape, rows, spans)` so the caller can allocate scratch once. */
+export function attentionDecode(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  shape: AttentionShape,
+  query: QueryRows,
+  spans: readonly KvSpan[],
+  scratch: GPUBuffer,
+  out: AttentionOutput,
+): void {
+  const group = check(shape);
+  const tiles = shape.tiles?.decode ?? decodeDefault;
+  const plan = decodePlan(shape, query.rows, spans);
+  if (scratch.size < plan.oBytes + plan.lseBytes) {
+    throw new Error(`Decode scratch of ${scratch.size} bytes is smaller than the ${plan.oBytes + plan.lseBytes} needed`);
+  }
+  const partials = {
+    o: { buffer: scratch, offset: 0, size: plan.oBytes },
+    lse: { buffer: scratch, offset: plan.oBytes, size: plan.lseBytes },
+  };
+  const pipeline = flashPipeline(gpu, 'attention_decode', shape, tiles);
+  const queryTiles = Math.ceil((query.rows * group) / tiles.rows);
+  let base = 0;
+  spans.forEach((span, i) => {
+    const params = gpu.uniform([
+      ['u32', query.rows],
+      ['u32', shape.heads],
+      ['u32', shape.kvHeads],
+      ['u32', group],
+      ['u32', query.firstPosition],
+      ['u32', span.start],
+      ['u32', span.length],
+      ['u32', span.firstPosition],
+      ['f32', shape.scale],
+      ['u32', plan.split],
+      ['u32', base],
+    ]);
+    const resources = [params, query.q, span.keys, span.values, partials.o, partials.lse];
+    gpu.dispatch(encoder, pipeline, resources, [plan.splits[i], queryTiles, shape.kvHeads]);
+    base += plan.splits[i];
+  });
+  mergeInto(gpu, encoder, shape, partials, base, query.rows, out);
+}

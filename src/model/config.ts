@@ -1,0 +1,244 @@
+// Hugging Face config.json → the few numbers the engine needs, for the architectures Star Reader runs.
+// Hub configs come from several transformers versions: rope settings may be legacy `rope_theta` +
+// `rope_scaling` (with `type` or `rope_type`) or the newer `rope_parameters`; both are read here.
+import type { RopeScaling } from './rope-frequencies.ts';
+
+export const supportedModelTypes = ['llama', 'mistral', 'qwen2', 'qwen3'] as const;
+export type ModelType = (typeof supportedModelTypes)[number];
+
+const supportedRopeTypes = ['default', 'linear', 'llama3', 'dynamic', 'yarn'] as const;
+
+export interface RopeConfig {
+  theta: number;
+  /** undefined: plain RoPE (rope type "default"). */
+  scaling: RopeScaling | undefined;
+  /** Fraction of each head's dimensions that are rotated (1 for every supported family so far). */
+  partialRotaryFactor: number;
+}
+
+export interface ModelConfig {
+  modelType: ModelType;
+  hidden: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediate: number;
+  vocab: number;
+  rmsNormEps: number;
+  rope: RopeConfig;
+  tieWordEmbeddings: boolean;
+  /** q_proj, k_proj and v_proj have biases. */
+  attentionBias: boolean;
+  /** o_proj has a bias (Llama and Qwen3 with attention_bias; never Qwen2). */
+  attentionOutputBias: boolean;
+  /** Per-head RMSNorm of q and k before RoPE (Qwen3). */
+  qkNorm: boolean;
+  maxPositionEmbeddings: number;
+  bosTokenId: number | undefined;
+  eosTokenIds: number[];
+}
+
+export class ModelConfigError extends Error {
+  constructor(message: string) {
+    super(`config.json: ${message}`);
+    this.name = 'ModelConfigError';
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A present, non-null field (Hub configs often write `null` for "not set"). */
+function has(obj: Json, key: string): boolean {
+  return obj[key] !== undefined && obj[key] !== null;
+}
+
+function num(obj: Json, key: string, where = ''): number {
+  const v = obj[key];
+  if (v === undefined || v === null) throw new ModelConfigError(`missing field "${where}${key}"`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new ModelConfigError(`field "${where}${key}" must be a number, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function positiveInt(obj: Json, key: string): number {
+  const v = num(obj, key);
+  if (!Number.isInteger(v) || v <= 0) throw new ModelConfigError(`field "${key}" must be a positive integer, got ${v}`);
+  return v;
+}
+
+function optionalNum(obj: Json, key: string, where = ''): number | undefined {
+  return has(obj, key) ? num(obj, key, where) : undefined;
+}
+
+function bool(obj: Json, key: string, fallback: boolean): boolean {
+  if (!has(obj, key)) return fallback;
+  const v = obj[key];
+  if (typeof v !== 'boolean') throw new ModelConfigError(`field "${key}" must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function tokenIds(obj: Json, key: string): number[] {
+  if (!has(obj, key)) return [];
+  const v = obj[key];
+  const ids = Array.isArray(v) ? v : [v];
+  if (!ids.every((id) => Number.isInteger(id) && id >= 0)) {
+    throw new ModelConfigError(`field "${key}" must be a token id or a list of them, got ${JSON.stringify(v)}`);
+  }
+  return ids as number[];
+}
+
+export function parseModelConfig(json: unknown): ModelConfig {
+  if (!isObject(json)) throw new ModelConfigError('not a JSON object');
+  const modelType = json.model_type;
+  if (!has(json, 'model_type')) {
+    throw new ModelConfigError(`missing field "model_type" (supported: ${supportedModelTypes.join(', ')})`);
+  }
+  if (!(supportedModelTypes as readonly unknown[]).includes(modelType)) {
+    throw new ModelConfigError(
+      `model_type "${String(modelType)}" is not supported (supported: ${supportedModelTypes.join(', ')})`,
+    );
+  }
+  const type = modelType as ModelType;
+
+  const hidden = positiveInt(json, 'hidden_size');
+  const layers = positiveInt(json, 'num_hidden_layers');
+  const heads = positiveInt(json, 'num_attention_heads');
+  // transformers: a missing num_key_value_heads means multi-head attention.
+  const kvHeads = has(json, 'num_key_value_heads') ? positiveInt(json, 'num_key_value_heads') : heads;
+  if (heads % kvHeads !== 0) {
+    throw new ModelConfigError(`num_attention_heads (${heads}) is not a multiple of num_key_value_heads (${kvHeads})`);
+  }
+  let headDim: number;
+  if (has(json, 'head_dim')) {
+    headDim = positiveInt(json, 'head_dim');
+  } else {
+    if (hidden % heads !== 0) {
+      throw new ModelConfigError(`no "head_dim" and hidden_size (${hidden}) is not a multiple of num_attention_heads (${heads})`);
+    }
+    headDim = hidden / heads;
+  }
+  if (headDim % 2 !== 0) throw new ModelConfigError(`head_dim ${headDim} is odd: RoPE needs an even head size`);
+
+  const hiddenAct = has(json, 'hidden_act') ? json.hidden_act : 'silu';
+  if (hiddenAct !== 'silu') {
+    throw new ModelConfigError(`hidden_act "${String(hiddenAct)}" is not supported (only silu)`);
+  }
+  if (bool(json, 'mlp_bias', false)) throw new ModelConfigError('mlp_bias: true is not supported');
+  checkNoSlidingWindow(json, type);
+
+  const attentionBiasField = bool(json, 'attention_bias', false);
+  return {
+    modelType: type,
+    hidden,
+    layers,
+    heads,
+    kvHeads,
+    headDim,
+    intermediate: positiveInt(json, 'intermediate_size'),
+    vocab: positiveInt(json, 'vocab_size'),
+    rmsNormEps: num(json, 'rms_norm_eps'),
+    rope: parseRope(json, headDim),
+    tieWordEmbeddings: bool(json, 'tie_word_embeddings', false),
+    attentionBias: type === 'qwen2' || attentionBiasField,
+    attentionOutputBias: type !== 'qwen2' && attentionBiasField,
+    qkNorm: type === 'qwen3',
+    maxPositionEmbeddings: positiveInt(json, 'max_position_embeddings'),
+    bosTokenId: tokenIds(json, 'bos_token_id')[0],
+    eosTokenIds: tokenIds(json, 'eos_token_id'),
+  };
+}
+
+function checkNoSlidingWindow(json: Json, type: ModelType): void {
+  const unsupported = (detail: string) =>
+    new ModelConfigError(`sliding-window attention is enabled (${detail}); Star Reader supports full attention only`);
+  // Qwen configs always carry a `sliding_window` size; only `use_sliding_window` turns it on.
+  if (type === 'mistral' && has(json, 'sliding_window')) throw unsupported(`sliding_window: ${String(json.sliding_window)}`);
+  if ((type === 'qwen2' || type === 'qwen3') && bool(json, 'use_sliding_window', false)) {
+    throw unsupported('use_sliding_window: true');
+  }
+  const layerTypes = json.layer_types;
+  if (Array.isArray(layerTypes)) {
+    const other = layerTypes.find((t) => t !== 'full_attention');
+    if (other !== undefined) throw unsupported(`layer_types contains "${String(other)}"`);
+  }
+}
+
+function parseRope(json: Json, headDim: number): RopeConfig {
+  // transformers ≥ 5 writes `rope_parameters` (rope_type, rope_theta and scaling fields together);
+  // older configs have `rope_theta` and an optional `rope_scaling` whose type key is `type` or `rope_type`.
+  let params: Json = {};
+  let where = '';
+  if (isObject(json.rope_parameters)) {
+    params = json.rope_parameters;
+    // Models with several attention kinds key the parameters by layer type.
+    if (isObject(params.full_attention)) params = params.full_attention;
+    where = 'rope_parameters.';
+  } else if (isObject(json.rope_scaling)) {
+    params = json.rope_scaling;
+    where = 'rope_scaling.';
+  }
+  const theta =
+    (where === 'rope_parameters.' ? optionalNum(params, 'rope_theta', where) : undefined) ??
+    optionalNum(json, 'rope_theta') ??
+    optionalNum(params, 'rope_theta', where);
+  if (theta === undefined) throw new ModelConfigError('missing field "rope_theta" (or "rope_parameters.rope_theta")');
+  const partialRotaryFactor =
+    optionalNum(json, 'partial_rotary_factor') ?? optionalNum(params, 'partial_rotary_factor', where) ?? 1;
+  if (!(partialRotaryFactor > 0 && partialRotaryFactor <= 1) || (headDim * partialRotaryFactor) % 2 !== 0) {
+    throw new ModelConfigError(`partial_rotary_factor ${partialRotaryFactor} does not give an even rotary size of head_dim ${headDim}`);
+  }
+
+  const ropeType = params.rope_type ?? params.type ?? 'default';
+  if (!(supportedRopeTypes as readonly unknown[]).includes(ropeType)) {
+    throw new ModelConfigError(
+      `${where}rope_type "${String(ropeType)}" is not supported (supported: ${supportedRopeTypes.join(', ')})`,
+    );
+  }
+  const maxPositions = optionalNum(json, 'max_position_embeddings');
+  const field = (key: string) => optionalNum(params, key, where);
+  let scaling: RopeScaling | undefined;
+  switch (ropeType as (typeof supportedRopeTypes)[number]) {
+    case 'default':
+      scaling = undefined;
+      break;
+    case 'linear':
+      scaling = { type: 'linear', factor: num(params, 'factor', where) };
+      break;
+    case 'llama3':
+      scaling = {
+        type: 'llama3',
+        factor: num(params, 'factor', where),
+        lowFreqFactor: num(params, 'low_freq_factor', where),
+        highFreqFactor: num(params, 'high_freq_factor', where),
+        originalMaxPositionEmbeddings: num(params, 'original_max_position_embeddings', where),
+      };
+      break;
+    case 'dynamic':
+      scaling = {
+        type: 'dynamic',
+        factor: num(params, 'factor', where),
+        originalMaxPositionEmbeddings: field('original_max_position_embeddings') ?? maxPositions,
+      };
+      break;
+    case 'yarn':
+      scaling = {
+        type: 'yarn',
+        factor: num(params, 'factor', where),
+        originalMaxPositionEmbeddings: field('original_max_position_embeddings') ?? maxPositions,
+        attentionFactor: field('attention_factor'),
+        betaFast: field('beta_fast'),
+        betaSlow: field('beta_slow'),
+        mscale: field('mscale'),
+        mscaleAllDim: field('mscale_all_dim'),
+        truncate: typeof params.truncate === 'boolean' ? params.truncate : undefined,
+      };
+      break;
+  }
+  return { theta, scaling, partialRotaryFactor };
+}

@@ -1,0 +1,186 @@
+// The KV cache of one host: per layer, keys and values of every token it holds, f32 [token, kvHead, headDim].
+//
+// A long cache does not fit one storage binding (128 MiB by default on many GPUs), so it is kept in
+// chunks of at most `chunkTokens` tokens; attention walks the chunks as spans. Chunks are allocated
+// for the planned capacity, and more are added (in steps of `growTokens`) when a conversation outgrows it. Tokens are
+// appended in order; each append records the position ids it carries, so a span knows its positions
+// (a host holding blocks 3–4 of a document starts at position 3·b, not 0).
+import type { Gpu } from '../gpu/gpu.ts';
+import type { KvSpan } from '../gpu/kernels/attention.ts';
+
+export interface KvShape {
+  layers: number;
+  kvHeads: number;
+  headDim: number;
+}
+
+interface Chunk {
+  startRow: number;
+  tokens: number;
+  keys: GPUBuffer[]; // per layer
+  values: GPUBuffer[]; // per layer
+}
+
+/** Cache rows [row, row + length) hold positions [position, position + length). */
+interface PositionRun {
+  row: number;
+  position: number;
+  length: number;
+}
+
+export class KvCache {
+  private readonly chunks: Chunk[] = [];
+  private readonly runs: PositionRun[] = [];
+  private rows = 0;
+  readonly chunkTokens: number;
+  readonly bytesPerToken: number;
+  private readonly tokenBytes: number;
+  private readonly growTokens: number;
+
+  /**
+   * @param capacityTokens tokens to allocate for up front (document + question + answer room).
+   * @param alignTokens chunk sizes are multiples of this (the Star Attention block size), so a block
+   *   appended at an aligned row never straddles two chunks.
+   */
+  constructor(
+    private readonly gpu: Gpu,
+    readonly shape: KvShape,
+    capacityTokens: number,
+    private readonly alignTokens = 1,
+    maxChunkBytes = gpu.maxBindingBytes,
+  ) {
+    this.tokenBytes = shape.kvHeads * shape.headDim * 4;
+    this.bytesPerToken = 2 * shape.layers * this.tokenBytes;
+    const fit = Math.floor(Math.min(maxChunkBytes, gpu.device.limits.maxBufferSize) / this.tokenBytes);
+    this.chunkTokens = Math.floor(fit / alignTokens) * alignTokens;
+    this.growTokens = Math.min(this.chunkTokens, Math.ceil(1024 / alignTokens) * alignTokens);
+    if (this.chunkTokens === 0) {
+      throw new Error(
+        `A block of ${alignTokens} tokens needs ${alignTokens * this.tokenBytes} bytes of KV per layer, ` +
+          `more than one storage binding (${maxChunkBytes} bytes): use a smaller block size`,
+      );
+    }
+    this.ensureCapacity(capacityTokens);
+  }
+
+  get length(): number {
+    return this.rows;
+  }
+
+  get bytes(): number {
+    return this.rows * this.bytesPerToken;
+  }
+
+  /** Bytes the cache's buffers occupy on the GPU. */
+  get allocatedBytes(): number {
+    return this.capacity * this.bytesPerToken;
+  }
+
+  private get capacity(): number {
+    const last = this.chunks[this.chunks.length - 1];
+    return last ? last.startRow + last.tokens : 0;
+  }
+
+  /** Position of the token at cache row `row`. */
+  positionOf(row: number): number {
+    const run = this.runs.find((r) => row >= r.row && row < r.row + r.length);
+    if (!run) throw new Error(`KV cache row ${row} is not filled (length ${this.rows})`);
+    return run.position + (row - run.row);
+  }
+
+  /**
+   * Records `keys` and `values` ([rows, kvHeads·headDim] f32, at row `sourceRow`) of one layer as the
+   * cache rows starting at `cacheRow`. Chunks are allocated on demand.
+   */
+  write(encoder: GPUCommandEncoder, layer: number, keys: GPUBuffer, values: GPUBuffer, sourceRow: number, cacheRow: number, rows: number): void {
+    const tokenBytes = this.tokenBytes;
+    let done = 0;
+    while (done < rows) {
+      const row = cacheRow + done;
+      const chunk = this.chunkAt(row);
+      const inChunk = row - chunk.startRow;
+      const count = Math.min(rows - done, chunk.tokens - inChunk);
+      const from = (sourceRow + done) * tokenBytes;
+      encoder.copyBufferToBuffer(keys, from, chunk.keys[layer], inChunk * tokenBytes, count * tokenBytes);
+      encoder.copyBufferToBuffer(values, from, chunk.values[layer], inChunk * tokenBytes, count * tokenBytes);
+      done += count;
+    }
+  }
+
+  /** How many rows from `row` on lie in the same chunk (unbounded past the allocated capacity). */
+  contiguousRowsFrom(row: number): number {
+    if (row >= this.capacity) return Infinity;
+    const chunk = this.chunkAt(row);
+    return chunk.startRow + chunk.tokens - row;
+  }
+
+  /** Reserves the next `count` rows for tokens at positions firstPosition…; returns the first row. */
+  append(count: number, firstPosition: number): number {
+    const row = this.rows;
+    const last = this.runs[this.runs.length - 1];
+    if (last && last.row + last.length === row && last.position + last.length === firstPosition) last.length += count;
+    else this.runs.push({ row, position: firstPosition, length: count });
+    this.rows += count;
+    this.ensureCapacity(this.rows);
+    return row;
+  }
+
+  /** Forgets rows from `length` on (a cancelled encode, or a dropped anchor); buffers are kept for reuse. */
+  truncate(length: number): void {
+    if (length > this.rows) throw new Error(`Cannot truncate a KV cache of ${this.rows} rows to ${length}`);
+    this.rows = length;
+    while (this.runs.length && this.runs[this.runs.length - 1].row >= length) this.runs.pop();
+    const last = this.runs[this.runs.length - 1];
+    if (last) last.length = Math.min(last.length, length - last.row);
+  }
+
+  /** The cache rows [from, to) of one layer as spans: split at chunk boundaries and position jumps. */
+  spans(layer: number, from = 0, to = this.rows): KvSpan[] {
+    const spans: KvSpan[] = [];
+    for (const run of this.runs) {
+      let row = Math.max(from, run.row);
+      const end = Math.min(to, run.row + run.length);
+      while (row < end) {
+        const chunk = this.chunkAt(row);
+        const start = row - chunk.startRow;
+        const length = Math.min(end - row, chunk.tokens - start);
+        spans.push({
+          keys: chunk.keys[layer],
+          values: chunk.values[layer],
+          start,
+          length,
+          firstPosition: run.position + (row - run.row),
+        });
+        row += length;
+      }
+    }
+    return spans;
+  }
+
+  private chunkAt(row: number): Chunk {
+    const chunk = this.chunks.find((c) => row >= c.startRow && row < c.startRow + c.tokens);
+    if (!chunk) throw new Error(`KV cache row ${row} is past its capacity (${this.capacity})`);
+    return chunk;
+  }
+
+  /** Allocates chunks until `tokens` rows fit: full chunks, then one sized to what is left. */
+  private ensureCapacity(tokens: number): void {
+    while (this.capacity < tokens) {
+      const startRow = this.capacity;
+      const wanted = Math.max(tokens - startRow, this.chunks.length ? this.growTokens : 1);
+      const size = Math.min(this.chunkTokens, Math.ceil(wanted / this.alignTokens) * this.alignTokens);
+      const make = (kind: string) =>
+        Array.from({ length: this.shape.layers }, (_, l) =>
+          this.gpu.buffer(size * this.tokenBytes, `kv ${kind} rows ${startRow}+${size} layer ${l}`),
+        );
+      this.chunks.push({ startRow, tokens: size, keys: make('keys'), values: make('values') });
+    }
+  }
+
+  destroy(): void {
+    for (const chunk of this.chunks) for (const b of [...chunk.keys, ...chunk.values]) b.destroy();
+    this.chunks.length = 0;
+    this.runs.length = 0;
+    this.rows = 0;
+  }
+}

@@ -1,0 +1,405 @@
+// The decoder-only transformer (Llama, Mistral, Qwen2, Qwen3) on the GPU, read top to bottom:
+// embed → for each layer: RMSNorm → q,k,v → (q/k norm) → RoPE → KV cache → attention → o_proj →
+// residual → RMSNorm → SwiGLU MLP → residual → final RMSNorm → lm_head.
+//
+// What attention sees is the caller's choice (AttentionPlan): ordinary causal attention over the
+// whole cache (full attention, Star Attention's phase 2, decoding), or Star Attention's phase 1, where
+// a batch of blocks sees the anchor and its own block only. Work is submitted one layer at a time so
+// no single submission runs long enough to trip a GPU watchdog.
+import type { Gpu } from '../gpu/gpu.ts';
+import type { Tensor } from '../gpu/tensor.ts';
+import { linear } from '../gpu/kernels/linear.ts';
+import { rmsNorm, headRmsNorm } from '../gpu/kernels/norms.ts';
+import { addInPlace, siluMul } from '../gpu/kernels/elementwise.ts';
+import { rope } from '../gpu/kernels/rope.ts';
+import { embed } from '../gpu/kernels/embed.ts';
+import {
+  attentionBlockAnchor,
+  attentionDecode,
+  attentionPrefill,
+  decodeScratchBytes,
+  lseMerge,
+  type AttentionOutput,
+  type AttentionShape,
+  type KvSpan,
+} from '../gpu/kernels/attention.ts';
+import type { ModelConfig } from './config.ts';
+import type { ModelWeights } from './weights.ts';
+import { ropeInverseFrequencies } from './rope-frequencies.ts';
+import type { KvCache } from './kv-cache.ts';
+
+/** Query rows up to this count use the split-KV decode kernel instead of the prefill kernel. */
+const decodeRows = 4;
+
+export type AttentionPlan =
+  /** Every row sees every cached key at a position ≤ its own (the rows' own keys included). */
+  | { kind: 'causal' }
+  /**
+   * Star Attention phase 1: the rows are whole blocks of `blockSize` tokens (the last may be
+   * shorter), none of them block 0. Each sees the first `anchorRows` rows of `anchorCache` (block 0's
+   * KV, encoded once) and the causal part of its own block.
+   */
+  | { kind: 'star-blocks'; blockSize: number; anchorRows: number; anchorCache: KvCache };
+
+/** Partial attention results of other hosts for one layer: `count` partials of [rows, heads, headDim] and [rows, heads]. */
+export interface RemotePartials {
+  o: Float32Array;
+  lse: Float32Array;
+  count: number;
+}
+
+/** Asks the other hosts for their partial attention over their KV shards (Star Attention phase 2). */
+export type RemoteAttention = (layer: number, q: Float32Array, rows: number, firstPosition: number) => Promise<RemotePartials>;
+
+export interface ForwardRequest {
+  ids: ArrayLike<number>;
+  /** Position id of the first row; rows take consecutive positions. */
+  firstPosition: number;
+  cache: KvCache;
+  attention: AttentionPlan;
+  /** Which rows' logits to compute. */
+  logits: 'none' | 'last' | 'all';
+  remote?: RemoteAttention;
+  /** Called after each piece with the number of rows done so far. */
+  onPiece?: (rowsDone: number) => void;
+  /** Checked between pieces; an aborted forward leaves the cache as it was before the call. */
+  signal?: AbortSignal;
+}
+
+interface Activations {
+  rows: number;
+  hidden: Tensor; // residual stream h [rows, hidden]
+  normed: Tensor; // [rows, hidden]
+  q: Tensor; // [rows, heads·headDim]
+  k: Tensor; // [rows, kvHeads·headDim]
+  v: Tensor;
+  attentionOut: Tensor; // [rows, heads·headDim], normalised
+  attention: AttentionOutput; // { o: attentionOut's buffer, lse [rows, heads] }
+  projected: Tensor; // [rows, hidden]
+  gate: Tensor; // [rows, intermediate]
+  up: Tensor;
+  ids: GPUBuffer; // u32 [rows]
+  positions: GPUBuffer; // u32 [rows]
+}
+
+export class Transformer {
+  readonly shape: AttentionShape;
+  private readonly invFreq: Tensor;
+  private readonly attentionScaling: number;
+  private activations: Activations | undefined;
+  private partials: AttentionOutput | undefined;
+  private partialsBytes = 0;
+  private decodeScratch: GPUBuffer | undefined;
+  private logitsBuffer: Tensor | undefined;
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly config: ModelConfig,
+    readonly weights: ModelWeights,
+    /** Most rows one forward call processes at once; longer inputs are cut into pieces of this size. */
+    readonly maxRows = 512,
+  ) {
+    this.shape = {
+      heads: config.heads,
+      kvHeads: config.kvHeads,
+      headDim: config.headDim,
+      scale: 1 / Math.sqrt(config.headDim),
+    };
+    const { invFreq, attentionScaling } = ropeInverseFrequencies(
+      config.headDim,
+      config.rope.theta,
+      config.rope.scaling,
+      config.rope.partialRotaryFactor,
+    );
+    this.invFreq = gpu.tensorFrom(invFreq, 'f32', [invFreq.length]);
+    this.attentionScaling = attentionScaling;
+  }
+
+  /**
+   * Runs `ids` through the model, appending their keys and values to `cache`, and returns the
+   * requested logits ([rows or 1, vocab], f32) — on the GPU, valid until the next call.
+   */
+  async forward(request: ForwardRequest): Promise<Tensor | undefined> {
+    const { ids, firstPosition } = request;
+    if (ids.length === 0) throw new Error('forward() needs at least one token');
+    if (request.logits === 'all' && ids.length > this.maxRows) {
+      throw new Error(`Logits for every row are available for at most ${this.maxRows} rows at once, not ${ids.length}`);
+    }
+    const cacheLength = request.cache.length;
+    let logits: Tensor | undefined;
+    try {
+      for (let start = 0; start < ids.length; ) {
+        request.signal?.throwIfAborted();
+        const end = this.pieceEnd(request, start);
+        logits = await this.forwardPiece({
+          ...request,
+          ids: Array.prototype.slice.call(ids, start, end) as number[],
+          firstPosition: firstPosition + start,
+          logits: end === ids.length ? request.logits : 'none',
+        });
+        // Bounded work in flight: wait for this piece before queueing the next.
+        await this.gpu.finish();
+        request.onPiece?.(end);
+        start = end;
+      }
+    } catch (error) {
+      request.cache.truncate(cacheLength);
+      throw error;
+    }
+    return logits;
+  }
+
+  /**
+   * Where the piece of rows starting at `start` ends. In Star Attention's phase 1 a piece is a whole
+   * number of blocks within one KV chunk, or, for a block longer than maxRows, part of one block.
+   */
+  private pieceEnd(request: ForwardRequest, start: number): number {
+    const n = request.ids.length;
+    const plan = request.attention;
+    if (plan.kind !== 'star-blocks') return Math.min(n, start + this.maxRows);
+    const b = plan.blockSize;
+    if (b > this.maxRows) {
+      const blockEnd = (Math.floor((request.firstPosition + start) / b) + 1) * b - request.firstPosition;
+      return Math.min(n, blockEnd, start + this.maxRows);
+    }
+    const wholeBlocks = Math.floor(this.maxRows / b) * b;
+    return Math.min(n, start + wholeBlocks, start + request.cache.contiguousRowsFrom(request.cache.length));
+  }
+
+  private async forwardPiece(request: ForwardRequest): Promise<Tensor | undefined> {
+    const { gpu, config, weights } = this;
+    const rows = request.ids.length;
+    const a = this.activationsFor(rows);
+    gpu.write(a.ids, Uint32Array.from(request.ids));
+    gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => request.firstPosition + i));
+    const cacheRow = request.cache.append(rows, request.firstPosition);
+
+    gpu.run((encoder) => embed(gpu, encoder, weights.embedding, a.ids, a.hidden, rows));
+
+    for (let layer = 0; layer < config.layers; layer++) {
+      const w = weights.layers[layer];
+      gpu.run((encoder) => {
+        rmsNorm(gpu, encoder, a.hidden, w.inputNorm, a.normed, rows, config.rmsNormEps);
+        linear(gpu, encoder, a.normed, w.q, a.q, rows);
+        linear(gpu, encoder, a.normed, w.k, a.k, rows);
+        linear(gpu, encoder, a.normed, w.v, a.v, rows);
+        if (w.qNorm && w.kNorm) {
+          headRmsNorm(gpu, encoder, a.q, w.qNorm, rows, config.heads, config.rmsNormEps);
+          headRmsNorm(gpu, encoder, a.k, w.kNorm, rows, config.kvHeads, config.rmsNormEps);
+        }
+        rope(gpu, encoder, a.q, a.positions, this.invFreq, rows, config.heads, config.headDim, this.attentionScaling);
+        rope(gpu, encoder, a.k, a.positions, this.invFreq, rows, config.kvHeads, config.headDim, this.attentionScaling);
+        request.cache.write(encoder, layer, a.k.buffer, a.v.buffer, 0, cacheRow, rows);
+      });
+
+      await this.attend(request, layer, cacheRow, rows, a);
+
+      gpu.run((encoder) => {
+        linear(gpu, encoder, a.attentionOut, w.o, a.projected, rows);
+        addInPlace(gpu, encoder, a.hidden, a.projected, rows * config.hidden);
+        rmsNorm(gpu, encoder, a.hidden, w.postAttentionNorm, a.normed, rows, config.rmsNormEps);
+        linear(gpu, encoder, a.normed, w.gate, a.gate, rows);
+        linear(gpu, encoder, a.normed, w.up, a.up, rows);
+        siluMul(gpu, encoder, a.gate, a.up, a.gate, rows * config.intermediate);
+        linear(gpu, encoder, a.gate, w.down, a.projected, rows);
+        addInPlace(gpu, encoder, a.hidden, a.projected, rows * config.hidden);
+      });
+    }
+
+    if (request.logits === 'none') return undefined;
+    const logitRows = request.logits === 'all' ? rows : 1;
+    const logits = this.logitsFor(logitRows);
+    gpu.run((encoder) => {
+      let source = a.hidden;
+      if (request.logits === 'last' && rows > 1) {
+        // Only the last row's logits are wanted: move it to the front of the scratch row.
+        const rowBytes = config.hidden * 4;
+        encoder.copyBufferToBuffer(a.hidden.buffer, (rows - 1) * rowBytes, a.projected.buffer, 0, rowBytes);
+        source = a.projected;
+      }
+      rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps);
+      linear(gpu, encoder, a.normed, weights.lmHead, logits, logitRows);
+    });
+    return { ...logits, shape: [logitRows, config.vocab] };
+  }
+
+  /** Attention for this piece's rows at one layer, into a.attention (o normalised, lse). */
+  private async attend(request: ForwardRequest, layer: number, cacheRow: number, rows: number, a: Activations): Promise<void> {
+    const { gpu, shape } = this;
+    const query = { q: a.q.buffer, rows, firstPosition: request.firstPosition };
+    const plan = request.attention;
+
+    if (plan.kind === 'star-blocks') {
+      gpu.run((encoder) => this.attendStarBlocks(encoder, plan, request.cache, layer, cacheRow, query, a.attention));
+      return;
+    }
+
+    const spans = request.cache.spans(layer, 0, cacheRow + rows);
+    if (!request.remote) {
+      gpu.run((encoder) => this.attendCausal(encoder, query, spans, a.attention));
+      return;
+    }
+
+    // Star Attention phase 2 across hosts: this host's partial over its own KV (its context blocks and
+    // the query's tokens) and the other hosts' partials over theirs, merged exactly by log-sum-exp.
+    const q = await gpu.readF32({ ...a.q, shape: [rows, shape.heads * shape.headDim] });
+    const remote = await request.remote(layer, q, rows, request.firstPosition);
+    const count = 1 + remote.count;
+    const partials = this.partialsFor(count, rows);
+    const oBytes = rows * shape.heads * shape.headDim * 4;
+    const lseBytes = rows * shape.heads * 4;
+    gpu.write(partials.o, remote.o, oBytes);
+    gpu.write(partials.lse, remote.lse, lseBytes);
+    gpu.run((encoder) => {
+      this.attendCausal(encoder, query, spans, a.attention);
+      encoder.copyBufferToBuffer(a.attention.o, 0, partials.o, 0, oBytes);
+      encoder.copyBufferToBuffer(a.attention.lse, 0, partials.lse, 0, lseBytes);
+      lseMerge(gpu, encoder, shape, partials, count, rows, a.attention);
+    });
+  }
+
+  /**
+   * Phase 1 of Star Attention for rows of blocks > 0: each row sees the anchor (block 0's first
+   * anchorRows keys, all at earlier positions) and the causal part of its own block.
+   */
+  private attendStarBlocks(
+    encoder: GPUCommandEncoder,
+    plan: Extract<AttentionPlan, { kind: 'star-blocks' }>,
+    cache: KvCache,
+    layer: number,
+    cacheRow: number,
+    query: { q: GPUBuffer; rows: number; firstPosition: number },
+    out: AttentionOutput,
+  ): void {
+    const { gpu, shape } = this;
+    const anchorSpans = plan.anchorCache.spans(layer, 0, plan.anchorRows);
+    const b = plan.blockSize;
+    const offsetInBlock = query.firstPosition % b;
+    if (anchorSpans.length !== 1) throw new Error('The anchor must lie in one KV chunk');
+    if (offsetInBlock === 0) {
+      // Whole blocks, batched: one pass over the anchor and each row's own block.
+      const [blocks, ...rest] = cache.spans(layer, cacheRow, cacheRow + query.rows);
+      if (rest.length) throw new Error('A batch of blocks straddles two KV chunks (cache not block-aligned)');
+      attentionBlockAnchor(gpu, encoder, shape, query, anchorSpans[0], blocks, b, out);
+      return;
+    }
+    // A later piece of a block longer than maxRows: the anchor (all visible) and the block so far
+    // (causal), merged.
+    const blockSoFar = cache.spans(layer, cacheRow - offsetInBlock, cacheRow + query.rows);
+    this.attendSpans(encoder, query, [...anchorSpans, ...blockSoFar], out);
+  }
+
+  /** Causal attention of `query` over `spans` of this host's cache. */
+  private attendCausal(encoder: GPUCommandEncoder, query: { q: GPUBuffer; rows: number; firstPosition: number }, spans: KvSpan[], out: AttentionOutput): void {
+    if (query.rows <= decodeRows) {
+      const scratch = this.decodeScratchFor(decodeScratchBytes(this.shape, query.rows, spans));
+      attentionDecode(this.gpu, encoder, this.shape, query, spans, scratch, out);
+    } else {
+      this.attendSpans(encoder, query, spans, out);
+    }
+  }
+
+  /** Flash attention over each span (causal by position), merged by log-sum-exp when more than one. */
+  private attendSpans(encoder: GPUCommandEncoder, query: { q: GPUBuffer; rows: number; firstPosition: number }, spans: KvSpan[], out: AttentionOutput): void {
+    const { gpu, shape } = this;
+    if (spans.length === 1) {
+      attentionPrefill(gpu, encoder, shape, query, spans[0], out);
+      return;
+    }
+    const partials = this.partialsFor(spans.length, query.rows);
+    const oBytes = query.rows * shape.heads * shape.headDim * 4;
+    const lseBytes = query.rows * shape.heads * 4;
+    spans.forEach((span, i) => {
+      // Storage bindings need 256-byte aligned offsets, so each partial is computed into `out` and
+      // copied to its slot.
+      attentionPrefill(gpu, encoder, shape, query, span, out);
+      encoder.copyBufferToBuffer(out.o, 0, partials.o, i * oBytes, oBytes);
+      encoder.copyBufferToBuffer(out.lse, 0, partials.lse, i * lseBytes, lseBytes);
+    });
+    lseMerge(gpu, encoder, shape, partials, spans.length, query.rows, out);
+  }
+
+  /**
+   * Partial attention of `q` (rows × heads·headDim, f32, positions firstPosition…) over every span of
+   * `cache` at `layer`: what a host returns to the query host in phase 2.
+   */
+  async partialAttention(cache: KvCache, layer: number, q: Float32Array, rows: number, firstPosition: number): Promise<{ o: Float32Array; lse: Float32Array }> {
+    const a = this.activationsFor(rows);
+    this.gpu.write(a.q.buffer, q);
+    const spans = cache.spans(layer);
+    this.gpu.run((encoder) => this.attendCausal(encoder, { q: a.q.buffer, rows, firstPosition }, spans, a.attention));
+    const o = await this.gpu.readF32({ buffer: a.attention.o, dtype: 'f32', shape: [rows, this.shape.heads * this.shape.headDim] });
+    const lse = await this.gpu.readF32({ buffer: a.attention.lse, dtype: 'f32', shape: [rows, this.shape.heads] });
+    return { o, lse };
+  }
+
+  private activationsFor(rows: number): Activations {
+    if (rows > this.maxRows) throw new Error(`A forward piece of ${rows} rows exceeds maxRows ${this.maxRows}`);
+    if (this.activations) return this.activations;
+    const { gpu, config } = this;
+    const r = this.maxRows;
+    const qWidth = config.heads * config.headDim;
+    const kvWidth = config.kvHeads * config.headDim;
+    const attentionOut = gpu.tensor('f32', [r, qWidth], 'attention out');
+    this.activations = {
+      rows: r,
+      hidden: gpu.tensor('f32', [r, config.hidden], 'hidden'),
+      normed: gpu.tensor('f32', [r, config.hidden], 'normed'),
+      q: gpu.tensor('f32', [r, qWidth], 'q'),
+      k: gpu.tensor('f32', [r, kvWidth], 'k'),
+      v: gpu.tensor('f32', [r, kvWidth], 'v'),
+      attentionOut,
+      attention: { o: attentionOut.buffer, lse: gpu.buffer(r * config.heads * 4, 'attention lse') },
+      projected: gpu.tensor('f32', [r, config.hidden], 'projected'),
+      gate: gpu.tensor('f32', [r, config.intermediate], 'gate'),
+      up: gpu.tensor('f32', [r, config.intermediate], 'up'),
+      ids: gpu.buffer(r * 4, 'ids'),
+      positions: gpu.buffer(r * 4, 'positions'),
+    };
+    return this.activations;
+  }
+
+  private partialsFor(count: number, rows: number): AttentionOutput {
+    const bytes = count * rows * this.shape.heads * this.shape.headDim * 4;
+    if (!this.partials || this.partialsBytes < bytes) {
+      this.partials?.o.destroy();
+      this.partials?.lse.destroy();
+      this.partials = {
+        o: this.gpu.buffer(bytes, 'attention partials o'),
+        lse: this.gpu.buffer(count * rows * this.shape.heads * 4, 'attention partials lse'),
+      };
+      this.partialsBytes = bytes;
+    }
+    return this.partials;
+  }
+
+  private decodeScratchFor(bytes: number): GPUBuffer {
+    if (!this.decodeScratch || this.decodeScratch.size < bytes) {
+      this.decodeScratch?.destroy();
+      this.decodeScratch = this.gpu.buffer(bytes, 'decode scratch');
+    }
+    return this.decodeScratch;
+  }
+
+  private logitsFor(rows: number): Tensor {
+    if (!this.logitsBuffer || this.logitsBuffer.shape[0] < rows) {
+      this.logitsBuffer?.buffer.destroy();
+      this.logitsBuffer = this.gpu.tensor('f32', [Math.max(rows, 1), this.config.vocab], 'logits');
+    }
+    return this.logitsBuffer;
+  }
+
+  destroy(): void {
+    const a = this.activations;
+    if (a) {
+      for (const t of [a.hidden, a.normed, a.q, a.k, a.v, a.attentionOut, a.projected, a.gate, a.up]) t.buffer.destroy();
+      for (const b of [a.attention.lse, a.ids, a.positions]) b.destroy();
+    }
+    this.partials?.o.destroy();
+    this.partials?.lse.destroy();
+    this.decodeScratch?.destroy();
+    this.logitsBuffer?.buffer.destroy();
+    this.invFreq.buffer.destroy();
+  }
+}
+

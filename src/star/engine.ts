@@ -1,0 +1,211 @@
+// The Star Attention engine on token ids: phase 1 spread over hosts, phase 2 on the query host with
+// every other host's partial attention merged in at each layer. The reader (reader.ts) puts text,
+// chat templates and sampling on top; the CLI's `score` uses this directly.
+import { attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
+import type { EncodeJob, EncodeResult, HostInfo } from './host.ts';
+import type { RemoteAttention, RemotePartials } from '../model/transformer.ts';
+import type { AttentionMode, EncodeProgress, EncodeStats, LoadProgress, ModelLocation } from './reader-api.ts';
+
+/** What the engine needs of a host, whether it lives in this thread or in a Worker (all async). */
+export interface HostHandle {
+  info(): Promise<HostInfo> | HostInfo;
+  encode(job: EncodeJob, onProgress?: (tokensDone: number) => void, signal?: AbortSignal): Promise<EncodeResult>;
+  partialAttention(layer: number, q: Float32Array, rows: number, firstPosition: number): Promise<{ o: Float32Array; lse: Float32Array }>;
+  feed(ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention): Promise<Float32Array>;
+  kvLength(): Promise<number> | number;
+  truncate(rows: number): Promise<void> | void;
+  kvBytes(): Promise<number> | number;
+  dispose(): Promise<void> | void;
+}
+
+export interface HostOpenRequest {
+  model: ModelLocation;
+  weightType?: 'f32' | 'f16';
+  maxRows?: number;
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Opens host number `index` (its own GPUDevice and model replica). */
+export type HostFactory = (index: number, request: HostOpenRequest) => Promise<HostHandle>;
+
+export interface EngineOptions extends HostOpenRequest {
+  hosts?: number;
+  attention?: AttentionMode;
+  blockSize?: number;
+  anchorSize?: number;
+  /** KV rows kept free on the query host for questions and answers (it grows past this if needed). */
+  conversationRoom?: number;
+  openHost: HostFactory;
+}
+
+export class EngineError extends Error {
+  override name = 'EngineError';
+}
+
+export class StarEngine {
+  private plan: BlockPlan | undefined;
+  private nextPosition = 0;
+
+  private constructor(
+    private readonly hosts: HostHandle[],
+    readonly info: HostInfo,
+    private readonly options: EngineOptions,
+  ) {}
+
+  static async create(options: EngineOptions): Promise<StarEngine> {
+    const count = options.hosts ?? 1;
+    if ((options.attention ?? 'star') === 'full' && count !== 1) {
+      throw new EngineError('Full attention is the single-host baseline: use hosts = 1 with attention "full"');
+    }
+    // Every host downloads/reads the same files; progress is reported for the first one.
+    const opened = await Promise.allSettled(
+      Array.from({ length: count }, (_, i) =>
+        options.openHost(i, { ...options, onProgress: i === 0 ? options.onProgress : undefined }),
+      ),
+    );
+    const hosts = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failure = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      await Promise.all(hosts.map((h) => h.dispose()));
+      throw failure.reason;
+    }
+    return new StarEngine(hosts, await hosts[0].info(), options);
+  }
+
+  get attention(): AttentionMode {
+    return this.options.attention ?? 'star';
+  }
+
+  get hostCount(): number {
+    return this.hosts.length;
+  }
+
+  get contextWindow(): number {
+    return this.info.config.maxPositionEmbeddings;
+  }
+
+  /** Position id the next fed token takes. */
+  get position(): number {
+    return this.nextPosition;
+  }
+
+  get blockPlan(): BlockPlan | undefined {
+    return this.plan;
+  }
+
+  /** Phase 1: encodes the context on all hosts at once. Replaces any earlier document. */
+  async encode(ids: readonly number[], options: { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal } = {}): Promise<EncodeStats> {
+    const n = ids.length;
+    const room = this.options.conversationRoom ?? 1024;
+    if (n + 1 > this.contextWindow) {
+      throw new EngineError(
+        `The document is ${n} tokens but the model's context window is ${this.contextWindow} ` +
+          `(max_position_embeddings), with room needed for the question: shorten it by at least ${n + 1 - this.contextWindow} tokens or use a model with a longer window`,
+      );
+    }
+    this.plan = undefined;
+    this.nextPosition = 0;
+    const mode = this.attention;
+    const plan = planBlocks(n, {
+      hosts: this.hosts.length,
+      blockSize: mode === 'full' ? n : this.options.blockSize,
+      anchorSize: mode === 'full' ? undefined : this.options.anchorSize,
+    });
+    const started = performance.now();
+    const done = new Array<number>(this.hosts.length).fill(0);
+    const report = () =>
+      options.onProgress?.({ tokensDone: done.reduce((a, b) => a + b, 0), tokensTotal: n, elapsedMs: performance.now() - started });
+    const anchorIds = ids.slice(0, plan.anchorSize);
+    const results = await Promise.all(
+      plan.hosts.map((share) => {
+        const job: EncodeJob = {
+          ids: ids.slice(share.start, share.end),
+          start: share.start,
+          attention: mode,
+          blockSize: plan.blockSize,
+          anchorSize: plan.anchorSize,
+          anchorIds: share.start === 0 ? undefined : anchorIds,
+          capacity: share.end - share.start + (share.host === plan.queryHost ? room : 0),
+        };
+        return this.hosts[share.host].encode(
+          job,
+          (tokens) => {
+            done[share.host] = tokens;
+            report();
+          },
+          options.signal,
+        );
+      }),
+    );
+    const encodeMs = performance.now() - started;
+    this.plan = plan;
+    this.nextPosition = n;
+    return {
+      tokens: n,
+      blocks: plan.blocks.length,
+      blockSize: plan.blockSize,
+      hosts: this.hosts.length,
+      attention: mode,
+      encodeMs,
+      tokensPerSecond: n / (encodeMs / 1000),
+      kvBytesPerHost: results.map((r) => r.kvBytes),
+      attentionPairs: attentionPairs(plan, mode),
+      fullAttentionPairs: attentionPairs(plan, 'full'),
+    };
+  }
+
+  /**
+   * Phase 2: feeds tokens at the next positions (a question, then each generated token) and returns
+   * the logits of the last row ([vocab]) or of every row ([rows·vocab]).
+   */
+  async feed(ids: readonly number[], logits: 'last' | 'all' = 'last'): Promise<Float32Array> {
+    if (!this.plan) throw new EngineError('No document encoded: call encode() first');
+    if (this.nextPosition + ids.length > this.contextWindow) {
+      throw new EngineError(`The conversation reached the model's context window of ${this.contextWindow} tokens`);
+    }
+    const queryHost = this.hosts[this.plan.queryHost];
+    const others = this.hosts.filter((_, i) => i !== this.plan!.queryHost);
+    const remote = others.length ? this.remoteAttention(others) : undefined;
+    const out = await queryHost.feed(ids, this.nextPosition, logits, remote);
+    this.nextPosition += ids.length;
+    return out;
+  }
+
+  /** Marks the conversation so far; rollBack() returns to it (an aborted answer leaves no trace). */
+  async checkpoint(): Promise<{ position: number; kvRows: number }> {
+    if (!this.plan) throw new EngineError('No document encoded');
+    return { position: this.nextPosition, kvRows: await this.hosts[this.plan.queryHost].kvLength() };
+  }
+
+  async rollBack(mark: { position: number; kvRows: number }): Promise<void> {
+    if (!this.plan) return;
+    await this.hosts[this.plan.queryHost].truncate(mark.kvRows);
+    this.nextPosition = mark.position;
+  }
+
+  async kvBytesPerHost(): Promise<number[]> {
+    return Promise.all(this.hosts.map((h) => h.kvBytes()));
+  }
+
+  private remoteAttention(others: HostHandle[]): RemoteAttention {
+    return async (layer, q, rows, firstPosition): Promise<RemotePartials> => {
+      const parts = await Promise.all(others.map((h) => h.partialAttention(layer, q, rows, firstPosition)));
+      return { o: concat(parts.map((p) => p.o)), lse: concat(parts.map((p) => p.lse)), count: parts.length };
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.hosts.map((h) => h.dispose()));
+  }
+}
+
+function concat(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
+}

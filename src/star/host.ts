@@ -1,0 +1,221 @@
+// A Star Attention host: one GPUDevice, a replica of the model, and the KV cache of its blocks.
+// The same class runs in-process (Node, or a tab) and inside workers/host.worker.ts behind comlink,
+// so every method takes and returns plain data.
+import { Gpu } from '../gpu/gpu.ts';
+import type { AdapterReport } from '../gpu/device.ts';
+import { parseModelConfig, type ModelConfig } from '../model/config.ts';
+import { loadWeights, type ModelWeights } from '../model/weights.ts';
+import { openWeightSource } from '../model/open-weight-source.ts';
+import { KvCache } from '../model/kv-cache.ts';
+import { Transformer, type RemoteAttention } from '../model/transformer.ts';
+import type { LoadProgress, ModelLocation } from './reader-api.ts';
+
+export interface HostOpenOptions {
+  model: ModelLocation;
+  weightType?: 'f32' | 'f16';
+  /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
+  maxRows?: number;
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface HostInfo {
+  index: number;
+  adapter: AdapterReport;
+  config: ModelConfig;
+  weightBytes: number;
+}
+
+/** What one host encodes in phase 1: a run of consecutive blocks of the context. */
+export interface EncodeJob {
+  /** Tokens of this host's blocks; their position ids are start, start+1, … */
+  ids: readonly number[];
+  start: number;
+  attention: 'star' | 'full';
+  blockSize: number;
+  anchorSize: number;
+  /** The anchor's tokens (the first anchorSize of block 0), for a host that does not hold block 0. */
+  anchorIds?: readonly number[];
+  /** KV rows to allocate up front: the blocks plus, on the query host, room for questions and answers. */
+  capacity: number;
+}
+
+export interface EncodeResult {
+  tokens: number;
+  ms: number;
+  kvBytes: number;
+}
+
+export class HostError extends Error {
+  constructor(
+    readonly host: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`Host ${host}: ${message}`, options);
+    this.name = 'HostError';
+  }
+}
+
+export class Host {
+  private cache: KvCache | undefined;
+  private lost: string | undefined;
+
+  private constructor(
+    readonly index: number,
+    private readonly gpu: Gpu,
+    private readonly config: ModelConfig,
+    private readonly weights: ModelWeights,
+    private readonly transformer: Transformer,
+  ) {}
+
+  static async open(index: number, options: HostOpenOptions): Promise<Host> {
+    let lostReason: string | undefined;
+    let host: Host | undefined;
+    const gpu = await Gpu.create({
+      onLost: (info) => {
+        lostReason = `GPU device lost (${info.reason}): ${info.message}`;
+        if (host) host.lost = lostReason;
+      },
+    });
+    try {
+      const source = openWeightSource(options.model);
+      const configJson = await source.readJson('config.json');
+      if (configJson === undefined) throw new Error(`${source.name} has no config.json`);
+      const config = parseModelConfig(configJson);
+      const weights = await loadWeights(gpu, source, config, {
+        weightType: options.weightType,
+        onProgress: options.onProgress,
+        signal: options.signal,
+      });
+      const transformer = new Transformer(gpu, config, weights, options.maxRows);
+      host = new Host(index, gpu, config, weights, transformer);
+      host.lost = lostReason;
+      return host;
+    } catch (error) {
+      gpu.destroy();
+      throw error;
+    }
+  }
+
+  info(): HostInfo {
+    return { index: this.index, adapter: this.gpu.adapter, config: this.config, weightBytes: this.weights.bytes };
+  }
+
+  /**
+   * Phase 1 for this host's blocks. Star: block 0 (if held here) alone, causally; every later block
+   * over [anchor ; block], the anchor being block 0's KV — encoded once on this host, never per block.
+   * Full: one causal pass. Replaces any previous document. Cancelling leaves the host empty and usable.
+   */
+  async encode(job: EncodeJob, onProgress?: (tokensDone: number) => void, signal?: AbortSignal): Promise<EncodeResult> {
+    this.checkAlive();
+    const started = performance.now();
+    this.cache?.destroy();
+    const shape = { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim };
+    const cache = new KvCache(this.gpu, shape, job.capacity, job.attention === 'star' ? job.blockSize : 1);
+    this.cache = cache;
+    let anchorCache: KvCache | undefined;
+    try {
+      const t = this.transformer;
+      const progress = (done: number) => onProgress?.(done);
+      if (job.attention === 'full') {
+        await t.forward({ ids: job.ids, firstPosition: job.start, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal });
+      } else {
+        let first = 0;
+        if (job.start === 0) {
+          // This host holds block 0: encode it alone; its KV is the anchor of every later block.
+          first = Math.min(job.blockSize, job.ids.length);
+          await t.forward({ ids: job.ids.slice(0, first), firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal });
+          anchorCache = cache;
+        } else {
+          if (!job.anchorIds || job.anchorIds.length !== job.anchorSize) {
+            throw new Error(`a host without block 0 needs the anchor's ${job.anchorSize} tokens`);
+          }
+          // The anchor's KV, computed once on this device and dropped after phase 1.
+          anchorCache = new KvCache(this.gpu, shape, job.anchorSize);
+          await t.forward({ ids: job.anchorIds, firstPosition: 0, cache: anchorCache, attention: { kind: 'causal' }, logits: 'none', signal });
+        }
+        if (first < job.ids.length) {
+          await t.forward({
+            ids: job.ids.slice(first),
+            firstPosition: job.start + first,
+            cache,
+            attention: { kind: 'star-blocks', blockSize: job.blockSize, anchorRows: job.anchorSize, anchorCache },
+            logits: 'none',
+            onPiece: (done) => progress(first + done),
+            signal,
+          });
+        }
+      }
+      await this.gpu.finish();
+    } catch (error) {
+      cache.destroy();
+      this.cache = undefined;
+      throw this.wrap(error);
+    } finally {
+      if (anchorCache && anchorCache !== cache) anchorCache.destroy();
+    }
+    return { tokens: job.ids.length, ms: performance.now() - started, kvBytes: cache.bytes };
+  }
+
+  /** Phase 2 on another host: this host's partial attention over its whole KV shard at `layer`. */
+  async partialAttention(layer: number, q: Float32Array, rows: number, firstPosition: number): Promise<{ o: Float32Array; lse: Float32Array }> {
+    this.checkAlive();
+    try {
+      return await this.transformer.partialAttention(this.requireCache(), layer, q, rows, firstPosition);
+    } catch (error) {
+      throw this.wrap(error);
+    }
+  }
+
+  /**
+   * Phase 2 on the query host: feeds tokens (a question, or the last generated token) at the next
+   * positions, appending their KV here, and returns the logits of the last row or of every row.
+   */
+  async feed(ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention): Promise<Float32Array> {
+    this.checkAlive();
+    try {
+      const out = await this.transformer.forward({ ids, firstPosition, cache: this.requireCache(), attention: { kind: 'causal' }, logits, remote });
+      if (!out) throw new Error('no logits');
+      return await this.gpu.readF32(out);
+    } catch (error) {
+      throw this.wrap(error);
+    }
+  }
+
+  /** KV rows held; truncate() rolls back to an earlier length (an aborted question). */
+  kvLength(): number {
+    return this.cache?.length ?? 0;
+  }
+
+  truncate(rows: number): void {
+    this.requireCache().truncate(rows);
+  }
+
+  kvBytes(): number {
+    return this.cache?.bytes ?? 0;
+  }
+
+  dispose(): void {
+    this.cache?.destroy();
+    this.transformer.destroy();
+    this.weights.destroy();
+    this.gpu.destroy();
+  }
+
+  private requireCache(): KvCache {
+    if (!this.cache) throw new Error('no document encoded yet');
+    return this.cache;
+  }
+
+  private checkAlive(): void {
+    if (this.lost) throw new HostError(this.index, this.lost);
+  }
+
+  private wrap(error: unknown): Error {
+    if (error instanceof HostError) return error;
+    if (this.lost) return new HostError(this.index, this.lost, { cause: error });
+    if (error instanceof DOMException && error.name === 'AbortError') return error;
+    return new HostError(this.index, error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}

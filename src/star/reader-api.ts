@@ -1,0 +1,88 @@
+// The public face of the engine: what the app, the embeddable component and the CLI call.
+// The same interface in a browser tab and in Node; the engine behind it never touches the DOM.
+
+export type AttentionMode = 'star' | 'full';
+
+export type { ModelLocation } from '../model/open-weight-source.ts';
+import type { ModelLocation } from '../model/open-weight-source.ts';
+
+export interface SamplingOptions {
+  /** 0 means greedy. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  seed?: number;
+}
+
+export interface ReaderOptions {
+  model: ModelLocation;
+  attention?: AttentionMode;
+  /** Number of hosts (one GPUDevice each, in Workers). Default 1. */
+  hosts?: number;
+  /** Star Attention block size b; default chosen by the planner from context length and hosts. */
+  blockSize?: number;
+  /** Anchor size a ≤ b; default b. */
+  anchorSize?: number;
+  weightType?: 'f32' | 'f16';
+  onLoadProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type { WeightProgress as LoadProgress } from '../model/weight-source.ts';
+import type { WeightProgress as LoadProgress } from '../model/weight-source.ts';
+
+export interface EncodeProgress {
+  tokensDone: number;
+  tokensTotal: number;
+  elapsedMs: number;
+}
+
+export interface EncodeStats {
+  tokens: number;
+  blocks: number;
+  blockSize: number;
+  hosts: number;
+  attention: AttentionMode;
+  encodeMs: number;
+  tokensPerSecond: number;
+  /** KV cache bytes held by each host. */
+  kvBytesPerHost: number[];
+  /** Query-key pairs the attention computed, and what full attention would have computed. */
+  attentionPairs: number;
+  fullAttentionPairs: number;
+}
+
+export interface AnswerStats {
+  promptTokens: number;
+  generatedTokens: number;
+  /** Time to encode the question (phase 2 prefill) and produce the first token. */
+  queryMs: number;
+  decodeTokensPerSecond: number;
+  stoppedBy: 'eos' | 'stop-string' | 'max-tokens' | 'abort';
+}
+
+export interface ModelSummary {
+  name: string;
+  modelType: string;
+  parameters: number;
+  contextWindow: number;
+  weightBytes: number;
+  adapter: string;
+}
+
+export interface Reader {
+  readonly model: ModelSummary;
+  countTokens(text: string): number;
+  /** Phase 1: encodes the document once; every later question reuses it. */
+  loadDocument(
+    document: string | readonly number[],
+    options?: { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal },
+  ): Promise<EncodeStats>;
+  /** Phase 2: streams the answer's text pieces; the generator's return value holds the stats. */
+  ask(
+    question: string,
+    options?: { maxTokens?: number; sampling?: SamplingOptions; signal?: AbortSignal },
+  ): AsyncGenerator<string, AnswerStats>;
+  dispose(): Promise<void>;
+}

@@ -1,0 +1,117 @@
+// Turns whatever the engine, the network or the browser threw into what the user reads and can do.
+
+export type ErrorKind =
+  | 'network'
+  | 'http'
+  | 'unsupported'
+  | 'too-big'
+  | 'lost'
+  | 'no-webgpu'
+  | 'engine-missing'
+  | 'document'
+  | 'other';
+
+export interface UiError {
+  kind: ErrorKind;
+  title: string;
+  /** The original message: it often carries the numbers (bytes, limits, status). */
+  message: string;
+  /** What to do about it. */
+  help: string;
+  /** Whether trying the same step again can work. */
+  retry: boolean;
+}
+
+export type Step = 'model' | 'document' | 'answer' | 'file';
+
+const stepTitle: Record<Step, string> = {
+  model: 'The model did not load',
+  document: 'The document could not be read',
+  answer: 'The answer stopped with an error',
+  file: 'This file could not be opened',
+};
+
+/** The engine's (and Chromium's) device-loss and worker-crash errors: the GPU state is gone, the page is not. */
+export function isDeviceLost(error: unknown): boolean {
+  const { name, message } = parts(error);
+  return /DeviceLost|WorkerCrash|HostCrash/i.test(name) || /device (was |is )?lost|worker crashed|host crashed/i.test(message);
+}
+
+export function isAbort(error: unknown): boolean {
+  return parts(error).name === 'AbortError';
+}
+
+export class EngineMissingError extends Error {
+  constructor() {
+    super('This build has no engine (src/star/reader.ts is missing).');
+    this.name = 'EngineMissingError';
+  }
+}
+
+export function describeError(error: unknown, step: Step): UiError {
+  const { name, message } = parts(error);
+  const base = { title: stepTitle[step], message };
+  if (isDeviceLost(error)) {
+    return {
+      ...base,
+      kind: 'lost',
+      title: 'The GPU stopped (device lost)',
+      help: 'Reload the model to go on: your document and the chat stay. If it keeps happening, close other GPU-heavy tabs or pick a smaller model.',
+      retry: true,
+    };
+  }
+  if (name === 'NoWebGpuError') return { ...base, kind: 'no-webgpu', title: 'No WebGPU', help: '', retry: false };
+  if (name === 'EngineMissingError') {
+    return { ...base, kind: 'engine-missing', help: 'Rebuild the app with the engine included.', retry: false };
+  }
+  if (name === 'DocumentError') return { ...base, kind: 'document', help: 'Try another file, or paste the text instead.', retry: false };
+  const status = /\b(?:HTTP|status)\s*(\d{3})\b/i.exec(message)?.[1] ?? (/\b(40[134]|429|5\d\d)\b/.exec(message)?.[1] || undefined);
+  if (name === 'HttpError' || status) {
+    const code = Number(status);
+    const help =
+      code === 401 || code === 403
+        ? 'This repository needs a login or a licence acceptance the browser cannot give: pick an ungated copy, or download the files and open them as a local folder.'
+        : code === 404
+          ? 'A file is missing: check the repo id, and that the repository has config.json, tokenizer.json and *.safetensors on its main branch.'
+          : code === 429
+            ? 'The Hub is rate-limiting: wait a minute and retry.'
+            : 'The server failed: retry in a moment.';
+    return { ...base, kind: 'http', help, retry: code !== 404 };
+  }
+  if (name === 'TypeError' && /fetch|network|load failed/i.test(message)) {
+    return {
+      ...base,
+      kind: 'network',
+      title: 'Network error',
+      help: 'Check your connection and retry; a download that stopped resumes from the browser cache where it can. A local model folder works offline.',
+      retry: true,
+    };
+  }
+  if (/Unsupported/i.test(name) || /unsupported|not supported/i.test(message)) {
+    return {
+      ...base,
+      kind: 'unsupported',
+      title: 'Unsupported model',
+      help: 'Star Reader runs Llama 3.x, Qwen2.5, Qwen3 and SmolLM2 models stored as safetensors (f32, f16 or bf16). Pick one of the recommended models.',
+      retry: false,
+    };
+  }
+  if (/TooBig|TooLarge|OutOfMemory/i.test(name) || /too (big|large)|out of memory|exceeds/i.test(message)) {
+    return {
+      ...base,
+      kind: 'too-big',
+      title: 'Too big for this GPU',
+      help: 'Pick a smaller model, shorten the document (truncate), or spread star attention over more hosts.',
+      retry: false,
+    };
+  }
+  return { ...base, kind: 'other', help: step === 'model' ? 'Retry, or pick another model.' : 'Retry.', retry: true };
+}
+
+function parts(error: unknown): { name: string; message: string } {
+  if (error instanceof Error || (typeof error === 'object' && error !== null && 'message' in error)) {
+    const e = error as { name?: unknown; message?: unknown };
+    return { name: String(e.name ?? 'Error'), message: String(e.message ?? '') };
+  }
+  return { name: 'Error', message: String(error) };
+}

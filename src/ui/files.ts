@@ -1,0 +1,82 @@
+// Files the user hands over: documents (one file) and model folders (picker or drag and drop).
+import type { DocumentInput } from './session.ts';
+
+/** Extensions the document panel takes; what extractText understands. */
+export const documentAccept = '.txt,.md,.markdown,.html,.htm,.pdf,text/plain,text/markdown,text/html,application/pdf';
+
+interface Extracted {
+  text: string;
+  kind: string;
+  pages?: number;
+}
+
+// TEMPORARY until src/ui/documents/ lands (another engineer's): found only when it exists.
+const documentsModule = import.meta.glob<{ extractText: (file: File) => Promise<Extracted> }>('./documents/index.ts');
+
+export async function readDocumentFile(file: File): Promise<DocumentInput> {
+  const load = documentsModule['./documents/index.ts'];
+  if (load) {
+    const { extractText } = await load();
+    return { name: file.name, ...(await extractText(file)) };
+  }
+  const kind = file.name.split('.').pop()?.toLowerCase() ?? '';
+  if (kind === 'txt' || kind === 'md' || kind === 'markdown' || file.type.startsWith('text/plain')) {
+    return { name: file.name, kind: kind === 'markdown' ? 'md' : kind || 'txt', text: await file.text() };
+  }
+  const error = new Error(`Opening .${kind} files needs the document reader, which this build lacks.`);
+  error.name = 'DocumentError';
+  throw error;
+}
+
+export interface ModelFolder {
+  name: string;
+  files: Map<string, File>;
+}
+
+/** From <input webkitdirectory>: paths are "folder/sub/file"; the engine wants them relative to the folder. */
+export function folderFromFileList(list: FileList | readonly File[]): ModelFolder {
+  const files = new Map<string, File>();
+  let name = '';
+  for (const file of Array.from(list)) {
+    const path = file.webkitRelativePath || file.name;
+    const slash = path.indexOf('/');
+    if (slash > 0) name ||= path.slice(0, slash);
+    files.set(slash > 0 ? path.slice(slash + 1) : path, file);
+  }
+  return { name: name || 'local files', files };
+}
+
+/** A dropped folder (walked recursively) or a set of dropped files. */
+export async function folderFromDrop(data: DataTransfer): Promise<ModelFolder> {
+  const entries = Array.from(data.items)
+    .map((item) => item.webkitGetAsEntry?.())
+    .filter((entry): entry is FileSystemEntry => !!entry);
+  const folder = entries.length === 1 && entries[0].isDirectory ? (entries[0] as FileSystemDirectoryEntry) : undefined;
+  if (!folder) return folderFromFileList(Array.from(data.files));
+  const files = new Map<string, File>();
+  await walk(folder, '', files);
+  return { name: folder.name, files };
+}
+
+async function walk(directory: FileSystemDirectoryEntry, prefix: string, out: Map<string, File>): Promise<void> {
+  const reader = directory.createReader();
+  // readEntries returns at most ~100 entries per call: read until it returns none.
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) return;
+    for (const entry of batch) {
+      if (entry.isDirectory) await walk(entry as FileSystemDirectoryEntry, `${prefix}${entry.name}/`, out);
+      else out.set(`${prefix}${entry.name}`, await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject)));
+    }
+  }
+}
+
+/** What a Hub-layout model folder must hold; an empty list means it looks loadable. */
+export function missingModelFiles(files: ReadonlyMap<string, File>): string[] {
+  const names = [...files.keys()];
+  const missing: string[] = [];
+  if (!files.has('config.json')) missing.push('config.json');
+  if (!files.has('tokenizer.json')) missing.push('tokenizer.json');
+  if (!names.some((n) => n.endsWith('.safetensors'))) missing.push('*.safetensors');
+  return missing;
+}

@@ -1,0 +1,86 @@
+// The models the app offers, and how a Hub repo id becomes the URL base the engine downloads from.
+import type { ModelLocation } from '../star/reader-api.ts';
+
+export interface RecommendedModel {
+  repo: string;
+  name: string;
+  /** Parameter count as the Hub reports it (safetensors metadata). */
+  parameters: number;
+  /** What the browser downloads: the bf16 safetensors, so parameters × 2 bytes (approximate). */
+  downloadBytes: number;
+  /** max_position_embeddings from the model's config.json. */
+  contextWindow: number;
+  note?: string;
+}
+
+const bf16 = (parameters: number) => parameters * 2;
+
+function model(repo: string, name: string, parameters: number, contextWindow: number, note?: string) {
+  return { repo, name, parameters, downloadBytes: bf16(parameters), contextWindow, note };
+}
+
+export const recommendedModels: RecommendedModel[] = [
+  model('Qwen/Qwen2.5-0.5B-Instruct', 'Qwen2.5-0.5B-Instruct', 494_032_768, 32_768),
+  model('Qwen/Qwen2.5-1.5B-Instruct', 'Qwen2.5-1.5B-Instruct', 1_543_714_304, 32_768),
+  model('Qwen/Qwen3-0.6B', 'Qwen3-0.6B', 751_632_384, 40_960),
+  model('Qwen/Qwen3-1.7B', 'Qwen3-1.7B', 2_031_739_904, 40_960),
+  model(
+    'unsloth/Llama-3.2-1B-Instruct',
+    'Llama-3.2-1B-Instruct',
+    1_235_814_400,
+    131_072,
+    'Ungated copy of meta-llama/Llama-3.2-1B-Instruct (that repo needs a Hub login the browser does not have).',
+  ),
+  model(
+    'unsloth/Llama-3.2-3B-Instruct',
+    'Llama-3.2-3B-Instruct',
+    3_212_749_824,
+    131_072,
+    'Ungated copy of meta-llama/Llama-3.2-3B-Instruct.',
+  ),
+  model('HuggingFaceTB/SmolLM2-1.7B-Instruct', 'SmolLM2-1.7B-Instruct', 1_711_376_384, 8_192),
+  model('HuggingFaceTB/SmolLM2-360M-Instruct', 'SmolLM2-360M-Instruct', 361_821_120, 8_192),
+];
+
+/** A model the app can load, with what the UI shows about it before the engine has read it. */
+export interface ModelSource {
+  /** Stable key: `hub:owner/name`, `demo`, `folder:name`, or anything an embedder picks. */
+  key: string;
+  label: string;
+  location: ModelLocation;
+  downloadBytes?: number;
+  contextWindow?: number;
+}
+
+const repoPattern = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+/** "owner/name", or a huggingface.co link to the repo (any page of it), to "owner/name"; undefined if neither. */
+export function parseHubRepo(input: string): string | undefined {
+  const text = input.trim();
+  const link = /^https?:\/\/(?:www\.)?huggingface\.co\/([^/?#]+\/[^/?#]+)/.exec(text);
+  const repo = link ? link[1] : text;
+  return repoPattern.test(repo) && !repo.includes('..') ? repo : undefined;
+}
+
+export function hubBase(repo: string): string {
+  return `https://huggingface.co/${repo}/resolve/main/`;
+}
+
+export function hubSource(repo: string): ModelSource {
+  const known = recommendedModels.find((m) => m.repo === repo);
+  return {
+    key: `hub:${repo}`,
+    label: known?.name ?? repo,
+    location: { kind: 'url', base: hubBase(repo) },
+    downloadBytes: known?.downloadBytes,
+    contextWindow: known?.contextWindow,
+  };
+}
+
+export const demoModelLabel = 'Embedded demo model';
+export const demoModelWarning = 'demo: random weights, answers are gibberish — for trying the flow and the speedup';
+
+/** The demo model's files ship with the app under public/models/demo/; `pageBase` is the app's base URL. */
+export function demoSource(pageBase: string): ModelSource {
+  return { key: 'demo', label: demoModelLabel, location: { kind: 'url', base: new URL('models/demo/', pageBase).href } };
+}

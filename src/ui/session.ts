@@ -1,0 +1,412 @@
+// The reader's state machine, outside React: idle → loading-model → ready → encoding → answering.
+// The document and the chat live here, not in the engine, so a failed or lost engine loses neither.
+import type {
+  AnswerStats,
+  AttentionMode,
+  EncodeStats,
+  ModelSummary,
+  Reader,
+  ReaderOptions,
+  SamplingOptions,
+} from '../star/reader-api.ts';
+import { describeError, isAbort, isDeviceLost, type Step, type UiError } from './errors.ts';
+import type { ModelSource } from './models.ts';
+import { RateMeter, timeLeft, type RateProgress } from './progress.ts';
+import { prefixWithinTokens } from './truncate.ts';
+
+export type ReaderFactory = (options: ReaderOptions) => Promise<Reader>;
+
+export type Phase = 'idle' | 'loading-model' | 'ready' | 'encoding' | 'answering' | 'lost';
+
+/** Options that shape the engine itself: changing them means loading the model again. */
+export interface EngineSettings {
+  attention: AttentionMode;
+  hosts: number;
+  /** Undefined: the planner picks. */
+  blockSize?: number;
+}
+
+export interface AskOptions {
+  maxTokens?: number;
+  sampling?: SamplingOptions;
+}
+
+export interface DocumentInput {
+  name: string;
+  text: string;
+  /** 'txt' | 'md' | 'html' | 'pdf' | 'pasted' | … */
+  kind: string;
+  pages?: number;
+}
+
+export interface SessionDocument extends DocumentInput {
+  /** Bumped on every change, so stale token counts and encodings are recognised. */
+  version: number;
+  /** When truncated: how many characters of `text` are read. The full text is kept. */
+  useChars?: number;
+}
+
+export type TokenCount =
+  | { status: 'needs-model' }
+  | { status: 'counting' }
+  | { status: 'counted'; total: number; used: number };
+
+export interface ChatMessage {
+  id: number;
+  role: 'user' | 'assistant';
+  text: string;
+  status: 'streaming' | 'done' | 'stopped' | 'error';
+  stats?: AnswerStats;
+  /** KV cache held for the document when the answer was made, summed over hosts. */
+  kvBytes?: number;
+  error?: UiError;
+}
+
+export interface SessionState {
+  phase: Phase;
+  source?: ModelSource;
+  /** The engine settings of the loaded (or loading) model. */
+  engine?: EngineSettings;
+  model?: ModelSummary;
+  loadProgress?: RateProgress;
+  document?: SessionDocument;
+  tokens: TokenCount;
+  encodeProgress?: RateProgress;
+  /** Phase-1 stats of the current document version, once encoded. */
+  encoded?: EncodeStats & { version: number };
+  messages: ChatMessage[];
+  error?: UiError;
+  /** A short line for what just happened (cancelled, copied…); cleared by the next step. */
+  notice?: string;
+}
+
+export const initialState: SessionState = { phase: 'idle', tokens: { status: 'needs-model' }, messages: [] };
+
+/** Tokens kept free for the question, the chat template and the answer. */
+export const promptReserve = 256;
+
+export class ReaderSession {
+  private state: SessionState = initialState;
+  private readonly listeners = new Set<() => void>();
+  private reader: Reader | undefined;
+  private operation: { id: number; controller: AbortController } | undefined;
+  private operations = 0;
+  private messageIds = 0;
+  private countTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly createReader: ReaderFactory,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  getSnapshot = (): SessionState => this.state;
+
+  /** The loaded engine, for tools (like the speedup page) that need its tokenizer. */
+  get currentReader(): Reader | undefined {
+    return this.reader;
+  }
+
+  async loadModel(source: ModelSource, engine: EngineSettings): Promise<boolean> {
+    this.cancel();
+    await this.unload();
+    const op = this.begin();
+    const meter = new RateMeter();
+    this.set({
+      phase: 'loading-model',
+      source,
+      engine,
+      model: undefined,
+      loadProgress: { done: 0, total: source.downloadBytes ?? 0 },
+      encoded: undefined,
+      encodeProgress: undefined,
+      error: undefined,
+      notice: undefined,
+      tokens: { status: 'needs-model' },
+    });
+    try {
+      const reader = await this.createReader({
+        model: source.location,
+        attention: engine.attention,
+        hosts: engine.hosts,
+        blockSize: engine.blockSize,
+        signal: op.controller.signal,
+        onLoadProgress: (p) => {
+          if (!this.isLive(op)) return;
+          const progress = meter.sample(p.bytesDone, p.bytesTotal, this.now());
+          this.set({ loadProgress: { ...progress, current: p.current } });
+        },
+      });
+      if (!this.isLive(op)) {
+        await reader.dispose();
+        if (this.isCurrent(op)) throw new DOMException('Model loading cancelled', 'AbortError');
+        return false;
+      }
+      this.reader = reader;
+      this.end(op);
+      this.set({ phase: 'ready', model: reader.model, loadProgress: undefined });
+      this.scheduleCount();
+      return true;
+    } catch (error) {
+      if (!this.isCurrent(op)) return false;
+      this.end(op);
+      const cancelled = isAbort(error) || op.controller.signal.aborted;
+      this.set({
+        phase: 'idle',
+        loadProgress: undefined,
+        error: cancelled ? undefined : describeError(error, 'model'),
+        notice: cancelled ? 'Model loading cancelled.' : undefined,
+      });
+      return false;
+    }
+  }
+
+  /** Loads the last model again (after a device loss or a failed download) and re-reads the document. */
+  async reload(): Promise<boolean> {
+    const { source, engine, document } = this.state;
+    if (!source || !engine) return false;
+    if (!(await this.loadModel(source, engine))) return false;
+    return document ? this.encodeDocument() : true;
+  }
+
+  async unload(): Promise<void> {
+    const reader = this.reader;
+    this.reader = undefined;
+    if (this.state.phase !== 'loading-model' && this.state.phase !== 'lost' && this.state.model) {
+      this.set({ phase: 'idle', model: undefined, encoded: undefined, tokens: { status: 'needs-model' } });
+    }
+    if (reader) await reader.dispose().catch(() => undefined);
+  }
+
+  setDocument(input: DocumentInput): void {
+    if (this.state.phase === 'encoding') this.cancel();
+    const version = (this.state.document?.version ?? 0) + 1;
+    this.set({ document: { ...input, version }, encoded: undefined, error: undefined, notice: undefined });
+    this.scheduleCount();
+  }
+
+  clearDocument(): void {
+    if (this.state.phase === 'encoding') this.cancel();
+    this.set({ document: undefined, encoded: undefined });
+  }
+
+  /** Reads only the first `maxTokens` tokens of the document (default: what fits the context window). */
+  truncateDocument(maxTokens = this.documentBudget()): void {
+    const { document } = this.state;
+    if (!this.reader || !document || maxTokens === undefined) return;
+    const { chars, tokens } = prefixWithinTokens((t) => this.reader!.countTokens(t), document.text, maxTokens);
+    const total = this.state.tokens.status === 'counted' ? this.state.tokens.total : this.reader.countTokens(document.text);
+    this.set({
+      document: { ...document, useChars: chars, version: document.version + 1 },
+      tokens: { status: 'counted', total, used: tokens },
+      encoded: undefined,
+    });
+  }
+
+  useWholeDocument(): void {
+    const { document } = this.state;
+    if (!document || document.useChars === undefined) return;
+    this.set({ document: { ...document, useChars: undefined, version: document.version + 1 }, encoded: undefined });
+    this.scheduleCount();
+  }
+
+  /** Document tokens that fit the model's context with room for a question and `answerTokens`. */
+  documentBudget(answerTokens = 512): number | undefined {
+    const window = this.state.model?.contextWindow;
+    return window === undefined ? undefined : Math.max(0, window - answerTokens - promptReserve);
+  }
+
+  /** Phase 1. Resolves false when cancelled or failed (the error is in the state). */
+  async encodeDocument(): Promise<boolean> {
+    const { document } = this.state;
+    const reader = this.reader;
+    if (!reader || !document || this.state.phase !== 'ready') return false;
+    if (this.state.encoded?.version === document.version) return true;
+    const op = this.begin();
+    const text = documentText(document);
+    this.set({ phase: 'encoding', encodeProgress: { done: 0, total: 0 }, error: undefined, notice: undefined });
+    try {
+      const stats = await reader.loadDocument(text, {
+        signal: op.controller.signal,
+        onProgress: (p) => {
+          if (!this.isLive(op)) return;
+          const perSecond = p.elapsedMs > 0 ? (p.tokensDone * 1000) / p.elapsedMs : undefined;
+          this.set({
+            encodeProgress: {
+              done: p.tokensDone,
+              total: p.tokensTotal,
+              perSecond,
+              msLeft: timeLeft(p.tokensDone, p.tokensTotal, perSecond),
+            },
+          });
+        },
+      });
+      if (!this.isCurrent(op)) return false;
+      if (op.controller.signal.aborted) throw new DOMException('Reading cancelled', 'AbortError');
+      this.end(op);
+      this.set({ phase: 'ready', encodeProgress: undefined, encoded: { ...stats, version: document.version } });
+      return true;
+    } catch (error) {
+      if (!this.isCurrent(op)) return false;
+      this.end(op);
+      this.fail(error, 'document', op, 'Reading the document was cancelled.');
+      return false;
+    }
+  }
+
+  /** Phase 2: asks about the document (reading it first if needed) and streams the answer into the chat. */
+  async ask(question: string, options: AskOptions = {}): Promise<void> {
+    const text = question.trim();
+    if (!text || !this.reader || !this.state.document) return;
+    if (this.state.phase !== 'ready') return;
+    const user: ChatMessage = { id: ++this.messageIds, role: 'user', text, status: 'done' };
+    this.set({ messages: [...this.state.messages, user] });
+    if (!(await this.encodeDocument())) return;
+    const reader = this.reader;
+    if (!reader) return;
+    const op = this.begin();
+    const id = ++this.messageIds;
+    const kvBytes = this.state.encoded?.kvBytesPerHost.reduce((a, b) => a + b, 0);
+    this.set({
+      phase: 'answering',
+      error: undefined,
+      notice: undefined,
+      messages: [...this.state.messages, { id, role: 'assistant', text: '', status: 'streaming', kvBytes }],
+    });
+    let answer = '';
+    try {
+      const stream = reader.ask(text, { ...options, signal: op.controller.signal });
+      let step = await stream.next();
+      while (!step.done && this.isLive(op)) {
+        answer += step.value;
+        this.updateMessage(id, { text: answer });
+        step = await stream.next();
+      }
+      if (!step.done) {
+        await stream.return(undefined as never).catch(() => undefined);
+        throw new DOMException('Answer stopped', 'AbortError');
+      }
+      this.end(op);
+      const stats = step.done ? step.value : undefined;
+      this.updateMessage(id, { status: stats?.stoppedBy === 'abort' ? 'stopped' : 'done', stats });
+      this.set({ phase: 'ready' });
+    } catch (error) {
+      if (!this.isCurrent(op)) {
+        this.updateMessage(id, { status: 'stopped' });
+        return;
+      }
+      this.end(op);
+      const stopped = isAbort(error) || op.controller.signal.aborted;
+      this.updateMessage(id, stopped ? { status: 'stopped' } : { status: 'error', error: describeError(error, 'answer') });
+      this.fail(error, 'answer', op, 'Answer stopped.');
+    }
+  }
+
+  /** Stops whatever runs now: a download, phase 1 or an answer. */
+  cancel(): void {
+    this.operation?.controller.abort();
+  }
+
+  clearChat(): void {
+    if (this.state.phase === 'answering') this.cancel();
+    this.set({ messages: [] });
+  }
+
+  dismissError(): void {
+    this.set({ error: undefined, notice: undefined });
+  }
+
+  /** Cancels work and frees the GPU; the session can load a model again later. */
+  async dispose(): Promise<void> {
+    this.cancel();
+    this.operation = undefined;
+    clearTimeout(this.countTimer);
+    await this.unload();
+    if (this.state.phase !== 'idle') this.set({ phase: 'idle', loadProgress: undefined, encodeProgress: undefined });
+  }
+
+  private fail(error: unknown, step: Step, op: { controller: AbortController }, cancelledNotice: string): void {
+    if (isDeviceLost(error)) {
+      const reader = this.reader;
+      this.reader = undefined;
+      void reader?.dispose().catch(() => undefined);
+      this.set({
+        phase: 'lost',
+        model: undefined,
+        encoded: undefined,
+        encodeProgress: undefined,
+        tokens: { status: 'needs-model' },
+        error: describeError(error, step),
+      });
+      return;
+    }
+    const cancelled = isAbort(error) || op.controller.signal.aborted;
+    this.set({
+      phase: 'ready',
+      encodeProgress: undefined,
+      error: cancelled ? undefined : describeError(error, step),
+      notice: cancelled ? cancelledNotice : undefined,
+    });
+  }
+
+  /** Token counting runs on the main thread: deferred so the "counting" state paints first. */
+  private scheduleCount(): void {
+    clearTimeout(this.countTimer);
+    const { document } = this.state;
+    if (!this.reader) {
+      this.set({ tokens: { status: 'needs-model' } });
+      return;
+    }
+    if (!document) return;
+    this.set({ tokens: { status: 'counting' } });
+    this.countTimer = setTimeout(() => {
+      const current = this.state.document;
+      const reader = this.reader;
+      if (!reader || !current || current.version !== document.version) return;
+      try {
+        const total = reader.countTokens(current.text);
+        const used = current.useChars === undefined ? total : reader.countTokens(documentText(current));
+        this.set({ tokens: { status: 'counted', total, used } });
+      } catch (error) {
+        this.set({ tokens: { status: 'needs-model' }, error: describeError(error, 'document') });
+      }
+    }, 0);
+  }
+
+  private updateMessage(id: number, patch: Partial<ChatMessage>): void {
+    this.set({ messages: this.state.messages.map((m) => (m.id === id ? { ...m, ...patch } : m)) });
+  }
+
+  private begin(): { id: number; controller: AbortController } {
+    this.operation = { id: ++this.operations, controller: new AbortController() };
+    return this.operation;
+  }
+
+  private end(op: { id: number }): void {
+    if (this.operation?.id === op.id) this.operation = undefined;
+  }
+
+  /** False once another operation took over (or the session was disposed). */
+  private isCurrent(op: { id: number }): boolean {
+    return this.operation?.id === op.id;
+  }
+
+  /** Current and not cancelled: its progress and results still belong in the state. */
+  private isLive(op: { id: number; controller: AbortController }): boolean {
+    return this.isCurrent(op) && !op.controller.signal.aborted;
+  }
+
+  private set(patch: Partial<SessionState>): void {
+    this.state = { ...this.state, ...patch };
+    for (const listener of this.listeners) listener();
+  }
+}
+
+/** The part of the document the engine reads. */
+export function documentText(document: SessionDocument): string {
+  return document.useChars === undefined ? document.text : document.text.slice(0, document.useChars);
+}

@@ -1,0 +1,321 @@
+// Plain-TypeScript reference of the decoder (Llama, Mistral, Qwen2, Qwen3), one token at a time in the
+// style of llama2.c's run.c: read it top to bottom. Weights are f32 (Hugging Face names, [out, in]),
+// activations and the KV cache are float64, so it sits between transformers' float32 and float64 runs.
+// It also builds the Star Attention cache exactly as the golden fixtures do (make_golden.py star_cache).
+import type { ModelConfig } from '../../src/model/config.ts';
+import type { RopeScaling } from '../../src/model/rope-frequencies.ts';
+
+/** Keys (after RoPE) and values per layer, one row of kvHeads·headDim per token, in position order. */
+export class ReferenceKv {
+  readonly keys: Float64Array[][];
+  readonly values: Float64Array[][];
+  readonly positions: number[] = [];
+
+  constructor(layers: number) {
+    this.keys = Array.from({ length: layers }, () => []);
+    this.values = Array.from({ length: layers }, () => []);
+  }
+
+  get length(): number {
+    return this.positions.length;
+  }
+
+  /** Appends rows [from, end) of `other` (Star Attention: a block's KV without its anchor). */
+  appendRows(other: ReferenceKv, from: number): void {
+    this.keys.forEach((rows, l) => rows.push(...other.keys[l].slice(from)));
+    this.values.forEach((rows, l) => rows.push(...other.values[l].slice(from)));
+    this.positions.push(...other.positions.slice(from));
+  }
+}
+
+interface Layer {
+  inputNorm: Float32Array;
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  o: Float32Array;
+  qBias?: Float32Array;
+  kBias?: Float32Array;
+  vBias?: Float32Array;
+  oBias?: Float32Array;
+  qNorm?: Float32Array;
+  kNorm?: Float32Array;
+  postNorm: Float32Array;
+  gate: Float32Array;
+  up: Float32Array;
+  down: Float32Array;
+}
+
+export interface GenerateResult {
+  /** One row per query token, then one per greedy token fed back: [query + steps][vocab]. */
+  logits: Float32Array[];
+  tokens: number[];
+}
+
+export class ReferenceModel {
+  private readonly embedding: Float32Array;
+  private readonly layers: Layer[];
+  private readonly finalNorm: Float32Array;
+  private readonly lmHead: Float32Array;
+  private readonly invFreq: Float32Array;
+  private readonly attentionScaling: number;
+
+  constructor(
+    readonly config: ModelConfig,
+    weights: ReadonlyMap<string, Float32Array>,
+  ) {
+    const get = (name: string) => {
+      const w = weights.get(name);
+      if (!w) throw new Error(`reference model: no weight ${name}`);
+      return w;
+    };
+    const maybe = (name: string, present: boolean) => (present ? get(name) : undefined);
+    this.embedding = get('model.embed_tokens.weight');
+    this.layers = Array.from({ length: config.layers }, (_, i) => {
+      const p = `model.layers.${i}.`;
+      return {
+        inputNorm: get(`${p}input_layernorm.weight`),
+        q: get(`${p}self_attn.q_proj.weight`),
+        k: get(`${p}self_attn.k_proj.weight`),
+        v: get(`${p}self_attn.v_proj.weight`),
+        o: get(`${p}self_attn.o_proj.weight`),
+        qBias: maybe(`${p}self_attn.q_proj.bias`, config.attentionBias),
+        kBias: maybe(`${p}self_attn.k_proj.bias`, config.attentionBias),
+        vBias: maybe(`${p}self_attn.v_proj.bias`, config.attentionBias),
+        oBias: maybe(`${p}self_attn.o_proj.bias`, config.attentionOutputBias),
+        qNorm: maybe(`${p}self_attn.q_norm.weight`, config.qkNorm),
+        kNorm: maybe(`${p}self_attn.k_norm.weight`, config.qkNorm),
+        postNorm: get(`${p}post_attention_layernorm.weight`),
+        gate: get(`${p}mlp.gate_proj.weight`),
+        up: get(`${p}mlp.up_proj.weight`),
+        down: get(`${p}mlp.down_proj.weight`),
+      };
+    });
+    this.finalNorm = get('model.norm.weight');
+    this.lmHead = config.tieWordEmbeddings ? this.embedding : get('lm_head.weight');
+    const rope = ropeInverseFrequencies(config.headDim, config.rope.theta, config.rope.scaling, config.rope.partialRotaryFactor);
+    this.invFreq = rope.invFreq;
+    this.attentionScaling = rope.attentionScaling;
+  }
+
+  newCache(): ReferenceKv {
+    return new ReferenceKv(this.config.layers);
+  }
+
+  /**
+   * Runs `ids` at `positions` through the model. Each token's K/V is appended to `cache` and the token
+   * attends to every row of the cache up to and including its own (causal attention). Returns the
+   * logits of the rows listed in `logitRows`.
+   */
+  forward(cache: ReferenceKv, ids: ArrayLike<number>, positions: ArrayLike<number>, logitRows: readonly number[] = []): Float32Array[] {
+    const logits: Float32Array[] = [];
+    for (let t = 0; t < ids.length; t++) {
+      const x = this.token(cache, ids[t], positions[t]);
+      if (logitRows.includes(t)) logits.push(this.logits(x));
+    }
+    return logits;
+  }
+
+  /** One token through every layer; returns the final residual stream. */
+  private token(cache: ReferenceKv, id: number, position: number): Float64Array {
+    const { hidden, heads, kvHeads, headDim, intermediate, rmsNormEps: eps } = this.config;
+    const x = new Float64Array(hidden);
+    for (let i = 0; i < hidden; i++) x[i] = this.embedding[id * hidden + i];
+    cache.positions.push(position);
+
+    for (let l = 0; l < this.layers.length; l++) {
+      const w = this.layers[l];
+      // attention
+      const xb = rmsNorm(x, w.inputNorm, eps);
+      const q = matVec(w.q, w.qBias, xb, heads * headDim);
+      const k = matVec(w.k, w.kBias, xb, kvHeads * headDim);
+      const v = matVec(w.v, w.vBias, xb, kvHeads * headDim);
+      if (w.qNorm && w.kNorm) {
+        for (let h = 0; h < heads; h++) rmsNormInPlace(q.subarray(h * headDim, (h + 1) * headDim), w.qNorm, eps);
+        for (let h = 0; h < kvHeads; h++) rmsNormInPlace(k.subarray(h * headDim, (h + 1) * headDim), w.kNorm, eps);
+      }
+      this.rope(q, heads, position);
+      this.rope(k, kvHeads, position);
+      cache.keys[l].push(k);
+      cache.values[l].push(v);
+
+      const att = attention(q, cache.keys[l], cache.values[l], heads, kvHeads, headDim);
+      addInPlace(x, matVec(w.o, w.oBias, att, hidden));
+
+      // SwiGLU MLP
+      const xb2 = rmsNorm(x, w.postNorm, eps);
+      const gate = matVec(w.gate, undefined, xb2, intermediate);
+      const up = matVec(w.up, undefined, xb2, intermediate);
+      for (let i = 0; i < intermediate; i++) gate[i] = (gate[i] / (1 + Math.exp(-gate[i]))) * up[i];
+      addInPlace(x, matVec(w.down, undefined, gate, hidden));
+    }
+    return x;
+  }
+
+  private logits(x: Float64Array): Float32Array {
+    return Float32Array.from(matVec(this.lmHead, undefined, rmsNorm(x, this.finalNorm, this.config.rmsNormEps), this.config.vocab));
+  }
+
+  /** Hugging Face RoPE (rotate_half: dimension i pairs with i + rotary/2) on each head of `x`. */
+  private rope(x: Float64Array, heads: number, position: number): void {
+    const { headDim } = this.config;
+    const half = this.invFreq.length;
+    for (let i = 0; i < half; i++) {
+      const angle = position * this.invFreq[i];
+      const cos = Math.cos(angle) * this.attentionScaling;
+      const sin = Math.sin(angle) * this.attentionScaling;
+      for (let h = 0; h < heads; h++) {
+        const a = h * headDim + i;
+        const b = a + half;
+        const [x1, x2] = [x[a], x[b]];
+        x[a] = x1 * cos - x2 * sin;
+        x[b] = x2 * cos + x1 * sin;
+      }
+    }
+  }
+
+  /** Full attention: the context encoded causally into a fresh cache. */
+  prefill(ids: ArrayLike<number>): ReferenceKv {
+    const cache = this.newCache();
+    this.forward(cache, ids, range(0, ids.length));
+    return cache;
+  }
+
+  /**
+   * Star Attention phase 1 (make_golden.py star_cache): block 0 alone; every later block i encoded as
+   * [anchor = block 0 ; block i] with position ids 0..b-1 then i·b…, the anchor's KV dropped. The
+   * blocks' KV, concatenated, is the context cache.
+   */
+  starPrefill(ids: ArrayLike<number>, blockSize: number): ReferenceKv {
+    const all = Array.from(ids);
+    const cache = this.newCache();
+    for (let start = 0; start < all.length; start += blockSize) {
+      const block = all.slice(start, start + blockSize);
+      const blockPositions = range(start, block.length);
+      const encoded = this.newCache();
+      if (start === 0) {
+        this.forward(encoded, block, blockPositions);
+        cache.appendRows(encoded, 0);
+      } else {
+        this.forward(encoded, [...all.slice(0, blockSize), ...block], [...range(0, blockSize), ...blockPositions]);
+        cache.appendRows(encoded, blockSize);
+      }
+    }
+    return cache;
+  }
+
+  /**
+   * Phase 2 and decoding (make_golden.py continue_with): the query at positions after the cache, then
+   * `steps` greedy tokens, each fed back.
+   */
+  generate(cache: ReferenceKv, query: ArrayLike<number>, steps: number): GenerateResult {
+    let position = cache.positions[cache.length - 1] + 1;
+    const logits = this.forward(cache, query, range(position, query.length), range(0, query.length));
+    position += query.length;
+    const tokens: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      const next = argmax(logits[logits.length - 1]);
+      tokens.push(next);
+      logits.push(...this.forward(cache, [next], [position++], [0]));
+    }
+    return { logits, tokens };
+  }
+}
+
+function range(start: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => start + i);
+}
+
+/** y = W·x (+ b), W [outs, ins] row-major. */
+function matVec(w: Float32Array, bias: Float32Array | undefined, x: Float64Array, outs: number): Float64Array {
+  const ins = x.length;
+  const y = new Float64Array(outs);
+  for (let o = 0; o < outs; o++) {
+    let acc = bias ? bias[o] : 0;
+    const row = o * ins;
+    for (let i = 0; i < ins; i++) acc += w[row + i] * x[i];
+    y[o] = acc;
+  }
+  return y;
+}
+
+function rmsNorm(x: Float64Array, weight: Float32Array, eps: number): Float64Array {
+  const y = Float64Array.from(x);
+  rmsNormInPlace(y, weight, eps);
+  return y;
+}
+
+function rmsNormInPlace(x: Float64Array, weight: Float32Array, eps: number): void {
+  let ss = 0;
+  for (let i = 0; i < x.length; i++) ss += x[i] * x[i];
+  const scale = 1 / Math.sqrt(ss / x.length + eps);
+  for (let i = 0; i < x.length; i++) x[i] = weight[i] * (x[i] * scale);
+}
+
+function addInPlace(x: Float64Array, y: Float64Array): void {
+  for (let i = 0; i < x.length; i++) x[i] += y[i];
+}
+
+/** Softmax(q·kᵀ/√d)·v per query head over all cached rows; query head h reads kv head h / (heads/kvHeads). */
+function attention(q: Float64Array, keys: Float64Array[], values: Float64Array[], heads: number, kvHeads: number, headDim: number): Float64Array {
+  const out = new Float64Array(heads * headDim);
+  const scores = new Float64Array(keys.length);
+  const scale = 1 / Math.sqrt(headDim);
+  const group = heads / kvHeads;
+  for (let h = 0; h < heads; h++) {
+    const qo = h * headDim;
+    const ko = Math.floor(h / group) * headDim;
+    let max = -Infinity;
+    for (let t = 0; t < keys.length; t++) {
+      let dot = 0;
+      for (let d = 0; d < headDim; d++) dot += q[qo + d] * keys[t][ko + d];
+      scores[t] = dot * scale;
+      max = Math.max(max, scores[t]);
+    }
+    let sum = 0;
+    for (let t = 0; t < keys.length; t++) {
+      scores[t] = Math.exp(scores[t] - max);
+      sum += scores[t];
+    }
+    for (let t = 0; t < keys.length; t++) {
+      const p = scores[t] / sum;
+      for (let d = 0; d < headDim; d++) out[qo + d] += p * values[t][ko + d];
+    }
+  }
+  return out;
+}
+
+export function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+// Test-only stand-in until src/model/rope-frequencies.ts lands: default, linear and llama3 RoPE
+// frequencies as transformers computes them.
+function ropeInverseFrequencies(
+  headDim: number,
+  theta: number,
+  scaling?: RopeScaling,
+  partialRotaryFactor = 1,
+): { invFreq: Float32Array; attentionScaling: number } {
+  const dim = Math.floor(headDim * partialRotaryFactor);
+  const invFreq = Float32Array.from({ length: dim / 2 }, (_, i) => 1 / theta ** ((2 * i) / dim));
+  if (!scaling || scaling.type === 'default') return { invFreq, attentionScaling: 1 };
+  if (scaling.type === 'linear') return { invFreq: invFreq.map((f) => f / scaling.factor!), attentionScaling: 1 };
+  if (scaling.type !== 'llama3') throw new Error(`reference: rope type ${scaling.type} not implemented`);
+  const factor = scaling.factor!;
+  const low = scaling.lowFreqFactor!;
+  const high = scaling.highFreqFactor!;
+  const old = scaling.originalMaxPositionEmbeddings!;
+  const lowWavelen = old / low;
+  const highWavelen = old / high;
+  const scaled = invFreq.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    if (wavelen < highWavelen) return f;
+    if (wavelen > lowWavelen) return f / factor;
+    const smooth = (old / wavelen - low) / (high - low);
+    return (1 - smooth) * (f / factor) + smooth * f;
+  });
+  return { invFreq: scaled, attentionScaling: 1 };
+}

@@ -1,0 +1,89 @@
+// The hf-golden fixtures (test/fixtures/hf-golden, see its README): three tiny Hub-layout models and
+// reference logits from transformers. Read from disk in Node and over HTTP from the Vite server in the
+// browser project, through the same WeightSource the app uses.
+import { parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
+import { readSafetensorsHeader, readTensorBytes, readTensorIndex, toFloat32, type FloatDType } from '../../src/model/safetensors.ts';
+import { urlWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
+
+export const fixtureModels = ['tiny-llama3', 'tiny-qwen2', 'tiny-qwen3'] as const;
+export type FixtureModel = (typeof fixtureModels)[number];
+
+export const fixturesUrl = new URL('../fixtures/hf-golden/', import.meta.url);
+
+/** Node: the folder on disk. Browser: the URL the test server serves it at. */
+export function fixtureLocation(model: FixtureModel): string {
+  const url = new URL(`${model}/`, fixturesUrl);
+  return url.protocol === 'file:' ? decodeURIComponent(url.pathname) : url.href;
+}
+
+export async function fixtureSource(model: FixtureModel): Promise<WeightSource> {
+  const location = fixtureLocation(model);
+  if (fixturesUrl.protocol !== 'file:') return urlWeightSource(location, { cache: false });
+  const { directoryWeightSource } = await import('../../src/model/weight-source.node.ts');
+  return directoryWeightSource(location);
+}
+
+export async function fixtureConfig(model: FixtureModel): Promise<ModelConfig> {
+  return parseModelConfig(await (await fixtureSource(model)).readJson('config.json'));
+}
+
+/** Every weight of a fixture model as f32 (bf16 and f16 widen exactly), by Hugging Face name. */
+export async function fixtureWeights(model: FixtureModel): Promise<Map<string, Float32Array>> {
+  const source = await fixtureSource(model);
+  const weights = new Map<string, Float32Array>();
+  for (const [name, info] of await readTensorIndex(source)) {
+    weights.set(name, toFloat32(await readTensorBytes(source, info), info.dtype as FloatDType));
+  }
+  return weights;
+}
+
+export interface GoldenRun {
+  /** [queryLen + generated, vocab]: the query's logits, then one row per greedy token fed back. */
+  queryLogits: Float32Array;
+  greedyIds: Int32Array;
+}
+
+export interface Golden {
+  model: FixtureModel;
+  vocab: number;
+  contextIds: Int32Array;
+  queryIds: Int32Array;
+  generated: number;
+  blockSizes: number[];
+  /** [16, vocab]: the last 16 positions of one causal forward over context + query. */
+  prefillLogitsLast16: Float32Array;
+  full: GoldenRun;
+  /** By block size. */
+  star: Map<number, GoldenRun>;
+}
+
+export async function loadGolden(model: FixtureModel): Promise<Golden> {
+  const source = await fixtureSource(model);
+  const meta = (await source.readJson('golden.json')) as { generated: number; block_sizes: number[] };
+  const { tensors } = await readSafetensorsHeader(source, 'golden.safetensors');
+  const read = async (name: string) => {
+    const info = tensors.get(name);
+    if (!info) throw new Error(`golden.safetensors of ${model} has no "${name}"`);
+    const bytes = (await readTensorBytes(source, info)).slice();
+    return { info, buffer: bytes.buffer };
+  };
+  const f32 = async (name: string) => new Float32Array((await read(name)).buffer);
+  const i32 = async (name: string) => new Int32Array((await read(name)).buffer);
+  const run = async (prefix: string): Promise<GoldenRun> => ({
+    queryLogits: await f32(`${prefix}.query_logits`),
+    greedyIds: await i32(`${prefix}.greedy_ids`),
+  });
+  const star = new Map<number, GoldenRun>();
+  for (const b of meta.block_sizes) star.set(b, await run(`star_b${b}`));
+  return {
+    model,
+    vocab: (await read('full.query_logits')).info.shape[1],
+    contextIds: await i32('context_ids'),
+    queryIds: await i32('query_ids'),
+    generated: meta.generated,
+    blockSizes: meta.block_sizes,
+    prefillLogitsLast16: await f32('full.prefill_logits_last16'),
+    full: await run('full'),
+    star,
+  };
+}
