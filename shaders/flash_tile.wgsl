@@ -17,21 +17,22 @@ override ROWS: u32 = 16u;
 override LANES: u32 = 4u;
 override KEYS: u32 = 16u;
 override THREADS: u32 = ROWS * LANES;
-override DIMS_PER_LANE: u32 = (HEAD_DIM + LANES - 1u) / LANES;
-// Row stride of kv_tile: HEAD_DIM padded with zeros so that every lane owns DIMS_PER_LANE dimensions.
-override KV_STRIDE: u32 = DIMS_PER_LANE * LANES;
+// Head dimensions go four at a time: lane k owns vec4s k, k + LANES, … of a row.
+override VECS_PER_LANE: u32 = (HEAD_DIM + 4u * LANES - 1u) / (4u * LANES);
+// Row stride of kv_tile in vec4s: HEAD_DIM padded with zeros so that every lane owns VECS_PER_LANE vec4s.
+override KV_STRIDE: u32 = VECS_PER_LANE * LANES;
 
-// Bounds DIMS_PER_LANE (checked on the TypeScript side): private arrays need a constant size.
-const MAX_DIMS_PER_LANE = 64u;
+// Bounds VECS_PER_LANE (checked on the TypeScript side): private arrays need a constant size.
+const MAX_VECS_PER_LANE = 32u;
 // "Minus infinity" as a finite number: the running max and the LSE of a row that has seen no key.
 const EMPTY_LSE = -3.4e38;
 
-var<workgroup> kv_tile: array<f32, KEYS * KV_STRIDE>;        // K of the tile, then its V
+var<workgroup> kv_tile: array<vec4f, KEYS * KV_STRIDE>;        // K of the tile, then its V
 var<workgroup> partial_tile: array<f32, ROWS * KEYS * LANES>; // [row][key][lane] partial dot products
 var<workgroup> p_tile: array<f32, ROWS * KEYS>;             // [row][key] exp(score - running max)
 
-var<private> q_reg: array<f32, MAX_DIMS_PER_LANE>; // this lane's dimensions of its query row, times scale
-var<private> acc: array<f32, MAX_DIMS_PER_LANE>;   // unnormalised output, same dimensions
+var<private> q_reg: array<vec4f, MAX_VECS_PER_LANE>; // this lane's dimensions of its query row, times scale
+var<private> acc: array<vec4f, MAX_VECS_PER_LANE>;   // unnormalised output, same dimensions
 var<private> m_run: f32;  // running max of the row's visible scores
 var<private> l_run: f32;  // this lane's share of the running sum (keys k ≡ lane mod LANES)
 var<private> row: u32;
@@ -71,12 +72,14 @@ fn flash_begin(
   q_position = q_first + t;
   m_run = EMPTY_LSE;
   l_run = 0.0;
-  for (var j = 0u; j < DIMS_PER_LANE; j++) {
-    let d = j * LANES + lane;
-    var v = 0.0;
-    if (row_valid && d < HEAD_DIM) { v = q[q_row * HEAD_DIM + d] * scale; }
+  for (var j = 0u; j < VECS_PER_LANE; j++) {
+    var v = vec4f();
+    for (var k = 0u; k < 4u; k++) {
+      let d = (j * LANES + lane) * 4u + k;
+      if (row_valid && d < HEAD_DIM) { v[k] = q[q_row * HEAD_DIM + d] * scale; }
+    }
     q_reg[j] = v;
-    acc[j] = 0.0;
+    acc[j] = vec4f();
   }
 }
 
@@ -84,11 +87,13 @@ fn flash_begin(
 fn flash_stage(source: u32, values: bool, row0: u32, n: u32) {
   for (var e = thread; e < KEYS * KV_STRIDE; e += THREADS) {
     let c = e / KV_STRIDE;
-    let d = e % KV_STRIDE;
-    var v = 0.0;
-    if (c < n && d < HEAD_DIM) {
-      let index = ((row0 + c) * kv_heads_ + kv_head_) * HEAD_DIM + d;
-      if (values) { v = load_value(source, index); } else { v = load_key(source, index); }
+    let base = ((row0 + c) * kv_heads_ + kv_head_) * HEAD_DIM;
+    var v = vec4f();
+    for (var k = 0u; k < 4u; k++) {
+      let d = (e % KV_STRIDE) * 4u + k;
+      if (c < n && d < HEAD_DIM) {
+        if (values) { v[k] = load_value(source, base + d); } else { v[k] = load_key(source, base + d); }
+      }
     }
     kv_tile[e] = v;
   }
@@ -110,7 +115,7 @@ fn flash_keys(source: u32, row0: u32, count: u32, position0: u32) {
     workgroupBarrier();
     for (var c = 0u; c < KEYS; c++) {
       var s = 0.0;
-      for (var j = 0u; j < DIMS_PER_LANE; j++) { s += q_reg[j] * kv_tile[c * KV_STRIDE + j * LANES + lane]; }
+      for (var j = 0u; j < VECS_PER_LANE; j++) { s += dot(q_reg[j], kv_tile[c * KV_STRIDE + j * LANES + lane]); }
       partial_tile[(row * KEYS + c) * LANES + lane] = s;
     }
     workgroupBarrier();
@@ -130,10 +135,10 @@ fn flash_keys(source: u32, row0: u32, count: u32, position0: u32) {
     m_run = m_new;
     l_run = l_run * alpha + l_new;
     workgroupBarrier();
-    for (var j = 0u; j < DIMS_PER_LANE; j++) { acc[j] *= alpha; }
+    for (var j = 0u; j < VECS_PER_LANE; j++) { acc[j] *= alpha; }
     for (var c = 0u; c < KEYS; c++) {
       let p = p_tile[row * KEYS + c];
-      for (var j = 0u; j < DIMS_PER_LANE; j++) { acc[j] += p * kv_tile[c * KV_STRIDE + j * LANES + lane]; }
+      for (var j = 0u; j < VECS_PER_LANE; j++) { acc[j] += p * kv_tile[c * KV_STRIDE + j * LANES + lane]; }
     }
     workgroupBarrier();
   }
@@ -149,9 +154,11 @@ fn flash_finish(row_offset: u32) {
   for (var k = 0u; k < LANES; k++) { l += p_tile[row * KEYS + k]; }
   let out_row = q_row + row_offset;
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  for (var j = 0u; j < DIMS_PER_LANE; j++) {
-    let d = j * LANES + lane;
-    if (d < HEAD_DIM) { o[out_row * HEAD_DIM + d] = acc[j] * inv; }
+  for (var j = 0u; j < VECS_PER_LANE; j++) {
+    for (var k = 0u; k < 4u; k++) {
+      let d = (j * LANES + lane) * 4u + k;
+      if (d < HEAD_DIM) { o[out_row * HEAD_DIM + d] = acc[j][k] * inv; }
+    }
   }
   if (lane == 0u) { lse[out_row] = select(EMPTY_LSE, m_run + log(l), l > 0.0); }
 }

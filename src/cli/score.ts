@@ -17,6 +17,12 @@ export const scoreOptions = {
   'anchor-size': { type: 'number', help: 'anchor size ≤ block size (default: the block size)' },
   hosts: { type: 'number', default: 1, help: 'Star Attention hosts, each with its own GPU device' },
   'weight-type': { type: 'string', default: 'f32', help: 'f32 or f16 weights on the GPU' },
+  'rope-dtype': {
+    type: 'string',
+    default: 'f32',
+    help: 'round RoPE frequencies through f32, bf16 or f16, as transformers does for a model cast with .to(dtype) (the hf-golden fixtures were)',
+  },
+  'max-rows': { type: 'number', default: 512, help: 'rows per forward piece (bounds GPU memory and work per submission)' },
   out: { type: 'string', required: true, help: 'output .safetensors: logits f32 [query+N, vocab], ids i32 [N]' },
 } satisfies OptionSpec;
 
@@ -24,6 +30,8 @@ export async function score(argv: readonly string[]): Promise<void> {
   const o = parseOptions(argv, scoreOptions);
   if (o.attention !== 'star' && o.attention !== 'full') throw new UsageError(`--attention must be star or full, got "${o.attention}"`);
   if (o['weight-type'] !== 'f32' && o['weight-type'] !== 'f16') throw new UsageError('--weight-type must be f32 or f16');
+  const ropeDType = o['rope-dtype'];
+  if (ropeDType !== 'f32' && ropeDType !== 'bf16' && ropeDType !== 'f16') throw new UsageError('--rope-dtype must be f32, bf16 or f16');
   const contextIds = await readIds(o['context-ids']);
   const queryIds = await readIds(o['query-ids']);
   if (queryIds.length === 0) throw new UsageError('--query-ids must hold at least one token');
@@ -35,6 +43,8 @@ export async function score(argv: readonly string[]): Promise<void> {
     blockSize: o['block-size'],
     anchorSize: o['anchor-size'],
     weightType: o['weight-type'],
+    ropeDType,
+    maxRows: o['max-rows'],
     conversationRoom: queryIds.length + o.generate,
     openHost: openLocalHost,
   });

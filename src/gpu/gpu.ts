@@ -155,7 +155,7 @@ export class Gpu {
 
   write(buffer: GPUBuffer, data: ArrayBufferView, bufferOffset = 0): void {
     // writeBuffer needs a size that is a multiple of 4: pad odd-sized f16 data.
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
     if (bytes.byteLength % 4 === 0) {
       this.device.queue.writeBuffer(buffer, bufferOffset, bytes);
     } else {

@@ -63,3 +63,16 @@ export function f32ToF16Bits(values: Float32Array): Uint16Array {
   }
   return out;
 }
+
+/** f32 to bf16 bits, rounding to nearest even, as torch converts (finite inputs). */
+export function f32ToBf16Bits(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  return Uint16Array.from(bits, (b) => (b + 0x7fff + ((b >>> 16) & 1)) >>> 16);
+}
+
+/** The values as they come back from a round trip through `dtype` (a no-op for f32). */
+export function roundThrough(values: Float32Array, dtype: 'f32' | 'f16' | 'bf16'): Float32Array {
+  if (dtype === 'f16') return f16BitsToF32(f32ToF16Bits(values));
+  if (dtype === 'bf16') return bf16BitsToF32(f32ToBf16Bits(values));
+  return values;
+}

@@ -26,6 +26,7 @@ import {
 import type { ModelConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
 import { ropeInverseFrequencies } from './rope-frequencies.ts';
+import { roundThrough } from './dtype.ts';
 import type { KvCache } from './kv-cache.ts';
 
 /** Query rows up to this count use the split-KV decode kernel instead of the prefill kernel. */
@@ -82,6 +83,16 @@ interface Activations {
   positions: GPUBuffer; // u32 [rows]
 }
 
+export interface TransformerOptions {
+  /** Most rows one forward piece processes: bounds activation memory and the work per submission. */
+  maxRows?: number;
+  /**
+   * Round RoPE's inverse frequencies through this type, as transformers does for a model cast with
+   * `model.to(dtype)` (the inv_freq buffer is cast too). Default f32, as `from_pretrained` keeps it.
+   */
+  ropeDType?: 'f32' | 'f16' | 'bf16';
+}
+
 export class Transformer {
   readonly shape: AttentionShape;
   private readonly invFreq: Tensor;
@@ -92,13 +103,15 @@ export class Transformer {
   private decodeScratch: GPUBuffer | undefined;
   private logitsBuffer: Tensor | undefined;
 
+  readonly maxRows: number;
+
   constructor(
     readonly gpu: Gpu,
     readonly config: ModelConfig,
     readonly weights: ModelWeights,
-    /** Most rows one forward call processes at once; longer inputs are cut into pieces of this size. */
-    readonly maxRows = 512,
+    options: TransformerOptions = {},
   ) {
+    this.maxRows = options.maxRows ?? 512;
     this.shape = {
       heads: config.heads,
       kvHeads: config.kvHeads,
@@ -111,7 +124,7 @@ export class Transformer {
       config.rope.scaling,
       config.rope.partialRotaryFactor,
     );
-    this.invFreq = gpu.tensorFrom(invFreq, 'f32', [invFreq.length]);
+    this.invFreq = gpu.tensorFrom(roundThrough(invFreq, options.ropeDType ?? 'f32'), 'f32', [invFreq.length]);
     this.attentionScaling = attentionScaling;
   }
 

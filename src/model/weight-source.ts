@@ -78,6 +78,14 @@ export function filesByRelativePath(files: Iterable<File>): Map<string, File> {
 
 export const modelCacheName = 'star-reader-models';
 
+/**
+ * No such file: a 404, or an HTML page where a model file was asked for — static hosts and dev
+ * servers with a single-page-app fallback answer unknown paths with index.html and status 200.
+ */
+function isMissing(response: Response): boolean {
+  return response.status === 404 || (response.ok && (response.headers.get('content-type') ?? '').startsWith('text/html'));
+}
+
 export interface UrlSourceOptions {
   /**
    * Keep each file whole in the Cache API (default: when the Cache API exists, i.e. in a browser
@@ -109,13 +117,13 @@ export function urlWeightSource(base: string, options: UrlSourceOptions = {}): W
     name: root,
     async readJson(path) {
       const response = await doFetch(url(path));
-      if (response.status === 404) return undefined;
+      if (isMissing(response)) return undefined;
       if (!response.ok) throw httpError(path, response);
       return parseJsonFile(await response.text(), path, root);
     },
     async size(path) {
       const response = await doFetch(url(path), { method: 'HEAD' });
-      if (response.status === 404) throw missingFile(path, root);
+      if (isMissing(response)) throw missingFile(path, root);
       if (!response.ok) throw httpError(path, response);
       const length = response.headers.get('content-length');
       if (length === null) throw new WeightSourceError(`${url(path)}: the server sent no Content-Length`);
@@ -159,8 +167,8 @@ function cachedUrlSource(
     let response = await cache.match(key);
     if (!response) {
       const fetched = await doFetch(key);
-      if (fetched.status !== 404 && !fetched.ok) throw httpError(path, fetched);
-      await cache.put(key, fetched.ok ? countedResponse(fetched, path, onDownload) : fetched);
+      if (!isMissing(fetched) && !fetched.ok) throw httpError(path, fetched);
+      await cache.put(key, isMissing(fetched) ? new Response(null, { status: 404 }) : countedResponse(fetched, path, onDownload));
       response = await cache.match(key);
       if (!response) throw new WeightSourceError(`${key}: the browser did not keep the file in its cache (storage full?)`);
     }

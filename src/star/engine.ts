@@ -22,6 +22,8 @@ export interface HostOpenRequest {
   model: ModelLocation;
   weightType?: 'f32' | 'f16';
   maxRows?: number;
+  /** See TransformerOptions.ropeDType. */
+  ropeDType?: 'f32' | 'f16' | 'bf16';
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -29,11 +31,16 @@ export interface HostOpenRequest {
 /** Opens host number `index` (its own GPUDevice and model replica). */
 export type HostFactory = (index: number, request: HostOpenRequest) => Promise<HostHandle>;
 
-export interface EngineOptions extends HostOpenRequest {
-  hosts?: number;
+/** How a document is encoded; each encode() may choose differently on the same loaded hosts. */
+export interface EncodeOptions {
   attention?: AttentionMode;
   blockSize?: number;
   anchorSize?: number;
+  /** Hosts to spread the blocks over: the first `hosts` of the engine's (default all of them). */
+  hosts?: number;
+}
+
+export interface EngineOptions extends HostOpenRequest, EncodeOptions {
   /** KV rows kept free on the query host for questions and answers (it grows past this if needed). */
   conversationRoom?: number;
   openHost: HostFactory;
@@ -55,9 +62,6 @@ export class StarEngine {
 
   static async create(options: EngineOptions): Promise<StarEngine> {
     const count = options.hosts ?? 1;
-    if ((options.attention ?? 'star') === 'full' && count !== 1) {
-      throw new EngineError('Full attention is the single-host baseline: use hosts = 1 with attention "full"');
-    }
     // Every host downloads/reads the same files; progress is reported for the first one.
     const opened = await Promise.allSettled(
       Array.from({ length: count }, (_, i) =>
@@ -71,10 +75,6 @@ export class StarEngine {
       throw failure.reason;
     }
     return new StarEngine(hosts, await hosts[0].info(), options);
-  }
-
-  get attention(): AttentionMode {
-    return this.options.attention ?? 'star';
   }
 
   get hostCount(): number {
@@ -94,8 +94,14 @@ export class StarEngine {
     return this.plan;
   }
 
-  /** Phase 1: encodes the context on all hosts at once. Replaces any earlier document. */
-  async encode(ids: readonly number[], options: { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal } = {}): Promise<EncodeStats> {
+  /**
+   * Phase 1: encodes the context, its blocks on all hosts at once. Replaces any earlier document.
+   * Full attention, the exact baseline, runs on one host.
+   */
+  async encode(
+    ids: readonly number[],
+    options: EncodeOptions & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal } = {},
+  ): Promise<EncodeStats> {
     const n = ids.length;
     const room = this.options.conversationRoom ?? 1024;
     if (n + 1 > this.contextWindow) {
@@ -106,11 +112,13 @@ export class StarEngine {
     }
     this.plan = undefined;
     this.nextPosition = 0;
-    const mode = this.attention;
+    const mode = options.attention ?? this.options.attention ?? 'star';
+    const hosts = mode === 'full' ? 1 : (options.hosts ?? this.options.hosts ?? this.hosts.length);
+    if (hosts > this.hosts.length) throw new EngineError(`${hosts} hosts asked for, ${this.hosts.length} loaded`);
     const plan = planBlocks(n, {
-      hosts: this.hosts.length,
-      blockSize: mode === 'full' ? n : this.options.blockSize,
-      anchorSize: mode === 'full' ? undefined : this.options.anchorSize,
+      hosts,
+      blockSize: mode === 'full' ? n : (options.blockSize ?? this.options.blockSize),
+      anchorSize: mode === 'full' ? undefined : (options.anchorSize ?? this.options.anchorSize),
     });
     const started = performance.now();
     const done = new Array<number>(this.hosts.length).fill(0);
@@ -145,7 +153,7 @@ export class StarEngine {
       tokens: n,
       blocks: plan.blocks.length,
       blockSize: plan.blockSize,
-      hosts: this.hosts.length,
+      hosts,
       attention: mode,
       encodeMs,
       tokensPerSecond: n / (encodeMs / 1000),
@@ -164,8 +172,9 @@ export class StarEngine {
     if (this.nextPosition + ids.length > this.contextWindow) {
       throw new EngineError(`The conversation reached the model's context window of ${this.contextWindow} tokens`);
     }
-    const queryHost = this.hosts[this.plan.queryHost];
-    const others = this.hosts.filter((_, i) => i !== this.plan!.queryHost);
+    const plan = this.plan;
+    const queryHost = this.hosts[plan.queryHost];
+    const others = plan.hosts.filter((share) => share.host !== plan.queryHost).map((share) => this.hosts[share.host]);
     const remote = others.length ? this.remoteAttention(others) : undefined;
     const out = await queryHost.feed(ids, this.nextPosition, logits, remote);
     this.nextPosition += ids.length;
@@ -185,7 +194,9 @@ export class StarEngine {
   }
 
   async kvBytesPerHost(): Promise<number[]> {
-    return Promise.all(this.hosts.map((h) => h.kvBytes()));
+    const plan = this.plan;
+    if (!plan) return [];
+    return Promise.all(plan.hosts.map((share) => this.hosts[share.host].kvBytes()));
   }
 
   private remoteAttention(others: HostHandle[]): RemoteAttention {

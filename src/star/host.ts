@@ -15,6 +15,7 @@ export interface HostOpenOptions {
   weightType?: 'f32' | 'f16';
   /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
   maxRows?: number;
+  ropeDType?: 'f32' | 'f16' | 'bf16';
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -88,7 +89,7 @@ export class Host {
         onProgress: options.onProgress,
         signal: options.signal,
       });
-      const transformer = new Transformer(gpu, config, weights, options.maxRows);
+      const transformer = new Transformer(gpu, config, weights, { maxRows: options.maxRows, ropeDType: options.ropeDType });
       host = new Host(index, gpu, config, weights, transformer);
       host.lost = lostReason;
       return host;

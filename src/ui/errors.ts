@@ -13,6 +13,8 @@ export type ErrorKind =
 
 export interface UiError {
   kind: ErrorKind;
+  /** The step that failed: each panel shows its own step's errors. */
+  step: Step;
   title: string;
   /** The original message: it often carries the numbers (bytes, limits, status). */
   message: string;
@@ -50,7 +52,7 @@ export class EngineMissingError extends Error {
 
 export function describeError(error: unknown, step: Step): UiError {
   const { name, message } = parts(error);
-  const base = { title: stepTitle[step], message };
+  const base = { step, title: stepTitle[step], message };
   if (isDeviceLost(error)) {
     return {
       ...base,
@@ -66,6 +68,15 @@ export function describeError(error: unknown, step: Step): UiError {
   }
   if (name === 'DocumentError') return { ...base, kind: 'document', help: 'Try another file, or paste the text instead.', retry: false };
   const status = /\b(?:HTTP|status)\s*(\d{3})\b/i.exec(message)?.[1] ?? (/\b(40[134]|429|5\d\d)\b/.exec(message)?.[1] || undefined);
+  if (/context window/i.test(message)) {
+    return {
+      ...base,
+      kind: 'too-big',
+      title: 'The conversation is full',
+      help: 'Clear the chat to start the conversation over (the document stays read), or truncate the document to leave more room.',
+      retry: false,
+    };
+  }
   if (name === 'HttpError' || status) {
     const code = Number(status);
     const help =
@@ -87,7 +98,7 @@ export function describeError(error: unknown, step: Step): UiError {
       retry: true,
     };
   }
-  if (/Unsupported/i.test(name) || /unsupported|not supported/i.test(message)) {
+  if (/Unsupported|ModelConfigError|SafetensorsError/i.test(name) || /unsupported|not supported/i.test(message)) {
     return {
       ...base,
       kind: 'unsupported',
@@ -96,7 +107,7 @@ export function describeError(error: unknown, step: Step): UiError {
       retry: false,
     };
   }
-  if (/TooBig|TooLarge|OutOfMemory/i.test(name) || /too (big|large)|out of memory|exceeds/i.test(message)) {
+  if (/TooBig|TooLarge|OutOfMemory/i.test(name) || /too (big|large)|out of (gpu )?memory|exceeds/i.test(message)) {
     return {
       ...base,
       kind: 'too-big',

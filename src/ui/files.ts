@@ -1,4 +1,5 @@
 // Files the user hands over: documents (one file) and model folders (picker or drag and drop).
+import { filesByRelativePath } from '../model/weight-source.ts';
 import type { DocumentInput } from './session.ts';
 
 /** Extensions the document panel takes; what extractText understands. */
@@ -33,17 +34,11 @@ export interface ModelFolder {
   files: Map<string, File>;
 }
 
-/** From <input webkitdirectory>: paths are "folder/sub/file"; the engine wants them relative to the folder. */
+/** From <input webkitdirectory> (paths "folder/sub/file") or a set of dropped files. */
 export function folderFromFileList(list: FileList | readonly File[]): ModelFolder {
-  const files = new Map<string, File>();
-  let name = '';
-  for (const file of Array.from(list)) {
-    const path = file.webkitRelativePath || file.name;
-    const slash = path.indexOf('/');
-    if (slash > 0) name ||= path.slice(0, slash);
-    files.set(slash > 0 ? path.slice(slash + 1) : path, file);
-  }
-  return { name: name || 'local files', files };
+  const all = Array.from(list);
+  const first = all[0]?.webkitRelativePath ?? '';
+  return { name: first.includes('/') ? first.slice(0, first.indexOf('/')) : 'selected files', files: filesByRelativePath(all) };
 }
 
 /** A dropped folder (walked recursively) or a set of dropped files. */

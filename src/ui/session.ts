@@ -138,7 +138,7 @@ export class ReaderSession {
         onLoadProgress: (p) => {
           if (!this.isLive(op)) return;
           const progress = meter.sample(p.bytesDone, p.bytesTotal, this.now());
-          this.set({ loadProgress: { ...progress, current: p.current } });
+          this.set({ loadProgress: { ...progress, current: p.tensor } });
         },
       });
       if (!this.isLive(op)) {
@@ -165,9 +165,9 @@ export class ReaderSession {
     }
   }
 
-  /** Loads the last model again (after a device loss or a failed download) and re-reads the document. */
-  async reload(): Promise<boolean> {
-    const { source, engine, document } = this.state;
+  /** Loads the last model again (after a device loss, a failed download, or with new engine settings) and re-reads the document. */
+  async reload(engine = this.state.engine): Promise<boolean> {
+    const { source, document } = this.state;
     if (!source || !engine) return false;
     if (!(await this.loadModel(source, engine))) return false;
     return document ? this.encodeDocument() : true;

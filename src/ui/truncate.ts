@@ -2,7 +2,7 @@
 
 /**
  * The longest prefix of `text` with at most `maxTokens` tokens, cut after whitespace when one is near.
- * Binary search over characters: about log2(length) counts, each of a shorter prefix.
+ * Binary search over characters, started near the proportional guess: about log2(length) counts.
  */
 export function prefixWithinTokens(
   countTokens: (text: string) => number,
@@ -20,7 +20,7 @@ export function prefixWithinTokens(
     if (countTokens(text.slice(0, probe)) <= maxTokens) fits = probe;
     else tooLong = probe;
   }
-  while (tooLong - fits > 8) {
+  while (tooLong - fits > 1) {
     const mid = (fits + tooLong) >> 1;
     if (countTokens(text.slice(0, mid)) <= maxTokens) fits = mid;
     else tooLong = mid;

@@ -3,7 +3,8 @@
 // activations and the KV cache are float64, so it sits between transformers' float32 and float64 runs.
 // It also builds the Star Attention cache exactly as the golden fixtures do (make_golden.py star_cache).
 import type { ModelConfig } from '../../src/model/config.ts';
-import type { RopeScaling } from '../../src/model/rope-frequencies.ts';
+import { ropeInverseFrequencies } from '../../src/model/rope-frequencies.ts';
+import { roundThrough } from '../../src/model/dtype.ts';
 
 /** Keys (after RoPE) and values per layer, one row of kvHeads·headDim per token, in position order. */
 export class ReferenceKv {
@@ -20,7 +21,7 @@ export class ReferenceKv {
     return this.positions.length;
   }
 
-  /** Appends rows [from, end) of `other` (Star Attention: a block's KV without its anchor). */
+  /** Appends the rows of `other` from row `from` on (Star Attention: a block's KV without its anchor). */
   appendRows(other: ReferenceKv, from: number): void {
     this.keys.forEach((rows, l) => rows.push(...other.keys[l].slice(from)));
     this.values.forEach((rows, l) => rows.push(...other.values[l].slice(from)));
@@ -52,6 +53,15 @@ export interface GenerateResult {
   tokens: number[];
 }
 
+export interface ReferenceOptions {
+  /**
+   * Round RoPE's inverse frequencies to this type. transformers keeps them in float32, but a model
+   * cast with `.to(bfloat16)` (as make_golden.py does before its float32 run) rounds that buffer
+   * too, and the fixtures' logits carry it: see Golden.ropeDType.
+   */
+  ropeDType?: 'f32' | 'f16' | 'bf16';
+}
+
 export class ReferenceModel {
   private readonly embedding: Float32Array;
   private readonly layers: Layer[];
@@ -63,6 +73,7 @@ export class ReferenceModel {
   constructor(
     readonly config: ModelConfig,
     weights: ReadonlyMap<string, Float32Array>,
+    options: ReferenceOptions = {},
   ) {
     const get = (name: string) => {
       const w = weights.get(name);
@@ -94,7 +105,7 @@ export class ReferenceModel {
     this.finalNorm = get('model.norm.weight');
     this.lmHead = config.tieWordEmbeddings ? this.embedding : get('lm_head.weight');
     const rope = ropeInverseFrequencies(config.headDim, config.rope.theta, config.rope.scaling, config.rope.partialRotaryFactor);
-    this.invFreq = rope.invFreq;
+    this.invFreq = roundThrough(rope.invFreq, options.ropeDType ?? 'f32');
     this.attentionScaling = rope.attentionScaling;
   }
 
@@ -172,13 +183,6 @@ export class ReferenceModel {
         x[b] = x2 * cos + x1 * sin;
       }
     }
-  }
-
-  /** Full attention: the context encoded causally into a fresh cache. */
-  prefill(ids: ArrayLike<number>): ReferenceKv {
-    const cache = this.newCache();
-    this.forward(cache, ids, range(0, ids.length));
-    return cache;
   }
 
   /**
@@ -267,8 +271,9 @@ function attention(q: Float64Array, keys: Float64Array[], values: Float64Array[]
     const ko = Math.floor(h / group) * headDim;
     let max = -Infinity;
     for (let t = 0; t < keys.length; t++) {
+      const k = keys[t];
       let dot = 0;
-      for (let d = 0; d < headDim; d++) dot += q[qo + d] * keys[t][ko + d];
+      for (let d = 0; d < headDim; d++) dot += q[qo + d] * k[ko + d];
       scores[t] = dot * scale;
       max = Math.max(max, scores[t]);
     }
@@ -279,7 +284,8 @@ function attention(q: Float64Array, keys: Float64Array[], values: Float64Array[]
     }
     for (let t = 0; t < keys.length; t++) {
       const p = scores[t] / sum;
-      for (let d = 0; d < headDim; d++) out[qo + d] += p * values[t][ko + d];
+      const v = values[t];
+      for (let d = 0; d < headDim; d++) out[qo + d] += p * v[ko + d];
     }
   }
   return out;
@@ -289,33 +295,4 @@ export function argmax(x: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
   return best;
-}
-
-// Test-only stand-in until src/model/rope-frequencies.ts lands: default, linear and llama3 RoPE
-// frequencies as transformers computes them.
-function ropeInverseFrequencies(
-  headDim: number,
-  theta: number,
-  scaling?: RopeScaling,
-  partialRotaryFactor = 1,
-): { invFreq: Float32Array; attentionScaling: number } {
-  const dim = Math.floor(headDim * partialRotaryFactor);
-  const invFreq = Float32Array.from({ length: dim / 2 }, (_, i) => 1 / theta ** ((2 * i) / dim));
-  if (!scaling || scaling.type === 'default') return { invFreq, attentionScaling: 1 };
-  if (scaling.type === 'linear') return { invFreq: invFreq.map((f) => f / scaling.factor!), attentionScaling: 1 };
-  if (scaling.type !== 'llama3') throw new Error(`reference: rope type ${scaling.type} not implemented`);
-  const factor = scaling.factor!;
-  const low = scaling.lowFreqFactor!;
-  const high = scaling.highFreqFactor!;
-  const old = scaling.originalMaxPositionEmbeddings!;
-  const lowWavelen = old / low;
-  const highWavelen = old / high;
-  const scaled = invFreq.map((f) => {
-    const wavelen = (2 * Math.PI) / f;
-    if (wavelen < highWavelen) return f;
-    if (wavelen > lowWavelen) return f / factor;
-    const smooth = (old / wavelen - low) / (high - low);
-    return (1 - smooth) * (f / factor) + smooth * f;
-  });
-  return { invFreq: scaled, attentionScaling: 1 };
 }

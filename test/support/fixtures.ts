@@ -8,7 +8,10 @@ import { urlWeightSource, type WeightSource } from '../../src/model/weight-sourc
 export const fixtureModels = ['tiny-llama3', 'tiny-qwen2', 'tiny-qwen3'] as const;
 export type FixtureModel = (typeof fixtureModels)[number];
 
-export const fixturesUrl = new URL('../fixtures/hf-golden/', import.meta.url);
+// Not `new URL('…', import.meta.url)` literally: Vite rewrites that form as an asset and drops the
+// trailing slash of a folder.
+const here = import.meta.url;
+export const fixturesUrl = new URL('../fixtures/hf-golden/', here);
 
 /** Node: the folder on disk. Browser: the URL the test server serves it at. */
 export function fixtureLocation(model: FixtureModel): string {
@@ -50,6 +53,12 @@ export interface Golden {
   queryIds: Int32Array;
   generated: number;
   blockSizes: number[];
+  /**
+   * make_golden.py casts the model to the checkpoint's dtype before its float32 run, which rounds
+   * RoPE's inverse-frequency buffer to bf16 / f16 too: its logits are those of rounded frequencies
+   * (up to 0.17 apart from float32 frequencies for tiny-llama3). Matching them needs the same rounding.
+   */
+  ropeDType: 'f32' | 'f16' | 'bf16';
   /** [16, vocab]: the last 16 positions of one causal forward over context + query. */
   prefillLogitsLast16: Float32Array;
   full: GoldenRun;
@@ -59,7 +68,9 @@ export interface Golden {
 
 export async function loadGolden(model: FixtureModel): Promise<Golden> {
   const source = await fixtureSource(model);
-  const meta = (await source.readJson('golden.json')) as { generated: number; block_sizes: number[] };
+  const meta = (await source.readJson('golden.json')) as { generated: number; block_sizes: number[]; weights_dtype: string };
+  const ropeDType = ({ bfloat16: 'bf16', float16: 'f16', float32: 'f32' } as const)[meta.weights_dtype as 'float32'];
+  if (!ropeDType) throw new Error(`golden.json of ${model}: unknown weights_dtype ${meta.weights_dtype}`);
   const { tensors } = await readSafetensorsHeader(source, 'golden.safetensors');
   const read = async (name: string) => {
     const info = tensors.get(name);
@@ -82,8 +93,30 @@ export async function loadGolden(model: FixtureModel): Promise<Golden> {
     queryIds: await i32('query_ids'),
     generated: meta.generated,
     blockSizes: meta.block_sizes,
+    ropeDType,
     prefillLogitsLast16: await f32('full.prefill_logits_last16'),
     full: await run('full'),
     star,
+  };
+}
+
+/** A WeightSource over in-memory files, for tests that build or damage files. */
+export function memorySource(files: Record<string, Uint8Array | string>, name = 'memory'): WeightSource {
+  const bytes = (path: string) => {
+    const file = files[path];
+    if (file === undefined) throw new Error(`No file "${path}" in ${name}`);
+    return typeof file === 'string' ? new TextEncoder().encode(file) : file;
+  };
+  return {
+    name,
+    async readJson(path) {
+      return files[path] === undefined ? undefined : JSON.parse(new TextDecoder().decode(bytes(path)));
+    },
+    async size(path) {
+      return bytes(path).byteLength;
+    },
+    async read(path, offset, length) {
+      return bytes(path).slice(offset, offset + length);
+    },
   };
 }

@@ -2,7 +2,7 @@
 // log-sum-exp merge of partials (phase 2, split-KV) and split-KV decoding. All causal by position.
 // Layouts: q and o f32 [rows, heads, headDim]; lse f32 [rows, heads] (natural log, −3.4e38 when a row
 // sees no key); keys and values f32 [capacity, kvHeads, headDim] per KV cache chunk buffer.
-import type { Gpu } from '../gpu.ts';
+import type { Binding, Gpu } from '../gpu.ts';
 
 /** A flash tile: `rows` query rows (position × GQA head) per workgroup, `lanes` invocations per row,
  *  `keys` keys per step through workgroup memory. */
@@ -45,7 +45,7 @@ const splitDefault = 256;
 
 /** Storage bindings at an offset need it to be a multiple of this (the largest value the limit may take). */
 const bindingAlignment = 256;
-const maxDimsPerLane = 64; // MAX_DIMS_PER_LANE in flash_tile.wgsl
+const maxVecsPerLane = 32; // MAX_VECS_PER_LANE in flash_tile.wgsl
 
 function check(shape: AttentionShape): number {
   const { heads, kvHeads, headDim } = shape;
@@ -56,10 +56,10 @@ function check(shape: AttentionShape): number {
 
 function flashPipeline(gpu: Gpu, shader: string, shape: AttentionShape, tiles: FlashTiles): GPUComputePipeline {
   const { rows, lanes, keys } = tiles;
-  const dimsPerLane = Math.ceil(shape.headDim / lanes);
-  const stride = dimsPerLane * lanes;
+  const vecsPerLane = Math.ceil(shape.headDim / (4 * lanes));
+  const stride = 4 * vecsPerLane * lanes;
   const workgroupBytes = 4 * (keys * stride + rows * keys * lanes + rows * keys);
-  if (dimsPerLane > maxDimsPerLane || lanes > keys || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+  if (vecsPerLane > maxVecsPerLane || lanes > keys || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Flash tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
   return gpu.pipeline(shader, { constants: { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys } });
@@ -130,9 +130,18 @@ export function attentionBlockAnchor(
   gpu.dispatch(encoder, pipeline, resources, [tilesPerBlock, Math.ceil(query.rows / blockSize), shape.kvHeads]);
 }
 
-type OutputBindings = { o: GPUBuffer | GPUBufferBinding; lse: GPUBuffer | GPUBufferBinding };
-
-function mergeInto(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, partials: OutputBindings, count: number, rows: number, out: AttentionOutput): void {
+/** Exact merge of `count` partials stored back to back: partials.o is [count, rows, heads, headDim], partials.lse [count, rows, heads].
+ *  Max-shifted (logaddexp), never a raw exp of a difference of unshifted values. The partials may be
+ *  buffer ranges (bindings at 256-byte aligned offsets). */
+export function lseMerge(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  shape: AttentionShape,
+  partials: AttentionOutput | { o: Binding; lse: Binding },
+  count: number,
+  rows: number,
+  out: AttentionOutput,
+): void {
   check(shape);
   const pairs = rows * shape.heads;
   const params = gpu.uniform([
@@ -142,12 +151,6 @@ function mergeInto(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, 
   ]);
   const [x, z] = fold(gpu, pairs);
   gpu.dispatch(encoder, gpu.pipeline('lse_merge'), [params, partials.o, partials.lse, out.o, out.lse], [x, 1, z]);
-}
-
-/** Exact merge of `count` partials stored back to back: partials.o is [count, rows, heads, headDim], partials.lse [count, rows, heads].
- *  Max-shifted (logaddexp), never a raw exp of a difference of unshifted values. */
-export function lseMerge(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, partials: AttentionOutput, count: number, rows: number, out: AttentionOutput): void {
-  mergeInto(gpu, encoder, shape, partials, count, rows, out);
 }
 
 interface DecodePlan {
@@ -223,5 +226,5 @@ export function attentionDecode(
     gpu.dispatch(encoder, pipeline, resources, [plan.splits[i], queryTiles, shape.kvHeads]);
     base += plan.splits[i];
   });
-  mergeInto(gpu, encoder, shape, partials, base, query.rows, out);
+  lseMerge(gpu, encoder, shape, partials, base, query.rows, out);
 }

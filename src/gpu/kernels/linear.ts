@@ -1,9 +1,15 @@
 // Y = X·Wᵀ (+ b) with W in Hugging Face's [out, in] layout, f32 or f16 weights, f32 accumulation.
+// Two kernels with the same bindings and parameters: a tiled matrix product for prefill, and for the
+// few rows of decoding a matrix–vector kernel that reads W once for all rows (bandwidth-bound).
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
+import { foldedGrid } from './grid.ts';
 
 const tileM = 64;
 const tileN = 64;
+/** Up to this many rows go to the matrix–vector kernel (shaders/matvec.wgsl, MAX_ROWS there). */
+export const maxMatvecRows = 4;
+const matvecOutsPerGroup = 4;
 
 /** A weight matrix [outs, ins], possibly split into row ranges that each fit one storage binding. */
 export interface LinearWeight {
@@ -19,14 +25,33 @@ export function linearWeight(w: Tensor, bias?: Tensor): LinearWeight {
   return { parts: [w], outs, ins, bias };
 }
 
+interface LinearKernel {
+  pipeline: GPUComputePipeline;
+  grid: (outs: number) => readonly [number, number];
+}
+
+function tiledKernel(gpu: Gpu, weightType: 'f16' | 'f32', rows: number): LinearKernel {
+  return {
+    pipeline: gpu.pipeline('linear', { aliases: { W: weightType } }),
+    grid: (outs) => [Math.ceil(outs / tileN), Math.ceil(rows / tileM)],
+  };
+}
+
+function matvecKernel(gpu: Gpu, weightType: 'f16' | 'f32', rows: number): LinearKernel {
+  return {
+    pipeline: gpu.pipeline('matvec', { aliases: { W: weightType }, constants: { ROWS: rows } }),
+    grid: (outs) => foldedGrid(gpu, Math.ceil(outs / matvecOutsPerGroup)),
+  };
+}
+
 /** y[rows, outs] = x[rows, ins] · wᵀ (+ bias). */
 export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number): void {
   const weightType = weight.parts[0].dtype === 'f16' ? 'f16' : 'f32';
-  const pipeline = gpu.pipeline('linear', { aliases: { W: weightType } });
+  const kernel = rows <= maxMatvecRows ? matvecKernel(gpu, weightType, rows) : tiledKernel(gpu, weightType, rows);
+  const bias = weight.bias;
   let col0 = 0;
   for (const part of weight.parts) {
     const outs = part.shape[0];
-    const bias = weight.bias;
     const params = gpu.uniform([
       ['u32', rows],
       ['u32', outs],
@@ -36,10 +61,7 @@ export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: 
       ['u32', bias ? 1 : 0],
     ]);
     const biasBuffer = bias ? bias.buffer : part.buffer; // unread when has_bias = 0
-    gpu.dispatch(encoder, pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer], [
-      Math.ceil(outs / tileN),
-      Math.ceil(rows / tileM),
-    ]);
+    gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer], kernel.grid(outs));
     col0 += outs;
   }
 }

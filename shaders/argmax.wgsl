@@ -1,0 +1,59 @@
+// Greedy decoding: out[row] = index of the largest logits[row, :], the lowest such index on ties
+// (as torch.argmax on the CPU). One workgroup per row: each invocation scans a strided slice in
+// increasing index order, then a tree reduction in workgroup memory picks the winner.
+
+//#include grid
+
+struct Params {
+  rows: u32,
+  vocab: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;
+
+const THREADS = 256u;
+var<workgroup> best_values: array<f32, THREADS>;
+var<workgroup> best_indices: array<u32, THREADS>;
+
+// Whether candidate (v, i) beats (best_v, best_i): larger value, or equal value at a lower index.
+fn beats(v: f32, i: u32, best_v: f32, best_i: u32) -> bool {
+  return v > best_v || (v == best_v && i < best_i);
+}
+
+@compute @workgroup_size(256)
+fn main(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) thread: u32,
+) {
+  let row = flat_workgroup(group, groups);
+  if (row >= p.rows) { return; }
+  let base = row * p.vocab;
+  // An invocation with no element keeps index 0xffffffff: it loses every tie.
+  var best_v = -0x1.fffffep+127f; // the lowest finite f32
+  var best_i = 0xffffffffu;
+  for (var i = thread; i < p.vocab; i += THREADS) {
+    let v = logits[base + i];
+    if (v > best_v || best_i == 0xffffffffu) {
+      best_v = v;
+      best_i = i;
+    }
+  }
+  best_values[thread] = best_v;
+  best_indices[thread] = best_i;
+  workgroupBarrier();
+  for (var stride = THREADS / 2u; stride > 0u; stride /= 2u) {
+    if (thread < stride) {
+      let v = best_values[thread + stride];
+      let i = best_indices[thread + stride];
+      if (beats(v, i, best_values[thread], best_indices[thread])) {
+        best_values[thread] = v;
+        best_indices[thread] = i;
+      }
+    }
+    workgroupBarrier();
+  }
+  if (thread == 0u) { out[row] = best_indices[0]; }
+}

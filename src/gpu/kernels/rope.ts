@@ -1,0 +1,36 @@
+// Rotary position embedding (Hugging Face's rotate_half layout) applied in place to queries or keys.
+import type { Gpu } from '../gpu.ts';
+import type { Tensor } from '../tensor.ts';
+import { foldedGrid } from './grid.ts';
+
+const workgroupSize = 256;
+
+/**
+ * Rotates x[rows, heads, headDim] in place by the angles positions[row] · invFreq[j].
+ * positions: u32 per row, in any order (Star Attention's anchor rows keep positions 0..b-1 in front
+ * of a block at i·b…). invFreq: f32 [rotary/2] from ropeInverseFrequencies(); dimensions past the
+ * rotary size (partial rotary) are left as they are. cos and sin are scaled by attentionScaling.
+ */
+export function rope(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  x: Tensor,
+  positions: GPUBuffer,
+  invFreq: Tensor,
+  rows: number,
+  heads: number,
+  headDim: number,
+  attentionScaling: number,
+): void {
+  const half = invFreq.shape[0];
+  if (2 * half > headDim) throw new Error(`rope: ${half} frequencies do not fit head_dim ${headDim}`);
+  const params = gpu.uniform([
+    ['u32', rows],
+    ['u32', heads],
+    ['u32', headDim],
+    ['u32', half],
+    ['f32', attentionScaling],
+  ]);
+  const grid = foldedGrid(gpu, Math.ceil((rows * half) / workgroupSize));
+  gpu.dispatch(encoder, gpu.pipeline('rope'), [params, positions, invFreq.buffer, x.buffer], grid);
+}

@@ -1,0 +1,94 @@
+// Will this model and this much context fit on the device? Computed from config.json alone, before
+// any download: weights (as loadWeights lays them out), the f32 KV cache, and the prefill scratch the
+// Transformer allocates. WebGPU does not tell how much memory a device has, so the budget is the
+// caller's (a user setting, or an estimate); without one only the per-buffer limits are checked.
+import type { ModelConfig } from './config.ts';
+import { expectedTensors, type WeightType } from './weights.ts';
+
+export interface MemoryLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+export interface MemoryPlanOptions {
+  contextTokens: number;
+  weightType: WeightType;
+  limits: MemoryLimits;
+  /** Bytes this model may use on the device; undefined when unknown. */
+  deviceMemoryBudget?: number;
+  /** Rows of one prefill piece (Transformer's maxRows): the activation scratch is sized for it. */
+  prefillRows?: number;
+}
+
+export interface MemoryPlan {
+  weightBytes: number;
+  /** 2 (K and V) · layers · kvHeads · headDim · 4 bytes (f32). */
+  kvBytesPerToken: number;
+  kvBytes: number;
+  activationBytes: number;
+  totalBytes: number;
+  fits: boolean;
+  /** Largest context the budget holds next to the weights and scratch; undefined without a budget. */
+  maxContextTokens: number | undefined;
+  /** Why it does not fit, with the numbers; undefined when it fits. */
+  message: string | undefined;
+}
+
+const defaultPrefillRows = 512;
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+export function planMemory(config: ModelConfig, options: MemoryPlanOptions): MemoryPlan {
+  const { contextTokens, weightType, limits, deviceMemoryBudget } = options;
+  const rows = options.prefillRows ?? defaultPrefillRows;
+  const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const problems: string[] = [];
+
+  // Weights: matrices and biases in the weight type, split by rows to fit a binding; norms in f32.
+  let weightBytes = 0;
+  for (const tensor of expectedTensors(config)) {
+    const itemBytes = tensor.type === 'linear' && weightType === 'f16' ? 2 : 4;
+    const elements = tensor.shape.reduce((a, b) => a * b, 1);
+    weightBytes += Math.ceil((elements * itemBytes) / 4) * 4;
+    const rowBytes = tensor.shape[tensor.shape.length - 1] * itemBytes;
+    if (rowBytes > binding) problems.push(`one row of ${tensor.name} (${mb(rowBytes)}) exceeds a storage binding (${mb(binding)})`);
+  }
+
+  const kvWidth = config.kvHeads * config.headDim;
+  const kvBytesPerToken = 2 * config.layers * kvWidth * 4;
+  const kvBytes = contextTokens * kvBytesPerToken;
+
+  // The Transformer's per-piece buffers: hidden, normed, projected, q, attention output, k, v,
+  // attention lse, gate, up, ids, positions; and one row of logits.
+  const qWidth = config.heads * config.headDim;
+  const scratchRows = [3 * config.hidden, 2 * qWidth, 2 * kvWidth, config.heads, 2 * config.intermediate, 2];
+  const activationBytes = rows * 4 * scratchRows.reduce((a, b) => a + b, 0) + config.vocab * 4;
+  const widest = rows * 4 * Math.max(config.hidden, qWidth, config.intermediate);
+  if (widest > binding) {
+    problems.push(`a prefill piece of ${rows} rows needs ${mb(widest)} buffers, more than a storage binding (${mb(binding)}): use fewer rows`);
+  }
+
+  const totalBytes = weightBytes + kvBytes + activationBytes;
+  let maxContextTokens: number | undefined;
+  if (deviceMemoryBudget !== undefined) {
+    maxContextTokens = Math.max(0, Math.floor((deviceMemoryBudget - weightBytes - activationBytes) / kvBytesPerToken));
+    if (totalBytes > deviceMemoryBudget) {
+      const parts = `weights ${mb(weightBytes)} (${weightType}), KV cache for ${contextTokens} tokens ${mb(kvBytes)} (${kvBytesPerToken} bytes per token), prefill scratch ${mb(activationBytes)}`;
+      const advice =
+        maxContextTokens > 0
+          ? `the largest context that fits is ${maxContextTokens} tokens`
+          : `even the weights and scratch alone do not fit${weightType === 'f32' ? ': try f16 weights' : ''}`;
+      problems.unshift(`needs ${mb(totalBytes)} (${parts}) but the memory budget is ${mb(deviceMemoryBudget)}: ${advice}`);
+    }
+  }
+  return {
+    weightBytes,
+    kvBytesPerToken,
+    kvBytes,
+    activationBytes,
+    totalBytes,
+    fits: problems.length === 0,
+    maxContextTokens,
+    message: problems.length ? `This model does not fit: ${problems.join('; ')}` : undefined,
+  };
+}

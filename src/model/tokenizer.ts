@@ -1,0 +1,141 @@
+// Text to token ids and back, through @huggingface/tokenizers (tokenizer.json + tokenizer_config.json
+// from the Hub), plus the incremental decoder that turns a stream of generated ids into printable text.
+
+import { Tokenizer } from '@huggingface/tokenizers';
+
+export interface TextTokenizer {
+  /** One past the largest id the tokenizer knows (the model's embedding may be larger: Qwen pads it). */
+  readonly vocabSize: number;
+  readonly bosToken?: string;
+  readonly bosTokenId?: number;
+  readonly eosToken?: string;
+  readonly eosTokenId?: number;
+  /**
+   * addSpecialTokens runs the tokenizer's post-processor (Llama 3 adds <|begin_of_text|>, Qwen adds
+   * nothing). Text rendered by a chat template already holds its special tokens: encode it with false.
+   */
+  encode(text: string, options: { addSpecialTokens: boolean }): number[];
+  decode(ids: readonly number[], options?: { skipSpecialTokens?: boolean }): string;
+  createStreamDecoder(options?: { skipSpecialTokens?: boolean }): StreamDecoder;
+  tokenToId(token: string): number | undefined;
+  isSpecial(id: number): boolean;
+}
+
+export interface StreamDecoder {
+  /** Feeds one generated id; returns the text that became final with it (often '', never a partial character). */
+  push(id: number): string;
+  /** Returns whatever is still held back (an unfinished character decodes to U+FFFD). */
+  flush(): string;
+}
+
+/** A special token's text from tokenizer_config.json, where it is a string or an AddedToken object. */
+export function configToken(config: unknown, key: string): string | undefined {
+  const value = isRecord(config) ? config[key] : undefined;
+  if (typeof value === 'string') return value;
+  if (isRecord(value) && typeof value.content === 'string') return value.content;
+  return undefined;
+}
+
+export function createTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown | undefined): TextTokenizer {
+  if (!isRecord(tokenizerJson) || !isRecord(tokenizerJson.model)) {
+    throw new Error('tokenizer.json: expected an object with a "model" entry');
+  }
+  const config = isRecord(tokenizerConfig) ? tokenizerConfig : {};
+  // tokenizers.js cleans "a ." into "a." unless told otherwise; transformers no longer does by default.
+  const cleanUp = config.clean_up_tokenization_spaces === true;
+  const tokenizer = new Tokenizer(
+    { added_tokens: [], ...tokenizerJson },
+    { ...config, clean_up_tokenization_spaces: cleanUp },
+  );
+
+  const special = new Set<number>();
+  let vocabSize = 0;
+  for (const [token, id] of tokenizer.get_vocab(true)) {
+    if (token !== undefined) vocabSize = Math.max(vocabSize, id + 1);
+  }
+  for (const [id, token] of tokenizer.get_added_tokens_decoder()) if (token.special) special.add(id);
+
+  const idOf = (key: string) => {
+    const text = configToken(config, key);
+    return text === undefined ? undefined : tokenizer.token_to_id(text);
+  };
+
+  const decode = (ids: readonly number[], skipSpecialTokens = false): string =>
+    ids.length === 0
+      ? ''
+      : tokenizer.decode(ids as number[], {
+          skip_special_tokens: skipSpecialTokens,
+          clean_up_tokenization_spaces: cleanUp,
+        });
+
+  return {
+    vocabSize,
+    bosToken: configToken(config, 'bos_token'),
+    bosTokenId: idOf('bos_token'),
+    eosToken: configToken(config, 'eos_token'),
+    eosTokenId: idOf('eos_token'),
+    encode: (text, { addSpecialTokens }) =>
+      text.length === 0 && !addSpecialTokens ? [] : tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids,
+    decode: (ids, options) => decode(ids, options?.skipSpecialTokens),
+    createStreamDecoder: (options) =>
+      createStreamDecoder((ids) => decode(ids, options?.skipSpecialTokens ?? true), cleanUp),
+    tokenToId: (token) => tokenizer.token_to_id(token),
+    isSpecial: (id) => special.has(id),
+  };
+}
+
+// Cleanup rewrites " ." to "." and so on (tokenizers.js clean_up_tokenization); text ending in the
+// start of such a pattern may still change when the next token arrives.
+const CLEANUP_PATTERNS = [" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're"];
+// A UTF-8 character spans at most 4 byte-level tokens; past this many undecided tokens, give up waiting.
+const MAX_WINDOW = 8;
+
+/**
+ * Decodes a sliding window of recent ids (decoders like Metaspace or byte-level need the previous token
+ * as context) and emits only text that later tokens cannot change: a trailing U+FFFD is an unfinished
+ * UTF-8 sequence, and with cleanup on, a trailing " " or " n'" may still lose its space. The pieces
+ * concatenate to decode(all ids).
+ */
+function createStreamDecoder(decode: (ids: readonly number[]) => string, cleanUp: boolean): StreamDecoder {
+  let window: number[] = [];
+  let emitted = 0; // characters of decode(window) already returned
+
+  const heldBack = (text: string): number => {
+    let n = 0;
+    while (n < text.length && text.charCodeAt(text.length - 1 - n) === 0xfffd) n++;
+    if (n === 0 && cleanUp) {
+      for (const pattern of CLEANUP_PATTERNS) {
+        for (let k = Math.min(pattern.length - 1, text.length); k > n; k--) {
+          if (text.endsWith(pattern.slice(0, k))) n = k;
+        }
+      }
+    }
+    return n;
+  };
+
+  return {
+    push(id) {
+      window.push(id);
+      const text = decode(window);
+      const end = window.length >= MAX_WINDOW ? text.length : text.length - heldBack(text);
+      const piece = end > emitted ? text.slice(emitted, end) : '';
+      emitted = Math.max(emitted, end);
+      if (end === text.length) {
+        window = [id];
+        emitted = decode(window).length;
+      }
+      return piece;
+    },
+    flush() {
+      const text = decode(window);
+      const piece = text.slice(emitted);
+      window = [];
+      emitted = 0;
+      return piece;
+    },
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

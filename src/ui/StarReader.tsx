@@ -1,0 +1,133 @@
+// The embeddable reader: give it a model and a document, it loads, reads and answers questions.
+import { useEffect, useRef } from 'react';
+import type { ModelLocation } from '../star/reader-api.ts';
+import { formatCount, formatTokensShort } from './format.ts';
+import { hubSource, parseHubRepo, type ModelSource } from './models.ts';
+import type { DocumentInput, ReaderFactory } from './session.ts';
+import { askOptions, defaultSettings, engineSettings, type Settings } from './settings.ts';
+import { useStarReader } from './useStarReader.ts';
+import { ChatPanel } from './components/ChatPanel.tsx';
+import { ErrorNotice } from './components/ErrorNotice.tsx';
+import { ProgressBar } from './components/ProgressBar.tsx';
+
+export interface StarReaderProps {
+  /** A Hub repo id ("Qwen/Qwen2.5-0.5B-Instruct"), a URL base of Hub-layout files, a ModelLocation or a ModelSource. */
+  model: string | ModelLocation | ModelSource;
+  /** The text to ask about, or a named document. */
+  document: string | DocumentInput;
+  settings?: Partial<Settings>;
+  /** Heading of the component. */
+  title?: string;
+  className?: string;
+  /** The engine factory; defaults to the engine. */
+  createReader?: ReaderFactory;
+}
+
+export function toModelSource(model: StarReaderProps['model']): ModelSource {
+  if (typeof model === 'string') {
+    const repo = /^(https?:|\/|\.)/.test(model) ? undefined : parseHubRepo(model);
+    if (repo) return hubSource(repo);
+    const base = new URL(model.endsWith('/') ? model : `${model}/`, document.baseURI).href;
+    return { key: `url:${base}`, label: base, location: { kind: 'url', base } };
+  }
+  if ('location' in model) return model;
+  if (model.kind === 'url') return { key: `url:${model.base}`, label: model.base, location: model };
+  if (model.kind === 'files') return { key: `files:${[...model.files.keys()].join('|')}`, label: 'Local model', location: model };
+  return { key: `dir:${model.path}`, label: model.path, location: model };
+}
+
+export function StarReader({ model, document: doc, settings: overrides, title = 'Ask the document', className, createReader }: StarReaderProps) {
+  const { state, reader } = useStarReader({ createReader });
+  const settings = { ...defaultSettings, ...overrides };
+  const source = toModelSource(model);
+  const engineKey = JSON.stringify(engineSettings(settings));
+  const input: DocumentInput = typeof doc === 'string' ? { name: 'Document', kind: 'txt', text: doc } : doc;
+  // Content, not identity: a host page that re-renders with an equal document must not restart the reading.
+  const documentKey = JSON.stringify([input.name, input.kind, input.pages, input.text]);
+  const latest = useRef({ source, engineKey, input });
+  useEffect(() => {
+    latest.current = { source, engineKey, input };
+  });
+
+  useEffect(() => {
+    void reader.loadModel(latest.current.source, JSON.parse(latest.current.engineKey));
+    return () => reader.cancel();
+  }, [reader, source.key, engineKey]);
+
+  useEffect(() => reader.setDocument(latest.current.input), [reader, documentKey]);
+
+  // Read the document as soon as the model is there, once per document version (a failure is not retried in a loop).
+  const tried = useRef(0);
+  const version = state.document?.version ?? 0;
+  const fits = state.tokens.status === 'counted' && state.tokens.used <= (reader.documentBudget(settings.maxTokens) ?? Infinity);
+  useEffect(() => {
+    if (state.phase !== 'ready' || !fits || tried.current === version) return;
+    tried.current = version;
+    void reader.encodeDocument();
+  }, [reader, state.phase, fits, version]);
+
+  const budget = reader.documentBudget(settings.maxTokens);
+  const tooLong = state.tokens.status === 'counted' && budget !== undefined && state.tokens.used > budget;
+
+  return (
+    <div className={`sr-root star-reader${className ? ` ${className}` : ''}`} data-testid="star-reader" data-phase={state.phase}>
+      <div className="star-reader-status">
+        <p className="status-line" data-testid="status">
+          {statusText(state.phase, source.label, state.model?.name)}
+          {state.tokens.status === 'counted' && state.model && (
+            <span className="hint">
+              {' '}
+              · {formatCount(state.tokens.used)} of {formatTokensShort(state.model.contextWindow)} tokens
+            </span>
+          )}
+        </p>
+        {state.phase === 'loading-model' && state.loadProgress && (
+          <ProgressBar label="Model download" unit="bytes" progress={state.loadProgress} onCancel={() => reader.cancel()} />
+        )}
+        {state.phase === 'encoding' && state.encodeProgress && (
+          <ProgressBar label="Reading the document" unit="tokens" progress={state.encodeProgress} onCancel={() => reader.cancel()} />
+        )}
+        {tooLong && (
+          <div className="notice warn">
+            <p>The document is longer than the model’s context window.</p>
+            <button type="button" className="button small" onClick={() => reader.truncateDocument(budget)}>
+              Read the first {formatCount(budget ?? 0)} tokens
+            </button>
+          </div>
+        )}
+        {state.error && state.error.step !== 'answer' && (
+          <ErrorNotice
+            error={state.error}
+            retryLabel={state.error.kind === 'lost' ? 'Reload' : 'Retry'}
+            onRetry={() => void reader.reload(engineSettings(settings))}
+            onDismiss={() => reader.dismissError()}
+          />
+        )}
+      </div>
+      <ChatPanel
+        title={title}
+        state={state}
+        onAsk={(q) => void reader.ask(q, askOptions(settings))}
+        onStop={() => reader.cancel()}
+        onClear={() => reader.clearChat()}
+      />
+    </div>
+  );
+}
+
+function statusText(phase: string, label: string, name: string | undefined): string {
+  switch (phase) {
+    case 'idle':
+      return 'No model loaded.';
+    case 'loading-model':
+      return `Loading ${label}…`;
+    case 'encoding':
+      return `Reading the document with ${name ?? label}…`;
+    case 'answering':
+      return `${name ?? label} is answering…`;
+    case 'lost':
+      return 'The GPU was lost.';
+    default:
+      return `${name ?? label} is ready.`;
+  }
+}

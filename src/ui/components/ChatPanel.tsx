@@ -1,0 +1,197 @@
+import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { formatBytes, formatCount, formatDuration, formatPerSecond } from '../format.ts';
+import type { ChatMessage, SessionState } from '../session.ts';
+
+interface Props {
+  state: SessionState;
+  onAsk: (question: string) => void;
+  onStop: () => void;
+  onClear: () => void;
+  /** Shown as the panel's heading; the embeddable component uses its own. */
+  title?: string;
+}
+
+const stoppedBy: Record<string, string> = {
+  eos: 'end of answer',
+  'stop-string': 'stop string',
+  'max-tokens': 'max tokens reached',
+  abort: 'stopped',
+};
+
+/** Why the question box is disabled, in words; undefined when asking works. */
+export function askBlocker(state: SessionState): string | undefined {
+  if (state.phase === 'lost') return 'The GPU was lost: reload the model to go on.';
+  if (!state.model || state.phase === 'loading-model') return 'Load a model first.';
+  if (!state.document) return 'Add a document first.';
+  if (state.phase === 'encoding') return 'Reading the document…';
+  return undefined;
+}
+
+export function ChatPanel({ state, onAsk, onStop, onClear, title = 'Chat' }: Props) {
+  const ids = useId();
+  const [question, setQuestion] = useState('');
+  const log = useRef<HTMLOListElement>(null);
+  const { messages, phase } = state;
+  const answering = phase === 'answering';
+  const blocker = askBlocker(state);
+  const last = messages.at(-1);
+
+  // Follow the streaming answer unless the reader scrolled up to read something earlier.
+  useEffect(() => {
+    const el = log.current;
+    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
+  }, [last?.text, messages.length]);
+
+  const submit = (event?: FormEvent) => {
+    event?.preventDefault();
+    if (blocker || answering || !question.trim()) return;
+    onAsk(question);
+    setQuestion('');
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  };
+
+  return (
+    <section className="panel chat" aria-labelledby={`${ids}-title`} data-testid="chat-panel">
+      <div className="panel-head">
+        <h2 id={`${ids}-title`} className="panel-title">
+          {title}
+        </h2>
+        {messages.length > 0 && (
+          <button type="button" className="button small quiet" onClick={onClear} data-testid="clear-chat">
+            Clear chat
+          </button>
+        )}
+      </div>
+      <ol className="chat-log" ref={log} aria-label="Questions and answers" aria-live="polite" aria-busy={answering} data-testid="chat-log" tabIndex={0}>
+        {messages.length === 0 && (
+          <li className="chat-empty">
+            {blocker ? (
+              <ol className="steps" aria-label="Getting started">
+                <Step done={!!state.model}>Load a model</Step>
+                <Step done={!!state.document}>Add a document</Step>
+                <Step done={false}>Ask about it</Step>
+              </ol>
+            ) : (
+              'Ask anything about the document. It is read once; every follow-up question reuses that work.'
+            )}
+          </li>
+        )}
+        {messages.map((m) => (
+          <Message key={m.id} message={m} />
+        ))}
+      </ol>
+      <form className="ask" onSubmit={submit}>
+        <label htmlFor={`${ids}-question`} className="visually-hidden">
+          Question
+        </label>
+        <textarea
+          id={`${ids}-question`}
+          className="input"
+          rows={2}
+          placeholder="Ask about the document…"
+          title="Enter sends; Shift+Enter starts a new line"
+          value={question}
+          onChange={(e) => setQuestion(e.target.value)}
+          onKeyDown={onKeyDown}
+          aria-describedby={blocker ? `${ids}-blocker` : undefined}
+          data-testid="question"
+        />
+        {answering ? (
+          <button type="button" className="button danger" onClick={onStop} data-testid="stop">
+            Stop
+          </button>
+        ) : (
+          <button type="submit" className="button primary" disabled={!!blocker || !question.trim()} data-testid="ask">
+            Ask
+          </button>
+        )}
+      </form>
+      {blocker && (
+        <p id={`${ids}-blocker`} className="hint ask-blocker" data-testid="ask-blocker">
+          {blocker}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function Step({ done, children }: { done: boolean; children: string }) {
+  return (
+    <li className={done ? 'done' : undefined}>
+      <span className="step-mark" aria-hidden="true" />
+      {children}
+      {done && <span className="visually-hidden"> (done)</span>}
+    </li>
+  );
+}
+
+function Message({ message }: { message: ChatMessage }) {
+  const [copied, setCopied] = useState(false);
+  const { role, text, status, stats, kvBytes, error } = message;
+  if (role === 'user') {
+    return (
+      <li className="message user" data-testid="message-user">
+        <p className="message-text">{text}</p>
+      </li>
+    );
+  }
+  const copy = async () => {
+    await copyText(text);
+    setCopied(true);
+    setTimeout(() => setCopied(false), 1500);
+  };
+  return (
+    <li className={`message assistant ${status}`} data-testid="message-answer" data-status={status}>
+      <p className="message-text" data-testid="answer-text">
+        {text}
+        {status === 'streaming' && <span className="cursor" aria-hidden="true" />}
+        {status === 'streaming' && !text && <span className="hint">Thinking…</span>}
+      </p>
+      {error && (
+        <p className="message-error" role="alert">
+          {error.title}: {error.message} {error.help}
+        </p>
+      )}
+      <div className="message-foot">
+        {stats && (
+          <p className="message-stats" data-testid="answer-stats">
+            <span title="Time to read the question and produce the first token">Query {formatDuration(stats.queryMs)}</span>
+            <span>{formatPerSecond(stats.decodeTokensPerSecond, 'tokens')}</span>
+            {kvBytes !== undefined && <span title="KV cache held for the document">KV {formatBytes(kvBytes)}</span>}
+            <span>
+              {formatCount(stats.generatedTokens)} tokens · {stoppedBy[stats.stoppedBy] ?? stats.stoppedBy}
+            </span>
+          </p>
+        )}
+        {!stats && status === 'stopped' && <p className="message-stats">Stopped</p>}
+        {text && status !== 'streaming' && (
+          <button type="button" className="button small quiet" onClick={() => void copy()} data-testid="copy">
+            {copied ? 'Copied' : 'Copy'}
+          </button>
+        )}
+      </div>
+    </li>
+  );
+}
+
+async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // Clipboard API refused (no permission, insecure context): the selection route still works.
+    const area = document.createElement('textarea');
+    area.value = text;
+    area.style.position = 'fixed';
+    area.style.opacity = '0';
+    document.body.append(area);
+    area.select();
+    document.execCommand('copy');
+    area.remove();
+  }
+}

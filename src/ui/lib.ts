@@ -1,0 +1,24 @@
+// Star Reader as a library: the <StarReader> component, the headless hook and the session behind both.
+import './styles.css';
+
+export { StarReader, toModelSource, type StarReaderProps } from './StarReader.tsx';
+export { useStarReader, type StarReaderController, type UseStarReaderOptions } from './useStarReader.ts';
+export {
+  ReaderSession,
+  documentText,
+  initialState,
+  type AskOptions,
+  type ChatMessage,
+  type DocumentInput,
+  type EngineSettings,
+  type Phase,
+  type ReaderFactory,
+  type SessionDocument,
+  type SessionState,
+  type TokenCount,
+} from './session.ts';
+export { demoSource, hubBase, hubSource, parseHubRepo, recommendedModels, type ModelSource, type RecommendedModel } from './models.ts';
+export { askOptions, defaultSettings, engineSettings, type Settings } from './settings.ts';
+export type { ErrorKind, UiError } from './errors.ts';
+export type { RateProgress } from './progress.ts';
+export type * from '../star/reader-api.ts';

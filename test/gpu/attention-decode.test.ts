@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { attentionDecode, decodeScratchBytes, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
+import { attentionRef, causalMask, lseDiff } from '../reference/attention.ts';
+import { maxAbsDiff } from '../support/random.ts';
+import { testGpu } from '../support/gpu.ts';
+import { attentionOutput, attentionShape, concatKv, otherTiles, readOutput, testKv, testQuery } from './attention-fixture.ts';
+
+interface DecodeCase {
+  name: string;
+  shape: AttentionShape;
+  rows: number;
+  /** Lengths of consecutive spans of the cache, each in its own chunk buffer. */
+  spans: number[];
+}
+
+const cases: DecodeCase[] = [
+  { name: '1 row, one span, GQA 4', shape: attentionShape(8, 2, 64), rows: 1, spans: [300] },
+  { name: '4 rows, two spans, GQA 7, headDim 80', shape: attentionShape(7, 1, 80), rows: 4, spans: [300, 37] },
+  { name: '1 row, three spans, MHA, headDim 128', shape: attentionShape(4, 4, 128), rows: 1, spans: [100, 37, 513] },
+  { name: '4 rows, three spans, other tile configuration and split size', shape: attentionShape(8, 2, 64, otherTiles), rows: 4, spans: [300, 37, 513] },
+  { name: '1 row, an empty span first, GQA 2, headDim 32', shape: attentionShape(4, 2, 32), rows: 1, spans: [0, 70] },
+];
+
+describe('attentionDecode (split-KV over several spans, then lseMerge)', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const gpu = await testGpu();
+      const { shape, rows } = c;
+      const total = c.spans.reduce((a, b) => a + b, 0);
+      // The query rows are the cache's last tokens: the newest keys are masked for the earlier rows.
+      const query = testQuery(gpu, shape, rows, total - rows, total + rows, 3);
+      let position = 0;
+      const kvs = c.spans.map((length, i) => {
+        const kv = testKv(gpu, shape, length, position, 100 * i + 7, { start: 2 * i, capacity: 2 * i + length + 1, fill: NaN });
+        position += length;
+        return kv;
+      });
+      const spans = kvs.map((kv) => kv.span);
+      const scratch = gpu.buffer(decodeScratchBytes(shape, rows, spans));
+      const out = attentionOutput(gpu, shape, rows);
+      gpu.run((enc) => attentionDecode(gpu, enc, shape, query.query, spans, scratch, out));
+      const got = await readOutput(gpu, out, shape, rows);
+      const keys = concatKv(kvs);
+      const want = attentionRef(shape, query.q, rows, keys.k, keys.v, total, causalMask(query.positions, keys.positions));
+      expect(maxAbsDiff(got.o, want.o)).toBeLessThan(2e-5);
+      expect(lseDiff(got.lse, want.lse)).toBeLessThan(2e-5);
+    });
+  }
+
+  it('no keys at all gives O = 0 and LSE = −inf; too small a scratch is refused', async () => {
+    const gpu = await testGpu();
+    const shape = attentionShape(4, 2, 32);
+    const query = testQuery(gpu, shape, 1, 0, 3);
+    const empty = testKv(gpu, shape, 0, 0, 4, { capacity: 1 }).span;
+    const out = attentionOutput(gpu, shape, 1);
+    gpu.run((enc) => attentionDecode(gpu, enc, shape, query.query, [empty], gpu.buffer(decodeScratchBytes(shape, 1, [empty])), out));
+    const got = await readOutput(gpu, out, shape, 1);
+    expect(got.o.every((x) => x === 0)).toBe(true);
+    expect(got.lse.every((x) => x <= -1e38)).toBe(true);
+
+    const long = testKv(gpu, shape, 600, 0, 5).span;
+    const small = gpu.buffer(decodeScratchBytes(shape, 1, [empty]));
+    expect(() => gpu.run((enc) => attentionDecode(gpu, enc, shape, query.query, [long], small, out))).toThrow(/scratch/);
+  });
+});

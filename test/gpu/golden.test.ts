@@ -1,0 +1,90 @@
+// The engine against transformers (test/fixtures/hf-golden): full attention and Star Attention phase 1
+// with blocks of 128 and 256 (last block partial), then the query and 8 greedy tokens, on 1, 2 and 3
+// hosts. Node runs every model with in-process hosts (one Dawn device each); Chromium runs one model
+// with two hosts in real Workers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StarEngine, type HostFactory } from '../../src/star/engine.ts';
+import { openLocalHost } from '../../src/star/local-host.ts';
+import { openWorkerHost } from '../../src/star/worker-host.ts';
+import { fixtureLocation, fixtureModels, loadGolden, type FixtureModel, type Golden, type GoldenRun } from '../support/fixtures.ts';
+import type { ModelLocation } from '../../src/model/open-weight-source.ts';
+import { maxAbsDiff } from '../support/random.ts';
+import { inBrowser } from '../support/gpu.ts';
+
+const tolerance = 1e-3;
+
+function location(model: FixtureModel): ModelLocation {
+  const where = fixtureLocation(model);
+  return inBrowser ? { kind: 'url', base: where } : { kind: 'directory', path: where };
+}
+
+/** Query logits and greedy ids, exactly as make_golden.py's continue_with produces them. */
+async function scoreQuery(engine: StarEngine, golden: Golden): Promise<GoldenRun> {
+  const vocab = golden.vocab;
+  const rows: Float32Array[] = [];
+  const queryLogits = await engine.feed(Array.from(golden.queryIds), 'all');
+  for (let r = 0; r < golden.queryIds.length; r++) rows.push(queryLogits.slice(r * vocab, (r + 1) * vocab));
+  const ids: number[] = [];
+  for (let i = 0; i < golden.generated; i++) {
+    const last = rows[rows.length - 1];
+    let best = 0;
+    for (let v = 1; v < vocab; v++) if (last[v] > last[best]) best = v;
+    ids.push(best);
+    rows.push(await engine.feed([best], 'last'));
+  }
+  const logits = new Float32Array(rows.length * vocab);
+  rows.forEach((row, r) => logits.set(row, r * vocab));
+  return { queryLogits: logits, greedyIds: Int32Array.from(ids) };
+}
+
+function expectMatches(got: GoldenRun, want: GoldenRun, label: string): void {
+  const diff = maxAbsDiff(got.queryLogits, want.queryLogits);
+  expect(diff, `${label}: max |logit diff|`).toBeLessThan(tolerance);
+  expect(Array.from(got.greedyIds), `${label}: greedy ids`).toEqual(Array.from(want.greedyIds));
+}
+
+const cases: Array<{ model: FixtureModel; hosts: number[]; openHost: HostFactory }> = inBrowser
+  ? [{ model: 'tiny-qwen3', hosts: [2], openHost: openWorkerHost }]
+  : fixtureModels.map((model) => ({ model, hosts: [1, 2, 3], openHost: openLocalHost }));
+
+for (const { model, hosts, openHost } of cases) {
+  describe(`${model} against transformers`, () => {
+    let engine: StarEngine;
+    let golden: Golden;
+
+    beforeAll(async () => {
+      golden = await loadGolden(model);
+      engine = await StarEngine.create({
+        model: location(model),
+        hosts: Math.max(...hosts),
+        ropeDType: golden.ropeDType,
+        conversationRoom: 64,
+        openHost,
+      });
+    });
+    afterAll(async () => engine?.dispose());
+
+    it('full attention: query logits, greedy ids', async () => {
+      await engine.encode(Array.from(golden.contextIds), { attention: 'full' });
+      expectMatches(await scoreQuery(engine, golden), golden.full, 'full');
+    });
+
+    it('Star Attention with one block (b ≥ n) is full attention', async () => {
+      const stats = await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 1024, hosts: 1 });
+      expect(stats.blocks).toBe(1);
+      expectMatches(await scoreQuery(engine, golden), golden.full, 'star b=1024');
+    });
+
+    for (const blockSize of [128, 256]) {
+      for (const hostCount of hosts) {
+        it(`Star Attention b=${blockSize} on ${hostCount} host(s)`, async () => {
+          const stats = await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize, hosts: hostCount });
+          expect(stats.blocks).toBe(Math.ceil(golden.contextIds.length / blockSize));
+          expect(stats.hosts).toBe(hostCount);
+          expect(stats.kvBytesPerHost).toHaveLength(hostCount);
+          expectMatches(await scoreQuery(engine, golden), golden.star.get(blockSize)!, `star b=${blockSize} hosts=${hostCount}`);
+        });
+      }
+    }
+  });
+}

@@ -1,0 +1,132 @@
+// Loading the hf-golden models onto the GPU (Node: from the folder; browser: over HTTP from the test
+// server) and reading tensors back. Error paths that need a writable folder: weights.node.test.ts.
+import { describe, expect, it } from 'vitest';
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import type { LinearWeight } from '../../src/gpu/kernels/linear.ts';
+import { f32ToF16Bits } from '../../src/model/dtype.ts';
+import { loadWeights, ModelWeightsError } from '../../src/model/weights.ts';
+import { clearCachedModel, listCachedModels, urlWeightSource, type WeightProgress } from '../../src/model/weight-source.ts';
+import { fixtureConfig, fixtureLocation, fixtureModels, fixtureSource, fixtureWeights, fixturesUrl } from '../support/fixtures.ts';
+import { inBrowser, testGpu } from '../support/gpu.ts';
+import { maxAbsDiff } from '../support/random.ts';
+
+/** All parts of a LinearWeight read back and concatenated. */
+async function readLinear(gpu: Gpu, w: LinearWeight): Promise<Float32Array> {
+  const out = new Float32Array(w.outs * w.ins);
+  let at = 0;
+  for (const part of w.parts) {
+    const values = await gpu.readF32(part);
+    out.set(values, at);
+    at += values.length;
+  }
+  expect(at).toBe(out.length);
+  return out;
+}
+
+describe.each(fixtureModels)('loadWeights, %s', (name) => {
+  it('f32: tensors read back equal the CPU conversion of the file', async () => {
+    const gpu = await testGpu();
+    const [config, cpu] = await Promise.all([fixtureConfig(name), fixtureWeights(name)]);
+    const progress: WeightProgress[] = [];
+    const weights = await loadWeights(gpu, await fixtureSource(name), config, { onProgress: (p) => progress.push(p) });
+    try {
+      expect(weights.layers).toHaveLength(config.layers);
+      expect(maxAbsDiff(await readLinear(gpu, weights.embedding), cpu.get('model.embed_tokens.weight')!)).toBe(0);
+      const last = weights.layers[config.layers - 1];
+      const p = `model.layers.${config.layers - 1}.`;
+      expect(maxAbsDiff(await readLinear(gpu, last.q), cpu.get(`${p}self_attn.q_proj.weight`)!)).toBe(0);
+      expect(maxAbsDiff(await readLinear(gpu, last.down), cpu.get(`${p}mlp.down_proj.weight`)!)).toBe(0);
+      expect(maxAbsDiff(await gpu.readF32(weights.finalNorm), cpu.get('model.norm.weight')!)).toBe(0);
+      expect(last.k.bias !== undefined).toBe(config.attentionBias);
+      if (last.k.bias) expect(maxAbsDiff(await gpu.readF32(last.k.bias), cpu.get(`${p}self_attn.k_proj.bias`)!)).toBe(0);
+      expect(last.qNorm !== undefined).toBe(config.qkNorm);
+      if (last.qNorm) expect(maxAbsDiff(await gpu.readF32(last.qNorm), cpu.get(`${p}self_attn.q_norm.weight`)!)).toBe(0);
+      if (config.tieWordEmbeddings) {
+        expect(weights.lmHead).toBe(weights.embedding);
+      } else {
+        expect(weights.lmHead).not.toBe(weights.embedding);
+        expect(maxAbsDiff(await readLinear(gpu, weights.lmHead), cpu.get('lm_head.weight')!)).toBe(0);
+      }
+      // Progress counts file bytes, ends at the total, and names tensors.
+      const final = progress[progress.length - 1];
+      expect(final.bytesDone).toBe(final.bytesTotal);
+      expect(progress.every((q, i) => i === 0 || q.bytesDone >= progress[i - 1].bytesDone)).toBe(true);
+      expect(final.tensor).toBe(config.tieWordEmbeddings ? 'model.norm.weight' : 'lm_head.weight');
+      const fileBytes = [...cpu.values()].reduce((s, v) => s + v.length, 0) * 4;
+      expect(weights.bytes).toBe(fileBytes); // every tensor, f32, once
+    } finally {
+      weights.destroy();
+    }
+  });
+});
+
+describe('loadWeights, f16 weights', () => {
+  it('bf16 and f32 files become f16 on devices with shader-f16; others say why not', async () => {
+    const gpu = await testGpu();
+    const config = await fixtureConfig('tiny-llama3');
+    const load = () => fixtureSource('tiny-llama3').then((source) => loadWeights(gpu, source, config, { weightType: 'f16' }));
+    if (!gpu.hasF16) {
+      await expect(load()).rejects.toThrow(/f16 weights need the shader-f16 feature/);
+      await expect(load()).rejects.toBeInstanceOf(ModelWeightsError);
+      return;
+    }
+    const weights = await load();
+    try {
+      const cpu = await fixtureWeights('tiny-llama3');
+      const part = weights.layers[1].gate.parts[0];
+      expect(part.dtype).toBe('f16');
+      const got = new Uint16Array(await gpu.read(part.buffer, 160 * 64 * 2));
+      expect(got).toEqual(f32ToF16Bits(cpu.get('model.layers.1.mlp.gate_proj.weight')!));
+      expect(weights.finalNorm.dtype).toBe('f32');
+    } finally {
+      weights.destroy();
+    }
+  });
+});
+
+describe('loadWeights, matrices larger than one storage binding', () => {
+  it('are split into row ranges that together hold the whole matrix', async () => {
+    const gpu = await testGpu();
+    // A device whose bindings hold 4 KiB: 16 rows of 64 f32 per part.
+    const small = Object.create(gpu, { maxBindingBytes: { value: 4096 } }) as Gpu;
+    const config = await fixtureConfig('tiny-qwen3');
+    const cpu = await fixtureWeights('tiny-qwen3');
+    const weights = await loadWeights(small, await fixtureSource('tiny-qwen3'), config);
+    try {
+      expect(weights.lmHead.parts.map((p) => p.shape[0])).toEqual([...Array(48).fill(16), 9]);
+      expect(weights.layers[0].o.parts).toHaveLength(8); // [64, 128]: 8 rows per part
+      expect(weights.layers[0].o.parts.every((p) => p.buffer.size <= 4096)).toBe(true);
+      expect(maxAbsDiff(await readLinear(gpu, weights.lmHead), cpu.get('lm_head.weight')!)).toBe(0);
+      expect(maxAbsDiff(await readLinear(gpu, weights.layers[0].o), cpu.get('model.layers.0.self_attn.o_proj.weight')!)).toBe(0);
+    } finally {
+      weights.destroy();
+    }
+  });
+});
+
+describe('a model from a URL', () => {
+  it('is kept in the Cache API in a browser, listed, and cleared', async () => {
+    const location = fixtureLocation('tiny-qwen2');
+    if (!inBrowser) {
+      // Node has no Cache API: asking for it says so rather than silently streaming.
+      expect(() => urlWeightSource('http://127.0.0.1:1/model/', { cache: true })).toThrow(/Cache API is not available/);
+      expect(fixturesUrl.protocol).toBe('file:');
+      return;
+    }
+    const gpu = await testGpu();
+    await clearCachedModel(location);
+    const downloads: string[] = [];
+    const source = urlWeightSource(location, { cache: true, onDownload: (p) => downloads.push(p.file) });
+    const weights = await loadWeights(gpu, source, await fixtureConfig('tiny-qwen2'));
+    weights.destroy();
+    expect(new Set(downloads)).toEqual(new Set(['model.safetensors']));
+    const cached = (await listCachedModels()).find((m) => m.base === location);
+    expect(cached?.files.sort()).toEqual(['model.safetensors']); // the 404 of the index is kept, not listed
+    expect(cached?.bytes).toBe(270952);
+    // A second source reads from the cache: no downloads.
+    const again = urlWeightSource(location, { cache: true, onDownload: () => expect.unreachable('downloaded twice') });
+    (await loadWeights(gpu, again, await fixtureConfig('tiny-qwen2'))).destroy();
+    expect(await clearCachedModel(location)).toBe(2);
+    expect((await listCachedModels()).find((m) => m.base === location)).toBeUndefined();
+  });
+});

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { parseModelConfig } from '../../src/model/config.ts';
+import { planMemory } from '../../src/model/memory-plan.ts';
+import { fixtureConfig, fixtureWeights } from '../support/fixtures.ts';
+
+const limits = { maxBufferSize: 4 * 2 ** 30, maxStorageBufferBindingSize: 128 * 2 ** 20 };
+
+// Llama 3.2 1B: 1.24 B parameters, 16 layers, 8 KV heads of 64.
+const llama1b = parseModelConfig({
+  model_type: 'llama',
+  hidden_size: 2048,
+  intermediate_size: 8192,
+  num_attention_heads: 32,
+  num_hidden_layers: 16,
+  num_key_value_heads: 8,
+  head_dim: 64,
+  max_position_embeddings: 131072,
+  rms_norm_eps: 1e-5,
+  rope_theta: 500000,
+  tie_word_embeddings: true,
+  vocab_size: 128256,
+});
+
+describe('planMemory', () => {
+  it('counts the weights loadWeights creates and the f32 KV cache', async () => {
+    const config = await fixtureConfig('tiny-qwen3');
+    const fileFloats = [...(await fixtureWeights('tiny-qwen3')).values()].reduce((s, w) => s + w.length, 0);
+    const plan = planMemory(config, { contextTokens: 1000, weightType: 'f32', limits });
+    expect(plan.weightBytes).toBe(fileFloats * 4);
+    expect(plan.kvBytesPerToken).toBe(2 * 2 * 2 * 32 * 4);
+    expect(plan.kvBytes).toBe(1000 * plan.kvBytesPerToken);
+    expect(plan.totalBytes).toBe(plan.weightBytes + plan.kvBytes + plan.activationBytes);
+    expect([plan.fits, plan.maxContextTokens, plan.message]).toEqual([true, undefined, undefined]);
+  });
+
+  it('f16 halves matrices and biases but not norms', () => {
+    const f32 = planMemory(llama1b, { contextTokens: 0, weightType: 'f32', limits });
+    const f16 = planMemory(llama1b, { contextTokens: 0, weightType: 'f16', limits });
+    const norms = (2 * 16 + 1) * 2048 * 4;
+    expect(f32.weightBytes).toBe(1_235_814_400 * 4);
+    expect(f16.weightBytes).toBe((1_235_814_400 - norms / 4) * 2 + norms);
+  });
+
+  it('within a budget: the largest context that fits, and the numbers when it does not', () => {
+    const budget = 4e9;
+    const ok = planMemory(llama1b, { contextTokens: 8192, weightType: 'f16', limits, deviceMemoryBudget: budget });
+    expect(ok.fits).toBe(true);
+    expect(ok.kvBytesPerToken).toBe(2 * 16 * 8 * 64 * 4);
+    const expectedMax = Math.floor((budget - ok.weightBytes - ok.activationBytes) / ok.kvBytesPerToken);
+    expect(ok.maxContextTokens).toBe(expectedMax);
+    expect(planMemory(llama1b, { contextTokens: expectedMax, weightType: 'f16', limits, deviceMemoryBudget: budget }).fits).toBe(true);
+
+    const tooLong = planMemory(llama1b, { contextTokens: expectedMax + 1, weightType: 'f16', limits, deviceMemoryBudget: budget });
+    expect(tooLong.fits).toBe(false);
+    expect(tooLong.message).toBe(
+      `This model does not fit: needs ${(tooLong.totalBytes / 1e6).toFixed(1)} MB (weights 2471.8 MB (f16), KV cache for ${expectedMax + 1} tokens ${(((expectedMax + 1) * 65536) / 1e6).toFixed(1)} MB (65536 bytes per token), ` +
+        `prefill scratch ${(ok.activationBytes / 1e6).toFixed(1)} MB) but the memory budget is 4000.0 MB: the largest context that fits is ${expectedMax} tokens`,
+    );
+    const noRoom = planMemory(llama1b, { contextTokens: 1000, weightType: 'f32', limits, deviceMemoryBudget: 4e9 });
+    expect(noRoom.maxContextTokens).toBe(0);
+    expect(noRoom.message).toMatch(/even the weights and scratch alone do not fit: try f16 weights$/);
+  });
+
+  it('checks buffers against the binding limit', () => {
+    const tiny = { maxBufferSize: 2 ** 20, maxStorageBufferBindingSize: 2 ** 20 };
+    const plan = planMemory(llama1b, { contextTokens: 100, weightType: 'f32', limits: tiny, prefillRows: 512 });
+    expect(plan.fits).toBe(false);
+    expect(plan.message).toBe(
+      'This model does not fit: a prefill piece of 512 rows needs 16.8 MB buffers, more than a storage binding (1.0 MB): use fewer rows',
+    );
+    expect(planMemory(llama1b, { contextTokens: 100, weightType: 'f32', limits: tiny, prefillRows: 16 }).fits).toBe(true);
+  });
+});
