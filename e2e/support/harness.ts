@@ -25,6 +25,33 @@ interface TestCase {
   initScript?: string;
 }
 
+/** Tests of plain modules, no browser: same runner, same report line. */
+export function nodeSuite(title: string) {
+  const tests: Array<{ name: string; fn: () => Promise<void> | void }> = [];
+  return {
+    test(name: string, fn: () => Promise<void> | void) {
+      tests.push({ name, fn });
+    },
+    async run(): Promise<void> {
+      let passed = 0;
+      let failed = 0;
+      console.log(`# ${title}`);
+      for (const test of tests) {
+        try {
+          await test.fn();
+          passed++;
+          console.log(`  ✓ ${test.name}`);
+        } catch (error) {
+          failed++;
+          console.log(`  ✗ ${test.name}\n    ${String((error as Error).stack ?? error).split('\n').join('\n    ')}`);
+        }
+      }
+      console.log(`E2E_RESULT ${JSON.stringify({ passed, failed })}`);
+      process.exitCode = failed ? 1 : 0;
+    },
+  };
+}
+
 export function suite(title: string) {
   const tests: TestCase[] = [];
   return {

@@ -33,11 +33,15 @@ export class ChatTemplate {
     // refuses to redeclare globals; a leading `set` replaces it with Python's C-locale one on `date`.
     this.template.parsed.body.unshift(...new Template('{% set strftime_now = star_reader_strftime %}').parsed.body);
     const date = options.date ?? new Date();
+    const specials = {
+      bos_token: options.bosToken,
+      eos_token: options.eosToken,
+      pad_token: options.padToken,
+      unk_token: options.unkToken,
+    };
     this.variables = {
-      bos_token: options.bosToken ?? '',
-      eos_token: options.eosToken ?? '',
-      pad_token: options.padToken ?? '',
-      unk_token: options.unkToken ?? '',
+      // Like transformers' special_tokens_map: only the tokens the tokenizer has.
+      ...Object.fromEntries(Object.entries(specials).filter(([, token]) => token !== undefined)),
       tools: null,
       documents: null,
       star_reader_strftime: (format: string) => strftime(date, format),
@@ -83,7 +87,9 @@ function pickTemplate(value: unknown, name = 'default'): string | undefined {
   );
   const found = named.find((t) => t.name === name);
   if (found) return found.template;
-  if (name !== 'default') throw new Error(`chat template "${name}" not found (have ${named.map((t) => t.name).join(', ')})`);
+  if (name !== 'default') {
+    throw new Error(`chat template "${name}" not found (have ${named.map((t) => t.name).join(', ')})`);
+  }
   return undefined;
 }
 
@@ -196,8 +202,8 @@ function plainQuestion(question: string): string {
   return `Question: ${question.trim()}\nAnswer:`;
 }
 
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const MONTHS = 'January February March April May June July August September October November December'.split(' ');
+const DAYS = 'Sunday Monday Tuesday Wednesday Thursday Friday Saturday'.split(' ');
 
 function strftime(date: Date, format: string): string {
   const pad = (n: number) => String(n).padStart(2, '0');

@@ -74,8 +74,7 @@ export function createTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown
     bosTokenId: idOf('bos_token'),
     eosToken: configToken(config, 'eos_token'),
     eosTokenId: idOf('eos_token'),
-    encode: (text, { addSpecialTokens }) =>
-      text.length === 0 && !addSpecialTokens ? [] : tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids,
+    encode: (text, { addSpecialTokens }) => tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids,
     decode: (ids, options) => decode(ids, options?.skipSpecialTokens),
     createStreamDecoder: (options) =>
       createStreamDecoder((ids) => decode(ids, options?.skipSpecialTokens ?? true), cleanUp),

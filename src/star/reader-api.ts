@@ -32,6 +32,15 @@ export interface ReaderOptions {
 export type { WeightProgress as LoadProgress } from '../model/weight-source.ts';
 import type { WeightProgress as LoadProgress } from '../model/weight-source.ts';
 
+/** Per-document choices; default to the reader's options. */
+export interface EncodeChoices {
+  attention?: AttentionMode;
+  blockSize?: number;
+  anchorSize?: number;
+  /** Use the first `hosts` of the loaded hosts. */
+  hosts?: number;
+}
+
 export interface EncodeProgress {
   tokensDone: number;
   tokensTotal: number;
@@ -77,7 +86,7 @@ export interface Reader {
   /** Phase 1: encodes the document once; every later question reuses it. */
   loadDocument(
     document: string | readonly number[],
-    options?: { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal },
+    options?: EncodeChoices & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal },
   ): Promise<EncodeStats>;
   /** Phase 2: streams the answer's text pieces; the generator's return value holds the stats. */
   ask(

@@ -67,7 +67,7 @@ export function describeError(error: unknown, step: Step): UiError {
     return { ...base, kind: 'engine-missing', help: 'Rebuild the app with the engine included.', retry: false };
   }
   if (name === 'DocumentError') return { ...base, kind: 'document', help: 'Try another file, or paste the text instead.', retry: false };
-  const status = /\b(?:HTTP|status)\s*(\d{3})\b/i.exec(message)?.[1] ?? (/\b(40[134]|429|5\d\d)\b/.exec(message)?.[1] || undefined);
+  const status = /\b(?:HTTP|status)\s*(\d{3})\b/i.exec(message)?.[1];
   if (/context window/i.test(message)) {
     return {
       ...base,

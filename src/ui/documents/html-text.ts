@@ -2,14 +2,15 @@
 // would, line and paragraph breaks where block elements start and end, <pre> kept as written.
 // Browsers parse with DOMParser; elsewhere (Node, workers) a small tag scanner feeds the same rules.
 
-const SKIPPED = new Set(['head', 'title', 'script', 'style', 'noscript', 'template', 'svg', 'iframe', 'object', 'select']);
-const PARAGRAPH = new Set([
-  'p', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'ul', 'ol', 'dl', 'table', 'figure',
-  'section', 'article', 'header', 'footer', 'aside', 'nav', 'main', 'hr', 'address', 'details', 'fieldset', 'form',
-]);
-const LINE = new Set(['div', 'li', 'dt', 'dd', 'tr', 'caption', 'figcaption', 'summary', 'legend', 'option']);
-const CELL = new Set(['td', 'th']);
-const VOID = new Set(['area', 'base', 'br', 'col', 'embed', 'hr', 'img', 'input', 'link', 'meta', 'source', 'track', 'wbr']);
+const tags = (names: string) => new Set(names.split(' '));
+const SKIPPED = tags('head title script style noscript template svg iframe object select');
+const PARAGRAPH = tags(
+  'p h1 h2 h3 h4 h5 h6 blockquote pre ul ol dl table figure section article header footer aside nav main hr ' +
+    'address details fieldset form',
+);
+const LINE = tags('div li dt dd tr caption figcaption summary legend option');
+const CELL = tags('td th');
+const VOID = tags('area base br col embed hr img input link meta source track wbr');
 
 export function htmlToText(html: string): string {
   const sink = new TextSink();
