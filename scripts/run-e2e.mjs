@@ -68,7 +68,7 @@ if (specs.length === 0) {
 const port = await freePort();
 const server = await createServer({
   root,
-  logLevel: 'warn',
+  logLevel: process.env.E2E_VITE_LOG ?? 'warn',
   clearScreen: false,
   server: { host: '127.0.0.1', port, strictPort: true },
   // Scan every test page up front: a dependency found late makes Vite reload the page mid-test.

@@ -23,7 +23,7 @@ override VECS_PER_LANE: u32 = (HEAD_DIM + 4u * LANES - 1u) / (4u * LANES);
 override KV_STRIDE: u32 = VECS_PER_LANE * LANES;
 
 // Bounds VECS_PER_LANE (checked on the TypeScript side): private arrays need a constant size.
-const MAX_VECS_PER_LANE = 32u;
+const MAX_VECS_PER_LANE = 16u;
 // "Minus infinity" as a finite number: the running max and the LSE of a row that has seen no key.
 const EMPTY_LSE = -3.4e38;
 
@@ -113,7 +113,8 @@ fn flash_keys(source: u32, row0: u32, count: u32, position0: u32) {
     let n = min(KEYS, count - c0);
     flash_stage(source, false, row0 + c0, n);
     workgroupBarrier();
-    for (var c = 0u; c < KEYS; c++) {
+    // Loops over the tile's keys run to n, not KEYS: unrolling them would multiply the compile time.
+    for (var c = 0u; c < n; c++) {
       var s = 0.0;
       for (var j = 0u; j < VECS_PER_LANE; j++) { s += dot(q_reg[j], kv_tile[c * KV_STRIDE + j * LANES + lane]); }
       partial_tile[(row * KEYS + c) * LANES + lane] = s;
@@ -136,7 +137,7 @@ fn flash_keys(source: u32, row0: u32, count: u32, position0: u32) {
     l_run = l_run * alpha + l_new;
     workgroupBarrier();
     for (var j = 0u; j < VECS_PER_LANE; j++) { acc[j] *= alpha; }
-    for (var c = 0u; c < KEYS; c++) {
+    for (var c = 0u; c < n; c++) {
       let p = p_tile[row * KEYS + c];
       for (var j = 0u; j < VECS_PER_LANE; j++) { acc[j] += p * kv_tile[c * KV_STRIDE + j * LANES + lane]; }
     }

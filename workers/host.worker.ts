@@ -1,9 +1,11 @@
-// A Star Attention host in its own Worker: one GPUDevice, a model replica and a KV shard, exposed
-// with comlink. The main thread (src/star/worker-host.ts) drives it; callbacks come as comlink proxies.
+// A Star Attention host in its own thread (a browser Worker, or a Node worker_thread): one GPUDevice,
+// a model replica and a KV shard, exposed with comlink. The main thread drives it through
+// src/star/remote-host.ts; callbacks come as comlink proxies.
 import * as Comlink from 'comlink';
 import { Host, type EncodeJob } from '../src/star/host.ts';
 import type { HostOpenRequest } from '../src/star/engine.ts';
 import type { RemoteAttention } from '../src/model/transformer.ts';
+import { parentEndpoint } from '#host-endpoint';
 
 let host: Host | undefined;
 let encoding: AbortController | undefined;
@@ -45,4 +47,4 @@ const api = {
 
 export type HostWorkerApi = typeof api;
 
-Comlink.expose(api);
+Comlink.expose(api, parentEndpoint());

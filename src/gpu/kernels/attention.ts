@@ -45,7 +45,7 @@ const splitDefault = 256;
 
 /** Storage bindings at an offset need it to be a multiple of this (the largest value the limit may take). */
 const bindingAlignment = 256;
-const maxVecsPerLane = 32; // MAX_VECS_PER_LANE in flash_tile.wgsl
+const maxVecsPerLane = 16; // MAX_VECS_PER_LANE in flash_tile.wgsl
 
 function check(shape: AttentionShape): number {
   const { heads, kvHeads, headDim } = shape;
