@@ -12,7 +12,7 @@ for (const dtype of ['f32', 'f16'] as const) {
     for (let rows = 1; rows <= 8; rows++) {
       const pipeline = kind === 'tiled' ? gpu.pipeline('linear', { aliases: { W: dtype } }) : gpu.pipeline('matvec', { aliases: { W: dtype }, constants: { ROWS: rows } });
       const params = gpu.uniform([['u32', rows], ['u32', outs], ['u32', ins], ['u32', outs], ['u32', 0], ['u32', 0]]);
-      const grid: [number, number] = kind === 'tiled' ? [Math.ceil(outs / 64), Math.ceil(rows / 64)] : [Math.ceil(outs / (256 / 128)), 1];
+      const grid: [number, number] = kind === 'tiled' ? [Math.ceil(outs / 64), Math.ceil(rows / 64)] : [Math.ceil(outs / (256 / 256)), 1];
       const run = (n: number) => gpu.run((enc) => { for (let i = 0; i < n; i++) gpu.dispatch(enc, pipeline, [params, x.buffer, w.buffer, w.buffer, y.buffer], grid); });
       run(1); await gpu.finish();
       const reps = 5;

@@ -3,7 +3,7 @@
 // e2e/*.spec.ts as its own Node process (through tsx) against it, and prints "N passed, N failed".
 //   node scripts/run-e2e.mjs [name-filter…]
 import { spawn } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,14 +65,27 @@ if (specs.length === 0) {
   process.exit(1);
 }
 
+const nodeOnly = new Set(['tsx', 'webgpu']);
+const { dependencies = {} } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
+const browserDependencies = [
+  ...Object.keys(dependencies).filter((name) => !nodeOnly.has(name) && name !== 'react' && name !== 'react-dom'),
+  'react',
+  'react/jsx-runtime',
+  'react/jsx-dev-runtime',
+  'react-dom',
+  'react-dom/client',
+];
+
 const port = await freePort();
 const server = await createServer({
   root,
   logLevel: process.env.E2E_VITE_LOG ?? 'warn',
   clearScreen: false,
-  server: { host: '127.0.0.1', port, strictPort: true },
-  // Scan every test page up front: a dependency found late makes Vite reload the page mid-test.
-  optimizeDeps: { entries: ['index.html', 'e2e/**/*.html'] },
+  // No HMR and no file watching: other people's edits during a run must not reload a page mid-test.
+  server: { host: '127.0.0.1', port, strictPort: true, hmr: false, watch: null },
+  // Pre-bundle every browser dependency up front (the engine's too, which loads lazily): a dependency
+  // found late makes Vite reload the page mid-test.
+  optimizeDeps: { entries: ['index.html', 'e2e/**/*.html'], include: browserDependencies },
 });
 await server.listen();
 const baseUrl = `http://127.0.0.1:${port}/`;

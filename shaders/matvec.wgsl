@@ -23,7 +23,7 @@ struct Params {
 
 override ROWS: u32 = 1u;
 const MAX_ROWS = 8u;
-const LANES = 128u;                      // invocations per weight row
+const LANES = 64u;                      // invocations per weight row
 const THREADS = 256u;
 const OUTS_PER_GROUP = THREADS / LANES; // weight rows per workgroup
 

@@ -18,6 +18,8 @@ export class Gpu {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly uniforms = new Map<string, GPUBuffer>();
   private firstError: string | undefined;
+  /** Why the device is gone (lost or destroyed); afterwards every call fails with this. */
+  private gone: string | undefined;
 
   private constructor(
     readonly device: GPUDevice,
@@ -26,6 +28,9 @@ export class Gpu {
     device.addEventListener('uncapturederror', (event) => {
       const message = (event as GPUUncapturedErrorEvent).error.message;
       this.firstError ??= message;
+    });
+    void device.lost.then((info) => {
+      this.gone ??= `GPU device lost (${info.reason}): ${info.message}`;
     });
   }
 
@@ -44,6 +49,7 @@ export class Gpu {
 
   /** A compiled compute pipeline, built once per shader, type aliases and override constants. */
   pipeline(shader: string, options: PipelineOptions = {}): GPUComputePipeline {
+    this.checkDevice();
     const { aliases = {}, constants = {}, entryPoint = 'main' } = options;
     const key = JSON.stringify([shader, aliases, constants, entryPoint]);
     let pipeline = this.pipelines.get(key);
@@ -124,6 +130,7 @@ export class Gpu {
 
   /** Encodes work with `record` and submits it as one command buffer. */
   run(record: (encoder: GPUCommandEncoder) => void): void {
+    this.checkDevice();
     const encoder = this.device.createCommandEncoder();
     record(encoder);
     this.device.queue.submit([encoder.finish()]);
@@ -167,6 +174,7 @@ export class Gpu {
 
   /** Copies `bytes` from `buffer` at `offset` back to the CPU; throws the first GPU error seen since the last read. */
   async read(buffer: GPUBuffer, bytes = buffer.size, offset = 0): Promise<ArrayBuffer> {
+    this.checkDevice();
     const size = Math.ceil(bytes / 4) * 4;
     const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const encoder = this.device.createCommandEncoder();
@@ -194,8 +202,17 @@ export class Gpu {
 
   /** Waits for all submitted work; throws the first GPU error seen. */
   async finish(): Promise<void> {
+    this.checkDevice();
     await this.device.queue.onSubmittedWorkDone();
     this.throwIfErrored();
+  }
+
+  /**
+   * Work on a lost or destroyed device must stop in JavaScript: Dawn in Node aborts the process when
+   * asked to build a pipeline on a destroyed device.
+   */
+  private checkDevice(): void {
+    if (this.gone) throw new Error(this.gone);
   }
 
   private throwIfErrored(): void {
@@ -207,6 +224,7 @@ export class Gpu {
   }
 
   destroy(): void {
+    this.gone ??= 'GPU device destroyed';
     this.dropUniforms();
     this.pipelines.clear();
     this.device.destroy();

@@ -125,8 +125,12 @@ export class StarEngine {
     const report = () =>
       options.onProgress?.({ tokensDone: done.reduce((a, b) => a + b, 0), tokensTotal: n, elapsedMs: performance.now() - started });
     const anchorIds = ids.slice(0, plan.anchorSize);
-    const results = await Promise.all(
-      plan.hosts.map((share) => {
+    // One host failing stops the others: nothing keeps running on a document that will not be used.
+    const stopAll = new AbortController();
+    const onAbort = () => stopAll.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const settled = await Promise.allSettled(
+      plan.hosts.map(async (share) => {
         const job: EncodeJob = {
           ids: ids.slice(share.start, share.end),
           start: share.start,
@@ -136,16 +140,25 @@ export class StarEngine {
           anchorIds: share.start === 0 ? undefined : anchorIds,
           capacity: share.end - share.start + (share.host === plan.queryHost ? room : 0),
         };
-        return this.hosts[share.host].encode(
-          job,
-          (tokens) => {
-            done[share.host] = tokens;
-            report();
-          },
-          options.signal,
-        );
+        try {
+          return await this.hosts[share.host].encode(
+            job,
+            (tokens) => {
+              done[share.host] = tokens;
+              report();
+            },
+            stopAll.signal,
+          );
+        } catch (error) {
+          stopAll.abort(error);
+          throw error;
+        }
       }),
     );
+    options.signal?.removeEventListener('abort', onAbort);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw options.signal?.aborted ? options.signal.reason : firstRealError(settled, stopAll.signal.reason);
+    const results = settled.map((r) => (r as PromiseFulfilledResult<EncodeResult>).value);
     const encodeMs = performance.now() - started;
     this.plan = plan;
     this.nextPosition = n;
@@ -209,6 +222,12 @@ export class StarEngine {
   async dispose(): Promise<void> {
     await Promise.all(this.hosts.map((h) => h.dispose()));
   }
+}
+
+/** The error that started a failure, not the aborts it caused in the other hosts. */
+function firstRealError(settled: PromiseSettledResult<unknown>[], cause: unknown): unknown {
+  const reasons = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  return reasons.find((r) => !(r instanceof DOMException && r.name === 'AbortError')) ?? cause;
 }
 
 function concat(arrays: Float32Array[]): Float32Array {

@@ -1,14 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { linear, type LinearWeight } from '../../src/gpu/kernels/linear.ts';
+import { linear, maxMatvecRows, type LinearWeight } from '../../src/gpu/kernels/linear.ts';
 import { linearRef } from '../reference/linear.ts';
 import { maxAbsDiff, randomArray } from '../support/random.ts';
 import { inBrowser, testGpu } from '../support/gpu.ts';
 import { f32ToF16Bits, f16BitsToF32 } from '../../src/model/dtype.ts';
 
+// Rows up to maxMatvecRows take the matrix–vector kernel, more rows the tiled one.
 const shapes: Array<[rows: number, outs: number, ins: number]> = [
   [1, 1, 1],
   [1, 64, 64],
   [3, 5, 7],
+  [2, 4999, 2048],
+  [4, 1027, 1000],
+  [maxMatvecRows, 258, 130],
+  [maxMatvecRows + 1, 258, 130],
   [64, 64, 16],
   [65, 130, 33],
   [100, 96, 160],
@@ -38,49 +43,70 @@ describe('linear (Y = X·Wᵀ + b), f32 weights', () => {
     }
   }
 
-  it('a weight split into row ranges gives the same result as one piece', async () => {
-    const gpu = await testGpu();
-    const [rows, outs, ins] = [9, 200, 48];
-    const x = randomArray(rows * ins, 5);
-    const w = randomArray(outs * ins, 6);
-    const b = randomArray(outs, 7);
-    const split = [70, 64, 66];
-    let row = 0;
-    const parts = split.map((n) => {
-      const t = gpu.tensorFrom(w.slice(row * ins, (row + n) * ins), 'f32', [n, ins]);
-      row += n;
-      return t;
+  for (const rows of [1, 9]) {
+    it(`a weight split into row ranges gives the same result as one piece, rows=${rows}`, async () => {
+      const gpu = await testGpu();
+      const [outs, ins] = [200, 48];
+      const x = randomArray(rows * ins, 5);
+      const w = randomArray(outs * ins, 6);
+      const b = randomArray(outs, 7);
+      const split = [70, 64, 66];
+      let row = 0;
+      const parts = split.map((n) => {
+        const t = gpu.tensorFrom(w.slice(row * ins, (row + n) * ins), 'f32', [n, ins]);
+        row += n;
+        return t;
+      });
+      const y = gpu.tensor('f32', [rows, outs]);
+      const weight: LinearWeight = { parts, outs, ins, bias: gpu.tensorFrom(b, 'f32', [outs]) };
+      gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows));
+      expect(maxAbsDiff(await gpu.readF32(y), linearRef(x, w, b, rows, outs, ins))).toBeLessThan(1e-4);
     });
-    const y = gpu.tensor('f32', [rows, outs]);
-    const weight: LinearWeight = { parts, outs, ins, bias: gpu.tensorFrom(b, 'f32', [outs]) };
-    gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows));
-    expect(maxAbsDiff(await gpu.readF32(y), linearRef(x, w, b, rows, outs, ins))).toBeLessThan(1e-4);
+  }
+
+  it('decode rows 1..maxMatvecRows, outs 5000, ins 2048: each row of Y only from its row of X', async () => {
+    const gpu = await testGpu();
+    const [outs, ins] = [5000, 2048];
+    const w = randomArray(outs * ins, 31);
+    const b = randomArray(outs, 32);
+    const weight: LinearWeight = { parts: [gpu.tensorFrom(w, 'f32', [outs, ins])], outs, ins, bias: gpu.tensorFrom(b, 'f32', [outs]) };
+    for (let rows = 1; rows <= maxMatvecRows; rows++) {
+      const x = randomArray(rows * ins, 33 + rows);
+      // One spare row of Y, pre-filled: the kernel must write exactly `rows` rows.
+      const y = gpu.tensorFrom(new Float32Array((rows + 1) * outs).fill(-7), 'f32', [rows + 1, outs]);
+      gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows));
+      const got = await gpu.readF32(y);
+      expect(maxAbsDiff(got.subarray(0, rows * outs), linearRef(x, w, b, rows, outs, ins))).toBeLessThan(1e-4 * Math.sqrt(ins));
+      expect(got.subarray(rows * outs).every((v) => v === -7)).toBe(true);
+    }
   });
 });
 
 describe('linear, f16 weights', () => {
-  it('matches the reference on the f16-rounded weights', async () => {
-    const gpu = await testGpu();
-    // lavapipe (Node) has shader-f16 and must run it; SwiftShader (Chromium) has none and must say so.
-    expect(gpu.hasF16).toBe(!inBrowser);
-    const [rows, outs, ins] = [33, 70, 40];
-    const x = randomArray(rows * ins, 11);
-    const w16 = f32ToF16Bits(randomArray(outs * ins, 12));
-    const b16 = f32ToF16Bits(randomArray(outs, 13));
-    const weight: LinearWeight = {
-      parts: [gpu.tensorFrom(w16, 'f16', [outs, ins])],
-      outs,
-      ins,
-      bias: gpu.tensorFrom(b16, 'f16', [outs]),
-    };
-    const y = gpu.tensor('f32', [rows, outs]);
-    const record = () => gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows));
-    if (!gpu.hasF16) {
-      expect(record).toThrow(/shader-f16/);
-      return;
-    }
-    record();
-    const want = linearRef(x, f16BitsToF32(w16), f16BitsToF32(b16), rows, outs, ins);
-    expect(maxAbsDiff(await gpu.readF32(y), want)).toBeLessThan(1e-4);
-  });
+  for (const rows of [1, 3, maxMatvecRows, 33]) {
+    it(`matches the reference on the f16-rounded weights, rows=${rows}`, async () => {
+      const gpu = await testGpu();
+      // lavapipe (Node) has shader-f16 and must run it; SwiftShader (Chromium) has none and must say so.
+      expect(gpu.hasF16).toBe(!inBrowser);
+      const [outs, ins] = [70, 40];
+      const x = randomArray(rows * ins, 11);
+      const w16 = f32ToF16Bits(randomArray(outs * ins, 12));
+      const b16 = f32ToF16Bits(randomArray(outs, 13));
+      const weight: LinearWeight = {
+        parts: [gpu.tensorFrom(w16, 'f16', [outs, ins])],
+        outs,
+        ins,
+        bias: gpu.tensorFrom(b16, 'f16', [outs]),
+      };
+      const y = gpu.tensor('f32', [rows, outs]);
+      const record = () => gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows));
+      if (!gpu.hasF16) {
+        expect(record).toThrow(/shader-f16/);
+        return;
+      }
+      record();
+      const want = linearRef(x, f16BitsToF32(w16), f16BitsToF32(b16), rows, outs, ins);
+      expect(maxAbsDiff(await gpu.readF32(y), want)).toBeLessThan(1e-4);
+    });
+  }
 });
