@@ -32,17 +32,25 @@ struct Params {
 
 //#include flash_tile
 
-const ANCHOR = 0u;
-const BLOCK = 1u;
+// The workgroup's keys: the visible anchor keys, then its own block's.
+var<private> anchor_count: u32;
+var<private> own_row: u32; // row of the own block's first key in the blocks span
 
-fn load_key(source: u32, index: u32) -> f32 {
-  if (source == ANCHOR) { return anchor_keys[index]; }
+fn load_kv(is_value: bool, key: u32, e: u32) -> f32 {
+  let stride = p.kv_heads * HEAD_DIM;
+  if (key < anchor_count) {
+    let index = (p.anchor_start + key) * stride + e;
+    if (is_value) { return anchor_values[index]; }
+    return anchor_keys[index];
+  }
+  let index = (p.blocks_start + own_row + key - anchor_count) * stride + e;
+  if (is_value) { return block_values[index]; }
   return block_keys[index];
 }
 
-fn load_value(source: u32, index: u32) -> f32 {
-  if (source == ANCHOR) { return anchor_values[index]; }
-  return block_values[index];
+fn key_position(key: u32) -> u32 {
+  if (key < anchor_count) { return p.anchor_first + key; }
+  return p.blocks_first + own_row + key - anchor_count;
 }
 
 @compute @workgroup_size(THREADS)
@@ -53,11 +61,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local
   let i_all = block_end * p.group;
   if (i_begin >= i_all) { return; }
   let i_end = min(i_begin + ROWS, i_all);
-  flash_begin(local_index, i_begin, i_end, p.group, p.heads, p.kv_heads, wg.z, p.q_first, p.scale);
+  flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.z, p.q_first, p.scale);
   let last = flash_last_position(i_end, p.group, p.q_first);
-  flash_keys(ANCHOR, p.anchor_start, flash_visible_keys(p.anchor_length, p.anchor_first, last), p.anchor_first);
+  // Locals, not the private copies: the key count must be provably uniform.
+  let anchor_visible = flash_visible_keys(p.anchor_length, p.anchor_first, last);
   let own_length = min(p.block_size, max(p.blocks_length, block_row) - block_row);
-  let own_first = p.blocks_first + block_row;
-  flash_keys(BLOCK, p.blocks_start + block_row, flash_visible_keys(own_length, own_first, last), own_first);
+  anchor_count = anchor_visible;
+  own_row = block_row;
+  flash_keys(anchor_visible + flash_visible_keys(own_length, p.blocks_first + block_row, last));
   flash_finish(0u);
 }

@@ -26,18 +26,24 @@ struct Params {
 
 //#include flash_tile
 
-fn load_key(_source: u32, index: u32) -> f32 { return keys[index]; }
-fn load_value(_source: u32, index: u32) -> f32 { return values[index]; }
+var<private> split_first: u32; // the split's first key in the span
+
+fn load_kv(is_value: bool, key: u32, e: u32) -> f32 {
+  let index = (p.kv_start + split_first + key) * p.kv_heads * HEAD_DIM + e;
+  if (is_value) { return values[index]; }
+  return keys[index];
+}
+
+fn key_position(key: u32) -> u32 { return p.kv_first + split_first + key; }
 
 @compute @workgroup_size(THREADS)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local_index: u32) {
   let i_begin = wg.y * ROWS;
   let i_end = min(i_begin + ROWS, p.rows * p.group);
-  flash_begin(local_index, i_begin, i_end, p.group, p.heads, p.kv_heads, wg.z, p.q_first, p.scale);
+  flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.z, p.q_first, p.scale);
   let s0 = wg.x * p.split;
-  let first = p.kv_first + s0;
-  let length = min(p.split, p.kv_length - s0);
+  split_first = s0;
   let last = flash_last_position(i_end, p.group, p.q_first);
-  flash_keys(0u, p.kv_start + s0, flash_visible_keys(length, first, last), first);
+  flash_keys(flash_visible_keys(min(p.split, p.kv_length - s0), p.kv_first + s0, last));
   flash_finish((p.partial_base + wg.x) * p.rows * p.heads);
 }

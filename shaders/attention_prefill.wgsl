@@ -25,8 +25,13 @@ struct Params {
 
 //#include flash_tile
 
-fn load_key(_source: u32, index: u32) -> f32 { return keys[index]; }
-fn load_value(_source: u32, index: u32) -> f32 { return values[index]; }
+fn load_kv(is_value: bool, key: u32, e: u32) -> f32 {
+  let index = (p.kv_start + key) * p.kv_heads * HEAD_DIM + e;
+  if (is_value) { return values[index]; }
+  return keys[index];
+}
+
+fn key_position(key: u32) -> u32 { return p.kv_first + key; }
 
 @compute @workgroup_size(THREADS)
 fn main(
@@ -38,8 +43,8 @@ fn main(
   let i_all = p.rows * p.group;
   if (i_begin >= i_all) { return; }
   let i_end = min(i_begin + ROWS, i_all);
-  flash_begin(local_index, i_begin, i_end, p.group, p.heads, p.kv_heads, wg.y, p.q_first, p.scale);
+  flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.y, p.q_first, p.scale);
   let last = flash_last_position(i_end, p.group, p.q_first);
-  flash_keys(0u, p.kv_start, flash_visible_keys(p.kv_length, p.kv_first, last), p.kv_first);
+  flash_keys(flash_visible_keys(p.kv_length, p.kv_first, last));
   flash_finish(0u);
 }

@@ -7,10 +7,12 @@
 // Each row is served by LANES invocations; lane k owns head dimensions k, k + LANES, k + 2·LANES…
 // (adjacent invocations read adjacent floats). Scores are summed from the lanes' partial dot products.
 //
-// The including shader declares the bindings `q` (f32 [T, heads, HEAD_DIM]), `o` (f32, same layout,
-// rows offset by flash_finish's argument) and `lse` (f32 [T, heads]), and the functions
-// `load_key(source, index) -> f32` and `load_value(source, index) -> f32` that read element `index` of
-// the keys / values buffer number `source` (f32 [rows, kv_heads, HEAD_DIM]).
+// The keys a workgroup visits are numbered 0, 1, … (anchor then own block, or one span's keys); the
+// including shader maps them to memory and positions. It declares the bindings `q` (f32 [T, heads,
+// HEAD_DIM]), `o` (same layout, rows offset by flash_finish's argument) and `lse` (f32 [T, heads]), and
+//   fn load_kv(values: bool, key: u32, e: u32) -> f32  element e of key `key`'s row [kv_heads·HEAD_DIM]
+//                                                       of the keys (values = false) or the values;
+//   fn key_position(key: u32) -> u32                    the position of key `key`.
 
 override HEAD_DIM: u32;
 override ROWS: u32 = 16u;
@@ -41,8 +43,7 @@ var<private> thread: u32;
 var<private> row_valid: bool;
 var<private> q_row: u32;       // t·heads + h: the row of q (and, offset, of o) this thread works on
 var<private> q_position: u32;
-var<private> kv_heads_: u32;
-var<private> kv_head_: u32;
+var<private> kv_head: u32;
 
 // Last position of the tile's queries (i_begin < i_end): keys after it are masked for every row.
 fn flash_last_position(i_end: u32, group: u32, q_first: u32) -> u32 {
@@ -58,13 +59,12 @@ fn flash_visible_keys(length: u32, first: u32, last: u32) -> u32 {
 // Loads this thread's query row: flattened row i_begin + row of the kv head's rows [i_begin, i_end).
 fn flash_begin(
   local_index: u32, i_begin: u32, i_end: u32,
-  group: u32, heads: u32, kv_heads: u32, kv_head: u32, q_first: u32, scale: f32,
+  group: u32, heads: u32, head: u32, q_first: u32, scale: f32,
 ) {
   thread = local_index;
   row = local_index / LANES;
   lane = local_index % LANES;
-  kv_heads_ = kv_heads;
-  kv_head_ = kv_head;
+  kv_head = head;
   let i = i_begin + row;
   row_valid = i < i_end;
   let t = i / group;
@@ -83,20 +83,21 @@ fn flash_begin(
   }
 }
 
-// Stages rows [row0, row0 + n) of K (values = false) or V (values = true) of `source` in kv_tile, zero-padded.
-fn flash_stage(source: u32, values: bool, row0: u32, n: u32) {
+// Stages keys [key0, key0 + n) of K (values = false) or V (values = true) in kv_tile, zero-padded.
+fn flash_stage(values: bool, key0: u32, n: u32) {
   for (var e = thread; e < KEYS * KV_STRIDE; e += THREADS) {
     let c = e / KV_STRIDE;
-    let base = ((row0 + c) * kv_heads_ + kv_head_) * HEAD_DIM;
     var v = vec4f();
     for (var k = 0u; k < 4u; k++) {
       let d = (e % KV_STRIDE) * 4u + k;
-      if (c < n && d < HEAD_DIM) {
-        if (values) { v[k] = load_value(source, base + d); } else { v[k] = load_key(source, base + d); }
-      }
+      if (c < n && d < HEAD_DIM) { v[k] = load_kv(values, key0 + c, kv_head * HEAD_DIM + d); }
     }
     kv_tile[e] = v;
   }
+}
+
+fn flash_visible(key: u32) -> bool {
+  return key_position(key) <= q_position;
 }
 
 fn flash_score(c: u32) -> f32 {
@@ -105,13 +106,12 @@ fn flash_score(c: u32) -> f32 {
   return s;
 }
 
-// Attends to `count` keys of `source` at buffer rows row0… and positions position0…, KEYS at a time.
-// Callers bound `count` so that tiles masked for every row of the workgroup are never visited.
-// `count` must be workgroup-uniform.
-fn flash_keys(source: u32, row0: u32, count: u32, position0: u32) {
+// Attends to keys [0, count), KEYS at a time. Callers bound `count` so that tiles masked for every
+// row of the workgroup are never visited. `count` must be workgroup-uniform.
+fn flash_keys(count: u32) {
   for (var c0 = 0u; c0 < count; c0 += KEYS) {
     let n = min(KEYS, count - c0);
-    flash_stage(source, false, row0 + c0, n);
+    flash_stage(false, c0, n);
     workgroupBarrier();
     // Loops over the tile's keys run to n, not KEYS: unrolling them would multiply the compile time.
     for (var c = 0u; c < n; c++) {
@@ -120,16 +120,17 @@ fn flash_keys(source: u32, row0: u32, count: u32, position0: u32) {
       partial_tile[(row * KEYS + c) * LANES + lane] = s;
     }
     workgroupBarrier();
-    flash_stage(source, true, row0 + c0, n);
-    // Visible: inside the tile and causal by position. Every lane of a row computes the same max.
-    let visible_end = flash_visible_keys(n, position0 + c0, q_position);
+    flash_stage(true, c0, n);
+    // Every lane of a row computes the same max.
     var m_new = m_run;
-    for (var c = 0u; c < visible_end; c++) { m_new = max(m_new, flash_score(c)); }
+    for (var c = 0u; c < n; c++) {
+      if (flash_visible(c0 + c)) { m_new = max(m_new, flash_score(c)); }
+    }
     let alpha = exp(m_run - m_new);
     var l_new = 0.0;
     for (var c = lane; c < KEYS; c += LANES) {
       var p = 0.0;
-      if (c < visible_end) { p = exp(flash_score(c) - m_new); }
+      if (c < n && flash_visible(c0 + c)) { p = exp(flash_score(c) - m_new); }
       p_tile[row * KEYS + c] = p;
       l_new += p;
     }

@@ -1,9 +1,11 @@
 // star-reader: the Node command line (WebGPU through Dawn).
 import { score, scoreOptions } from './score.ts';
+import { bench, benchOptions } from './bench.ts';
 import { usage, UsageError } from './args.ts';
 
 const commands: Record<string, { run: (argv: readonly string[]) => Promise<void>; help: string }> = {
   score: { run: score, help: `score token ids with full or Star Attention\n${usage(scoreOptions)}` },
+  bench: { run: bench, help: `Star Attention vs full attention: encode time, decode speed, kernels\n${usage(benchOptions)}` },
 };
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -43,12 +43,20 @@ function expectMatches(got: GoldenRun, want: GoldenRun, label: string): void {
   expect(Array.from(got.greedyIds), `${label}: greedy ids`).toEqual(Array.from(want.greedyIds));
 }
 
-const cases: Array<{ model: FixtureModel; hosts: number[]; openHost: HostFactory }> = inBrowser
-  ? [{ model: 'tiny-qwen3', hosts: [2], openHost: openWorkerHost }]
-  : fixtureModels.map((model) => ({ model, hosts: [1, 2, 3], openHost: openLocalHost }));
+const cases: Array<{ model: FixtureModel; hosts: number[]; openHost: HostFactory; where: string }> = inBrowser
+  ? [{ model: 'tiny-qwen3', hosts: [2], openHost: openWorkerHost, where: 'hosts in Workers' }]
+  : [
+      ...fixtureModels.map((model) => ({ model, hosts: [1, 2, 3], openHost: openLocalHost, where: 'in-process hosts' })),
+      { model: 'tiny-llama3', hosts: [2], openHost: await threadHostFactory(), where: 'hosts in worker_threads' },
+    ];
 
-for (const { model, hosts, openHost } of cases) {
-  describe(`${model} against transformers`, () => {
+/** Node only: the module imports node:worker_threads. */
+async function threadHostFactory(): Promise<HostFactory> {
+  return (await import('../../src/star/thread-host.ts')).openThreadHost;
+}
+
+for (const { model, hosts, openHost, where } of cases) {
+  describe(`${model} against transformers, ${where}`, () => {
     let engine: StarEngine;
     let golden: Golden;
 

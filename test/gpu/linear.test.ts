@@ -64,9 +64,9 @@ describe('linear (Y = X·Wᵀ + b), f32 weights', () => {
     });
   }
 
-  it('decode rows 1..maxMatvecRows, outs 5000, ins 2048: each row of Y only from its row of X', async () => {
+  it('decode rows 1..maxMatvecRows: each row of Y from its row of X, and no other row written', async () => {
     const gpu = await testGpu();
-    const [outs, ins] = [5000, 2048];
+    const [outs, ins] = [1001, 700];
     const w = randomArray(outs * ins, 31);
     const b = randomArray(outs, 32);
     const weight: LinearWeight = { parts: [gpu.tensorFrom(w, 'f32', [outs, ins])], outs, ins, bias: gpu.tensorFrom(b, 'f32', [outs]) };

@@ -258,7 +258,7 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
           <p className="hint">
             Sizes are approximate (parameters × 2 bytes, bf16 download); context windows from each config.json.
           </p>
-          <div className="row">
+          <div className="row load-bar">
             <button type="button" className="button primary" disabled={!selected} onClick={load} data-testid="load-model">
               Load {selected ? selected.label : 'model'}
             </button>
