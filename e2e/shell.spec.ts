@@ -60,8 +60,17 @@ t.test('a dropped .txt file and a picked .md file become the document', async ({
   });
   await expectText(page.getByTestId('document-name'), /^readme\.md$/);
   await expectText(page.getByTestId('document-meta'), /^MD · /);
-  await page.getByRole('button', { name: 'Remove readme.md' }).click();
+  await dropFiles(page, '[data-testid="document-drop"]', [
+    { name: 'page.html', type: 'text/html', text: '<html><body><h1>Title</h1><p>Body text.</p><script>x()</script></body></html>' },
+  ]);
+  await expectText(page.getByTestId('document-name'), /^page\.html$/);
+  await expectText(page.getByTestId('document-meta'), /^HTML · /);
+  await page.getByRole('button', { name: 'Remove page.html' }).click();
   await expectHidden(page.getByTestId('document-card'));
+
+  await dropFiles(page, '[data-testid="document-drop"]', [{ name: 'data.bin', type: 'application/octet-stream', text: 'x' }]);
+  await expectText(page.locator('[data-testid="error"][data-kind="document"]'), /data\.bin.*not supported.*paste the text/);
+  await screenshot('document-error-1280x800');
 });
 
 t.test('every control has a label; settings are reachable and operable by keyboard, focus visible', async ({ page, url }) => {

@@ -1,6 +1,6 @@
 // The UI's own behaviour — progress, streaming, stop, copy, errors, device loss, the speedup page, the
 // embed — driven by a DEVELOPMENT STAND-IN engine (e2e/harness/dev-stand-in-reader.ts: no model runs).
-// These tests do NOT test the engine; the engine's flow is tested with the demo model in flow.spec.ts.
+// These tests do NOT test the engine; its flow (demo model) gets e2e/flow.spec.ts once the engine lands.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { expectHidden, expectText, expectVisible, suite } from './support/harness.ts';

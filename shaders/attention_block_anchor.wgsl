@@ -69,5 +69,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local
   anchor_count = anchor_visible;
   own_row = block_row;
   flash_keys(anchor_visible + flash_visible_keys(own_length, p.blocks_first + block_row, last));
-  flash_finish(0u);
+  flash_finish(0u, i_end - i_begin);
 }

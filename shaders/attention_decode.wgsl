@@ -45,5 +45,5 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local
   split_first = s0;
   let last = flash_last_position(i_end, p.group, p.q_first);
   flash_keys(flash_visible_keys(min(p.split, p.kv_length - s0), p.kv_first + s0, last));
-  flash_finish((p.partial_base + wg.x) * p.rows * p.heads);
+  flash_finish((p.partial_base + wg.x) * p.rows * p.heads, i_end - i_begin);
 }

@@ -46,5 +46,5 @@ fn main(
   flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.y, p.q_first, p.scale);
   let last = flash_last_position(i_end, p.group, p.q_first);
   flash_keys(flash_visible_keys(p.kv_length, p.kv_first, last));
-  flash_finish(0u);
+  flash_finish(0u, i_end - i_begin);
 }

@@ -4,14 +4,14 @@
 //
 // Query rows are the flattened (position t, head g of the kv head's GQA group) pairs, i = t·group + g,
 // so the heads of a group share every K/V tile load, whatever the group size.
-// Each row is served by LANES invocations; lane k owns head dimensions k, k + LANES, k + 2·LANES…
-// (adjacent invocations read adjacent floats). Scores are summed from the lanes' partial dot products.
+// Each row is served by LANES invocations; lane k owns the head dimensions 4k…4k+3, 4(k + LANES)…, …
+// (adjacent invocations read adjacent vec4s). Scores are summed from the lanes' partial dot products.
 //
 // The keys a workgroup visits are numbered 0, 1, … (anchor then own block, or one span's keys); the
 // including shader maps them to memory and positions. It declares the bindings `q` (f32 [T, heads,
 // HEAD_DIM]), `o` (same layout, rows offset by flash_finish's argument) and `lse` (f32 [T, heads]), and
-//   fn load_kv(values: bool, key: u32, e: u32) -> f32  element e of key `key`'s row [kv_heads·HEAD_DIM]
-//                                                       of the keys (values = false) or the values;
+//   fn load_kv(is_value: bool, key: u32, e: u32) -> f32  element e of key `key`'s row [kv_heads·HEAD_DIM]
+//                                                         of the keys (is_value = false) or the values;
 //   fn key_position(key: u32) -> u32                    the position of key `key`.
 
 override HEAD_DIM: u32;
@@ -23,6 +23,7 @@ override THREADS: u32 = ROWS * LANES;
 override VECS_PER_LANE: u32 = (HEAD_DIM + 4u * LANES - 1u) / (4u * LANES);
 // Row stride of kv_tile in vec4s: HEAD_DIM padded with zeros so that every lane owns VECS_PER_LANE vec4s.
 override KV_STRIDE: u32 = VECS_PER_LANE * LANES;
+override STAGE_FLOATS: u32 = KV_STRIDE * 4u;
 
 // Bounds VECS_PER_LANE (checked on the TypeScript side): private arrays need a constant size.
 const MAX_VECS_PER_LANE = 16u;
@@ -37,13 +38,17 @@ var<private> q_reg: array<vec4f, MAX_VECS_PER_LANE>; // this lane's dimensions o
 var<private> acc: array<vec4f, MAX_VECS_PER_LANE>;   // unnormalised output, same dimensions
 var<private> m_run: f32;  // running max of the row's visible scores
 var<private> l_run: f32;  // this lane's share of the running sum (keys k ≡ lane mod LANES)
+var<private> thread: u32;
 var<private> row: u32;
 var<private> lane: u32;
-var<private> thread: u32;
 var<private> row_valid: bool;
 var<private> q_row: u32;       // t·heads + h: the row of q (and, offset, of o) this thread works on
 var<private> q_position: u32;
 var<private> kv_head: u32;
+var<private> tile_begin: u32;  // the tile's flattened rows [tile_begin, tile_end)
+var<private> tile_end: u32;
+var<private> tile_group: u32;
+var<private> tile_heads: u32;
 
 // Last position of the tile's queries (i_begin < i_end): keys after it are masked for every row.
 fn flash_last_position(i_end: u32, group: u32, q_first: u32) -> u32 {
@@ -56,7 +61,20 @@ fn flash_visible_keys(length: u32, first: u32, last: u32) -> u32 {
   return min(length, last - first + 1u);
 }
 
-// Loads this thread's query row: flattened row i_begin + row of the kv head's rows [i_begin, i_end).
+// The q row (t·heads + h) of tile row r.
+fn flash_q_row(r: u32) -> u32 {
+  let i = tile_begin + r;
+  return (i / tile_group) * tile_heads + kv_head * tile_group + i % tile_group;
+}
+
+fn flash_row_in_tile(r: u32) -> bool {
+  return r < ROWS && tile_begin + r < tile_end;
+}
+
+
+// Sets up the tile (the kv head's flattened rows [i_begin, i_end)) and loads this thread's query row.
+// Query rows and outputs go between global memory and the lanes' registers through kv_tile, KEYS rows
+// at a time: coalesced accesses, and the register loops stay free of per-element bounds checks.
 fn flash_begin(
   local_index: u32, i_begin: u32, i_end: u32,
   group: u32, heads: u32, head: u32, q_first: u32, scale: f32,
@@ -65,34 +83,40 @@ fn flash_begin(
   row = local_index / LANES;
   lane = local_index % LANES;
   kv_head = head;
-  let i = i_begin + row;
-  row_valid = i < i_end;
-  let t = i / group;
-  q_row = t * heads + kv_head * group + i % group;
-  q_position = q_first + t;
+  tile_begin = i_begin;
+  tile_end = i_end;
+  tile_group = group;
+  tile_heads = heads;
+  row_valid = flash_row_in_tile(row);
+  q_row = flash_q_row(row);
+  q_position = q_first + (i_begin + row) / group;
   m_run = EMPTY_LSE;
   l_run = 0.0;
-  for (var j = 0u; j < VECS_PER_LANE; j++) {
-    var v = vec4f();
-    for (var k = 0u; k < 4u; k++) {
-      let d = (j * LANES + lane) * 4u + k;
-      if (row_valid && d < HEAD_DIM) { v[k] = q[q_row * HEAD_DIM + d] * scale; }
+  // A runtime bound keeps this loop rolled: one copy of the register loop, compiled once.
+  for (var r0 = 0u; r0 < i_end - i_begin; r0 += KEYS) {
+    for (var e = thread; e < KEYS * STAGE_FLOATS; e += THREADS) {
+      let r = r0 + e / STAGE_FLOATS;
+      let d = e % STAGE_FLOATS;
+      var v = 0.0;
+      if (flash_row_in_tile(r) && d < HEAD_DIM) { v = q[flash_q_row(r) * HEAD_DIM + d] * scale; }
+      kv_tile[e / 4u][e % 4u] = v;
     }
-    q_reg[j] = v;
-    acc[j] = vec4f();
+    workgroupBarrier();
+    if (row >= r0 && row - r0 < KEYS) {
+      for (var j = 0u; j < VECS_PER_LANE; j++) { q_reg[j] = kv_tile[(row - r0) * KV_STRIDE + j * LANES + lane]; }
+    }
+    workgroupBarrier();
   }
 }
 
-// Stages keys [key0, key0 + n) of K (values = false) or V (values = true) in kv_tile, zero-padded.
-fn flash_stage(values: bool, key0: u32, n: u32) {
-  for (var e = thread; e < KEYS * KV_STRIDE; e += THREADS) {
-    let c = e / KV_STRIDE;
-    var v = vec4f();
-    for (var k = 0u; k < 4u; k++) {
-      let d = (e % KV_STRIDE) * 4u + k;
-      if (c < n && d < HEAD_DIM) { v[k] = load_kv(values, key0 + c, kv_head * HEAD_DIM + d); }
-    }
-    kv_tile[e] = v;
+// Stages keys [key0, key0 + n) of K (is_value = false) or V (is_value = true) in kv_tile, zero-padded.
+fn flash_stage(is_value: bool, key0: u32, n: u32) {
+  for (var e = thread; e < KEYS * STAGE_FLOATS; e += THREADS) {
+    let c = e / STAGE_FLOATS;
+    let d = e % STAGE_FLOATS;
+    var v = 0.0;
+    if (c < n && d < HEAD_DIM) { v = load_kv(is_value, key0 + c, kv_head * HEAD_DIM + d); }
+    kv_tile[e / 4u][e % 4u] = v;
   }
 }
 
@@ -148,19 +172,24 @@ fn flash_keys(count: u32) {
 
 // Writes the normalised output to o row q_row + row_offset (and its LSE). A row that saw no key gets
 // O = 0 and LSE = EMPTY_LSE, which merging weighs as 0.
-fn flash_finish(row_offset: u32) {
+// `rows` = i_end - i_begin of flash_begin.
+fn flash_finish(row_offset: u32, rows: u32) {
   p_tile[row * KEYS + lane] = l_run; // needs LANES <= KEYS; every earlier read of p_tile is behind a barrier
   workgroupBarrier();
-  if (!row_valid) { return; }
   var l = 0.0;
   for (var k = 0u; k < LANES; k++) { l += p_tile[row * KEYS + k]; }
-  let out_row = q_row + row_offset;
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  for (var j = 0u; j < VECS_PER_LANE; j++) {
-    for (var k = 0u; k < 4u; k++) {
-      let d = (j * LANES + lane) * 4u + k;
-      if (d < HEAD_DIM) { o[out_row * HEAD_DIM + d] = acc[j][k] * inv; }
+  if (row_valid && lane == 0u) { lse[q_row + row_offset] = select(EMPTY_LSE, m_run + log(l), l > 0.0); }
+  for (var r0 = 0u; r0 < rows; r0 += KEYS) {
+    workgroupBarrier();
+    if (row >= r0 && row - r0 < KEYS) {
+      for (var j = 0u; j < VECS_PER_LANE; j++) { kv_tile[(row - r0) * KV_STRIDE + j * LANES + lane] = acc[j] * inv; }
+    }
+    workgroupBarrier();
+    for (var e = thread; e < KEYS * STAGE_FLOATS; e += THREADS) {
+      let r = r0 + e / STAGE_FLOATS;
+      let d = e % STAGE_FLOATS;
+      if (flash_row_in_tile(r) && d < HEAD_DIM) { o[(flash_q_row(r) + row_offset) * HEAD_DIM + d] = kv_tile[e / 4u][e % 4u]; }
     }
   }
-  if (lane == 0u) { lse[out_row] = select(EMPTY_LSE, m_run + log(l), l > 0.0); }
 }

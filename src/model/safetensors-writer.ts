@@ -1,8 +1,9 @@
 // Writes tensors in the safetensors format: 8-byte little-endian header length, JSON header, data.
 export interface TensorToWrite {
-  dtype: 'F32' | 'I32';
+  dtype: 'F32' | 'I32' | 'F16';
   shape: number[];
-  data: Float32Array | Int32Array;
+  /** F16 data as its bit patterns. */
+  data: Float32Array | Int32Array | Uint16Array;
 }
 
 export function encodeSafetensors(tensors: Record<string, TensorToWrite>): Uint8Array {

@@ -7,7 +7,6 @@ export type ErrorKind =
   | 'too-big'
   | 'lost'
   | 'no-webgpu'
-  | 'engine-missing'
   | 'document'
   | 'other';
 
@@ -43,13 +42,6 @@ export function isAbort(error: unknown): boolean {
   return parts(error).name === 'AbortError';
 }
 
-export class EngineMissingError extends Error {
-  constructor() {
-    super('This build has no engine (src/star/reader.ts is missing).');
-    this.name = 'EngineMissingError';
-  }
-}
-
 export function describeError(error: unknown, step: Step): UiError {
   const { name, message } = parts(error);
   const base = { step, title: stepTitle[step], message };
@@ -63,9 +55,6 @@ export function describeError(error: unknown, step: Step): UiError {
     };
   }
   if (name === 'NoWebGpuError') return { ...base, kind: 'no-webgpu', title: 'No WebGPU', help: '', retry: false };
-  if (name === 'EngineMissingError') {
-    return { ...base, kind: 'engine-missing', help: 'Rebuild the app with the engine included.', retry: false };
-  }
   if (name === 'DocumentError') return { ...base, kind: 'document', help: 'Try another file, or paste the text instead.', retry: false };
   const status = /\b(?:HTTP|status)\s*(\d{3})\b/i.exec(message)?.[1];
   if (/context window/i.test(message)) {

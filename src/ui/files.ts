@@ -3,30 +3,14 @@ import { filesByRelativePath } from '../model/weight-source.ts';
 import type { DocumentInput } from './session.ts';
 
 /** Extensions the document panel takes; what extractText understands. */
-export const documentAccept = '.txt,.md,.markdown,.html,.htm,.pdf,text/plain,text/markdown,text/html,application/pdf';
+export const documentAccept =
+  '.txt,.text,.md,.markdown,.html,.htm,.xhtml,.pdf,text/plain,text/markdown,text/html,application/xhtml+xml,application/pdf';
 
-interface Extracted {
-  text: string;
-  kind: string;
-  pages?: number;
-}
-
-// TEMPORARY until src/ui/documents/ lands (another engineer's): found only when it exists.
-const documentsModule = import.meta.glob<{ extractText: (file: File) => Promise<Extracted> }>('./documents/index.ts');
-
+/** Text from a .txt, .md, .html or .pdf file; throws DocumentError with a message for the user. */
 export async function readDocumentFile(file: File): Promise<DocumentInput> {
-  const load = documentsModule['./documents/index.ts'];
-  if (load) {
-    const { extractText } = await load();
-    return { name: file.name, ...(await extractText(file)) };
-  }
-  const kind = file.name.split('.').pop()?.toLowerCase() ?? '';
-  if (kind === 'txt' || kind === 'md' || kind === 'markdown' || file.type.startsWith('text/plain')) {
-    return { name: file.name, kind: kind === 'markdown' ? 'md' : kind || 'txt', text: await file.text() };
-  }
-  const error = new Error(`Opening .${kind} files needs the document reader, which this build lacks.`);
-  error.name = 'DocumentError';
-  throw error;
+  // Loaded on first use: the PDF reader is big and most sessions never need it.
+  const { extractText } = await import('./documents/extract-text.ts');
+  return { name: file.name, ...(await extractText(file)) };
 }
 
 export interface ModelFolder {

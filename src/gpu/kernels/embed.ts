@@ -3,15 +3,14 @@
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
-import type { LinearWeight } from './linear.ts';
+import { weightAlias, type LinearWeight } from './linear.ts';
 
 const workgroupSize = 256;
 
 /** out[rows, hidden] = table[ids[row], :] as f32; ids ≥ vocab give zero rows. ids: u32 per row. */
 export function embed(gpu: Gpu, encoder: GPUCommandEncoder, table: LinearWeight, ids: GPUBuffer, out: Tensor, rows: number): void {
   const hidden = table.ins;
-  const weightType = table.parts[0].dtype === 'f16' ? 'f16' : 'f32';
-  const pipeline = gpu.pipeline('embed', { aliases: { W: weightType } });
+  const pipeline = gpu.pipeline('embed', { aliases: { W: weightAlias(table.parts[0]) } });
   const grid = foldedGrid(gpu, Math.ceil((rows * hidden) / workgroupSize));
   let firstId = 0;
   table.parts.forEach((part, i) => {

@@ -22,9 +22,9 @@ export function ProgressBar({ label, progress, unit, onCancel, testId }: Props) 
       : known
         ? `${formatCount(done)} of ${formatCount(total)} tokens`
         : `${formatCount(done)} tokens`;
-  const speed = unit === 'bytes' ? formatRate(perSecond) : formatPerSecond(perSecond, 'tokens');
-  const left = msLeft === undefined ? 'estimating time left' : `${formatDuration(msLeft)} left`;
-  const text = `${amount} · ${speed} · ${left}`;
+  const speed = perSecond === undefined ? undefined : unit === 'bytes' ? formatRate(perSecond) : formatPerSecond(perSecond, 'tokens');
+  const left = msLeft !== undefined ? `${formatDuration(msLeft)} left` : done > 0 ? 'estimating time left' : undefined;
+  const text = done === 0 && !known ? 'Starting…' : [amount, speed, left].filter(Boolean).join(' · ');
   return (
     <div className="progress" data-testid={testId}>
       <div className="progress-head">

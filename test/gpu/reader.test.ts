@@ -1,0 +1,89 @@
+// The reader end to end on the embedded demo model (public/models/demo: random weights, byte-level
+// tokenizer, Qwen's chat template): a document in, questions in, streamed text and stats out.
+// Node: in-process hosts; Chromium: hosts in Workers.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createReader } from '../../src/star/reader.ts';
+import type { Reader } from '../../src/star/reader-api.ts';
+import type { ModelLocation } from '../../src/model/open-weight-source.ts';
+import { inBrowser } from '../support/gpu.ts';
+
+const demo: ModelLocation = inBrowser
+  ? { kind: 'url', base: new URL('/models/demo/', location.origin).href }
+  : { kind: 'directory', path: decodeURIComponent(new URL('../../public/models/demo/', import.meta.url).pathname) };
+
+const document = 'The lighthouse keeper counted ships every night. '.repeat(20);
+
+async function answer(reader: Reader, question: string, options: Parameters<Reader['ask']>[1] = {}) {
+  const pieces: string[] = [];
+  const stream = reader.ask(question, { maxTokens: 12, ...options });
+  for (;;) {
+    const next = await stream.next();
+    if (next.done) return { text: pieces.join(''), pieces, stats: next.value };
+    pieces.push(next.value);
+  }
+}
+
+describe('reader on the demo model', () => {
+  let reader: Reader;
+  beforeAll(async () => {
+    reader = await createReader({ model: demo, hosts: 2, blockSize: 256 });
+  });
+  afterAll(async () => reader?.dispose());
+
+  it('describes the model it loaded', () => {
+    expect(reader.model.modelType).toBe('qwen2');
+    expect(reader.model.contextWindow).toBe(32768);
+    expect(reader.model.weightBytes).toBeGreaterThan(0);
+    expect(reader.countTokens('héllo')).toBe(6); // one token per UTF-8 byte
+  });
+
+  it('encodes a document with Star Attention over two hosts and streams an answer', async () => {
+    const progress: number[] = [];
+    const stats = await reader.loadDocument(document, { onProgress: (p) => progress.push(p.tokensDone) });
+    expect(stats.attention).toBe('star');
+    expect(stats.hosts).toBe(2);
+    expect(stats.blockSize).toBe(256);
+    expect(stats.blocks).toBe(Math.ceil(stats.tokens / 256));
+    expect(stats.tokens).toBeGreaterThan(document.length); // the chat template adds its header
+    expect(stats.kvBytesPerHost.every((b) => b > 0)).toBe(true);
+    expect(stats.attentionPairs).toBeLessThan(stats.fullAttentionPairs);
+    expect(progress[progress.length - 1]).toBe(stats.tokens);
+
+    const first = await answer(reader, 'How many ships?');
+    expect(first.stats.generatedTokens).toBeGreaterThan(0);
+    expect(first.stats.promptTokens).toBeGreaterThan('How many ships?'.length);
+    expect(first.pieces.length).toBeGreaterThan(0);
+    expect(first.stats.queryMs).toBeGreaterThan(0);
+  });
+
+  it('an aborted answer leaves no trace: asking again gives the same greedy answer', async () => {
+    await reader.loadDocument(document);
+    const whole = await answer(reader, 'Who counted?');
+    await reader.loadDocument(document);
+    const controller = new AbortController();
+    const stream = reader.ask('Who counted?', { maxTokens: 12, signal: controller.signal });
+    await stream.next();
+    controller.abort();
+    let result = await stream.next();
+    while (!result.done) result = await stream.next();
+    expect(result.value.stoppedBy).toBe('abort');
+    const again = await answer(reader, 'Who counted?');
+    expect(again.text).toBe(whole.text);
+  });
+
+  it('a follow-up question appends to the conversation', async () => {
+    await reader.loadDocument(document);
+    await answer(reader, 'First question?');
+    const followUp = await answer(reader, 'And then?');
+    expect(followUp.stats.generatedTokens).toBeGreaterThan(0);
+    // The follow-up query holds the end of the previous assistant turn and the new user turn.
+    expect(followUp.stats.promptTokens).toBeGreaterThan('And then?'.length);
+  });
+
+  it('full attention through the same reader', async () => {
+    const stats = await reader.loadDocument(document, { attention: 'full' });
+    expect(stats.hosts).toBe(1);
+    expect(stats.attentionPairs).toBe(stats.fullAttentionPairs);
+    expect((await answer(reader, 'How many ships?')).stats.generatedTokens).toBeGreaterThan(0);
+  });
+});
