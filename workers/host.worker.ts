@@ -3,6 +3,7 @@
 // src/star/remote-host.ts; callbacks come as comlink proxies.
 import * as Comlink from 'comlink';
 import { Host, type EncodeJob } from '../src/star/host.ts';
+import { fromHostErrorData, toHostErrorData } from '../src/star/host-error.ts';
 import type { HostOpenRequest } from '../src/star/engine.ts';
 import type { RemoteAttention } from '../src/model/transformer.ts';
 import { parentEndpoint } from '#host-endpoint';
@@ -16,8 +17,8 @@ function opened(): Host {
 }
 
 const api = {
-  async open(index: number, request: Omit<HostOpenRequest, 'signal'>) {
-    host = await Host.open(index, request);
+  async open(index: number, request: Omit<HostOpenRequest, 'signal' | 'onProgress'>, onProgress?: HostOpenRequest['onProgress']) {
+    host = await Host.open(index, { ...request, onProgress });
     return host.info();
   },
   info: () => opened().info(),
@@ -35,7 +36,7 @@ const api = {
   partialAttention: (layer: number, q: Float32Array, rows: number, firstPosition: number) =>
     opened().partialAttention(layer, q, rows, firstPosition),
   feed: (ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention) =>
-    opened().feed(ids, firstPosition, logits, remote),
+    opened().feed(ids, firstPosition, logits, remote && revivingErrors(remote)),
   kvLength: () => opened().kvLength(),
   truncate: (rows: number) => opened().truncate(rows),
   kvBytes: () => opened().kvBytes(),
@@ -45,6 +46,28 @@ const api = {
   },
 };
 
+/** Other hosts' failures come back through the main thread as data: make them HostErrors again. */
+function revivingErrors(remote: RemoteAttention): RemoteAttention {
+  return (...args) =>
+    remote(...args).catch((error: unknown) => {
+      throw fromHostErrorData(error);
+    });
+}
+
+/** Every call, with HostErrors made plain data so their host and kind reach the main thread. */
+const exposed = Object.fromEntries(
+  Object.entries(api).map(([name, method]) => [
+    name,
+    async (...args: unknown[]) => {
+      try {
+        return await (method as (...a: unknown[]) => unknown)(...args);
+      } catch (error) {
+        throw toHostErrorData(error);
+      }
+    },
+  ]),
+) as unknown as typeof api;
+
 export type HostWorkerApi = typeof api;
 
-Comlink.expose(api, parentEndpoint());
+Comlink.expose(exposed, parentEndpoint());

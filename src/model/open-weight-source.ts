@@ -1,5 +1,5 @@
 // A model's location, as a user names it, to the WeightSource that reads its files.
-import { fileWeightSource, urlWeightSource, type WeightSource } from './weight-source.ts';
+import { fileWeightSource, urlWeightSource, type UrlSourceOptions, type WeightSource } from './weight-source.ts';
 import { directoryWeightSource } from '#directory-source';
 
 /** Where a model's Hub-layout files come from. */
@@ -8,10 +8,10 @@ export type ModelLocation =
   | { kind: 'files'; files: ReadonlyMap<string, File> } // a local folder (picker or drag and drop)
   | { kind: 'directory'; path: string }; // Node only
 
-export function openWeightSource(location: ModelLocation): WeightSource {
+export function openWeightSource(location: ModelLocation, options: { onDownload?: UrlSourceOptions['onDownload'] } = {}): WeightSource {
   switch (location.kind) {
     case 'url':
-      return urlWeightSource(location.base);
+      return urlWeightSource(location.base, { onDownload: options.onDownload });
     case 'files':
       return fileWeightSource(location.files);
     case 'directory':

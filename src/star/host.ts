@@ -9,6 +9,7 @@ import { openWeightSource } from '../model/open-weight-source.ts';
 import { KvCache } from '../model/kv-cache.ts';
 import { Transformer, type RemoteAttention } from '../model/transformer.ts';
 import type { LoadProgress, ModelLocation } from './reader-api.ts';
+import { HostError } from './host-error.ts';
 
 export interface HostOpenOptions {
   model: ModelLocation;
@@ -45,17 +46,6 @@ export interface EncodeResult {
   tokens: number;
   ms: number;
   kvBytes: number;
-}
-
-export class HostError extends Error {
-  constructor(
-    readonly host: number,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`Host ${host}: ${message}`, options);
-    this.name = 'HostError';
-  }
 }
 
 export class Host {
@@ -210,13 +200,13 @@ export class Host {
   }
 
   private checkAlive(): void {
-    if (this.lost) throw new HostError(this.index, this.lost);
+    if (this.lost) throw new HostError(this.index, this.lost, 'device-lost');
   }
 
   private wrap(error: unknown): Error {
     if (error instanceof HostError) return error;
-    if (this.lost) return new HostError(this.index, this.lost, { cause: error });
+    if (this.lost) return new HostError(this.index, this.lost, 'device-lost', { cause: error });
     if (error instanceof DOMException && error.name === 'AbortError') return error;
-    return new HostError(this.index, error instanceof Error ? error.message : String(error), { cause: error });
+    return new HostError(this.index, error instanceof Error ? error.message : String(error), 'failed', { cause: error });
   }
 }

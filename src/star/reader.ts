@@ -7,6 +7,7 @@ import { openLocalHost } from './local-host.ts';
 import { openWorkerHost } from './worker-host.ts';
 import { openWeightSource } from '../model/open-weight-source.ts';
 import type { WeightSource } from '../model/weight-source.ts';
+import { readTensorIndex } from '../model/safetensors.ts';
 import { createTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
 import {
   chatTemplateFromConfig,
@@ -36,10 +37,29 @@ export class ReaderError extends Error {
 }
 
 export async function createReader(options: CreateReaderOptions): Promise<Reader> {
-  const source = openWeightSource(options.model);
+  const downloads = new Map<string, { bytesDone: number; bytesTotal: number }>();
+  const source = openWeightSource(options.model, {
+    onDownload: ({ file, bytesDone, bytesTotal }) => {
+      downloads.set(file, { bytesDone, bytesTotal });
+      let done = 0;
+      let total = 0;
+      for (const d of downloads.values()) {
+        done += d.bytesDone;
+        total += d.bytesTotal;
+      }
+      options.onLoadProgress?.({ bytesDone: done, bytesTotal: total, tensor: `downloading ${file}` });
+    },
+  });
   const text = await loadTextFiles(source);
+  if (options.model.kind === 'url' && typeof caches !== 'undefined') {
+    // Download every weight file once, here, into the Cache API that every host then reads from:
+    // hosts opening at the same time would otherwise each download the model.
+    await readTensorIndex(source);
+  }
+  options.signal?.throwIfAborted();
   const engine = await StarEngine.create({
     ...options,
+    onProgress: options.onLoadProgress,
     openHost: options.openHost ?? (typeof window !== 'undefined' && typeof Worker !== 'undefined' ? openWorkerHost : openLocalHost),
   });
   return new StarReader(engine, text, summarize(source.name, engine), options.system);
@@ -150,7 +170,9 @@ class StarReader implements Reader {
       const queryIds = tokenizer.encode(queryText, { addSpecialTokens: false });
       const mark = await this.engine.checkpoint();
       const idsBefore = this.ids.length;
-      const sampler = createSampler({ ...generation.sampling, ...options.sampling }, this.engine.info.config.vocab);
+      // Embedding rows past the tokenizer's vocabulary (Qwen pads its embedding) are never sampled.
+      const vocab = Math.min(tokenizer.vocabSize, this.engine.info.config.vocab);
+      const sampler = createSampler({ ...generation.sampling, ...options.sampling }, vocab);
       const stops = createStopChecker(this.text.template ? [] : PLAIN_STOP_STRINGS);
       const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
       const eos = new Set(generation.eosTokenIds);

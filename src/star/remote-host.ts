@@ -4,7 +4,7 @@
 import * as Comlink from 'comlink';
 import type { HostWorkerApi } from '../../workers/host.worker.ts';
 import type { HostHandle, HostOpenRequest } from './engine.ts';
-import { HostError } from './host.ts';
+import { fromHostErrorData, HostError, toHostErrorData } from './host-error.ts';
 
 /** The thread a host runs in, as the two platforms expose it. */
 export interface HostThread {
@@ -12,6 +12,17 @@ export interface HostThread {
   /** Registers the callback for the thread's death. */
   onCrash(callback: (detail: string) => void): void;
   terminate(): void;
+}
+
+/** The callback with its HostErrors made plain data, so the thread calling it sees which host failed. */
+function plainErrors<A extends unknown[], R>(callback: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await callback(...args);
+    } catch (error) {
+      throw toHostErrorData(error);
+    }
+  };
 }
 
 export async function openRemoteHost(index: number, request: HostOpenRequest, thread: HostThread): Promise<HostHandle> {
@@ -23,12 +34,18 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
   });
   crash.catch(() => {}); // observed through guard()
   const fail = (detail: string) => {
-    crashed ??= new HostError(index, `its worker stopped (${detail}); reload the model to continue`);
+    crashed ??= new HostError(index, `its worker stopped (${detail}); reload the model to continue`, 'crashed');
     rejectPending(crashed);
   };
   thread.onCrash(fail);
 
-  const guard = <T>(call: () => Promise<T>): Promise<T> => (crashed ? Promise.reject(crashed) : Promise.race([call(), crash]));
+  const guard = <T>(call: () => Promise<T>): Promise<T> => {
+    if (crashed) return Promise.reject(crashed);
+    const result = call().catch((error: unknown) => {
+      throw fromHostErrorData(error);
+    });
+    return Promise.race([result, crash]);
+  };
 
   const { signal, onProgress } = request;
   // Only plain data crosses to the thread: the request may carry functions the engine was given.
@@ -39,7 +56,8 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
   };
   signal?.addEventListener('abort', abortOpen, { once: true });
   try {
-    await guard(() => remote.open(index, { ...plain, onProgress: onProgress ? Comlink.proxy(onProgress) : undefined }));
+    // comlink proxies only top-level arguments: the callback goes on its own.
+    await guard(() => remote.open(index, plain, onProgress ? Comlink.proxy(onProgress) : undefined));
   } catch (error) {
     thread.terminate();
     throw signal?.aborted ? signal.reason : error;
@@ -61,7 +79,7 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
     // q goes to every host: copied, not transferred.
     partialAttention: (layer, q, rows, firstPosition) => guard(() => remote.partialAttention(layer, q, rows, firstPosition)),
     feed: (ids, firstPosition, logits, remoteAttention) =>
-      guard(() => remote.feed(ids, firstPosition, logits, remoteAttention ? Comlink.proxy(remoteAttention) : undefined)),
+      guard(() => remote.feed(ids, firstPosition, logits, remoteAttention ? Comlink.proxy(plainErrors(remoteAttention)) : undefined)),
     kvLength: () => guard(() => remote.kvLength()),
     truncate: (rows) => guard(() => remote.truncate(rows)),
     kvBytes: () => guard(() => remote.kvBytes()),

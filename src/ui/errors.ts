@@ -1,3 +1,4 @@
+import { HostError } from '../star/host-error.ts';
 // Turns whatever the engine, the network or the browser threw into what the user reads and can do.
 
 export type ErrorKind =
@@ -34,6 +35,7 @@ const stepTitle: Record<Step, string> = {
 
 /** The engine's (and Chromium's) device-loss and worker-crash errors: the GPU state is gone, the page is not. */
 export function isDeviceLost(error: unknown): boolean {
+  if (error instanceof HostError) return error.kind !== 'failed';
   const { name, message } = parts(error);
   return /DeviceLost|WorkerCrash|HostCrash/i.test(name) || /device (was |is )?lost|worker crashed|host crashed/i.test(message);
 }

@@ -74,6 +74,7 @@ describe('engine failures', () => {
     await engine.encode(context, { blockSize: 128 });
     hosts[0]['gpu'].device.destroy();
     await expect(engine.feed([5, 6, 7])).rejects.toThrow(/Host 0: GPU device lost/);
+    await expect(engine.feed([5, 6, 7])).rejects.toMatchObject({ host: 0, kind: 'device-lost' });
     await expect(engine.encode(context, { blockSize: 128 })).rejects.toThrow(/Host 0: GPU device lost/);
     // Reloading gives a working engine again.
     await engine.dispose();
@@ -106,6 +107,20 @@ describe('engine failures', () => {
     await engine.encode(context, { blockSize: 128 });
     expect((await engine.feed([5])).length).toBe(1000);
     await workers[0].terminate();
-    await expect(engine.feed([6])).rejects.toThrow(/Host 0: its worker stopped/);
+    const failure = engine.feed([6]);
+    await expect(failure).rejects.toThrow(/Host 0: its worker stopped/);
+    await expect(failure).rejects.toMatchObject({ name: 'HostError', host: 0, kind: 'crashed' });
+  });
+
+  it('an error inside a host thread reaches the main thread as a HostError with its host and kind', async () => {
+    const workers: Worker[] = [];
+    const host = await killableThreadFactory(workers)(0, { model });
+    try {
+      const failure = host.feed([5], 0, 'last');
+      await expect(failure).rejects.toThrow('Host 0: no document encoded yet');
+      await expect(failure).rejects.toMatchObject({ name: 'HostError', host: 0, kind: 'failed' });
+    } finally {
+      await host.dispose();
+    }
   });
 });

@@ -39,6 +39,7 @@ async function scoreQuery(engine: StarEngine, golden: Golden): Promise<GoldenRun
 
 function expectMatches(got: GoldenRun, want: GoldenRun, label: string): void {
   const diff = maxAbsDiff(got.queryLogits, want.queryLogits);
+  console.log(`${label}: max |logit diff| ${diff.toExponential(2)}`);
   expect(diff, `${label}: max |logit diff|`).toBeLessThan(tolerance);
   expect(Array.from(got.greedyIds), `${label}: greedy ids`).toEqual(Array.from(want.greedyIds));
 }
@@ -74,13 +75,24 @@ for (const { model, hosts, openHost, where } of cases) {
 
     it('full attention: query logits, greedy ids', async () => {
       await engine.encode(Array.from(golden.contextIds), { attention: 'full' });
-      expectMatches(await scoreQuery(engine, golden), golden.full, 'full');
+      expectMatches(await scoreQuery(engine, golden), golden.full, `${model} full`);
+    });
+
+    it('full attention: logits of the last 16 positions of context + query', async () => {
+      // The last 16 rows of one causal forward over context + query: the context but its last 4
+      // tokens from the cache, then those 4 and the query in one forward.
+      const all = [...golden.contextIds, ...golden.queryIds];
+      await engine.encode(all.slice(0, all.length - 16), { attention: 'full' });
+      const logits = await engine.feed(all.slice(all.length - 16), 'all');
+      const diff = maxAbsDiff(logits, golden.prefillLogitsLast16);
+      console.log(`${model} full prefill_logits_last16: max |logit diff| ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThan(tolerance);
     });
 
     it('Star Attention with one block (b ≥ n) is full attention', async () => {
       const stats = await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 1024, hosts: 1 });
       expect(stats.blocks).toBe(1);
-      expectMatches(await scoreQuery(engine, golden), golden.full, 'star b=1024');
+      expectMatches(await scoreQuery(engine, golden), golden.full, `${model} star b=1024 (one block)`);
     });
 
     for (const blockSize of [128, 256]) {
@@ -90,7 +102,7 @@ for (const { model, hosts, openHost, where } of cases) {
           expect(stats.blocks).toBe(Math.ceil(golden.contextIds.length / blockSize));
           expect(stats.hosts).toBe(hostCount);
           expect(stats.kvBytesPerHost).toHaveLength(hostCount);
-          expectMatches(await scoreQuery(engine, golden), golden.star.get(blockSize)!, `star b=${blockSize} hosts=${hostCount}`);
+          expectMatches(await scoreQuery(engine, golden), golden.star.get(blockSize)!, `${model} star b=${blockSize} hosts=${hostCount}`);
         });
       }
     }

@@ -3,7 +3,7 @@
 // Node: in-process hosts; Chromium: hosts in Workers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReader } from '../../src/star/reader.ts';
-import type { Reader } from '../../src/star/reader-api.ts';
+import type { LoadProgress, Reader } from '../../src/star/reader-api.ts';
 import type { ModelLocation } from '../../src/model/open-weight-source.ts';
 import { inBrowser } from '../support/gpu.ts';
 
@@ -25,10 +25,18 @@ async function answer(reader: Reader, question: string, options: Parameters<Read
 
 describe('reader on the demo model', () => {
   let reader: Reader;
+  const loadProgress: LoadProgress[] = [];
   beforeAll(async () => {
-    reader = await createReader({ model: demo, hosts: 2, blockSize: 256 });
+    reader = await createReader({ model: demo, hosts: 2, blockSize: 256, onLoadProgress: (p) => loadProgress.push(p) });
   });
   afterAll(async () => reader?.dispose());
+
+  it('reports loading progress up to every byte of the weights', () => {
+    const last = loadProgress[loadProgress.length - 1];
+    expect(loadProgress.length).toBeGreaterThan(1);
+    expect(last.bytesTotal).toBeGreaterThan(0);
+    expect(last.bytesDone).toBe(last.bytesTotal);
+  });
 
   it('describes the model it loaded', () => {
     expect(reader.model.modelType).toBe('qwen2');

@@ -1,0 +1,57 @@
+// The whole flow with the real engine and the embedded demo model (public/models/demo, random weights):
+// load the model, paste a document, encode it with Star Attention, ask, see the answer stream in with
+// its stats, ask a follow-up; then the speedup page runs full vs star and draws its chart.
+import assert from 'node:assert/strict';
+import { expectText, expectVisible, suite } from './support/harness.ts';
+
+const t = suite('flow');
+
+const document = 'The harbour master logged forty-two ships in March and thirty-one in April. '.repeat(30);
+
+async function loadDemoModel(page: import('playwright-core').Page) {
+  await page.getByTestId('load-model').click();
+  await expectVisible(page.getByTestId('model-loaded'), 120_000);
+}
+
+t.test('load the demo model, a document, ask, and get a streamed answer with stats', async ({ page, url, screenshot }) => {
+  await page.goto(url());
+  await loadDemoModel(page);
+  await expectText(page.getByTestId('context-window'), /32[,.\s]?768|32K/i);
+
+  await page.getByRole('button', { name: 'Paste text' }).click();
+  await page.getByLabel("Paste the document's text").fill(document);
+  await page.getByRole('button', { name: 'Use pasted text' }).click();
+  await expectVisible(page.getByTestId('token-count'), 60_000);
+
+  await page.getByTestId('encode').click();
+  await expectVisible(page.getByTestId('encode-stats'), 120_000);
+  await expectText(page.getByTestId('encode-stats'), /star/i);
+
+  await page.getByLabel('Question', { exact: true }).fill('How many ships in March?');
+  await page.getByTestId('ask').click();
+  await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]'), 120_000);
+  const answer = page.locator('[data-testid="message-answer"][data-status="done"]').first();
+  assert.ok((await answer.getByTestId('answer-text').innerText()).length > 0, 'the answer has text');
+  await expectText(answer.getByTestId('answer-stats'), /tok\/s/);
+  await screenshot('answered-1280x800');
+
+  await page.getByLabel('Question', { exact: true }).fill('And in April?');
+  await page.getByTestId('ask').click();
+  await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]').nth(1), 120_000);
+  await page.setViewportSize({ width: 400, height: 800 });
+  await screenshot('answered-400x800');
+});
+
+t.test('the speedup page encodes with full and star attention and draws the chart', async ({ page, url, screenshot }) => {
+  await page.goto(url('#/speedup'));
+  await loadDemoModel(page);
+  await page.getByRole('button', { name: 'Paste text' }).click();
+  await page.getByLabel("Paste the document's text").fill(document);
+  await page.getByRole('button', { name: 'Use pasted text' }).click();
+  await page.getByTestId('run-speedup').click();
+  await expectVisible(page.getByTestId('speedup-chart'), 240_000);
+  await expectVisible(page.getByTestId('speedup-answers'), 240_000);
+  await screenshot('speedup-1280x800');
+});
+
+await t.run();
