@@ -4,7 +4,9 @@
 // Run: npx tsx scripts/make-demo-model.ts
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { encodeSafetensors, type TensorToWrite } from '../src/model/safetensors-writer.ts';
-import { f32ToF16Bits } from '../src/model/dtype.ts';
+import { f16BitsToF32, f32ToF16Bits } from '../src/model/dtype.ts';
+
+const f16ToNumber = (bits: number) => f16BitsToF32(Uint16Array.of(bits))[0];
 
 const out = new URL('../public/models/demo/', import.meta.url);
 const shape = { hidden: 128, intermediate: 384, layers: 2, heads: 4, kvHeads: 2, headDim: 32, vocab: 320 };
@@ -56,6 +58,16 @@ function weights(): Record<string, TensorToWrite & { dtype: 'F16' }> {
   };
   const { hidden, intermediate, heads, kvHeads, headDim, vocab } = shape;
   add('model.embed_tokens.weight', [vocab, hidden], 1);
+  // The embedding is also the output layer (tied): shrinking every row but lowercase letters, space
+  // and a few punctuation marks makes the gibberish readable characters instead of control bytes.
+  const embedding = tensors['model.embed_tokens.weight'];
+  const readable = new Set([...'abcdefghijklmnopqrstuvwxyz .,'].map((c) => byteCharacters()[c.charCodeAt(0)]).map((c) => c.codePointAt(0)));
+  byteCharacters().forEach((c, id) => {
+    if (readable.has(c.codePointAt(0))) return;
+    const row = embedding.data as Uint16Array;
+    const shrunk = f32ToF16Bits(Float32Array.from(row.subarray(id * hidden, (id + 1) * hidden), (bits) => f16ToNumber(bits) * 0.3));
+    row.set(shrunk, id * hidden);
+  });
   for (let l = 0; l < shape.layers; l++) {
     const p = `model.layers.${l}`;
     add(`${p}.input_layernorm.weight`, [hidden], 0.1, 1);

@@ -134,21 +134,28 @@ fn flash_score(c: u32) -> f32 {
 // row of the workgroup are never visited. `count` must be workgroup-uniform.
 fn flash_keys(count: u32) {
   for (var c0 = 0u; c0 < count; c0 += KEYS) {
-    let n = min(KEYS, count - c0);
+    let c_end = min(count, c0 + KEYS);
+    let n = c_end - c0;
     flash_stage(false, c0, n);
     workgroupBarrier();
-    // Loops over the tile's keys run to n, not KEYS: unrolling them would multiply the compile time.
-    for (var c = 0u; c < n; c++) {
-      var s = 0.0;
-      for (var j = 0u; j < VECS_PER_LANE; j++) { s += dot(q_reg[j], kv_tile[c * KV_STRIDE + j * LANES + lane]); }
-      partial_tile[(row * KEYS + c) * LANES + lane] = s;
+    // The loops over the tile's keys count from c0 to c_end so that the compiler sees no constant trip
+    // count: fully unrolled, they multiplied lavapipe's compile time by up to 4 (small head dims).
+    for (var k = c0; k < c_end; k += 4u) {
+      let c = k - c0;
+      var s = vec4f();
+      for (var j = 0u; j < VECS_PER_LANE; j++) {
+        let qj = q_reg[j];
+        let at = c * KV_STRIDE + j * LANES + lane;
+        s += vec4f(dot(qj, kv_tile[at]), dot(qj, kv_tile[at + KV_STRIDE]), dot(qj, kv_tile[at + 2u * KV_STRIDE]), dot(qj, kv_tile[at + 3u * KV_STRIDE]));
+      }
+      for (var u = 0u; u < 4u; u++) { partial_tile[(row * KEYS + c + u) * LANES + lane] = s[u]; }
     }
     workgroupBarrier();
     flash_stage(true, c0, n);
     // Every lane of a row computes the same max.
     var m_new = m_run;
-    for (var c = 0u; c < n; c++) {
-      if (flash_visible(c0 + c)) { m_new = max(m_new, flash_score(c)); }
+    for (var k = c0; k < c_end; k++) {
+      if (flash_visible(k)) { m_new = max(m_new, flash_score(k - c0)); }
     }
     let alpha = exp(m_run - m_new);
     var l_new = 0.0;
@@ -162,9 +169,13 @@ fn flash_keys(count: u32) {
     l_run = l_run * alpha + l_new;
     workgroupBarrier();
     for (var j = 0u; j < VECS_PER_LANE; j++) { acc[j] *= alpha; }
-    for (var c = 0u; c < n; c++) {
-      let p = p_tile[row * KEYS + c];
-      for (var j = 0u; j < VECS_PER_LANE; j++) { acc[j] += p * kv_tile[c * KV_STRIDE + j * LANES + lane]; }
+    for (var k = c0; k < c_end; k += 4u) {
+      let c = k - c0;
+      let p = vec4f(p_tile[row * KEYS + c], p_tile[row * KEYS + c + 1u], p_tile[row * KEYS + c + 2u], p_tile[row * KEYS + c + 3u]);
+      for (var j = 0u; j < VECS_PER_LANE; j++) {
+        let at = c * KV_STRIDE + j * LANES + lane;
+        acc[j] += p.x * kv_tile[at] + p.y * kv_tile[at + KV_STRIDE] + p.z * kv_tile[at + 2u * KV_STRIDE] + p.w * kv_tile[at + 3u * KV_STRIDE];
+      }
     }
     workgroupBarrier();
   }

@@ -43,7 +43,8 @@ export function formatTokensShort(n: number): string {
 
 export function formatParams(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2).replace(/0$/, '')}B`;
-  return `${Math.round(n / 1e6)}M`;
+  if (n >= 1e7) return `${Math.round(n / 1e6)}M`;
+  return `${(n / 1e6).toPrecision(2)}M`;
 }
 
 export function formatPerSecond(perSecond: number | undefined, unit: string): string {
