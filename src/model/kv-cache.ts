@@ -36,31 +36,34 @@ export class KvCache {
   readonly bytesPerToken: number;
   private readonly tokenBytes: number;
   private readonly growTokens: number;
+  private readonly alignTokens: number;
 
   /**
    * @param capacityTokens tokens to allocate for up front (document + question + answer room).
    * @param alignTokens chunk sizes are multiples of this (the Star Attention block size), so a block
-   *   appended at an aligned row never straddles two chunks.
+   *   appended at an aligned row never straddles two chunks; when one block is larger than a chunk,
+   *   chunks are not aligned (alignedTo() then says 1) and blocks are processed in pieces.
    */
   constructor(
     private readonly gpu: Gpu,
     readonly shape: KvShape,
     capacityTokens: number,
-    private readonly alignTokens = 1,
+    alignTokens = 1,
     maxChunkBytes = gpu.maxBindingBytes,
   ) {
     this.tokenBytes = shape.kvHeads * shape.headDim * 4;
     this.bytesPerToken = 2 * shape.layers * this.tokenBytes;
     const fit = Math.floor(Math.min(maxChunkBytes, gpu.device.limits.maxBufferSize) / this.tokenBytes);
-    this.chunkTokens = Math.floor(fit / alignTokens) * alignTokens;
-    this.growTokens = Math.min(this.chunkTokens, Math.ceil(1024 / alignTokens) * alignTokens);
-    if (this.chunkTokens === 0) {
-      throw new Error(
-        `A block of ${alignTokens} tokens needs ${alignTokens * this.tokenBytes} bytes of KV per layer, ` +
-          `more than one storage binding (${maxChunkBytes} bytes): use a smaller block size`,
-      );
-    }
+    if (fit === 0) throw new Error(`One token's KV (${this.tokenBytes} bytes per layer) exceeds a storage binding (${maxChunkBytes} bytes)`);
+    this.alignTokens = alignTokens <= fit ? alignTokens : 1;
+    this.chunkTokens = Math.floor(fit / this.alignTokens) * this.alignTokens;
+    this.growTokens = Math.min(this.chunkTokens, Math.ceil(1024 / this.alignTokens) * this.alignTokens);
     this.ensureCapacity(capacityTokens);
+  }
+
+  /** Chunks start and end at multiples of this many rows. */
+  alignedTo(): number {
+    return this.alignTokens;
   }
 
   get length(): number {

@@ -171,7 +171,9 @@ export class Transformer {
     const plan = request.attention;
     if (plan.kind !== 'star-blocks') return Math.min(n, start + this.maxRows);
     const b = plan.blockSize;
-    if (b > this.maxRows) {
+    if (b > this.maxRows || request.cache.alignedTo() % b !== 0) {
+      // Part of one block at a time: blocks longer than a piece, or a cache whose chunks are
+      // smaller than a block.
       const blockEnd = (Math.floor((request.firstPosition + start) / b) + 1) * b - request.firstPosition;
       return Math.min(n, blockEnd, start + this.maxRows);
     }
@@ -288,18 +290,15 @@ export class Transformer {
     const anchorSpans = plan.anchorCache.spans(layer, 0, plan.anchorRows);
     const b = plan.blockSize;
     const offsetInBlock = query.firstPosition % b;
-    if (anchorSpans.length !== 1) throw new Error('The anchor must lie in one KV chunk');
-    if (offsetInBlock === 0) {
+    const blockSpans = cache.spans(layer, cacheRow - offsetInBlock, cacheRow + query.rows);
+    if (offsetInBlock === 0 && anchorSpans.length === 1 && blockSpans.length === 1) {
       // Whole blocks, batched: one pass over the anchor and each row's own block.
-      const [blocks, ...rest] = cache.spans(layer, cacheRow, cacheRow + query.rows);
-      if (rest.length) throw new Error('A batch of blocks straddles two KV chunks (cache not block-aligned)');
-      attentionBlockAnchor(gpu, encoder, shape, query, anchorSpans[0], blocks, b, out);
+      attentionBlockAnchor(gpu, encoder, shape, query, anchorSpans[0], blockSpans[0], b, out);
       return;
     }
-    // A later piece of a block longer than maxRows: the anchor (all visible) and the block so far
-    // (causal), merged.
-    const blockSoFar = cache.spans(layer, cacheRow - offsetInBlock, cacheRow + query.rows);
-    this.attendSpans(encoder, query, [...anchorSpans, ...blockSoFar], out);
+    // Part of one block (pieceEnd keeps a piece within its block whenever this path can be taken):
+    // the anchor, all at earlier positions, and the block so far, causal; merged.
+    this.attendSpans(encoder, query, [...anchorSpans, ...blockSpans], out);
   }
 
   /** Causal attention of `query` over `spans` of this host's cache. */

@@ -24,6 +24,8 @@ export interface HostOpenRequest {
   maxRows?: number;
   /** See TransformerOptions.ropeDType. */
   ropeDType?: 'f32' | 'f16' | 'bf16';
+  /** Largest KV cache chunk in bytes (default: the device's storage binding limit). */
+  maxKvChunkBytes?: number;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }

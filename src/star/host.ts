@@ -17,6 +17,8 @@ export interface HostOpenOptions {
   /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
   maxRows?: number;
   ropeDType?: 'f32' | 'f16' | 'bf16';
+  /** Largest KV cache chunk in bytes (default: the device's storage binding limit). */
+  maxKvChunkBytes?: number;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -58,6 +60,7 @@ export class Host {
     private readonly config: ModelConfig,
     private readonly weights: ModelWeights,
     private readonly transformer: Transformer,
+    private readonly maxKvChunkBytes: number | undefined,
   ) {}
 
   static async open(index: number, options: HostOpenOptions): Promise<Host> {
@@ -80,7 +83,7 @@ export class Host {
         signal: options.signal,
       });
       const transformer = new Transformer(gpu, config, weights, { maxRows: options.maxRows, ropeDType: options.ropeDType });
-      host = new Host(index, gpu, config, weights, transformer);
+      host = new Host(index, gpu, config, weights, transformer, options.maxKvChunkBytes);
       host.lost = lostReason;
       return host;
     } catch (error) {
@@ -103,7 +106,7 @@ export class Host {
     const started = performance.now();
     this.cache?.destroy();
     const shape = { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim };
-    const cache = new KvCache(this.gpu, shape, job.capacity, job.attention === 'star' ? job.blockSize : 1);
+    const cache = new KvCache(this.gpu, shape, job.capacity, job.attention === 'star' ? job.blockSize : 1, this.maxKvChunkBytes);
     this.cache = cache;
     let anchorCache: KvCache | undefined;
     try {
@@ -123,7 +126,7 @@ export class Host {
             throw new Error(`a host without block 0 needs the anchor's ${job.anchorSize} tokens`);
           }
           // The anchor's KV, computed once on this device and dropped after phase 1.
-          anchorCache = new KvCache(this.gpu, shape, job.anchorSize);
+          anchorCache = new KvCache(this.gpu, shape, job.anchorSize, 1, this.maxKvChunkBytes);
           await t.forward({ ids: job.anchorIds, firstPosition: 0, cache: anchorCache, attention: { kind: 'causal' }, logits: 'none', signal });
         }
         if (first < job.ids.length) {

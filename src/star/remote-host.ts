@@ -49,7 +49,13 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
 
   const { signal, onProgress } = request;
   // Only plain data crosses to the thread: the request may carry functions the engine was given.
-  const plain = { model: request.model, weightType: request.weightType, maxRows: request.maxRows, ropeDType: request.ropeDType };
+  const plain = {
+    model: request.model,
+    weightType: request.weightType,
+    maxRows: request.maxRows,
+    ropeDType: request.ropeDType,
+    maxKvChunkBytes: request.maxKvChunkBytes,
+  };
   const abortOpen = () => {
     thread.terminate();
     fail('loading was cancelled');

@@ -44,11 +44,22 @@ function expectMatches(got: GoldenRun, want: GoldenRun, label: string): void {
   expect(Array.from(got.greedyIds), `${label}: greedy ids`).toEqual(Array.from(want.greedyIds));
 }
 
-const cases: Array<{ model: FixtureModel; hosts: number[]; openHost: HostFactory; where: string }> = inBrowser
+interface Case {
+  model: FixtureModel;
+  hosts: number[];
+  openHost: HostFactory;
+  where: string;
+  maxKvChunkBytes?: number;
+}
+
+const cases: Case[] = inBrowser
   ? [{ model: 'tiny-qwen3', hosts: [2], openHost: openWorkerHost, where: 'hosts in Workers' }]
   : [
       ...fixtureModels.map((model) => ({ model, hosts: [1, 2, 3], openHost: openLocalHost, where: 'in-process hosts' })),
       { model: 'tiny-llama3', hosts: [2], openHost: await threadHostFactory(), where: 'hosts in worker_threads' },
+      // 128 tokens of KV per chunk (2 KV heads × 16 dims × 4 bytes × 128): a cache spread over many
+      // chunks, as on a device whose storage bindings are too small for the whole cache.
+      { model: 'tiny-llama3', hosts: [1], openHost: openLocalHost, where: 'KV in 128-token chunks', maxKvChunkBytes: 128 * 128 },
     ];
 
 /** Node only: the module imports node:worker_threads. */
@@ -56,7 +67,7 @@ async function threadHostFactory(): Promise<HostFactory> {
   return (await import('../../src/star/thread-host.ts')).openThreadHost;
 }
 
-for (const { model, hosts, openHost, where } of cases) {
+for (const { model, hosts, openHost, where, maxKvChunkBytes } of cases) {
   describe(`${model} against transformers, ${where}`, () => {
     let engine: StarEngine;
     let golden: Golden;
@@ -68,6 +79,7 @@ for (const { model, hosts, openHost, where } of cases) {
         hosts: Math.max(...hosts),
         ropeDType: golden.ropeDType,
         conversationRoom: 64,
+        maxKvChunkBytes,
         openHost,
       });
     });
