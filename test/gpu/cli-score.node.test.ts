@@ -1,0 +1,44 @@
+// `npx star-reader score` as a user runs it: a separate process, ids files in, a safetensors file out,
+// checked against transformers (the hf-golden star_b128 reference) on two hosts.
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { fixtureLocation, loadGolden } from '../support/fixtures.ts';
+import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
+import { readSafetensorsHeader, readTensorBytes } from '../../src/model/safetensors.ts';
+import { maxAbsDiff } from '../support/random.ts';
+
+const run = promisify(execFile);
+const bin = decodeURIComponent(new URL('../../bin/star-reader.mjs', import.meta.url).pathname);
+
+describe('star-reader score', () => {
+  it('writes logits and greedy ids that match transformers (star, b=128, 2 hosts)', async () => {
+    const golden = await loadGolden('tiny-qwen2');
+    const dir = await mkdtemp(join(tmpdir(), 'star-reader-score-'));
+    await writeFile(join(dir, 'ctx.json'), JSON.stringify(Array.from(golden.contextIds)));
+    await writeFile(join(dir, 'q.json'), JSON.stringify(Array.from(golden.queryIds)));
+    const args = ['score', '--model', fixtureLocation('tiny-qwen2'), '--context-ids', join(dir, 'ctx.json'), '--query-ids', join(dir, 'q.json')];
+    args.push('--generate', String(golden.generated), '--attention', 'star', '--block-size', '128', '--hosts', '2');
+    args.push('--rope-dtype', golden.ropeDType, '--out', join(dir, 'out.safetensors'));
+    const { stderr } = await run(process.execPath, [bin, ...args], { timeout: 240_000 });
+    expect(stderr).toMatch(/star attention, 8 block\(s\) of 128, 2 host\(s\)/);
+
+    const source = directoryWeightSource(dir);
+    const { tensors } = await readSafetensorsHeader(source, 'out.safetensors');
+    expect(tensors.get('logits')?.shape).toEqual([golden.queryIds.length + golden.generated, golden.vocab]);
+    const logits = new Float32Array((await readTensorBytes(source, tensors.get('logits')!)).slice().buffer);
+    const ids = new Int32Array((await readTensorBytes(source, tensors.get('ids')!)).slice().buffer);
+    const want = golden.star.get(128)!;
+    expect(maxAbsDiff(logits, want.queryLogits)).toBeLessThan(1e-3);
+    expect(Array.from(ids)).toEqual(Array.from(want.greedyIds));
+  });
+
+  it('refuses bad arguments with a usage message and exit code 2', async () => {
+    const failure = run(process.execPath, [bin, 'score', '--model', 'x', '--attention', 'ring'], { timeout: 60_000 });
+    await expect(failure).rejects.toMatchObject({ code: 2 });
+    await expect(failure).rejects.toMatchObject({ stderr: expect.stringMatching(/Missing --context-ids|--attention must be star or full/) });
+  });
+});
