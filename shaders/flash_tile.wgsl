@@ -140,15 +140,16 @@ fn flash_keys(count: u32) {
     workgroupBarrier();
     // The loops over the tile's keys count from c0 to c_end so that the compiler sees no constant trip
     // count: fully unrolled, they multiplied lavapipe's compile time by up to 4 (small head dims).
-    for (var k = c0; k < c_end; k += 4u) {
+    for (var k = c0; k < c_end; k += 2u) {
       let c = k - c0;
-      var s = vec4f();
+      var s = vec2f();
       for (var j = 0u; j < VECS_PER_LANE; j++) {
         let qj = q_reg[j];
         let at = c * KV_STRIDE + j * LANES + lane;
-        s += vec4f(dot(qj, kv_tile[at]), dot(qj, kv_tile[at + KV_STRIDE]), dot(qj, kv_tile[at + 2u * KV_STRIDE]), dot(qj, kv_tile[at + 3u * KV_STRIDE]));
+        s += vec2f(dot(qj, kv_tile[at]), dot(qj, kv_tile[at + KV_STRIDE]));
       }
-      for (var u = 0u; u < 4u; u++) { partial_tile[(row * KEYS + c + u) * LANES + lane] = s[u]; }
+      partial_tile[(row * KEYS + c) * LANES + lane] = s.x;
+      partial_tile[(row * KEYS + c + 1u) * LANES + lane] = s.y;
     }
     workgroupBarrier();
     flash_stage(true, c0, n);
@@ -169,12 +170,12 @@ fn flash_keys(count: u32) {
     l_run = l_run * alpha + l_new;
     workgroupBarrier();
     for (var j = 0u; j < VECS_PER_LANE; j++) { acc[j] *= alpha; }
-    for (var k = c0; k < c_end; k += 4u) {
+    for (var k = c0; k < c_end; k += 2u) {
       let c = k - c0;
-      let p = vec4f(p_tile[row * KEYS + c], p_tile[row * KEYS + c + 1u], p_tile[row * KEYS + c + 2u], p_tile[row * KEYS + c + 3u]);
+      let p = vec2f(p_tile[row * KEYS + c], p_tile[row * KEYS + c + 1u]);
       for (var j = 0u; j < VECS_PER_LANE; j++) {
         let at = c * KV_STRIDE + j * LANES + lane;
-        acc[j] += p.x * kv_tile[at] + p.y * kv_tile[at + KV_STRIDE] + p.z * kv_tile[at + 2u * KV_STRIDE] + p.w * kv_tile[at + 3u * KV_STRIDE];
+        acc[j] += p.x * kv_tile[at] + p.y * kv_tile[at + KV_STRIDE];
       }
     }
     workgroupBarrier();

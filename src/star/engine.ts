@@ -2,6 +2,7 @@
 // every other host's partial attention merged in at each layer. The reader (reader.ts) puts text,
 // chat templates and sampling on top; the CLI's `score` uses this directly.
 import { attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
+import { planMemory } from '../model/memory-plan.ts';
 import type { EncodeJob, EncodeResult, HostInfo } from './host.ts';
 import type { RemoteAttention, RemotePartials } from '../model/transformer.ts';
 import type { AttentionMode, EncodeProgress, EncodeStats, LoadProgress, ModelLocation } from './reader-api.ts';
@@ -45,6 +46,11 @@ export interface EncodeOptions {
 export interface EngineOptions extends HostOpenRequest, EncodeOptions {
   /** KV rows kept free on the query host for questions and answers (it grows past this if needed). */
   conversationRoom?: number;
+  /**
+   * Bytes the model may use on each device (WebGPU does not say how much memory a GPU has). With it,
+   * a document whose KV cache would not fit is refused before encoding, with the numbers.
+   */
+  deviceMemoryBudget?: number;
   openHost: HostFactory;
 }
 
@@ -122,6 +128,7 @@ export class StarEngine {
       blockSize: mode === 'full' ? n : (options.blockSize ?? this.options.blockSize),
       anchorSize: mode === 'full' ? undefined : (options.anchorSize ?? this.options.anchorSize),
     });
+    this.checkMemory(plan, room);
     const started = performance.now();
     const done = new Array<number>(this.hosts.length).fill(0);
     const report = () =>
@@ -176,6 +183,22 @@ export class StarEngine {
       attentionPairs: attentionPairs(plan, mode),
       fullAttentionPairs: attentionPairs(plan, 'full'),
     };
+  }
+
+  /** Refuses a plan whose largest share (with the query host's room) does not fit one device. */
+  private checkMemory(plan: BlockPlan, room: number): void {
+    const largest = Math.max(...plan.hosts.map((h) => h.end - h.start + (h.host === plan.queryHost ? room : 0)));
+    const memory = planMemory(this.info.config, {
+      contextTokens: largest,
+      weightType: this.options.weightType ?? 'f32',
+      limits: {
+        maxBufferSize: this.info.adapter.limits.maxBufferSize,
+        maxStorageBufferBindingSize: this.info.adapter.limits.maxStorageBufferBindingSize,
+      },
+      deviceMemoryBudget: this.options.deviceMemoryBudget,
+      prefillRows: this.options.maxRows,
+    });
+    if (!memory.fits) throw new EngineError(memory.message ?? 'The document does not fit in GPU memory');
   }
 
   /**

@@ -51,6 +51,13 @@ describe('engine failures', () => {
     await expect(engine.encode(tooLong)).rejects.toThrow(/32768 tokens.*context window is 32768.*shorten it by at least 1 token/);
   });
 
+  it('a document whose KV cache exceeds the memory budget is refused with the numbers', async () => {
+    engine = await StarEngine.create({ model, openHost: openLocalHost, deviceMemoryBudget: 2_500_000, conversationRoom: 64 });
+    await expect(engine.encode(new Array(20000).fill(5))).rejects.toThrow(/needs .* MB .* the memory budget is 2.5 MB: the largest context that fits is \d+ tokens/);
+    const stats = await engine.encode(context);
+    expect(stats.tokens).toBe(600);
+  });
+
   it('cancelling mid-encode leaves the engine usable', async () => {
     engine = await StarEngine.create({ model, openHost: openLocalHost, maxRows: 128 });
     const controller = new AbortController();
