@@ -1,10 +1,12 @@
 // star-reader: the Node command line (WebGPU through Dawn).
 import { score, scoreOptions } from './score.ts';
 import { bench, benchOptions } from './bench.ts';
+import { generate, generateOptions } from './generate.ts';
 import { usage, UsageError } from './args.ts';
 
 const commands: Record<string, { run: (argv: readonly string[]) => Promise<void>; help: string }> = {
   score: { run: score, help: `score token ids with full or Star Attention\n${usage(scoreOptions)}` },
+  generate: { run: generate, help: `ask a model about a document: one question or a chat\n${usage(generateOptions)}` },
   bench: { run: bench, help: `Star Attention vs full attention: encode time, decode speed, kernels\n${usage(benchOptions)}` },
 };
 

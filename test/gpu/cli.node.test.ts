@@ -1,5 +1,6 @@
-// `npx star-reader score` as a user runs it: a separate process, ids files in, a safetensors file out,
-// checked against transformers (the hf-golden star_b128 reference) on two hosts.
+// The command line as a user runs it, in a separate process: `score` (ids files in, a safetensors file
+// out, checked against transformers' hf-golden star_b128 reference on two hosts) and `generate`
+// (the demo model answering a prompt, and a chat read from standard input).
 import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,5 +41,29 @@ describe('star-reader score', () => {
     const failure = run(process.execPath, [bin, 'score', '--model', 'x', '--attention', 'ring'], { timeout: 60_000 });
     await expect(failure).rejects.toMatchObject({ code: 2 });
     await expect(failure).rejects.toMatchObject({ stderr: expect.stringMatching(/Missing --context-ids|--attention must be star or full/) });
+  });
+});
+
+describe('star-reader generate', () => {
+  const demo = decodeURIComponent(new URL('../../public/models/demo/', import.meta.url).pathname);
+
+  it('answers a prompt about a document: the answer on stdout, the stats on stderr', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'star-reader-generate-'));
+    await writeFile(join(dir, 'doc.txt'), 'The harbour master logged forty-two ships in March. '.repeat(20));
+    const args = ['generate', '--model', demo, '--document', join(dir, 'doc.txt'), '--prompt', 'How many ships?'];
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args, '--max-tokens', '5', '--block-size', '256'], { timeout: 120_000 });
+    expect(stdout.trim().length).toBeGreaterThan(0);
+    expect(stderr).toMatch(/read \d+ tokens in \d+ ms: star attention, \d+ block\(s\), 1 host\(s\)/);
+    expect(stderr).toMatch(/\[5 tokens, query \d+ ms, [\d.]+ tokens\/s, stopped by max-tokens\]/);
+  });
+
+  it('--chat answers one question per line of standard input, keeping the conversation', async () => {
+    const child = execFile(process.execPath, [bin, 'generate', '--model', demo, '--chat', '--max-tokens', '3'], { timeout: 120_000 });
+    child.stdin!.end('First question?\nA follow-up?\n');
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    expect(code).toBe(0);
+    expect(stderr.match(/stopped by/g)).toHaveLength(2);
   });
 });

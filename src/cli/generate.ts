@@ -1,0 +1,65 @@
+// `star-reader generate`: ask a model about a document from the terminal, one question (--prompt) or
+// a conversation (--chat, one question per line on standard input). The answer streams to stdout;
+// phase-1 and answer stats go to stderr.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseOptions, UsageError, type OptionSpec } from './args.ts';
+import { createReader } from '../star/reader.ts';
+import { openLocalHost } from '../star/local-host.ts';
+import type { AnswerStats, Reader } from '../star/reader-api.ts';
+
+export const generateOptions = {
+  model: { type: 'string', required: true, help: 'model directory in Hub layout, with tokenizer.json' },
+  prompt: { type: 'string', help: 'the question (or text) to answer' },
+  chat: { type: 'boolean', help: 'a conversation: one question per line on standard input, follow-ups keep the context' },
+  document: { type: 'string', help: 'a text file the questions are about (default: none)' },
+  attention: { type: 'string', default: 'star', help: 'star or full' },
+  'block-size': { type: 'number', help: 'Star Attention block size (default: chosen from the document length)' },
+  hosts: { type: 'number', default: 1, help: 'Star Attention hosts, each with its own GPU device' },
+  'max-tokens': { type: 'number', default: 256, help: 'most tokens per answer' },
+  temperature: { type: 'number', help: 'sampling temperature (0: greedy; default: the model’s generation_config)' },
+  'top-k': { type: 'number', help: 'sample among the k most likely tokens' },
+  'top-p': { type: 'number', help: 'sample within this probability mass' },
+  seed: { type: 'number', help: 'random seed for sampling' },
+} satisfies OptionSpec;
+
+export async function generate(argv: readonly string[]): Promise<void> {
+  const o = parseOptions(argv, generateOptions);
+  if (!o.chat && o.prompt === undefined) throw new UsageError('Give --prompt "…" or --chat');
+  if (o.attention !== 'star' && o.attention !== 'full') throw new UsageError(`--attention must be star or full, got "${o.attention}"`);
+  const document = o.document ? await readFile(resolve(o.document), 'utf8') : '';
+  const reader = await createReader({
+    model: { kind: 'directory', path: resolve(o.model) },
+    hosts: o.hosts,
+    openHost: openLocalHost,
+  });
+  try {
+    const stats = await reader.loadDocument(document, { attention: o.attention, blockSize: o['block-size'] });
+    console.error(`[read ${stats.tokens} tokens in ${stats.encodeMs.toFixed(0)} ms: ${stats.attention} attention, ${stats.blocks} block(s), ${stats.hosts} host(s)]`);
+    const sampling = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], seed: o.seed };
+    if (o.prompt !== undefined) await answer(reader, o.prompt, o['max-tokens'], sampling);
+    if (o.chat) {
+      const lines = createInterface({ input: process.stdin, terminal: false });
+      if (process.stdin.isTTY) process.stderr.write('> ');
+      for await (const line of lines) {
+        if (line.trim()) await answer(reader, line, o['max-tokens'], sampling);
+        if (process.stdin.isTTY) process.stderr.write('> ');
+      }
+    }
+  } finally {
+    await reader.dispose();
+  }
+}
+
+async function answer(reader: Reader, question: string, maxTokens: number, sampling: Record<string, number | undefined>): Promise<void> {
+  const stream = reader.ask(question, { maxTokens, sampling });
+  let result = await stream.next();
+  while (!result.done) {
+    process.stdout.write(result.value);
+    result = await stream.next();
+  }
+  const s: AnswerStats = result.value;
+  process.stdout.write('\n');
+  console.error(`[${s.generatedTokens} tokens, query ${s.queryMs.toFixed(0)} ms, ${s.decodeTokensPerSecond.toFixed(1)} tokens/s, stopped by ${s.stoppedBy}]`);
+}
