@@ -120,3 +120,28 @@ for (const { model, hosts, openHost, where, maxKvChunkBytes } of cases) {
     }
   });
 }
+
+// f16 weights (lavapipe has shader-f16; SwiftShader has none): weights rounded to f16, compute in f32.
+// Measured against transformers: the bf16 and f16 checkpoints convert to f16 exactly (max |diff| as
+// with f32, ≤ 6e-6); the f32 checkpoint (qwen3) moves logits by up to 5.7e-3. Tolerance of the f16
+// path: 2e-2 on logits of magnitude up to ~5.
+const f16Tolerance = 2e-2;
+describe.runIf(!inBrowser)('f16 weights against transformers', () => {
+  for (const model of fixtureModels) {
+    it(`${model}: full and star b=128 within ${f16Tolerance}`, async () => {
+      const golden = await loadGolden(model);
+      const engine = await StarEngine.create({ model: location(model), weightType: 'f16', ropeDType: golden.ropeDType, conversationRoom: 64, openHost: openLocalHost });
+      try {
+        for (const [mode, want] of [['full', golden.full], ['star', golden.star.get(128)!]] as const) {
+          await engine.encode(Array.from(golden.contextIds), { attention: mode, blockSize: 128 });
+          const got = await scoreQuery(engine, golden);
+          const diff = maxAbsDiff(got.queryLogits, want.queryLogits);
+          console.log(`${model} ${mode} f16 weights: max |logit diff| ${diff.toExponential(2)}`);
+          expect(diff).toBeLessThan(f16Tolerance);
+        }
+      } finally {
+        await engine.dispose();
+      }
+    });
+  }
+});
