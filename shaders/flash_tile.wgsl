@@ -71,7 +71,6 @@ fn flash_row_in_tile(r: u32) -> bool {
   return r < ROWS && tile_begin + r < tile_end;
 }
 
-
 // Sets up the tile (the kv head's flattened rows [i_begin, i_end)) and loads this thread's query row.
 // Query rows and outputs go between global memory and the lanes' registers through kv_tile, KEYS rows
 // at a time: coalesced accesses, and the register loops stay free of per-element bounds checks.
@@ -92,7 +91,8 @@ fn flash_begin(
   q_position = q_first + (i_begin + row) / group;
   m_run = EMPTY_LSE;
   l_run = 0.0;
-  // A runtime bound keeps this loop rolled: one copy of the register loop, compiled once.
+  // Bounded by the (uniform) row count rather than ROWS: the loop stays rolled, one copy of the
+  // register loop to compile.
   for (var r0 = 0u; r0 < i_end - i_begin; r0 += KEYS) {
     for (var e = thread; e < KEYS * STAGE_FLOATS; e += THREADS) {
       let r = r0 + e / STAGE_FLOATS;
@@ -132,6 +132,9 @@ fn flash_score(c: u32) -> f32 {
 
 // Attends to keys [0, count), KEYS at a time. Callers bound `count` so that tiles masked for every
 // row of the workgroup are never visited. `count` must be workgroup-uniform.
+// Per tile: stage K; partial dot products; stage V while every lane finds its row's max and the
+// probabilities of its keys; accumulate P·V. Keys go two at a time (KEYS is even; kv_tile rows past
+// the tile's n keys are zero and their probabilities 0).
 fn flash_keys(count: u32) {
   for (var c0 = 0u; c0 < count; c0 += KEYS) {
     let c_end = min(count, c0 + KEYS);
@@ -139,7 +142,7 @@ fn flash_keys(count: u32) {
     flash_stage(false, c0, n);
     workgroupBarrier();
     // The loops over the tile's keys count from c0 to c_end so that the compiler sees no constant trip
-    // count: fully unrolled, they multiplied lavapipe's compile time by up to 4 (small head dims).
+    // count: unrolled, they multiplied lavapipe's compile time by up to 10 for small head dims.
     for (var k = c0; k < c_end; k += 2u) {
       let c = k - c0;
       var s = vec2f();
@@ -183,8 +186,8 @@ fn flash_keys(count: u32) {
 }
 
 // Writes the normalised output to o row q_row + row_offset (and its LSE). A row that saw no key gets
-// O = 0 and LSE = EMPTY_LSE, which merging weighs as 0.
-// `rows` = i_end - i_begin of flash_begin.
+// O = 0 and LSE = EMPTY_LSE, which merging weighs as 0. `rows` is i_end - i_begin of flash_begin,
+// passed again because a loop around barriers needs a provably uniform bound.
 fn flash_finish(row_offset: u32, rows: u32) {
   p_tile[row * KEYS + lane] = l_run; // needs LANES <= KEYS; every earlier read of p_tile is behind a barrier
   workgroupBarrier();

@@ -16,6 +16,7 @@ export const scoreOptions = {
   'block-size': { type: 'number', help: 'Star Attention block size (default: chosen from the context length)' },
   'anchor-size': { type: 'number', help: 'anchor size ≤ block size (default: the block size)' },
   hosts: { type: 'number', default: 1, help: 'Star Attention hosts, each with its own GPU device' },
+  adapters: { type: 'string', help: 'comma-separated adapter names (parts of), host i on the i-th modulo their count: several GPUs at once' },
   'weight-type': { type: 'string', default: 'f32', help: 'f32 or f16 weights on the GPU' },
   'rope-dtype': {
     type: 'string',
@@ -39,6 +40,7 @@ export async function score(argv: readonly string[]): Promise<void> {
   const engine = await StarEngine.create({
     model: { kind: 'directory', path: resolve(o.model) },
     hosts: o.hosts,
+    adapters: o.adapters?.split(',').map((name) => ({ name: name.trim() })),
     attention: o.attention,
     blockSize: o['block-size'],
     anchorSize: o['anchor-size'],

@@ -12,7 +12,10 @@ export interface AdapterReport {
 }
 
 export interface DeviceRequest {
+  /** 'low-power' asks for an integrated GPU, 'high-performance' (the default) for a discrete one. */
   powerPreference?: GPUPowerPreference;
+  /** Node only: the adapter whose name contains this (Dawn's `adapter=` option). */
+  adapterName?: string;
   /** Called when the device is lost (driver reset, DEVICE_HUNG, tab backgrounded too long). */
   onLost?: (info: GPUDeviceLostInfo) => void;
 }
@@ -43,10 +46,20 @@ export class NoWebGpuError extends Error {
 export async function requestDevice(
   request: DeviceRequest = {},
 ): Promise<{ device: GPUDevice; adapter: AdapterReport }> {
-  const gpu = gpuEntry();
+  const gpu = gpuEntry(request.adapterName);
   if (!gpu) throw new NoWebGpuError('WebGPU is not available.');
-  const adapter = await gpu.requestAdapter({ powerPreference: request.powerPreference ?? 'high-performance' });
-  if (!adapter) throw new NoWebGpuError('WebGPU found no adapter.');
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: request.powerPreference ?? 'high-performance' });
+  } catch (error) {
+    // Dawn refuses an unknown adapter name with the list of the adapters it has.
+    if (!request.adapterName) throw error;
+    throw new Error(`No WebGPU adapter named like "${request.adapterName}". ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!adapter) {
+    if (request.adapterName) throw new Error(`No WebGPU adapter named like "${request.adapterName}"`);
+    throw new NoWebGpuError('WebGPU found no adapter.');
+  }
 
   const requiredFeatures = wantedFeatures.filter((f) => adapter.features.has(f));
   const requiredLimits: Record<string, number> = {};

@@ -1,14 +1,21 @@
 // Node: WebGPU comes from Dawn through the npm package `webgpu`.
 import { create, globals } from 'webgpu';
 
-let entry: GPU | undefined;
+const entries = new Map<string, GPU>();
 
-/** Dawn's GPU object; installs the WebGPU globals (GPUBufferUsage, …) once. */
-export function gpuEntry(): GPU {
+/**
+ * Dawn's GPU object; installs the WebGPU globals (GPUBufferUsage, …) once. `adapterName` picks one
+ * adapter by (part of) its name — on a machine with several GPUs, one per host — through Dawn's
+ * `adapter=` option.
+ */
+export function gpuEntry(adapterName?: string): GPU {
+  const key = adapterName ?? '';
+  let entry = entries.get(key);
   if (!entry) {
     Object.assign(globalThis, globals);
     // lavapipe (Mesa's CPU Vulkan driver) is found through VK_ICD_FILENAMES when no GPU driver is set.
-    entry = create([]) as GPU;
+    entry = create(adapterName ? [`adapter=${adapterName}`] : []) as GPU;
+    entries.set(key, entry);
   }
   return entry;
 }

@@ -3,7 +3,7 @@
 // chat templates and sampling on top; the CLI's `score` uses this directly.
 import { attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
 import { planMemory } from '../model/memory-plan.ts';
-import type { EncodeJob, EncodeResult, HostInfo } from './host.ts';
+import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo } from './host.ts';
 import type { RemoteAttention, RemotePartials } from '../model/transformer.ts';
 import type { AttentionMode, EncodeProgress, EncodeStats, LoadProgress, ModelLocation } from './reader-api.ts';
 
@@ -27,6 +27,8 @@ export interface HostOpenRequest {
   ropeDType?: 'f32' | 'f16' | 'bf16';
   /** Largest KV cache chunk in bytes (default: the device's storage binding limit). */
   maxKvChunkBytes?: number;
+  /** This host's GPU, where the machine has several (see EngineOptions.adapters). */
+  adapter?: AdapterChoice;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -44,6 +46,11 @@ export interface EncodeOptions {
 }
 
 export interface EngineOptions extends HostOpenRequest, EncodeOptions {
+  /**
+   * GPUs for the hosts, host i on adapters[i % length]: on a machine with an integrated and a
+   * discrete GPU (or several GPUs in Node), phase 1 runs on all of them at once.
+   */
+  adapters?: AdapterChoice[];
   /** KV rows kept free on the query host for questions and answers (it grows past this if needed). */
   conversationRoom?: number;
   /**
@@ -73,7 +80,11 @@ export class StarEngine {
     // Every host downloads/reads the same files; progress is reported for the first one.
     const opened = await Promise.allSettled(
       Array.from({ length: count }, (_, i) =>
-        options.openHost(i, { ...options, onProgress: i === 0 ? options.onProgress : undefined }),
+        options.openHost(i, {
+          ...options,
+          adapter: options.adapters?.length ? options.adapters[i % options.adapters.length] : options.adapter,
+          onProgress: i === 0 ? options.onProgress : undefined,
+        }),
       ),
     );
     const hosts = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));

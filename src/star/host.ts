@@ -19,8 +19,16 @@ export interface HostOpenOptions {
   ropeDType?: 'f32' | 'f16' | 'bf16';
   /** Largest KV cache chunk in bytes (default: the device's storage binding limit). */
   maxKvChunkBytes?: number;
+  /** Which GPU this host runs on, where the machine has several. */
+  adapter?: AdapterChoice;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
+}
+
+/** An adapter for a host: by power preference (browser and Node) or by name (Node, Dawn). */
+export interface AdapterChoice {
+  powerPreference?: GPUPowerPreference;
+  name?: string;
 }
 
 export interface HostInfo {
@@ -67,6 +75,8 @@ export class Host {
     let lostReason: string | undefined;
     let host: Host | undefined;
     const gpu = await Gpu.create({
+      powerPreference: options.adapter?.powerPreference,
+      adapterName: options.adapter?.name,
       onLost: (info) => {
         lostReason = `GPU device lost (${info.reason}): ${info.message}`;
         if (host) host.lost = lostReason;

@@ -11,7 +11,7 @@ export function attentionShape(heads: number, kvHeads: number, headDim: number, 
 
 /** A second tile configuration, to check results do not depend on tile sizes. */
 export const otherTiles: { prefill: FlashTiles; decode: FlashTiles; splitKeys: number } = {
-  prefill: { rows: 8, lanes: 2, keys: 32 },
+  prefill: { rows: 8, lanes: 8, keys: 8 },
   decode: { rows: 2, lanes: 8, keys: 8 },
   splitKeys: 40,
 };

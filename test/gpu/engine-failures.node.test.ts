@@ -130,4 +130,14 @@ describe('engine failures', () => {
       await host.dispose();
     }
   });
+
+  it('hosts pick their adapter by name; an adapter that is not there is named in the error', async () => {
+    engine = await StarEngine.create({ model, hosts: 2, adapters: [{ name: 'llvmpipe' }], openHost: openLocalHost });
+    expect(engine.info.adapter.description).toMatch(/llvmpipe/);
+    await engine.encode(context, { blockSize: 128 });
+    expect((await engine.feed([5])).length).toBe(1000);
+    await expect(StarEngine.create({ model, adapters: [{ name: 'no-such-gpu' }], openHost: openLocalHost })).rejects.toThrow(
+      /No WebGPU adapter named like "no-such-gpu"/,
+    );
+  });
 });

@@ -38,14 +38,33 @@ export interface AttentionOutput {
   lse: GPUBuffer;
 }
 
-// Measured on lavapipe (see the comment at the end of this file).
-const prefillDefault: FlashTiles = { rows: 16, lanes: 4, keys: 16 };
-const decodeDefault: FlashTiles = { rows: 4, lanes: 16, keys: 16 };
-const splitDefault = 256;
-
 /** Storage bindings at an offset need it to be a multiple of this (the largest value the limit may take). */
 const bindingAlignment = 256;
 const maxVecsPerLane = 16; // MAX_VECS_PER_LANE in flash_tile.wgsl
+const splitDefault = 256;
+
+// Tile sizes measured on lavapipe (2 shared cores, so best of 10 interleaved runs; 8 heads, 2 kv heads):
+//   prefill T = S = 512 causal, headDim 64: rows/lanes/keys 32/2/16 106 ms, 64/1/16 101, 64/2/8 123,
+//     32/4/16 131, 16/4/16 132, 32/4/8 143;
+//   headDim 128: 32/4/16 211 ms, 32/2/16 218, 64/2/8 219, 16/4/32 235, 16/2/16 237, 16/4/16 252,
+//     8/8/16 332; 32/4/8 ≈ 32/4/16 in a second run (465 vs 452 ms under heavier load).
+//   decode 1 row over 4096 keys, headDim 128: rows 4 (= the group), lanes 4, keys 16, split 256: 17.4 ms;
+//     lanes 2: 20.0, lanes 8: 22.2, lanes 16: 50.0; keys 8: 23.0; split 128: 25.0, 512: 16.4;
+//     rows 8 (half idle): 35.5. 28/4 heads: rows 8 (the group of 7) 48 ms, rows 4: 65.
+//     4 rows × group 4: rows 16 51 ms, rows 8 76, rows 4 96.
+// Lanes grow with headDim so that a lane holds at most 8 vec4s: lavapipe's compile time grows with
+// that (the register loops are unrolled), ~1 s per pipeline at 8. Workgroup memory stays ≤ 16 KiB.
+function prefillTiles(headDim: number): FlashTiles {
+  if (headDim <= 64) return { rows: 32, lanes: 2, keys: 16 };
+  if (headDim <= 128) return { rows: 32, lanes: 4, keys: 8 };
+  return { rows: 16, lanes: 8, keys: 8 };
+}
+
+/** One tile holds the kv head's whole group of rows (up to 16), so they share every K/V load. */
+function decodeTiles(headDim: number, groupRows: number): FlashTiles {
+  const rows = Math.min(16, 2 ** Math.ceil(Math.log2(groupRows)));
+  return headDim <= 128 ? { rows, lanes: 4, keys: 16 } : { rows, lanes: 8, keys: 8 };
+}
 
 function check(shape: AttentionShape): number {
   const { heads, kvHeads, headDim } = shape;
@@ -57,9 +76,8 @@ function check(shape: AttentionShape): number {
 function flashPipeline(gpu: Gpu, shader: string, shape: AttentionShape, tiles: FlashTiles): GPUComputePipeline {
   const { rows, lanes, keys } = tiles;
   const vecsPerLane = Math.ceil(shape.headDim / (4 * lanes));
-  const stride = 4 * vecsPerLane * lanes;
-  const workgroupBytes = 4 * (keys * stride + rows * keys * lanes + rows * keys);
-  if (vecsPerLane > maxVecsPerLane || lanes > keys || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+  const workgroupBytes = 4 * (keys * 4 * vecsPerLane * lanes + rows * keys * lanes + rows * keys);
+  if (vecsPerLane > maxVecsPerLane || lanes > keys || keys % 2 !== 0 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Flash tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
   return gpu.pipeline(shader, { constants: { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys } });
@@ -76,7 +94,7 @@ function fold(gpu: Gpu, n: number): [number, number] {
  *  context key precedes the queries, so everything is visible). */
 export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, query: QueryRows, kv: KvSpan, out: AttentionOutput): void {
   const group = check(shape);
-  const tiles = shape.tiles?.prefill ?? prefillDefault;
+  const tiles = shape.tiles?.prefill ?? prefillTiles(shape.headDim);
   const pipeline = flashPipeline(gpu, 'attention_prefill', shape, tiles);
   const params = gpu.uniform([
     ['u32', query.rows],
@@ -108,7 +126,7 @@ export function attentionBlockAnchor(
   out: AttentionOutput,
 ): void {
   const group = check(shape);
-  const tiles = shape.tiles?.prefill ?? prefillDefault;
+  const tiles = shape.tiles?.prefill ?? prefillTiles(shape.headDim);
   const pipeline = flashPipeline(gpu, 'attention_block_anchor', shape, tiles);
   const params = gpu.uniform([
     ['u32', query.rows],
@@ -154,6 +172,8 @@ export function lseMerge(
 }
 
 interface DecodePlan {
+  group: number;
+  tiles: FlashTiles;
   split: number;
   /** Splits of each span. */
   splits: number[];
@@ -163,13 +183,16 @@ interface DecodePlan {
 }
 
 function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[]): DecodePlan {
-  const tiles = shape.tiles?.decode ?? decodeDefault;
+  const group = check(shape);
+  const tiles = shape.tiles?.decode ?? decodeTiles(shape.headDim, rows * group);
   const split = shape.tiles?.splitKeys ?? splitDefault;
   if (split % tiles.keys !== 0) throw new Error(`splitKeys ${split} must be a multiple of the tile's ${tiles.keys} keys`);
   const splits = spans.map((s) => Math.ceil(s.length / split));
   const count = splits.reduce((a, b) => a + b, 0);
   const rowBytes = rows * shape.heads * 4;
   return {
+    group,
+    tiles,
     split,
     splits,
     oBytes: Math.max(bindingAlignment, Math.ceil((count * rowBytes * shape.headDim) / bindingAlignment) * bindingAlignment),
@@ -195,9 +218,8 @@ export function attentionDecode(
   scratch: GPUBuffer,
   out: AttentionOutput,
 ): void {
-  const group = check(shape);
-  const tiles = shape.tiles?.decode ?? decodeDefault;
   const plan = decodePlan(shape, query.rows, spans);
+  const { group, tiles } = plan;
   if (scratch.size < plan.oBytes + plan.lseBytes) {
     throw new Error(`Decode scratch of ${scratch.size} bytes is smaller than the ${plan.oBytes + plan.lseBytes} needed`);
   }
