@@ -256,3 +256,6 @@ class StarReader implements Reader {
     await this.engine.dispose();
   }
 }
+
+/** `StarReader.create(options)`: the same as createReader. */
+export const StarReader = { create: createReader };
