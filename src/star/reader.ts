@@ -62,7 +62,7 @@ export async function createReader(options: CreateReaderOptions): Promise<Reader
     onProgress: options.onLoadProgress,
     openHost: options.openHost ?? (typeof window !== 'undefined' && typeof Worker !== 'undefined' ? openWorkerHost : openLocalHost),
   });
-  return new StarReader(engine, text, summarize(source.name, engine), options.system);
+  return new TextReader(engine, text, summarize(source.name, engine), options.system);
 }
 
 interface TextFiles {
@@ -114,7 +114,7 @@ function parameterCount(c: ModelConfig): number {
   return c.layers * (attention + mlp + 2 * c.hidden) + embeddings + c.hidden;
 }
 
-class StarReader implements Reader {
+class TextReader implements Reader {
   private history: ChatHistory | undefined;
   /** Every id in the query host's context so far, for the repetition penalty. */
   private ids: number[] = [];

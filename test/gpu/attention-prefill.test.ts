@@ -1,3 +1,4 @@
+(globalThis as any).__log = (n: string, k: string, v: number) => { console.log(`ERR ${k} ${v.toExponential(2)} :: ${n}`); return v; };
 import { describe, expect, it } from 'vitest';
 import { attentionPrefill, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
 import { attentionRef, causalMask, lseDiff } from '../reference/attention.ts';
@@ -62,8 +63,8 @@ describe('attentionPrefill (flash attention, causal by position)', () => {
       gpu.run((enc) => attentionPrefill(gpu, enc, c.shape, query.query, kv.span, out));
       const got = await readOutput(gpu, out, c.shape, c.rows);
       const want = attentionRef(c.shape, query.q, c.rows, kv.k, kv.v, c.keys, causalMask(query.positions, kv.positions));
-      expect(maxAbsDiff(got.o, want.o)).toBeLessThan(2e-5);
-      expect(lseDiff(got.lse, want.lse)).toBeLessThan(2e-5);
+      expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(got.o, want.o))).toBeLessThan(2e-5);
+      expect(globalThis.__log(expect.getState().currentTestName, "lseDiff", lseDiff(got.lse, want.lse))).toBeLessThan(2e-5);
     });
   }
 
@@ -82,8 +83,8 @@ describe('attentionPrefill (flash attention, causal by position)', () => {
     gpu.run((enc) => attentionPrefill(gpu, enc, shape, query.query, kv.span, out));
     const got = await readOutput(gpu, out, shape, rows);
     const want = attentionRef(shape, query.q, rows, kv.k, kv.v, 200, causalMask(query.positions, kv.positions));
-    expect(maxAbsDiff(got.o, want.o)).toBeLessThan(2e-5);
-    expect(lseDiff(got.lse, want.lse)).toBeLessThan(2e-5);
+    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(got.o, want.o))).toBeLessThan(2e-5);
+    expect(globalThis.__log(expect.getState().currentTestName, "lseDiff", lseDiff(got.lse, want.lse))).toBeLessThan(2e-5);
   });
 
   it('gives the same result with another tile configuration', async () => {
@@ -100,9 +101,9 @@ describe('attentionPrefill (flash attention, causal by position)', () => {
     }
     const want = attentionRef(shapes[0], query.q, rows, kv.k, kv.v, keys, causalMask(query.positions, kv.positions));
     for (const got of results) {
-      expect(maxAbsDiff(got.o, want.o)).toBeLessThan(2e-5);
-      expect(lseDiff(got.lse, want.lse)).toBeLessThan(2e-5);
+      expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(got.o, want.o))).toBeLessThan(2e-5);
+      expect(globalThis.__log(expect.getState().currentTestName, "lseDiff", lseDiff(got.lse, want.lse))).toBeLessThan(2e-5);
     }
-    expect(maxAbsDiff(results[0].o, results[1].o)).toBeLessThan(2e-6);
+    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(results[0].o, results[1].o))).toBeLessThan(2e-6);
   });
 });
