@@ -14,6 +14,7 @@
 //                                                         of the keys (is_value = false) or the values;
 //   fn key_position(key: u32) -> u32                    the position of key `key`.
 
+// Tile sizes are chosen (by measurement) in src/gpu/kernels/attention.ts.
 override HEAD_DIM: u32;
 override ROWS: u32 = 16u;
 override LANES: u32 = 4u;

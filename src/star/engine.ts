@@ -3,9 +3,9 @@
 // chat templates and sampling on top; the CLI's `score` uses this directly.
 import { attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
 import { planMemory } from '../model/memory-plan.ts';
-import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo } from './host.ts';
+import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo, HostOpenOptions } from './host.ts';
 import type { RemoteAttention, RemotePartials } from '../model/transformer.ts';
-import type { AttentionMode, EncodeProgress, EncodeStats, LoadProgress, ModelLocation } from './reader-api.ts';
+import type { AttentionMode, EncodeProgress, EncodeStats } from './reader-api.ts';
 
 /** What the engine needs of a host, whether it lives in this thread or in a Worker (all async). */
 export interface HostHandle {
@@ -19,19 +19,8 @@ export interface HostHandle {
   dispose(): Promise<void> | void;
 }
 
-export interface HostOpenRequest {
-  model: ModelLocation;
-  weightType?: 'f32' | 'f16';
-  maxRows?: number;
-  /** See TransformerOptions.ropeDType. */
-  ropeDType?: 'f32' | 'f16' | 'bf16';
-  /** Largest KV cache chunk in bytes (default: the device's storage binding limit). */
-  maxKvChunkBytes?: number;
-  /** This host's GPU, where the machine has several (see EngineOptions.adapters). */
-  adapter?: AdapterChoice;
-  onProgress?: (p: LoadProgress) => void;
-  signal?: AbortSignal;
-}
+/** What opening a host takes: the same whether it lives in this thread or in a Worker. */
+export type HostOpenRequest = HostOpenOptions;
 
 /** Opens host number `index` (its own GPUDevice and model replica). */
 export type HostFactory = (index: number, request: HostOpenRequest) => Promise<HostHandle>;

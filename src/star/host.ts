@@ -16,6 +16,7 @@ export interface HostOpenOptions {
   weightType?: 'f32' | 'f16';
   /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
   maxRows?: number;
+  /** See TransformerOptions.ropeDType. */
   ropeDType?: 'f32' | 'f16' | 'bf16';
   /** Largest KV cache chunk in bytes (default: the device's storage binding limit). */
   maxKvChunkBytes?: number;

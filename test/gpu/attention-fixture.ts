@@ -5,6 +5,10 @@ import type { AttentionOutput, AttentionShape, FlashTiles, KvSpan, QueryRows } f
 import { randomArray } from '../support/random.ts';
 import type { RefOutput } from '../reference/attention.ts';
 
+/** Largest differences accepted from the double-precision reference, and between two GPU results that
+ *  must agree (measured on lavapipe: O ≤ 2.7e-7, LSE ≤ 9.6e-7). */
+export const tolerance = { o: 2e-6, lse: 4e-6 };
+
 export function attentionShape(heads: number, kvHeads: number, headDim: number, tiles?: AttentionShape['tiles']): AttentionShape {
   return { heads, kvHeads, headDim, scale: 1 / Math.sqrt(headDim), tiles };
 }

@@ -1,11 +1,21 @@
-(globalThis as any).__log = (n: string, k: string, v: number) => { console.log(`ERR ${k} ${v.toExponential(2)} :: ${n}`); return v; };
 import { describe, expect, it } from 'vitest';
 import { attentionPrefill, lseMerge, type AttentionOutput, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
 import { attentionRef, causalMask, lseDiff } from '../reference/attention.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { testGpu } from '../support/gpu.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import { attentionOutput, attentionShape, concatKv, kvFrom, readOutput, testKv, testQuery, type TestKv, type TestQuery } from './attention-fixture.ts';
+import {
+  attentionOutput,
+  attentionShape,
+  concatKv,
+  kvFrom,
+  readOutput,
+  testKv,
+  testQuery,
+  type TestKv,
+  type TestQuery,
+  tolerance,
+} from './attention-fixture.ts';
 
 /** Prefill of `query` over each span into consecutive slots of one partials buffer pair. */
 function partialsOver(gpu: Gpu, shape: AttentionShape, query: TestQuery, spans: readonly TestKv[]): AttentionOutput {
@@ -40,7 +50,7 @@ describe('lseMerge (exact log-sum-exp merge of partial attention)', () => {
       const slice = (a: Float32Array) => a.slice(begin * width, end * width);
       return kvFrom(gpu, shape, slice(whole.k), slice(whole.v), begin, { start });
     });
-    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(concatKv(spans).k, whole.k))).toBe(0);
+    expect(maxAbsDiff(concatKv(spans).k, whole.k)).toBe(0);
 
     const partials = partialsOver(gpu, shape, query, spans);
     const merged = attentionOutput(gpu, shape, rows);
@@ -51,11 +61,11 @@ describe('lseMerge (exact log-sum-exp merge of partial attention)', () => {
     });
     const got = await readOutput(gpu, merged, shape, rows);
     const want = await readOutput(gpu, direct, shape, rows);
-    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(got.o, want.o))).toBeLessThan(1e-5);
-    expect(globalThis.__log(expect.getState().currentTestName, "lseDiff", lseDiff(got.lse, want.lse))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(got.o, want.o)).toBeLessThan(tolerance.o);
+    expect(lseDiff(got.lse, want.lse)).toBeLessThan(tolerance.lse);
     const ref = attentionRef(shape, query.q, rows, whole.k, whole.v, 300, causalMask(query.positions, whole.positions));
-    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(got.o, ref.o))).toBeLessThan(2e-5);
-    expect(globalThis.__log(expect.getState().currentTestName, "lseDiff", lseDiff(got.lse, ref.lse))).toBeLessThan(2e-5);
+    expect(maxAbsDiff(got.o, ref.o)).toBeLessThan(tolerance.o);
+    expect(lseDiff(got.lse, ref.lse)).toBeLessThan(tolerance.lse);
   });
 
   it('a partial whose rows are all masked (LSE −inf) changes nothing; all masked gives O = 0', async () => {
@@ -78,9 +88,9 @@ describe('lseMerge (exact log-sum-exp merge of partial attention)', () => {
     expect(emptyPartial.o.every((x) => x === 0)).toBe(true);
 
     const ref = attentionRef(shape, query.q, rows, seen.k, seen.v, 51, causalMask(query.positions, seen.positions));
-    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(one.o, ref.o))).toBeLessThan(2e-5);
-    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(merged.o, one.o))).toBeLessThan(1e-7);
-    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(merged.lse, one.lse))).toBeLessThan(1e-7);
+    expect(maxAbsDiff(one.o, ref.o)).toBeLessThan(tolerance.o);
+    expect(maxAbsDiff(merged.o, one.o)).toBeLessThan(1e-7);
+    expect(maxAbsDiff(merged.lse, one.lse)).toBeLessThan(1e-7);
     expect(empty.o.every((x) => x === 0)).toBe(true);
     expect(empty.lse.every((x) => x <= -1e38)).toBe(true);
   });
@@ -108,7 +118,7 @@ describe('lseMerge (exact log-sum-exp merge of partial attention)', () => {
       wantLse[pr] = m + Math.log(sum);
       for (let d = 0; d < 16; d++) wantO[pr * 16 + d] = (w[0] * o[pr * 16 + d] + w[1] * o[(pairs + pr) * 16 + d]) / sum;
     }
-    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(got.o, wantO))).toBeLessThan(1e-6);
-    expect(globalThis.__log(expect.getState().currentTestName, "maxAbsDiff", maxAbsDiff(got.lse, wantLse))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(got.o, wantO)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(got.lse, wantLse)).toBeLessThan(1e-4);
   });
 });

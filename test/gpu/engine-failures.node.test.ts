@@ -2,12 +2,11 @@
 // whose thread dies, a cancelled encode, a document longer than the model's window. Each must give
 // a clear error naming what failed and leave the engine able to go on.
 import { Worker } from 'node:worker_threads';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StarEngine, type HostFactory } from '../../src/star/engine.ts';
 import { Host } from '../../src/star/host.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
-import { openRemoteHost } from '../../src/star/remote-host.ts';
+import { threadHostFactory } from '../../src/star/thread-host.ts';
 import { fixtureLocation } from '../support/fixtures.ts';
 
 const model = { kind: 'directory', path: fixtureLocation('tiny-qwen2') } as const;
@@ -30,18 +29,7 @@ function capturingFactory(hosts: Host[]): HostFactory {
 
 /** Thread hosts, keeping each Worker so a test can kill it. */
 function killableThreadFactory(workers: Worker[]): HostFactory {
-  return (index, request) => {
-    const worker = new Worker(new URL('../../workers/host.thread.mjs', import.meta.url));
-    workers[index] = worker;
-    return openRemoteHost(index, request, {
-      endpoint: nodeEndpoint(worker),
-      onCrash(callback) {
-        worker.on('error', (e) => callback(e.message));
-        worker.on('exit', (code) => callback(`exited with code ${code}`));
-      },
-      terminate: () => void worker.terminate(),
-    });
-  };
+  return threadHostFactory((index, worker) => (workers[index] = worker));
 }
 
 describe('engine failures', () => {

@@ -43,17 +43,19 @@ const bindingAlignment = 256;
 const maxVecsPerLane = 16; // MAX_VECS_PER_LANE in flash_tile.wgsl
 const splitDefault = 256;
 
-// Tile sizes measured on lavapipe (2 shared cores, so best of 10 interleaved runs; 8 heads, 2 kv heads):
-//   prefill T = S = 512 causal, headDim 64: rows/lanes/keys 32/2/16 106 ms, 64/1/16 101, 64/2/8 123,
-//     32/4/16 131, 16/4/16 132, 32/4/8 143;
-//   headDim 128: 32/4/16 211 ms, 32/2/16 218, 64/2/8 219, 16/4/32 235, 16/2/16 237, 16/4/16 252,
-//     8/8/16 332; 32/4/8 ≈ 32/4/16 in a second run (465 vs 452 ms under heavier load).
-//   decode 1 row over 4096 keys, headDim 128: rows 4 (= the group), lanes 4, keys 16, split 256: 17.4 ms;
-//     lanes 2: 20.0, lanes 8: 22.2, lanes 16: 50.0; keys 8: 23.0; split 128: 25.0, 512: 16.4;
-//     rows 8 (half idle): 35.5. 28/4 heads: rows 8 (the group of 7) 48 ms, rows 4: 65.
-//     4 rows × group 4: rows 16 51 ms, rows 8 76, rows 4 96.
-// Lanes grow with headDim so that a lane holds at most 8 vec4s: lavapipe's compile time grows with
-// that (the register loops are unrolled), ~1 s per pipeline at 8. Workgroup memory stays ≤ 16 KiB.
+// Tile sizes, measured on lavapipe (2 cores shared with other jobs: best of 10 interleaved runs;
+// 8 heads, 2 kv heads; rows/lanes/keys):
+//   prefill T = S = 512, causal. headDim 64: 32/2/16 125 ms (2.1 GFLOP/s), 64/1/16 110, 32/2/8 122,
+//     32/4/16 137, 16/4/16 147. headDim 128: 32/2/16 215 ms (2.5 GFLOP/s), 32/4/16 224, 32/4/8 235,
+//     16/4/16 252, 16/8/8 318.
+//   decode, 1 row over 4096 keys, headDim 128: rows 4 (= the group), lanes 4, keys 16, split 256:
+//     17.4 ms; lanes 2 20.0, lanes 8 22.2, lanes 16 50.0; keys 8 23.0; split 128 25.0, split 512 16.4;
+//     rows 8 (half idle) 35.5. Group of 7 (28/4 heads): rows 8 48 ms, rows 4 65. 4 rows × group 4:
+//     rows 16 51 ms, rows 8 76, rows 4 96.
+// Lanes also bound what one lane holds in registers (≤ 8 vec4s of the head): lavapipe unrolls those
+// loops and its compile time follows (CPU seconds per pipeline: headDim 64 at 32/2/16 1.9, at
+// 64/1/16 5.6; headDim 128 at 32/4/8 2.1, at 32/2/16 6.3), hence 32/4/8 rather than the slightly
+// faster 32/2/16 for headDim 128. Workgroup memory stays ≤ 16 KiB (13 KiB at most).
 function prefillTiles(headDim: number): FlashTiles {
   if (headDim <= 64) return { rows: 32, lanes: 2, keys: 16 };
   if (headDim <= 128) return { rows: 32, lanes: 4, keys: 8 };
