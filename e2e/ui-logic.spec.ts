@@ -48,6 +48,8 @@ function scripted(script: { loadFault?: Error; askFault?: Error; pieceMs?: numbe
           kvBytesPerHost: [1000, 500],
           attentionPairs: 1,
           fullAttentionPairs: 2,
+          attentionFlops: 4,
+          fullAttentionFlops: 8,
         } satisfies EncodeStats;
       },
       async *ask(question, o = {}): AsyncGenerator<string, AnswerStats> {

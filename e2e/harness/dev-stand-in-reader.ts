@@ -106,6 +106,8 @@ class DevStandInReader implements Reader {
       kvBytesPerHost: kvPerHost,
       attentionPairs: starPairs,
       fullAttentionPairs: fullPairs,
+      attentionFlops: starPairs * 4 * 64 * 14 * 24,
+      fullAttentionFlops: fullPairs * 4 * 64 * 14 * 24,
     };
   }
 

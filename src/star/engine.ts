@@ -42,11 +42,6 @@ export interface EngineOptions extends HostOpenRequest, EncodeOptions {
   adapters?: AdapterChoice[];
   /** KV rows kept free on the query host for questions and answers (it grows past this if needed). */
   conversationRoom?: number;
-  /**
-   * Bytes the model may use on each device (WebGPU does not say how much memory a GPU has). With it,
-   * a document whose KV cache would not fit is refused before encoding, with the numbers.
-   */
-  deviceMemoryBudget?: number;
   openHost: HostFactory;
 }
 
@@ -169,6 +164,8 @@ export class StarEngine {
     if (failed) throw options.signal?.aborted ? options.signal.reason : firstRealError(settled, stopAll.signal.reason);
     const results = settled.map((r) => (r as PromiseFulfilledResult<EncodeResult>).value);
     const encodeMs = performance.now() - started;
+    const { heads, headDim, layers } = this.info.config;
+    const flopsPerPair = 4 * headDim * heads * layers;
     this.plan = plan;
     this.nextPosition = n;
     return {
@@ -182,6 +179,8 @@ export class StarEngine {
       kvBytesPerHost: results.map((r) => r.kvBytes),
       attentionPairs: attentionPairs(plan, mode),
       fullAttentionPairs: attentionPairs(plan, 'full'),
+      attentionFlops: attentionPairs(plan, mode) * flopsPerPair,
+      fullAttentionFlops: attentionPairs(plan, 'full') * flopsPerPair,
     };
   }
 

@@ -7,6 +7,7 @@ import { parseModelConfig, type ModelConfig } from '../model/config.ts';
 import { loadWeights, type ModelWeights } from '../model/weights.ts';
 import { openWeightSource } from '../model/open-weight-source.ts';
 import { KvCache } from '../model/kv-cache.ts';
+import { planMemory } from '../model/memory-plan.ts';
 import { Transformer, type RemoteAttention } from '../model/transformer.ts';
 import type { LoadProgress, ModelLocation } from './reader-api.ts';
 import { HostError } from './host-error.ts';
@@ -22,6 +23,11 @@ export interface HostOpenOptions {
   maxKvChunkBytes?: number;
   /** Which GPU this host runs on, where the machine has several. */
   adapter?: AdapterChoice;
+  /**
+   * Bytes the model may use on this device (WebGPU does not tell a GPU's memory). With it, a model
+   * whose weights and scratch alone would not fit is refused before anything is downloaded.
+   */
+  deviceMemoryBudget?: number;
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }
@@ -88,6 +94,14 @@ export class Host {
       const configJson = await source.readJson('config.json');
       if (configJson === undefined) throw new Error(`${source.name} has no config.json`);
       const config = parseModelConfig(configJson);
+      const plan = planMemory(config, {
+        contextTokens: 1,
+        weightType: options.weightType ?? 'f32',
+        limits: gpu.device.limits,
+        deviceMemoryBudget: options.deviceMemoryBudget,
+        prefillRows: options.maxRows,
+      });
+      if (!plan.fits) throw new Error(plan.message);
       const weights = await loadWeights(gpu, source, config, {
         weightType: options.weightType,
         onProgress: options.onProgress,

@@ -57,9 +57,12 @@ export interface EncodeStats {
   tokensPerSecond: number;
   /** KV cache bytes held by each host. */
   kvBytesPerHost: number[];
-  /** Query-key pairs the attention computed, and what full attention would have computed. */
+  /** Query-key pairs the attention computed per head and layer, and what full attention would have computed. */
   attentionPairs: number;
   fullAttentionPairs: number;
+  /** Phase 1's attention FLOPs (QKᵀ and PV: 4·headDim per pair, every head and layer), and full attention's. */
+  attentionFlops: number;
+  fullAttentionFlops: number;
 }
 
 export interface AnswerStats {

@@ -56,6 +56,7 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
     ropeDType: request.ropeDType,
     maxKvChunkBytes: request.maxKvChunkBytes,
     adapter: request.adapter,
+    deviceMemoryBudget: request.deviceMemoryBudget,
   };
   const abortOpen = () => {
     thread.terminate();

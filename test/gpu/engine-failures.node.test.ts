@@ -46,6 +46,12 @@ describe('engine failures', () => {
     expect(stats.tokens).toBe(600);
   });
 
+  it('a model that does not fit the memory budget is refused before loading, with the numbers', async () => {
+    await expect(StarEngine.create({ model, openHost: openLocalHost, deviceMemoryBudget: 500_000 })).rejects.toThrow(
+      /does not fit: needs .* MB .* but the memory budget is 0.5 MB/,
+    );
+  });
+
   it('cancelling mid-encode leaves the engine usable', async () => {
     engine = await StarEngine.create({ model, openHost: openLocalHost, maxRows: 128 });
     const controller = new AbortController();

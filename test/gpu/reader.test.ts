@@ -55,6 +55,9 @@ describe('reader on the demo model', () => {
     expect(stats.tokens).toBeGreaterThan(document.length); // the chat template adds its header
     expect(stats.kvBytesPerHost.every((b) => b > 0)).toBe(true);
     expect(stats.attentionPairs).toBeLessThan(stats.fullAttentionPairs);
+    // 4 FLOPs per head dimension per pair (QKᵀ and PV), 4 heads of 32, 2 layers.
+    expect(stats.attentionFlops).toBe(stats.attentionPairs * 4 * 32 * 4 * 2);
+    expect(stats.fullAttentionFlops).toBe(stats.fullAttentionPairs * 4 * 32 * 4 * 2);
     expect(progress[progress.length - 1]).toBe(stats.tokens);
 
     const first = await answer(reader, 'How many ships?');
