@@ -74,21 +74,9 @@ export class KvCache {
     return this.rows * this.bytesPerToken;
   }
 
-  /** Bytes the cache's buffers occupy on the GPU. */
-  get allocatedBytes(): number {
-    return this.capacity * this.bytesPerToken;
-  }
-
   private get capacity(): number {
     const last = this.chunks[this.chunks.length - 1];
     return last ? last.startRow + last.tokens : 0;
-  }
-
-  /** Position of the token at cache row `row`. */
-  positionOf(row: number): number {
-    const run = this.runs.find((r) => row >= r.row && row < r.row + r.length);
-    if (!run) throw new Error(`KV cache row ${row} is not filled (length ${this.rows})`);
-    return run.position + (row - run.row);
   }
 
   /**

@@ -80,10 +80,6 @@ export class StarEngine {
     return new StarEngine(hosts, await hosts[0].info(), options);
   }
 
-  get hostCount(): number {
-    return this.hosts.length;
-  }
-
   get contextWindow(): number {
     return this.info.config.maxPositionEmbeddings;
   }
@@ -91,10 +87,6 @@ export class StarEngine {
   /** Position id the next fed token takes. */
   get position(): number {
     return this.nextPosition;
-  }
-
-  get blockPlan(): BlockPlan | undefined {
-    return this.plan;
   }
 
   /**
@@ -228,12 +220,6 @@ export class StarEngine {
     if (!this.plan) return;
     await this.hosts[this.plan.queryHost].truncate(mark.kvRows);
     this.nextPosition = mark.position;
-  }
-
-  async kvBytesPerHost(): Promise<number[]> {
-    const plan = this.plan;
-    if (!plan) return [];
-    return Promise.all(plan.hosts.map((share) => this.hosts[share.host].kvBytes()));
   }
 
   private remoteAttention(others: HostHandle[]): RemoteAttention {

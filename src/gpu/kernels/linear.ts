@@ -29,11 +29,6 @@ export function weightAlias(w: Tensor): 'f16' | 'f32' {
   return w.dtype === 'f16' ? 'f16' : 'f32';
 }
 
-export function linearWeight(w: Tensor, bias?: Tensor): LinearWeight {
-  const [outs, ins] = w.shape;
-  return { parts: [w], outs, ins, bias };
-}
-
 interface LinearKernel {
   pipeline: GPUComputePipeline;
   grid: (outs: number) => readonly [number, number];
