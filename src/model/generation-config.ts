@@ -1,6 +1,6 @@
 // generation_config.json: which tokens end generation and how the model's authors sample it.
 
-import type { SamplingOptions } from '../star/reader-api.ts';
+import type { SamplingOptions } from './sampling.ts';
 
 export interface GenerationConfig {
   /** Every id that ends generation (Llama 3.1 lists <|end_of_text|>, <|eom_id|> and <|eot_id|>). */

@@ -2,7 +2,14 @@
 // repetition penalty, then temperature, top-k and top-p, then a draw from the renormalised softmax.
 // Greedy (temperature 0) still applies the repetition penalty, as transformers does.
 
-import type { SamplingOptions } from '../star/reader-api.ts';
+export interface SamplingOptions {
+  /** 0 means greedy. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  repetitionPenalty?: number;
+  seed?: number;
+}
 
 export interface Sampler {
   /**

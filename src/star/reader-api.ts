@@ -6,14 +6,8 @@ export type AttentionMode = 'star' | 'full';
 export type { ModelLocation } from '../model/open-weight-source.ts';
 import type { ModelLocation } from '../model/open-weight-source.ts';
 
-export interface SamplingOptions {
-  /** 0 means greedy. */
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  repetitionPenalty?: number;
-  seed?: number;
-}
+export type { SamplingOptions } from '../model/sampling.ts';
+import type { SamplingOptions } from '../model/sampling.ts';
 
 export interface ReaderOptions {
   model: ModelLocation;
