@@ -50,6 +50,7 @@ interface Case {
   openHost: HostFactory;
   where: string;
   maxKvChunkBytes?: number;
+  maxRows?: number;
 }
 
 const cases: Case[] = inBrowser
@@ -60,6 +61,9 @@ const cases: Case[] = inBrowser
       // 128 tokens of KV per chunk (2 KV heads × 16 dims × 4 bytes × 128): a cache spread over many
       // chunks, as on a device whose storage bindings are too small for the whole cache.
       { model: 'tiny-llama3', hosts: [1], openHost: openLocalHost, where: 'KV in 128-token chunks', maxKvChunkBytes: 128 * 128 },
+      // Forward pieces of 96 rows, shorter than a block: blocks are encoded in parts (the first over
+      // the block-anchor kernel, the rest over the anchor and the block so far, merged).
+      { model: 'tiny-qwen3', hosts: [2], openHost: openLocalHost, where: 'pieces of 96 rows', maxRows: 96 },
     ];
 
 /** Node only: the module imports node:worker_threads. */
@@ -67,7 +71,7 @@ async function threadHostFactory(): Promise<HostFactory> {
   return (await import('../../src/star/thread-host.ts')).openThreadHost;
 }
 
-for (const { model, hosts, openHost, where, maxKvChunkBytes } of cases) {
+for (const { model, hosts, openHost, where, maxKvChunkBytes, maxRows } of cases) {
   describe(`${model} against transformers, ${where}`, () => {
     let engine: StarEngine;
     let golden: Golden;
@@ -80,6 +84,7 @@ for (const { model, hosts, openHost, where, maxKvChunkBytes } of cases) {
         ropeDType: golden.ropeDType,
         conversationRoom: 64,
         maxKvChunkBytes,
+        maxRows,
         openHost,
       });
     });
