@@ -70,4 +70,18 @@ t.test('the speedup page encodes with full and star attention and draws the char
   await screenshot('speedup-1280x800', { fullPage: true });
 });
 
+t.test('a loaded model is kept for offline use, listed with its size, and can be removed', async ({ page, url, screenshot }) => {
+  await page.goto(url());
+  await expectText(page.getByTestId('cached-models').locator('summary'), /Downloaded models: none/);
+  await loadDemoModel(page);
+  await page.getByRole('button', { name: 'Change model' }).click();
+  const cached = page.getByTestId('cached-models');
+  await expectText(cached.locator('summary'), /Downloaded models: 1, /);
+  await cached.locator('summary').click();
+  await expectText(cached.getByTestId('cached-model'), /models\/demo\/.*files/);
+  await screenshot('cached-models-1280x800');
+  await cached.getByRole('button', { name: /Remove .*models\/demo\// }).click();
+  await expectText(cached.locator('summary'), /Downloaded models: none/);
+});
+
 await t.run();

@@ -259,3 +259,6 @@ class TextReader implements Reader {
 
 /** `StarReader.create(options)`: the same as createReader. */
 export const StarReader = { create: createReader };
+
+/** The models a browser keeps for offline use (Cache API), and how to remove one. */
+export { clearCachedModel, listCachedModels, type CachedModel } from '../model/weight-source.ts';

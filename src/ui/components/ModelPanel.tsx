@@ -14,6 +14,7 @@ import { formatBytes, formatParams, formatTokensShort } from '../format.ts';
 import type { SessionState } from '../session.ts';
 import { ProgressBar } from './ProgressBar.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
+import { CachedModels } from './CachedModels.tsx';
 
 interface Props {
   state: SessionState;
@@ -258,6 +259,7 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
           <p className="hint">
             Sizes are approximate (parameters × 2 bytes, bf16 download); context windows from each config.json.
           </p>
+          <CachedModels />
           <div className="row load-bar">
             <button type="button" className="button primary" disabled={!selected} onClick={load} data-testid="load-model">
               Load {selected ? selected.label : 'model'}
