@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { parseOptions, UsageError, type OptionSpec } from './args.ts';
 import { StarEngine } from '../star/engine.ts';
 import { openLocalHost } from '../star/local-host.ts';
+import { scoreGreedy } from '../star/greedy-score.ts';
 import { encodeSafetensors } from '../model/safetensors-writer.ts';
 
 export const scoreOptions = {
@@ -53,22 +54,12 @@ export async function score(argv: readonly string[]): Promise<void> {
   try {
     const vocab = engine.info.config.vocab;
     const stats = await engine.encode(contextIds);
-    const rows: Float32Array[] = [];
-    const queryLogits = await engine.feed(queryIds, 'all');
-    for (let r = 0; r < queryIds.length; r++) rows.push(queryLogits.subarray(r * vocab, (r + 1) * vocab));
-    const generated: number[] = [];
-    for (let i = 0; i < o.generate; i++) {
-      const next = argmaxRow(rows[rows.length - 1]);
-      generated.push(next);
-      rows.push(await engine.feed([next], 'last'));
-    }
-    const logits = new Float32Array(rows.length * vocab);
-    rows.forEach((row, r) => logits.set(row, r * vocab));
+    const { logits, ids } = await scoreGreedy(engine, queryIds, o.generate);
     await writeFile(
       o.out,
       encodeSafetensors({
-        logits: { dtype: 'F32', shape: [rows.length, vocab], data: logits },
-        ids: { dtype: 'I32', shape: [generated.length], data: Int32Array.from(generated) },
+        logits: { dtype: 'F32', shape: [queryIds.length + o.generate, vocab], data: logits },
+        ids: { dtype: 'I32', shape: [ids.length], data: ids },
       }),
     );
     console.error(
@@ -86,11 +77,4 @@ async function readIds(path: string): Promise<number[]> {
     throw new UsageError(`${path} must hold a JSON array of non-negative integer token ids`);
   }
   return json as number[];
-}
-
-/** Index of the largest logit; the lowest index on ties, as torch.argmax. */
-function argmaxRow(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
 }

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StarEngine, type HostFactory } from '../../src/star/engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
+import { scoreGreedy } from '../../src/star/greedy-score.ts';
 import { openWorkerHost } from '../../src/star/worker-host.ts';
 import { fixtureLocation, fixtureModels, loadGolden, type FixtureModel, type Golden, type GoldenRun } from '../support/fixtures.ts';
 import type { ModelLocation } from '../../src/model/open-weight-source.ts';
@@ -18,23 +19,10 @@ function location(model: FixtureModel): ModelLocation {
   return inBrowser ? { kind: 'url', base: where } : { kind: 'directory', path: where };
 }
 
-/** Query logits and greedy ids, exactly as make_golden.py's continue_with produces them. */
+/** Query logits and greedy ids, as make_golden.py's continue_with produces them. */
 async function scoreQuery(engine: StarEngine, golden: Golden): Promise<GoldenRun> {
-  const vocab = golden.vocab;
-  const rows: Float32Array[] = [];
-  const queryLogits = await engine.feed(Array.from(golden.queryIds), 'all');
-  for (let r = 0; r < golden.queryIds.length; r++) rows.push(queryLogits.slice(r * vocab, (r + 1) * vocab));
-  const ids: number[] = [];
-  for (let i = 0; i < golden.generated; i++) {
-    const last = rows[rows.length - 1];
-    let best = 0;
-    for (let v = 1; v < vocab; v++) if (last[v] > last[best]) best = v;
-    ids.push(best);
-    rows.push(await engine.feed([best], 'last'));
-  }
-  const logits = new Float32Array(rows.length * vocab);
-  rows.forEach((row, r) => logits.set(row, r * vocab));
-  return { queryLogits: logits, greedyIds: Int32Array.from(ids) };
+  const { logits, ids } = await scoreGreedy(engine, Array.from(golden.queryIds), golden.generated);
+  return { queryLogits: logits, greedyIds: ids };
 }
 
 function expectMatches(got: GoldenRun, want: GoldenRun, label: string): void {
