@@ -20,12 +20,12 @@ t.test('loads and shows the SwiftShader adapter with its features and limits', a
 
 t.test(
   'without WebGPU the header says so and what to do',
-  async ({ page, url, screenshot }) => {
+  async ({ page, url, screenshots }) => {
     await page.goto(url());
     await expectText(page.getByTestId('no-webgpu'), /WebGPU is not available/);
     await expectText(page.getByTestId('no-webgpu'), /Chrome or Edge 113\+/);
     await expectText(page.getByTestId('adapter'), /No WebGPU/);
-    await screenshot('no-webgpu-1280x800');
+    await screenshots('no-webgpu', { at: page.getByTestId('no-webgpu') });
   },
   { initScript: "Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });" },
 );
@@ -44,7 +44,7 @@ t.test('pasted text becomes the document; tokens wait for a model', async ({ pag
   assert.equal(await page.getByTestId('ask').isDisabled(), true);
 });
 
-t.test('a dropped .txt file and a picked .md file become the document', async ({ page, url, screenshot }) => {
+t.test('a dropped .txt file and a picked .md file become the document', async ({ page, url, screenshot, screenshots }) => {
   await page.goto(url());
   const body = 'Chapter 1\n\nIt was a bright cold day in April, and the clocks were striking thirteen.\n';
   await dropFiles(page, '[data-testid="document-drop"]', [{ name: 'novel.txt', type: 'text/plain', text: body }]);
@@ -70,7 +70,7 @@ t.test('a dropped .txt file and a picked .md file become the document', async ({
 
   await dropFiles(page, '[data-testid="document-drop"]', [{ name: 'data.bin', type: 'application/octet-stream', text: 'x' }]);
   await expectText(page.locator('[data-testid="error"][data-kind="document"]'), /data\.bin.*not supported.*paste the text/);
-  await screenshot('document-error-1280x800');
+  await screenshots('document-error', { at: page.locator('[data-testid="error"]') });
 });
 
 t.test('every control has a label; settings are reachable and operable by keyboard, focus visible', async ({ page, url }) => {

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import type { AnswerStats, EncodeStats, Reader, ReaderOptions } from '../src/star/reader-api.ts';
 import { describeError, isAbort, isDeviceLost } from '../src/ui/errors.ts';
 import { formatBytes, formatDuration, formatParams, formatTokensShort } from '../src/ui/format.ts';
-import { hubBase, hubSource, parseHubRepo, recommendedModels, type ModelSource } from '../src/ui/models.ts';
+import { hubBase, hubSource, parseHubRepo, recommendedModels, urlModelLabel, type ModelSource } from '../src/ui/models.ts';
+import { defaultSettings, engineSettings, sameEngine } from '../src/ui/settings.ts';
 import { RateMeter } from '../src/ui/progress.ts';
 import { documentText, ReaderSession, type SessionState } from '../src/ui/session.ts';
 import { prefixWithinTokens } from '../src/ui/truncate.ts';
@@ -178,7 +179,7 @@ t.test('session: stop keeps the partial answer and returns to ready', async () =
   assert.equal(session.getSnapshot().error, undefined);
 });
 
-t.test('session: device lost → phase lost, chat kept; reload loads and re-reads', async () => {
+t.test('session: device lost → the model reloads by itself and re-reads; a second loss in a row waits for the user', async () => {
   const lost = new Error('Host 0: GPU device lost (unknown): gone');
   lost.name = 'HostError';
   const script = scripted({ askFault: lost });
@@ -189,15 +190,31 @@ t.test('session: device lost → phase lost, chat kept; reload loads and re-read
   let s = session.getSnapshot();
   assert.equal(s.phase, 'lost');
   assert.equal(s.error?.kind, 'lost');
+  assert.equal(s.recovery?.status, 'reloading');
   assert.equal(s.messages.length, 2);
   assert.equal(s.messages[1].status, 'error');
   assert.equal(script.made[0].disposed, true);
-  assert.equal(await session.reload(), true);
+  await until(() => session.getSnapshot().recovery?.status === 'reloaded', 'reloaded by itself');
   s = session.getSnapshot();
   assert.equal(s.phase, 'ready');
   assert.equal(s.encoded?.tokens, 10);
   assert.equal(s.messages.length, 2);
+  assert.equal(s.error, undefined);
+  assert.equal(script.made.length, 2);
   assert.equal(script.made[1].options.hosts, 2, 'reload keeps the engine settings');
+
+  // This scripted engine loses every answer: no answer went through since the reload, so no loop.
+  await session.ask('q2');
+  await tick(20);
+  s = session.getSnapshot();
+  assert.equal(s.phase, 'lost');
+  assert.equal(s.recovery?.status, 'stopped');
+  assert.equal(script.made.length, 2);
+  assert.equal(await session.recover(), true);
+  assert.equal(session.getSnapshot().recovery?.status, 'reloaded');
+  assert.equal(session.getSnapshot().messages.length, 4);
+  session.dismissError();
+  assert.equal(session.getSnapshot().recovery, undefined);
 });
 
 t.test('session: truncate to a budget and back; the full text is kept', async () => {
@@ -256,6 +273,26 @@ t.test('errors: the engine’s messages map to what to do', () => {
   assert.ok(!isDeviceLost(new Error('lost in translation')));
   assert.ok(isAbort(new DOMException('stop', 'AbortError')));
   assert.equal(describeError(named('NoWebGpuError', 'WebGPU is not available. Use Chrome'), 'model').kind, 'no-webgpu');
+  // The memory plan's refusals: the model at load, the document before phase 1; each with its own advice.
+  const plan = 'This model does not fit: needs 9.4 MB (weights 1.7 MB (f32), …) but the memory budget is 8.0 MB';
+  const model = describeError(named('Error', plan), 'model');
+  assert.deepEqual([model.kind, model.title, model.retry], ['too-big', 'The model is too big for this GPU', false]);
+  assert.match(model.help, /smaller model.*GPU memory budget/);
+  const document = describeError(named('EngineError', plan), 'document');
+  assert.deepEqual([document.kind, document.title], ['too-big', 'Too big for this GPU']);
+  assert.match(document.help, /shorter document/);
+  // A download that broke off: still a network error, with the file and the bytes in the message.
+  const cut = describeError(new TypeError('http://h/m/model.safetensors: the connection broke after 10 of 20 bytes; they are kept (network error)'), 'model');
+  assert.deepEqual([cut.kind, cut.retry], ['network', true]);
+  assert.match(cut.help, /continues where it stopped/);
+});
+
+t.test('settings: the GPU memory budget in GB becomes bytes for the engine, and a change asks for a reload', () => {
+  assert.equal(engineSettings(defaultSettings).deviceMemoryBudget, undefined);
+  const budgeted = engineSettings({ ...defaultSettings, memoryBudgetGb: 0.004 });
+  assert.equal(budgeted.deviceMemoryBudget, 4_000_000);
+  assert.equal(sameEngine(engineSettings(defaultSettings), budgeted), false);
+  assert.equal(sameEngine(budgeted, engineSettings({ ...defaultSettings, memoryBudgetGb: 0.004 })), true);
 });
 
 t.test('format: sizes, durations, context windows, parameters', () => {
@@ -280,6 +317,9 @@ t.test('models: Hub ids, links and the recommended list', () => {
   for (const m of recommendedModels) assert.equal(m.downloadBytes, m.parameters * 2);
   assert.equal(hubSource('Qwen/Qwen2.5-0.5B-Instruct').contextWindow, 32768);
   assert.equal(hubSource('someone/else').label, 'someone/else');
+  assert.equal(urlModelLabel(hubBase('Qwen/Qwen3-0.6B'), 'http://127.0.0.1:5173/'), 'Qwen/Qwen3-0.6B');
+  assert.equal(urlModelLabel('http://127.0.0.1:5173/models/demo/', 'http://127.0.0.1:5173/'), 'Embedded demo model');
+  assert.equal(urlModelLabel('https://example.com/m/', 'http://127.0.0.1:5173/'), 'https://example.com/m/');
 });
 
 t.test('progress: speed over a sliding window and time left', () => {

@@ -33,13 +33,13 @@ async function fault(page: Page, at: 'load' | 'encode' | 'ask', name: string, me
 
 t.test(
   'model download shows bytes, speed and time left, then the loaded model',
-  async ({ page, url, screenshot }) => {
+  async ({ page, url, screenshots }) => {
     await page.goto(url(harness));
     await page.getByTestId('load-model').click();
     const progress = page.getByTestId('model-progress');
     await expectText(progress, /MB of 120 MB · [\d.]+ MB\/s · .* left/);
     assert.ok(Number(await progress.getByRole('progressbar').getAttribute('aria-valuenow')) < 100);
-    await screenshot('stand-in-model-progress-1280x800');
+    await screenshots('stand-in-model-progress', { at: progress });
     await expectVisible(page.getByTestId('model-loaded'));
     await expectText(page.getByTestId('context-window'), /^4K tokens$/);
     await expectText(page.getByTestId('model-loaded'), /demo: random weights/);
@@ -128,28 +128,43 @@ t.test('an unsupported model and an out-of-memory model say what to do', async (
   await expectText(page.locator('[data-testid="error"][data-kind="unsupported"]'), /Unsupported model.*gpt2.*Pick one of the recommended models/);
   await fault(page, 'load', 'ModelWeightsError', 'Out of GPU memory allocating layer 12 (268435456 bytes) after 3221225472 bytes of weights');
   await page.getByTestId('load-model').click();
-  await expectText(page.locator('[data-testid="error"][data-kind="too-big"]'), /Too big for this GPU.*268435456 bytes.*smaller model/);
+  await expectText(page.locator('[data-testid="error"][data-kind="too-big"]'), /The model is too big for this GPU.*268435456 bytes.*smaller model/);
 });
 
-t.test('device lost: the banner offers reload; document and chat stay', async ({ page, url, screenshot }) => {
+t.test('device lost: the model reloads by itself; document and chat stay; a second loss in a row waits for the user', async ({ page, url, screenshot, screenshots }) => {
   await page.goto(url(harness));
   await loadModel(page);
   await paste(page, words(300));
   await ask(page, 'First question');
   await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]'));
+  // Slow loads: the reloading state stays long enough to be seen.
+  await page.evaluate(() => (globalThis.__standInStepMs = 150));
   await fault(page, 'ask', 'HostError', 'Host 0: GPU device lost (unknown): the GPU process crashed');
   await ask(page, 'Second question');
-  await expectText(page.getByTestId('device-lost'), /The GPU stopped \(device lost\).*document and the chat stay/);
-  await expectText(page.getByTestId('ask-blocker'), /reload the model/);
+  const banner = page.getByTestId('device-lost');
+  await expectText(banner, /The GPU stopped \(device lost\)\. Reloading the model.*document and the chat stay.*GPU process crashed/);
+  await expectText(page.getByTestId('ask-blocker'), /model is reloading/);
+  await screenshots('stand-in-device-lost-reloading', { at: banner });
+  await expectText(banner, /The model was reloaded after the GPU stopped.*ask again/, 30_000);
   assert.equal(await page.getByTestId('message-user').count(), 2);
   await expectText(page.getByTestId('document-name'), /Pasted text/);
-  await screenshot('stand-in-device-lost-1280x800');
-  await page.getByTestId('device-lost').getByRole('button', { name: 'Reload model' }).click();
-  await expectHidden(page.getByTestId('device-lost'));
   await expectVisible(page.getByTestId('encode-stats'));
+  await screenshot('stand-in-device-lost-reloaded-1280x800');
+
+  // Lost again before any answer went through: no reload loop, the user decides.
+  await page.evaluate(() => (globalThis.__standInStepMs = 1));
+  await fault(page, 'ask', 'HostError', 'Host 0: GPU device lost (unknown): the GPU process crashed again');
   await ask(page, 'Third question');
-  await expectText(page.locator('[data-testid="message-answer"]').last(), /Third question/);
+  await expectText(banner, /The GPU stopped \(device lost\).*crashed again/);
+  await expectText(page.getByTestId('ask-blocker'), /reload the model/);
+  await screenshots('stand-in-device-lost-stopped', { at: banner });
+  await banner.getByRole('button', { name: 'Reload model' }).click();
+  await expectText(banner, /The model was reloaded/, 30_000);
+  await ask(page, 'Fourth question');
+  await expectText(page.locator('[data-testid="message-answer"]').last(), /Fourth question/);
   await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]').last());
+  await expectHidden(banner);
+  assert.equal(await page.getByTestId('message-user').count(), 4);
 });
 
 t.test('changed engine settings offer a reload with them', async ({ page, url }) => {

@@ -8,6 +8,10 @@ import { launchChromium } from './browser.ts';
 export const baseUrl = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:5173/';
 export const screenshotDir = path.resolve('test-results/screenshots');
 
+/** The two sizes every main state is looked at in: a laptop window and a phone. */
+export const wideViewport = { width: 1280, height: 800 };
+export const narrowViewport = { width: 390, height: 844 };
+
 export interface TestContext {
   page: Page;
   context: BrowserContext;
@@ -15,6 +19,11 @@ export interface TestContext {
   /** Resolves a path against the dev server, e.g. url('e2e/embed.html'). */
   url: (path?: string) => string;
   screenshot: (name: string, options?: { fullPage?: boolean }) => Promise<string>;
+  /**
+   * `<name>-1280x800.png` and `<name>-390x844.png`: the page at both sizes (the narrow one scrolled to
+   * `at`, the part the state is about), then the test's own size again.
+   */
+  screenshots: (name: string, options?: { at?: Locator }) => Promise<void>;
 }
 
 interface TestCase {
@@ -60,7 +69,7 @@ export function suite(title: string) {
       fn: TestCase['fn'],
       options: { viewport?: TestCase['viewport']; initScript?: string } = {},
     ) {
-      tests.push({ name, fn, viewport: options.viewport ?? { width: 1280, height: 800 }, initScript: options.initScript });
+      tests.push({ name, fn, viewport: options.viewport ?? wideViewport, initScript: options.initScript });
     },
 
     async run(): Promise<void> {
@@ -87,6 +96,17 @@ export function suite(title: string) {
               const file = path.join(screenshotDir, `${name}.png`);
               await page.screenshot({ path: file, fullPage: options.fullPage ?? false });
               return file;
+            },
+            screenshots: async (name, options = {}) => {
+              const size = page.viewportSize() ?? test.viewport;
+              for (const viewport of [wideViewport, narrowViewport]) {
+                await page.setViewportSize(viewport);
+                if (options.at) await options.at.first().scrollIntoViewIfNeeded();
+                // Let layout and the progress/scroll effects settle after the resize.
+                await page.waitForTimeout(150);
+                await page.screenshot({ path: path.join(screenshotDir, `${name}-${viewport.width}x${viewport.height}.png`) });
+              }
+              await page.setViewportSize(size);
             },
           });
           if (pageErrors.length) throw new Error(`Uncaught error in the page:\n${pageErrors.join('\n')}`);
@@ -130,12 +150,21 @@ export async function expectHidden(locator: Locator, timeout = 15_000): Promise<
 }
 
 /** Drops files on an element the way a user's drag and drop does (a DataTransfer with File objects). */
-export async function dropFiles(page: Page, selector: string, files: Array<{ name: string; type: string; text: string }>) {
+export async function dropFiles(
+  page: Page,
+  selector: string,
+  files: Array<{ name: string; type: string } & ({ text: string } | { bytes: Uint8Array })>,
+) {
+  // Bytes cross into the page as base64: evaluate() arguments are JSON.
+  const plain = files.map((f) => ({ name: f.name, type: f.type, text: 'text' in f ? f.text : undefined, base64: 'bytes' in f ? Buffer.from(f.bytes).toString('base64') : undefined }));
   const transfer = await page.evaluateHandle((list) => {
     const data = new DataTransfer();
-    for (const f of list) data.items.add(new File([f.text], f.name, { type: f.type }));
+    for (const f of list) {
+      const body = f.base64 === undefined ? f.text! : Uint8Array.from(atob(f.base64), (c) => c.charCodeAt(0));
+      data.items.add(new File([body], f.name, { type: f.type }));
+    }
     return data;
-  }, files);
+  }, plain);
   for (const type of ['dragenter', 'dragover', 'drop']) {
     await page.dispatchEvent(selector, type, { dataTransfer: transfer });
   }

@@ -8,10 +8,10 @@ export type ModelLocation =
   | { kind: 'files'; files: ReadonlyMap<string, File> } // a local folder (picker or drag and drop)
   | { kind: 'directory'; path: string }; // Node only
 
-export function openWeightSource(location: ModelLocation, options: { onDownload?: UrlSourceOptions['onDownload'] } = {}): WeightSource {
+export function openWeightSource(location: ModelLocation, options: Pick<UrlSourceOptions, 'onDownload' | 'signal'> = {}): WeightSource {
   switch (location.kind) {
     case 'url':
-      return urlWeightSource(location.base, { onDownload: options.onDownload });
+      return urlWeightSource(location.base, options);
     case 'files':
       return fileWeightSource(location.files);
     case 'directory':

@@ -92,9 +92,16 @@ export interface UrlSourceOptions {
    * page or Worker in a secure context). Otherwise every read is a Range request.
    */
   cache?: boolean;
-  /** Download progress of a file being fetched into the cache. */
-  onDownload?: (progress: { file: string; bytesDone: number; bytesTotal: number }) => void;
+  /** Download progress of a file being fetched into the cache; `resumedFrom` when it continues an earlier download. */
+  onDownload?: (progress: { file: string; bytesDone: number; bytesTotal: number; resumedFrom?: number }) => void;
   fetch?: typeof fetch;
+  /** Stops downloads and reads; the bytes a download received stay in the cache for the next try. */
+  signal?: AbortSignal;
+  /**
+   * A download goes to the cache in pieces of this many bytes as it arrives (default 16 MiB), so a
+   * failure, a cancel or a closed tab keeps what arrived, and memory holds one piece at most.
+   */
+  pieceBytes?: number;
 }
 
 /** A model served over HTTP: `base` is the folder URL, e.g. https://huggingface.co/org/model/resolve/main/. */
@@ -105,24 +112,25 @@ export function urlWeightSource(base: string, options: UrlSourceOptions = {}): W
   if (useCache && typeof caches === 'undefined') {
     throw new WeightSourceError('The Cache API is not available here (it needs a browser and a secure context)');
   }
+  const { signal } = options;
   const url = (path: string) => new URL(path, root).href;
   const httpError = (path: string, response: Response) =>
     response.status === 401 || response.status === 403
       ? new WeightSourceError(`${url(path)}: HTTP ${response.status} (a gated or private model needs access rights)`)
       : new WeightSourceError(`${url(path)}: HTTP ${response.status} ${response.statusText}`);
 
-  if (useCache) return cachedUrlSource(root, url, doFetch, httpError, options.onDownload);
+  if (useCache) return cachedUrlSource(root, url, doFetch, httpError, options);
 
   return {
     name: root,
     async readJson(path) {
-      const response = await doFetch(url(path));
+      const response = await doFetch(url(path), { signal });
       if (isMissing(response)) return undefined;
       if (!response.ok) throw httpError(path, response);
       return parseJsonFile(await response.text(), path, root);
     },
     async size(path) {
-      const response = await doFetch(url(path), { method: 'HEAD' });
+      const response = await doFetch(url(path), { method: 'HEAD', signal });
       if (isMissing(response)) throw missingFile(path, root);
       if (!response.ok) throw httpError(path, response);
       const length = response.headers.get('content-length');
@@ -131,7 +139,7 @@ export function urlWeightSource(base: string, options: UrlSourceOptions = {}): W
     },
     async read(path, offset, length) {
       if (length === 0) return new Uint8Array(0);
-      const response = await doFetch(url(path), { headers: { Range: `bytes=${offset}-${offset + length - 1}` } });
+      const response = await doFetch(url(path), { headers: { Range: `bytes=${offset}-${offset + length - 1}` }, signal });
       if (response.status === 416) return new Uint8Array(0); // range starts past the end of the file
       if (!response.ok) throw httpError(path, response);
       const bytes = new Uint8Array(await response.arrayBuffer());
@@ -146,7 +154,7 @@ function cachedUrlSource(
   url: (path: string) => string,
   doFetch: typeof fetch,
   httpError: (path: string, response: Response) => Error,
-  onDownload: UrlSourceOptions['onDownload'],
+  options: UrlSourceOptions,
 ): WeightSource {
   // One download per file, shared by concurrent readers. A 404 is cached too, so an offline visit
   // knows that a single-file model has no model.safetensors.index.json.
@@ -166,9 +174,7 @@ function cachedUrlSource(
     const key = url(path);
     let response = await cache.match(key);
     if (!response) {
-      const fetched = await doFetch(key);
-      if (!isMissing(fetched) && !fetched.ok) throw httpError(path, fetched);
-      await cache.put(key, isMissing(fetched) ? new Response(null, { status: 404 }) : countedResponse(fetched, path, onDownload));
+      await download(cache, key, path, { doFetch, httpError, ...options });
       response = await cache.match(key);
       if (!response) throw new WeightSourceError(`${key}: the browser did not keep the file in its cache (storage full?)`);
     }
@@ -195,32 +201,203 @@ function cachedUrlSource(
   };
 }
 
-/** The response with its body counted as it streams into the cache; a short body fails the put. */
-function countedResponse(response: Response, file: string, onDownload: UrlSourceOptions['onDownload']): Response {
-  const header = response.headers.get('content-length');
-  const total = header === null ? 0 : Number(header);
-  let done = 0;
-  const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      done += chunk.byteLength;
-      onDownload?.({ file, bytesDone: done, bytesTotal: Math.max(total, done) });
-      controller.enqueue(chunk);
-    },
-    flush() {
-      if (header !== null && done !== total) {
-        throw new WeightSourceError(`${response.url}: download ended after ${done} of ${total} bytes`);
-      }
-    },
+// A download in progress is kept as pieces: cache entries under the file's URL with this search
+// parameter (the piece's first byte), each holding the file's size and validator in its headers.
+// Once the last byte arrives the pieces become one entry under the file's URL and are deleted.
+const pieceParam = 'star-reader-piece';
+const totalHeader = 'x-star-reader-total';
+const validatorHeader = 'x-star-reader-validator';
+const defaultPieceBytes = 16 << 20;
+
+function pieceUrl(key: string, start: number): string {
+  const u = new URL(key);
+  u.searchParams.set(pieceParam, String(start));
+  return u.href;
+}
+
+/** The file's URL of a piece's URL, and where the piece starts; undefined for other URLs. */
+function parsePieceUrl(pieceKey: string): { key: string; start: number } | undefined {
+  const u = new URL(pieceKey);
+  const start = u.searchParams.get(pieceParam);
+  if (start === null) return undefined;
+  u.searchParams.delete(pieceParam);
+  return { key: u.href, start: Number(start) };
+}
+
+/** What identifies one version of a file: a strong ETag, or else Last-Modified. */
+function validatorOf(response: Response): string | undefined {
+  const etag = response.headers.get('etag');
+  if (etag && !etag.startsWith('W/')) return etag;
+  return response.headers.get('last-modified') ?? etag ?? undefined;
+}
+
+/** "bytes 100-199/1000" → { start: 100, total: 1000 } (total undefined for "/*"). */
+function parseContentRange(header: string | null): { start: number; total: number | undefined } | undefined {
+  const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header?.trim() ?? '');
+  return match ? { start: Number(match[1]), total: match[2] === '*' ? undefined : Number(match[2]) } : undefined;
+}
+
+interface HeldPieces {
+  requests: Request[];
+  /** Bytes held from the file's start. */
+  bytes: number;
+  total: number | undefined;
+  validator: string | undefined;
+}
+
+/** The pieces of an earlier download of `key` that continue each other from byte 0; the rest are deleted. */
+async function heldPieces(cache: Cache, key: string): Promise<HeldPieces> {
+  const pieces: Array<{ request: Request; start: number; response: Response }> = [];
+  for (const request of await cache.keys(key, { ignoreSearch: true })) {
+    const piece = parsePieceUrl(request.url);
+    const response = piece?.key === key ? await cache.match(request) : undefined;
+    if (piece && response) pieces.push({ request, start: piece.start, response });
+  }
+  pieces.sort((a, b) => a.start - b.start);
+  const held: HeldPieces = { requests: [], bytes: 0, total: undefined, validator: undefined };
+  const stray: Request[] = [];
+  for (const { request, start, response } of pieces) {
+    const total = response.headers.get(totalHeader) || undefined;
+    const validator = response.headers.get(validatorHeader) || undefined;
+    const continues =
+      start === held.bytes &&
+      (held.requests.length === 0 || (String(held.total) === String(total) && held.validator === validator));
+    if (!continues) {
+      stray.push(request);
+      continue;
+    }
+    held.requests.push(request);
+    held.bytes += Number(response.headers.get('content-length') ?? 0);
+    held.total = total === undefined ? undefined : Number(total);
+    held.validator = validator;
+  }
+  await Promise.all(stray.map((r) => cache.delete(r)));
+  return held;
+}
+
+/** A fetch failure (a TypeError, as fetch reports them) that says which file and how far it got; aborts stay aborts. */
+function networkError(key: string, error: unknown, what: string): unknown {
+  if (!(error instanceof TypeError)) return error;
+  return new TypeError(`${key}: ${what} (${error.message})`, { cause: error });
+}
+
+interface DownloadContext extends UrlSourceOptions {
+  doFetch: typeof fetch;
+  httpError: (path: string, response: Response) => Error;
+}
+
+/**
+ * Fetches `key` into the cache. An earlier download that stopped part way (network failure, cancel,
+ * closed tab) continues with a Range request for the bytes it lacks; a server that answers with the
+ * whole file (200), or with another version of it, starts the file over.
+ */
+async function download(cache: Cache, key: string, path: string, context: DownloadContext): Promise<void> {
+  const { httpError, signal, onDownload } = context;
+  const doFetch: typeof fetch = (input, init) => context.doFetch(input, init).catch((error: unknown) => {
+    throw networkError(key, error, 'no connection to the server');
   });
-  const headers = new Headers({ 'content-type': response.headers.get('content-type') ?? 'application/octet-stream' });
-  if (header !== null) headers.set('content-length', header);
-  return new Response(response.body ? response.body.pipeThrough(counter) : null, { status: 200, headers });
+  const pieceBytes = context.pieceBytes ?? defaultPieceBytes;
+  const held = await heldPieces(cache, key);
+  const dropHeld = async () => {
+    await Promise.all(held.requests.map((r) => cache.delete(r)));
+    held.requests = [];
+    held.bytes = 0;
+  };
+
+  let response: Response | undefined;
+  let total: number | undefined;
+  let validator: string | undefined;
+  if (held.bytes > 0 && held.bytes === held.total) {
+    total = held.total; // every byte arrived; only joining the pieces was left
+  } else if (held.bytes > 0) {
+    response = await doFetch(key, { headers: { Range: `bytes=${held.bytes}-` }, signal });
+    const range = response.status === 206 ? parseContentRange(response.headers.get('content-range')) : undefined;
+    const sameVersion = held.validator === undefined || validatorOf(response) === undefined || validatorOf(response) === held.validator;
+    if (range && range.start === held.bytes && (held.total === undefined || range.total === held.total) && sameVersion) {
+      total = range.total ?? held.total;
+      validator = held.validator ?? validatorOf(response);
+    } else {
+      await dropHeld();
+      if (response.status !== 200) {
+        await response.body?.cancel();
+        response = await doFetch(key, { signal });
+      }
+    }
+  } else {
+    response = await doFetch(key, { signal });
+  }
+
+  if (response && held.bytes === 0) {
+    if (isMissing(response)) {
+      await response.body?.cancel();
+      await cache.put(key, new Response(null, { status: 404 }));
+      return;
+    }
+    if (!response.ok) throw httpError(path, response);
+    const length = response.headers.get('content-length');
+    total = length === null ? undefined : Number(length);
+    validator = validatorOf(response);
+  }
+
+  const requests = [...held.requests];
+  const parts: Blob[] = [];
+  let done = held.bytes;
+  if (response) {
+    const resumedFrom = held.bytes > 0 ? held.bytes : undefined;
+    const pieceHeaders = { [totalHeader]: total === undefined ? '' : String(total), [validatorHeader]: validator ?? '' };
+    let chunks: Uint8Array[] = [];
+    let chunkBytes = 0;
+    const keep = async () => {
+      if (chunkBytes === 0) return;
+      const request = new Request(pieceUrl(key, done - chunkBytes));
+      await cache.put(request, new Response(new Blob(chunks as BlobPart[]), { headers: { ...pieceHeaders, 'content-length': String(chunkBytes) } }));
+      requests.push(request);
+      chunks = [];
+      chunkBytes = 0;
+    };
+    const reader = response.body?.getReader();
+    onDownload?.({ file: path, bytesDone: done, bytesTotal: total ?? done, resumedFrom });
+    try {
+      for (;;) {
+        const step = reader ? await reader.read() : { done: true as const, value: undefined };
+        if (step.done) break;
+        chunks.push(step.value);
+        chunkBytes += step.value.byteLength;
+        done += step.value.byteLength;
+        onDownload?.({ file: path, bytesDone: done, bytesTotal: Math.max(total ?? 0, done), resumedFrom });
+        if (chunkBytes >= pieceBytes) await keep();
+      }
+    } catch (error) {
+      await keep().catch(() => undefined); // what arrived stays for the next try
+      throw networkError(key, error, `the connection broke after ${done} of ${total ?? '?'} bytes; they are kept`);
+    }
+    if (total !== undefined && done !== total) {
+      await keep();
+      throw new WeightSourceError(`${key}: download ended after ${done} of ${total} bytes (retry to continue it)`);
+    }
+    // A file that arrived in one piece goes to the cache as it is; only a longer one is joined from its pieces.
+    if (requests.length > 0) await keep();
+    else parts.push(new Blob(chunks as BlobPart[]));
+  }
+  for (const request of requests) {
+    const part = await (await cache.match(request))?.blob();
+    if (!part) throw new WeightSourceError(`${key}: the browser dropped part of the download from its cache (storage full?)`);
+    parts.push(part);
+  }
+  const whole = new Blob(parts);
+  const headers = { 'content-type': response?.headers.get('content-type') || 'application/octet-stream', 'content-length': String(whole.size) };
+  await cache.put(key, new Response(whole, { headers }));
+  await Promise.all(requests.map((r) => cache.delete(r)));
 }
 
 export interface CachedModel {
   /** The URL base the model was loaded from. */
   base: string;
+  /** Files downloaded whole. */
   files: string[];
+  /** Files whose download stopped part way: loading the model again continues them. */
+  partialFiles: string[];
+  /** Bytes kept, partial downloads included. */
   bytes: number;
 }
 
@@ -230,22 +407,26 @@ export async function listCachedModels(): Promise<CachedModel[]> {
   const cache = await caches.open(modelCacheName);
   const models = new Map<string, CachedModel>();
   for (const request of await cache.keys()) {
-    const cut = request.url.lastIndexOf('/') + 1;
-    const base = request.url.slice(0, cut);
+    const piece = parsePieceUrl(request.url);
+    const fileUrl = piece?.key ?? request.url;
+    const cut = fileUrl.lastIndexOf('/') + 1;
+    const base = fileUrl.slice(0, cut);
     const response = await cache.match(request);
     if (!response || response.status === 404) continue;
     let model = models.get(base);
     if (!model) {
-      model = { base, files: [], bytes: 0 };
+      model = { base, files: [], partialFiles: [], bytes: 0 };
       models.set(base, model);
     }
-    model.files.push(request.url.slice(cut));
+    const name = fileUrl.slice(cut);
+    if (!piece) model.files.push(name);
+    else if (!model.partialFiles.includes(name)) model.partialFiles.push(name);
     model.bytes += Number(response.headers.get('content-length') ?? 0);
   }
   return [...models.values()];
 }
 
-/** Removes every cached file under `base`; returns how many entries went. */
+/** Removes every cached file under `base`, partial downloads too; returns how many entries went. */
 export async function clearCachedModel(base: string): Promise<number> {
   if (typeof caches === 'undefined') return 0;
   const root = base.endsWith('/') ? base : `${base}/`;

@@ -19,6 +19,12 @@ export interface ReaderOptions {
   /** Anchor size a ≤ b; default b. */
   anchorSize?: number;
   weightType?: 'f32' | 'f16';
+  /**
+   * Bytes the model may use on each host's device (WebGPU does not tell a GPU's memory). With it, a
+   * model whose weights do not fit is refused before its weights download, and a document whose KV
+   * cache does not fit is refused before phase 1, both with the numbers.
+   */
+  deviceMemoryBudget?: number;
   onLoadProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
 }

@@ -39,7 +39,8 @@ export class ReaderError extends Error {
 export async function createReader(options: CreateReaderOptions): Promise<Reader> {
   const downloads = new Map<string, { bytesDone: number; bytesTotal: number }>();
   const source = openWeightSource(options.model, {
-    onDownload: ({ file, bytesDone, bytesTotal }) => {
+    signal: options.signal,
+    onDownload: ({ file, bytesDone, bytesTotal, resumedFrom }) => {
       downloads.set(file, { bytesDone, bytesTotal });
       let done = 0;
       let total = 0;
@@ -47,7 +48,7 @@ export async function createReader(options: CreateReaderOptions): Promise<Reader
         done += d.bytesDone;
         total += d.bytesTotal;
       }
-      options.onLoadProgress?.({ bytesDone: done, bytesTotal: total, tensor: `downloading ${file}` });
+      options.onLoadProgress?.({ bytesDone: done, bytesTotal: total, tensor: `${resumedFrom ? 'continuing' : 'downloading'} ${file}` });
     },
   });
   const text = await loadTextFiles(source);

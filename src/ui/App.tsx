@@ -8,8 +8,8 @@ import { useStarReader } from './useStarReader.ts';
 import { AdapterInfo } from './components/AdapterInfo.tsx';
 import { ChatPanel } from './components/ChatPanel.tsx';
 import { DocumentPanel } from './components/DocumentPanel.tsx';
-import { ErrorNotice } from './components/ErrorNotice.tsx';
 import { ModelPanel } from './components/ModelPanel.tsx';
+import { RecoveryNotice } from './components/RecoveryNotice.tsx';
 import { SettingsPanel } from './components/SettingsPanel.tsx';
 import { SpeedupPage } from './components/SpeedupPage.tsx';
 
@@ -79,9 +79,9 @@ export function App({ createReader = createEngineReader }: AppProps) {
           <p className="hint">You can still add a document; it stays here while you switch browsers or flags.</p>
         </div>
       )}
-      {state.phase === 'lost' && state.error && (
-        <div className="banner" data-testid="device-lost">
-          <ErrorNotice error={state.error} retryLabel="Reload model" onRetry={() => void reader.reload()} />
+      {state.recovery && (
+        <div className="banner" data-testid="device-lost" data-status={state.recovery.status}>
+          <RecoveryNotice recovery={state.recovery} onReload={() => void reader.recover()} onDismiss={() => reader.dismissError()} />
         </div>
       )}
 

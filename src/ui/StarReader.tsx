@@ -2,7 +2,7 @@
 import { useEffect, useRef } from 'react';
 import type { ModelLocation } from '../star/reader-api.ts';
 import { formatCount, formatTokensShort } from './format.ts';
-import { hubSource, parseHubRepo, type ModelSource } from './models.ts';
+import { hubSource, parseHubRepo, urlModelLabel, type ModelSource } from './models.ts';
 import type { DocumentInput, ReaderFactory } from './session.ts';
 import { askOptions, defaultSettings, engineSettings, type Settings } from './settings.ts';
 import { useStarReader } from './useStarReader.ts';
@@ -28,10 +28,10 @@ export function toModelSource(model: StarReaderProps['model']): ModelSource {
     const repo = /^(https?:|\/|\.)/.test(model) ? undefined : parseHubRepo(model);
     if (repo) return hubSource(repo);
     const base = new URL(model.endsWith('/') ? model : `${model}/`, document.baseURI).href;
-    return { key: `url:${base}`, label: base, location: { kind: 'url', base } };
+    return { key: `url:${base}`, label: urlModelLabel(base, document.baseURI), location: { kind: 'url', base } };
   }
   if ('location' in model) return model;
-  if (model.kind === 'url') return { key: `url:${model.base}`, label: model.base, location: model };
+  if (model.kind === 'url') return { key: `url:${model.base}`, label: urlModelLabel(model.base, document.baseURI), location: model };
   if (model.kind === 'files') return { key: `files:${[...model.files.keys()].join('|')}`, label: 'Local model', location: model };
   return { key: `dir:${model.path}`, label: model.path, location: model };
 }
@@ -73,7 +73,9 @@ export function StarReader({ model, document: doc, settings: overrides, title = 
     <div className={`sr-root star-reader${className ? ` ${className}` : ''}`} data-testid="star-reader" data-phase={state.phase}>
       <div className="star-reader-status">
         <p className="status-line" data-testid="status">
-          {statusText(state.phase, source.label, state.model?.name)}
+          {state.recovery?.status === 'reloading'
+            ? `The GPU stopped: reloading ${source.label}…`
+            : statusText(state.phase, source.label)}
           {state.tokens.status === 'counted' && state.model && (
             <span className="hint">
               {' '}
@@ -99,7 +101,7 @@ export function StarReader({ model, document: doc, settings: overrides, title = 
           <ErrorNotice
             error={state.error}
             retryLabel={state.error.kind === 'lost' ? 'Reload' : 'Retry'}
-            onRetry={() => void reader.reload(engineSettings(settings))}
+            onRetry={() => void (state.error?.kind === 'lost' ? reader.recover() : reader.reload(engineSettings(settings)))}
             onDismiss={() => reader.dismissError()}
           />
         )}
@@ -115,19 +117,19 @@ export function StarReader({ model, document: doc, settings: overrides, title = 
   );
 }
 
-function statusText(phase: string, label: string, name: string | undefined): string {
+function statusText(phase: string, label: string): string {
   switch (phase) {
     case 'idle':
       return 'No model loaded.';
     case 'loading-model':
       return `Loading ${label}…`;
     case 'encoding':
-      return `Reading the document with ${name ?? label}…`;
+      return `Reading the document with ${label}…`;
     case 'answering':
-      return `${name ?? label} is answering…`;
+      return `${label} is answering…`;
     case 'lost':
       return 'The GPU was lost.';
     default:
-      return `${name ?? label} is ready.`;
+      return `${label} is ready.`;
   }
 }

@@ -52,7 +52,7 @@ export function describeError(error: unknown, step: Step): UiError {
       ...base,
       kind: 'lost',
       title: 'The GPU stopped (device lost)',
-      help: 'Reload the model to go on: your document and the chat stay. If it keeps happening, close other GPU-heavy tabs or pick a smaller model.',
+      help: 'The model reloads and reads the document again; your document and the chat stay. If it keeps happening, close other GPU-heavy tabs or pick a smaller model.',
       retry: true,
     };
   }
@@ -85,7 +85,7 @@ export function describeError(error: unknown, step: Step): UiError {
       ...base,
       kind: 'network',
       title: 'Network error',
-      help: 'Check your connection and retry; a download that stopped resumes from the browser cache where it can. A local model folder works offline.',
+      help: 'Check your connection and retry: the download continues where it stopped (what arrived is kept in this browser). A local model folder works offline.',
       retry: true,
     };
   }
@@ -94,16 +94,19 @@ export function describeError(error: unknown, step: Step): UiError {
       ...base,
       kind: 'unsupported',
       title: 'Unsupported model',
-      help: 'Star Reader runs Llama 3.x, Qwen2.5, Qwen3 and SmolLM2 models stored as safetensors (f32, f16 or bf16). Pick one of the recommended models.',
+      help: 'Star Reader runs Llama 3.x, Mistral, Qwen2.5, Qwen3 and SmolLM2 models stored as safetensors (f32, f16 or bf16). Pick one of the recommended models.',
       retry: false,
     };
   }
-  if (/TooBig|TooLarge|OutOfMemory/i.test(name) || /too (big|large)|out of (gpu )?memory|exceeds/i.test(message)) {
+  if (/TooBig|TooLarge|OutOfMemory/i.test(name) || /too (big|large)|out of (gpu )?memory|exceeds|does not fit/i.test(message)) {
     return {
       ...base,
       kind: 'too-big',
-      title: 'Too big for this GPU',
-      help: 'Pick a smaller model, shorten the document (truncate), or spread star attention over more hosts.',
+      title: step === 'model' ? 'The model is too big for this GPU' : 'Too big for this GPU',
+      help:
+        step === 'model'
+          ? 'Pick a smaller model (the list shows download sizes), or raise the GPU memory budget in Settings if this GPU has more memory.'
+          : 'Use a shorter document, raise the GPU memory budget in Settings if this GPU has more memory, or pick a model with a smaller KV cache (fewer layers or key-value heads).',
       retry: false,
     };
   }

@@ -12,6 +12,7 @@ export {
   type DocumentInput,
   type EngineSettings,
   type Phase,
+  type Recovery,
   type ReaderFactory,
   type SessionDocument,
   type SessionState,

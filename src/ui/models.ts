@@ -80,7 +80,16 @@ export function hubSource(repo: string): ModelSource {
 export const demoModelLabel = 'Embedded demo model';
 export const demoModelWarning = 'demo: random weights, answers are gibberish — for trying the flow and the speedup';
 
+const demoBase = (pageBase: string) => new URL('models/demo/', pageBase).href;
+
 /** The demo model's files ship with the app under public/models/demo/; `pageBase` is the app's base URL. */
 export function demoSource(pageBase: string): ModelSource {
-  return { key: 'demo', label: demoModelLabel, location: { kind: 'url', base: new URL('models/demo/', pageBase).href } };
+  return { key: 'demo', label: demoModelLabel, location: { kind: 'url', base: demoBase(pageBase) } };
+}
+
+/** A model's URL base as people know it: a Hub repo id, the demo model, or the URL itself. */
+export function urlModelLabel(base: string, pageBase: string): string {
+  const repo = /^https:\/\/huggingface\.co\/([^/]+\/[^/]+)\/resolve\/main\/$/.exec(base)?.[1];
+  if (repo) return repo;
+  return base === demoBase(pageBase) ? demoModelLabel : base;
 }

@@ -24,6 +24,8 @@ export interface EngineSettings {
   hosts: number;
   /** Undefined: the planner picks. */
   blockSize?: number;
+  /** Bytes the model may use per device; undefined: only the device's buffer limits are checked. */
+  deviceMemoryBudget?: number;
 }
 
 export interface AskOptions {
@@ -78,6 +80,16 @@ export interface SessionState {
   error?: UiError;
   /** A short line for what just happened (cancelled, copied…); cleared by the next step. */
   notice?: string;
+  /**
+   * The GPU was lost: the model reloads by itself (once per answer that went through; a second loss
+   * in a row waits for the user) and reads the document again. Cleared by the next answer.
+   */
+  recovery?: Recovery;
+}
+
+export interface Recovery {
+  error: UiError;
+  status: 'reloading' | 'reloaded' | 'stopped';
 }
 
 export const initialState: SessionState = { phase: 'idle', tokens: { status: 'needs-model' }, messages: [] };
@@ -93,6 +105,9 @@ export class ReaderSession {
   private operations = 0;
   private messageIds = 0;
   private countTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Automatic reloads after a device loss since the last answer that went through. */
+  private autoRecoveries = 0;
+  private recovering = false;
 
   constructor(
     private readonly createReader: ReaderFactory,
@@ -127,6 +142,7 @@ export class ReaderSession {
       error: undefined,
       notice: undefined,
       tokens: { status: 'needs-model' },
+      recovery: this.recovering ? this.state.recovery : undefined,
     });
     try {
       const reader = await this.createReader({
@@ -134,6 +150,7 @@ export class ReaderSession {
         attention: engine.attention,
         hosts: engine.hosts,
         blockSize: engine.blockSize,
+        deviceMemoryBudget: engine.deviceMemoryBudget,
         signal: op.controller.signal,
         onLoadProgress: (p) => {
           if (!this.isLive(op)) return;
@@ -155,6 +172,10 @@ export class ReaderSession {
       if (!this.isCurrent(op)) return false;
       this.end(op);
       const cancelled = isAbort(error) || op.controller.signal.aborted;
+      if (!cancelled && isDeviceLost(error)) {
+        this.lose(error, 'model');
+        return false;
+      }
       this.set({
         phase: 'idle',
         loadProgress: undefined,
@@ -171,6 +192,23 @@ export class ReaderSession {
     if (!source || !engine) return false;
     if (!(await this.loadModel(source, engine))) return false;
     return document ? this.encodeDocument() : true;
+  }
+
+  /** After a device loss: reload() with the loss still reported, so the user sees why the model reloads. */
+  async recover(): Promise<boolean> {
+    const recovery = this.state.recovery;
+    if (recovery) this.set({ recovery: { ...recovery, status: 'reloading' } });
+    this.recovering = true;
+    let ok = false;
+    try {
+      ok = await this.reload();
+    } finally {
+      this.recovering = false;
+    }
+    // A second loss while reloading already said 'stopped'.
+    const now = this.state.recovery;
+    if (now?.status === 'reloading') this.set({ recovery: { ...now, status: ok ? 'reloaded' : 'stopped' } });
+    return ok;
   }
 
   async unload(): Promise<void> {
@@ -293,7 +331,8 @@ export class ReaderSession {
       this.end(op);
       const stats = step.done ? step.value : undefined;
       this.updateMessage(id, { status: stats?.stoppedBy === 'abort' ? 'stopped' : 'done', stats });
-      this.set({ phase: 'ready' });
+      this.autoRecoveries = 0;
+      this.set({ phase: 'ready', recovery: undefined });
     } catch (error) {
       if (!this.isCurrent(op)) {
         this.updateMessage(id, { status: 'stopped' });
@@ -317,7 +356,8 @@ export class ReaderSession {
   }
 
   dismissError(): void {
-    this.set({ error: undefined, notice: undefined });
+    const { recovery } = this.state;
+    this.set({ error: undefined, notice: undefined, recovery: recovery?.status === 'reloaded' ? undefined : recovery });
   }
 
   /** Cancels work and frees the GPU; the session can load a model again later. */
@@ -331,17 +371,7 @@ export class ReaderSession {
 
   private fail(error: unknown, step: Step, op: { controller: AbortController }, cancelledNotice: string): void {
     if (isDeviceLost(error)) {
-      const reader = this.reader;
-      this.reader = undefined;
-      void reader?.dispose().catch(() => undefined);
-      this.set({
-        phase: 'lost',
-        model: undefined,
-        encoded: undefined,
-        encodeProgress: undefined,
-        tokens: { status: 'needs-model' },
-        error: describeError(error, step),
-      });
+      this.lose(error, step);
       return;
     }
     const cancelled = isAbort(error) || op.controller.signal.aborted;
@@ -351,6 +381,30 @@ export class ReaderSession {
       error: cancelled ? undefined : describeError(error, step),
       notice: cancelled ? cancelledNotice : undefined,
     });
+  }
+
+  /** The GPU state is gone, the document and the chat are not: free the engine and reload it (see `recovery`). */
+  private lose(error: unknown, step: Step): void {
+    const reader = this.reader;
+    this.reader = undefined;
+    void reader?.dispose().catch(() => undefined);
+    const lost = describeError(error, step);
+    const automatic = this.autoRecoveries === 0;
+    this.set({
+      phase: 'lost',
+      model: undefined,
+      encoded: undefined,
+      loadProgress: undefined,
+      encodeProgress: undefined,
+      tokens: { status: 'needs-model' },
+      error: lost,
+      recovery: { error: lost, status: automatic ? 'reloading' : 'stopped' },
+    });
+    if (automatic) {
+      this.autoRecoveries++;
+      // After the current step has unwound: its caller still holds the lost engine's promises.
+      setTimeout(() => void this.recover(), 0);
+    }
   }
 
   /** Token counting runs on the main thread: deferred so the "counting" state paints first. */

@@ -6,6 +6,8 @@ export interface Settings {
   /** Undefined: auto (the planner picks from context length and hosts). */
   blockSize?: number;
   hosts: number;
+  /** GPU memory the model may use, in GB (1e9 bytes); undefined: not checked. */
+  memoryBudgetGb?: number;
   temperature: number;
   topK: number;
   topP: number;
@@ -28,7 +30,12 @@ export const defaultSettings: Settings = {
 export const maxHosts = 4;
 
 export function engineSettings(s: Settings): EngineSettings {
-  return { attention: s.attention, hosts: s.hosts, blockSize: s.blockSize };
+  return {
+    attention: s.attention,
+    hosts: s.hosts,
+    blockSize: s.blockSize,
+    deviceMemoryBudget: s.memoryBudgetGb === undefined ? undefined : Math.round(s.memoryBudgetGb * 1e9),
+  };
 }
 
 export function askOptions(s: Settings): AskOptions {
@@ -45,5 +52,5 @@ export function askOptions(s: Settings): AskOptions {
 }
 
 export function sameEngine(a: EngineSettings, b: EngineSettings): boolean {
-  return a.attention === b.attention && a.hosts === b.hosts && a.blockSize === b.blockSize;
+  return a.attention === b.attention && a.hosts === b.hosts && a.blockSize === b.blockSize && a.deviceMemoryBudget === b.deviceMemoryBudget;
 }

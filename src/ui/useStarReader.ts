@@ -12,6 +12,7 @@ export type StarReaderController = Pick<
   ReaderSession,
   | 'loadModel'
   | 'reload'
+  | 'recover'
   | 'unload'
   | 'setDocument'
   | 'clearDocument'

@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { clearCachedModel, listCachedModels, type CachedModel } from '../../star/reader.ts';
 import { formatBytes } from '../format.ts';
+import { urlModelLabel } from '../models.ts';
 
 export function CachedModels() {
   const [models, setModels] = useState<CachedModel[] | undefined>();
@@ -24,24 +25,31 @@ export function CachedModels() {
         <p className="hint">Models loaded from a URL are kept here so the next visit works offline.</p>
       ) : (
         <ul>
-          {models.map((m) => (
-            <li key={m.base} data-testid="cached-model">
-              <span className="cached-name" title={m.files.join(', ')}>
-                {m.base}
-              </span>
-              <span className="hint">
-                {m.files.length} files · {formatBytes(m.bytes)}
-              </span>
-              <button
-                type="button"
-                className="button small"
-                aria-label={`Remove ${m.base} from this browser`}
-                onClick={() => void clearCachedModel(m.base).then(refresh)}
-              >
-                Remove
-              </button>
-            </li>
-          ))}
+          {models.map((m) => {
+            const label = urlModelLabel(m.base, document.baseURI);
+            return (
+              <li key={m.base} data-testid="cached-model">
+                <span className="cached-name">{label}</span>
+                <span className="cached-meta" title={m.files.join(', ')}>
+                  {label !== m.base && (
+                    <span className="cached-url" title={m.base}>
+                      {m.base}
+                    </span>
+                  )}
+                  {m.files.length} {m.files.length === 1 ? 'file' : 'files'} · {formatBytes(m.bytes)}
+                  {m.partialFiles.length > 0 && ` · ${m.partialFiles.join(', ')} partly downloaded (loading the model continues it)`}
+                </span>
+                <button
+                  type="button"
+                  className="button small"
+                  aria-label={`Remove ${m.base} from this browser`}
+                  onClick={() => void clearCachedModel(m.base).then(refresh)}
+                >
+                  Remove
+                </button>
+              </li>
+            );
+          })}
         </ul>
       )}
     </details>

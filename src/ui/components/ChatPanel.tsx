@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { formatBytes, formatCount, formatDuration, formatPerSecond } from '../format.ts';
 import type { ChatMessage, SessionState } from '../session.ts';
 
@@ -20,6 +20,7 @@ const stoppedBy: Record<string, string> = {
 
 /** Why the question box is disabled, in words; undefined when asking works. */
 export function askBlocker(state: SessionState): string | undefined {
+  if (state.recovery?.status === 'reloading') return 'The GPU stopped: the model is reloading…';
   if (state.phase === 'lost') return 'The GPU was lost: reload the model to go on.';
   if (!state.model || state.phase === 'loading-model') return 'Load a model first.';
   if (!state.document) return 'Add a document first.';
@@ -36,11 +37,24 @@ export function ChatPanel({ state, onAsk, onStop, onClear, title = 'Chat' }: Pro
   const blocker = askBlocker(state);
   const last = messages.at(-1);
 
-  // Follow the streaming answer unless the reader scrolled up to read something earlier.
+  // Follow the streaming answer (and keep the end in view when the log shrinks, e.g. under a banner)
+  // unless the reader scrolled up to read something earlier; a new question always goes to the end.
+  const pinned = useRef(true);
+  const follow = useCallback(() => {
+    const el = log.current;
+    if (el && pinned.current) el.scrollTop = el.scrollHeight;
+  }, []);
+  useEffect(() => {
+    if (last?.role === 'user') pinned.current = true;
+    follow();
+  }, [follow, last?.role, last?.text, last?.status, messages.length]);
   useEffect(() => {
     const el = log.current;
-    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
-  }, [last?.text, messages.length]);
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const observer = new ResizeObserver(follow);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [follow]);
 
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
@@ -68,7 +82,19 @@ export function ChatPanel({ state, onAsk, onStop, onClear, title = 'Chat' }: Pro
           </button>
         )}
       </div>
-      <ol className="chat-log" ref={log} aria-label="Questions and answers" aria-live="polite" aria-busy={answering} data-testid="chat-log" tabIndex={0}>
+      <ol
+        className="chat-log"
+        ref={log}
+        aria-label="Questions and answers"
+        aria-live="polite"
+        aria-busy={answering}
+        data-testid="chat-log"
+        tabIndex={0}
+        onScroll={(e) => {
+          const el = e.currentTarget;
+          pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+        }}
+      >
         {messages.length === 0 && (
           <li className="chat-empty">
             {blocker ? (

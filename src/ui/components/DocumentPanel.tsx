@@ -19,6 +19,9 @@ interface Props {
   onDismissError: () => void;
 }
 
+/** Characters of the document the preview shows: enough to see that the text came out right. */
+const previewChars = 4000;
+
 export function DocumentPanel({ state, budget, onDocument, onClear, onTruncate, onWhole, onEncode, onCancel, onDismissError }: Props) {
   const { document: doc, tokens, model, phase, encoded, encodeProgress } = state;
   const ids = useId();
@@ -82,6 +85,13 @@ export function DocumentPanel({ state, budget, onDocument, onClear, onTruncate, 
             {doc.kind.toUpperCase()}
             {doc.pages !== undefined && ` · ${formatCount(doc.pages)} pages`} · {formatCount(doc.text.length)} characters
           </p>
+          <details className="document-preview" data-testid="document-preview">
+            <summary>Show the text</summary>
+            <p className="document-preview-text" tabIndex={0} aria-label={`Text of ${doc.name}`}>
+              {doc.text.slice(0, previewChars)}
+              {doc.text.length > previewChars && <span className="hint"> … ({formatCount(doc.text.length - previewChars)} more characters)</span>}
+            </p>
+          </details>
 
           <div className="token-line" aria-live="polite">
             {tokens.status === 'needs-model' && (
@@ -99,7 +109,8 @@ export function DocumentPanel({ state, budget, onDocument, onClear, onTruncate, 
             <div className="notice warn" data-testid="too-long">
               <p>
                 {formatCount(counted.used)} tokens do not fit: the model reads {formatTokensShort(model!.contextWindow)} tokens,
-                and {formatCount(model!.contextWindow - (budget ?? 0))} stay free for the question and the answer.
+                and {formatCount(model!.contextWindow - (budget ?? 0))} stay free for the question and the answer. Read only its
+                beginning, or pick a model with a longer context window (the model list shows each one&rsquo;s).
               </p>
               <button type="button" className="button small" onClick={onTruncate} disabled={encoding}>
                 Truncate to the first {formatCount(budget ?? 0)} tokens
@@ -131,7 +142,7 @@ export function DocumentPanel({ state, budget, onDocument, onClear, onTruncate, 
                 ` · ${Math.round((encoded.attentionPairs / encoded.fullAttentionPairs) * 100)}% of full attention's work`}
             </p>
           )}
-          {!encoding && !isEncoded && model && (
+          {!encoding && !isEncoded && model && !documentError && (
             <div className="row">
               <button
                 type="button"
@@ -142,7 +153,7 @@ export function DocumentPanel({ state, budget, onDocument, onClear, onTruncate, 
               >
                 Read document
               </button>
-              <span className="hint">Or just ask: the first question reads it.</span>
+              {!tooLong && <span className="hint">Or just ask: the first question reads it.</span>}
             </div>
           )}
           {state.notice && phase === 'ready' && !isEncoded && <p className="notice info small">{state.notice}</p>}

@@ -118,7 +118,11 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
             </div>
           </dl>
           {source?.key === 'demo' && <p className="notice warn small">{demoModelWarning}</p>}
-          {!choosing && (
+          {choosing ? (
+            <button type="button" className="button small" onClick={() => setChoosing(false)}>
+              Keep this model
+            </button>
+          ) : (
             <button type="button" className="button small" onClick={() => setChoosing(true)}>
               Change model
             </button>
@@ -193,8 +197,11 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
                   spellCheck={false}
                   autoComplete="off"
                   value={hubInput}
-                  onFocus={() => setChoice({ kind: 'hub' })}
-                  onChange={(e) => setHubInput(e.target.value)}
+                  // Typing picks this option; focus alone does not, or tabbing past it would switch models.
+                  onChange={(e) => {
+                    setHubInput(e.target.value);
+                    setChoice({ kind: 'hub' });
+                  }}
                   aria-describedby={`${ids}-hub-url`}
                   aria-invalid={hubInput.trim() !== '' && !hubRepo}
                   data-testid="hub-repo"
@@ -264,11 +271,6 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
             <button type="button" className="button primary" disabled={!selected} onClick={load} data-testid="load-model">
               Load {selected ? selected.label : 'model'}
             </button>
-            {loaded && (
-              <button type="button" className="button" onClick={() => setChoosing(false)}>
-                Keep current
-              </button>
-            )}
           </div>
         </div>
       )}

@@ -82,6 +82,19 @@ export function SettingsPanel({ settings, onChange, onApplyEngine }: Props) {
         <NumberField label="Hosts" value={settings.hosts} min={1} max={maxHosts} step={1} onChange={(v) => set('hosts', v)}>
           Workers with a GPU device each; their KV shards merge exactly.
         </NumberField>
+        <NumberField
+          label="GPU memory budget (GB)"
+          value={settings.memoryBudgetGb}
+          min={0.001}
+          max={1024}
+          step={0.5}
+          placeholder="not set"
+          onChange={(v) => set('memoryBudgetGb', v)}
+          onClear={() => set('memoryBudgetGb', undefined)}
+        >
+          WebGPU does not say how much memory a GPU has. With a budget, a model or document that would not fit is refused
+          before loading, with the numbers.
+        </NumberField>
         <p className="hint">Engine settings apply when a model loads.</p>
         {onApplyEngine && (
           <button type="button" className="button small primary" onClick={onApplyEngine} data-testid="apply-engine">
