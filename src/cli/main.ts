@@ -2,12 +2,14 @@
 import { score, scoreOptions } from './score.ts';
 import { bench, benchOptions } from './bench.ts';
 import { generate, generateOptions } from './generate.ts';
+import { evaluate, evalOptions } from './eval.ts';
 import { usage, UsageError } from './args.ts';
 
 const commands: Record<string, { run: (argv: readonly string[]) => Promise<void>; help: string }> = {
   score: { run: score, help: `score token ids with full or Star Attention\n${usage(scoreOptions)}` },
   generate: { run: generate, help: `ask a model about a document: one question or a chat\n${usage(generateOptions)}` },
   bench: { run: bench, help: `Star Attention vs full attention: encode time, decode speed, kernels\n${usage(benchOptions)}` },
+  eval: { run: evaluate, help: `eval ruler: RULER-style long-context accuracy, full vs Star Attention, on the same generated samples\n${usage(evalOptions)}` },
 };
 
 async function main(argv: readonly string[]): Promise<number> {
