@@ -83,6 +83,17 @@ export interface ModelSummary {
   adapter: string;
 }
 
+export interface AskOptions {
+  maxTokens?: number;
+  sampling?: SamplingOptions;
+  signal?: AbortSignal;
+  /**
+   * Text the answer starts with, fed after the assistant header as part of the query (phase 2) and not
+   * streamed back: e.g. RULER's "The special magic number for X mentioned in the provided text is".
+   */
+  answerPrefix?: string;
+}
+
 export interface Reader {
   readonly model: ModelSummary;
   countTokens(text: string): number;
@@ -92,9 +103,6 @@ export interface Reader {
     options?: EncodeChoices & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal },
   ): Promise<EncodeStats>;
   /** Phase 2: streams the answer's text pieces; the generator's return value holds the stats. */
-  ask(
-    question: string,
-    options?: { maxTokens?: number; sampling?: SamplingOptions; signal?: AbortSignal },
-  ): AsyncGenerator<string, AnswerStats>;
+  ask(question: string, options?: AskOptions): AsyncGenerator<string, AnswerStats>;
   dispose(): Promise<void>;
 }

@@ -23,7 +23,7 @@ import {
 import { parseGenerationConfig, type GenerationConfig } from '../model/generation-config.ts';
 import { createSampler, createStopChecker } from '../model/sampling.ts';
 import type { ModelConfig } from '../model/config.ts';
-import type { AnswerStats, EncodeProgress, EncodeStats, ModelSummary, Reader, ReaderOptions, SamplingOptions } from './reader-api.ts';
+import type { AnswerStats, EncodeProgress, EncodeStats, ModelSummary, Reader, ReaderOptions, AskOptions } from './reader-api.ts';
 
 export interface CreateReaderOptions extends ReaderOptions {
   /** Default: Workers in a browser, in-process hosts in Node. */
@@ -157,17 +157,15 @@ class TextReader implements Reader {
     });
   }
 
-  async *ask(
-    question: string,
-    options: { maxTokens?: number; sampling?: SamplingOptions; signal?: AbortSignal } = {},
-  ): AsyncGenerator<string, AnswerStats> {
+  async *ask(question: string, options: AskOptions = {}): AsyncGenerator<string, AnswerStats> {
     const history = this.history;
     if (!history) throw new ReaderError('Load a document before asking');
     if (this.busy) throw new ReaderError('The reader is busy with another request');
     this.busy = true;
     try {
       const { tokenizer, generation } = this.text;
-      const queryText = this.queryText(history, question);
+      const answerPrefix = options.answerPrefix ?? '';
+      const queryText = this.queryText(history, question) + answerPrefix;
       const queryIds = tokenizer.encode(queryText, { addSpecialTokens: false });
       const mark = await this.engine.checkpoint();
       const idsBefore = this.ids.length;
@@ -220,7 +218,7 @@ class TextReader implements Reader {
         throw error;
       }
       const decodeSeconds = (performance.now() - firstTokenAt) / 1000;
-      history.turns = [...history.turns, { question: question.trim(), answer }];
+      history.turns = [...history.turns, { question: question.trim(), answer: answerPrefix + answer }];
       history.fed += queryText + tokenizer.decode(generated);
       return {
         promptTokens: queryIds.length,

@@ -91,6 +91,21 @@ describe('reader on the demo model', () => {
     expect(followUp.stats.promptTokens).toBeGreaterThan('And then?'.length);
   });
 
+  it('an answer prefix is fed after the assistant header and the answer continues it', async () => {
+    await reader.loadDocument(document);
+    const plain = await answer(reader, 'Who counted?', { maxTokens: 1 });
+    await reader.loadDocument(document);
+    const prefixed = await answer(reader, 'Who counted?', { answerPrefix: 'It was', maxTokens: 4 });
+    // The byte-level tokenizer: one token per byte of the prefix, and none of it streamed back.
+    expect(prefixed.stats.promptTokens).toBe(plain.stats.promptTokens + 'It was'.length);
+    expect(prefixed.text).not.toMatch(/^It was/);
+    // Greedy: feeding the prefix plus the first generated character continues with the rest.
+    expect(prefixed.text).toMatch(/^[ -~]{2}/);
+    await reader.loadDocument(document);
+    const longer = await answer(reader, 'Who counted?', { answerPrefix: 'It was' + prefixed.text[0], maxTokens: 3 });
+    expect(longer.text).toBe(prefixed.text.slice(1, 4));
+  });
+
   it('full attention through the same reader', async () => {
     const stats = await reader.loadDocument(document, { attention: 'full' });
     expect(stats.hosts).toBe(1);
