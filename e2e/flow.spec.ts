@@ -67,6 +67,13 @@ t.test('the speedup page encodes with full and star attention and draws the char
   const cards = page.getByTestId('speedup-answers').locator('article');
   assert.equal(await cards.count(), 2, 'full and star answers side by side');
   for (const card of await cards.all()) assert.doesNotMatch(await card.innerText(), /No answer|Waiting/);
+  // Each star cell: the measured speedup beside the theoretical FLOPs ratio (1.00× here: the planner
+  // keeps a document this short in one block).
+  const theory = page.getByTestId('flops-ratio');
+  assert.equal(await theory.count(), await page.locator('table.results tbody tr').count(), 'one star cell per length');
+  for (const cell of await theory.all()) assert.match(await cell.innerText(), /^theory 1\.00×$/);
+  await expectText(page.locator('table.results tbody tr').last(), /\d\.\d\d×.*theory/);
+  await expectVisible(page.getByTestId('speedup-ratios-note'));
   await screenshot('speedup-1280x800', { fullPage: true });
 });
 

@@ -13,7 +13,15 @@ export interface PageRunOptions {
 
 export async function runBenchPage<T>(pagePath: string, options: PageRunOptions = {}): Promise<{ result: T; adapter: string }> {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  const server = await createServer({ server: { host: '127.0.0.1', port: 0 }, logLevel: 'warn' });
+  const server = await createServer({
+    // No HMR and no file watching: edits elsewhere in the repo during a run must not reload the page
+    // (which restarts the benchmark). Its own dependency cache, found from the page up front: a
+    // dependency found late reloads the page too, and the app's cache is shared with other dev servers.
+    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
+    cacheDir: 'node_modules/.vite-bench-page',
+    optimizeDeps: { entries: [pagePath] },
+    logLevel: 'warn',
+  });
   await server.listen();
   const address = server.httpServer?.address();
   if (!address || typeof address === 'string') throw new Error('Vite did not report a port');

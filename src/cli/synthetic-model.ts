@@ -1,97 +1,12 @@
-// A model with random weights and a real model's layer shapes, written in Hub layout to a folder:
-// what the benchmarks run when no model is given (a CPU WebGPU cannot run a real one in minutes).
+// The synthetic benchmark model (src/model/synthetic-weights.ts) written to a temporary folder, for
+// everything in Node that takes a model directory.
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeSafetensors, type TensorToWrite } from '../model/safetensors-writer.ts';
-
-export interface SyntheticShape {
-  name: string;
-  modelType: 'qwen2' | 'llama';
-  hidden: number;
-  intermediate: number;
-  layers: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  vocab: number;
-  maxPositions: number;
-}
-
-/** Qwen2.5-0.5B's attention layout (14 query heads, 2 KV heads, head dim 64, hidden 896), fewer layers and a smaller MLP and vocabulary. */
-export const qwen25HalfBLayout: SyntheticShape = {
-  name: 'synthetic (Qwen2.5-0.5B heads)',
-  modelType: 'qwen2',
-  hidden: 896,
-  intermediate: 1024,
-  layers: 2,
-  heads: 14,
-  kvHeads: 2,
-  headDim: 64,
-  vocab: 4096,
-  maxPositions: 32768,
-};
+import { syntheticModelFiles, type SyntheticShape } from '../model/synthetic-weights.ts';
 
 export async function writeSyntheticModel(shape: SyntheticShape, seed = 1): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'star-reader-synthetic-'));
-  const config = {
-    architectures: [shape.modelType === 'qwen2' ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'],
-    model_type: shape.modelType,
-    hidden_size: shape.hidden,
-    intermediate_size: shape.intermediate,
-    num_hidden_layers: shape.layers,
-    num_attention_heads: shape.heads,
-    num_key_value_heads: shape.kvHeads,
-    head_dim: shape.headDim,
-    vocab_size: shape.vocab,
-    max_position_embeddings: shape.maxPositions,
-    rms_norm_eps: 1e-6,
-    rope_theta: 1000000,
-    hidden_act: 'silu',
-    tie_word_embeddings: true,
-    bos_token_id: 1,
-    eos_token_id: 2,
-  };
-  let state = seed >>> 0 || 1;
-  const random = (n: number, scale: number, offset = 0) => {
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      a[i] = offset + ((state >>> 0) / 4294967296 - 0.5) * 2 * scale;
-    }
-    return a;
-  };
-  const tensors: Record<string, TensorToWrite> = {};
-  const matrix = (name: string, outs: number, ins: number) => {
-    tensors[name] = { dtype: 'F32', shape: [outs, ins], data: random(outs * ins, 1 / Math.sqrt(ins)) };
-  };
-  const vector = (name: string, n: number, scale: number, offset = 0) => {
-    tensors[name] = { dtype: 'F32', shape: [n], data: random(n, scale, offset) };
-  };
-  const q = shape.heads * shape.headDim;
-  const kv = shape.kvHeads * shape.headDim;
-  matrix('model.embed_tokens.weight', shape.vocab, shape.hidden);
-  for (let l = 0; l < shape.layers; l++) {
-    const p = `model.layers.${l}`;
-    vector(`${p}.input_layernorm.weight`, shape.hidden, 0.1, 1);
-    matrix(`${p}.self_attn.q_proj.weight`, q, shape.hidden);
-    matrix(`${p}.self_attn.k_proj.weight`, kv, shape.hidden);
-    matrix(`${p}.self_attn.v_proj.weight`, kv, shape.hidden);
-    if (shape.modelType === 'qwen2') {
-      vector(`${p}.self_attn.q_proj.bias`, q, 0.1);
-      vector(`${p}.self_attn.k_proj.bias`, kv, 0.1);
-      vector(`${p}.self_attn.v_proj.bias`, kv, 0.1);
-    }
-    matrix(`${p}.self_attn.o_proj.weight`, shape.hidden, q);
-    vector(`${p}.post_attention_layernorm.weight`, shape.hidden, 0.1, 1);
-    matrix(`${p}.mlp.gate_proj.weight`, shape.intermediate, shape.hidden);
-    matrix(`${p}.mlp.up_proj.weight`, shape.intermediate, shape.hidden);
-    matrix(`${p}.mlp.down_proj.weight`, shape.hidden, shape.intermediate);
-  }
-  vector('model.norm.weight', shape.hidden, 0.1, 1);
-  await writeFile(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  await writeFile(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+  for (const [name, bytes] of syntheticModelFiles(shape, seed)) await writeFile(join(dir, name), bytes);
   return dir;
 }

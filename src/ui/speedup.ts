@@ -1,27 +1,29 @@
-// The speedup demo's measurement: phase 1 with full and with star attention over the same prefixes of one
-// document, one engine configuration loaded at a time (only one model copy on the GPU beside the chat's).
-import type {
-  AnswerStats,
-  AttentionMode,
-  EncodeProgress,
-  EncodeStats,
-  LoadProgress,
-  ModelLocation,
-  SamplingOptions,
-} from '../star/reader-api.ts';
+// The speedup demo: the speed benchmark (star/speed-bench.ts) with the reader over prefixes of the user's
+// document as its subject. One reader per configuration, loaded in turn (only one model copy on the GPU
+// beside the chat's); full attention and the first star configuration answer the question at the
+// longest length, side by side.
+import {
+  configKey,
+  runSpeedBench,
+  type SpeedConfig,
+  type SpeedRow,
+  type SpeedSession,
+  type SpeedSubject,
+} from '../star/speed-bench.ts';
+import type { AnswerStats, EncodeProgress, LoadProgress, ModelLocation, SamplingOptions } from '../star/reader-api.ts';
 import type { ReaderFactory } from './session.ts';
 import { prefixWithinTokens } from './truncate.ts';
 
-export interface SpeedupConfig {
-  attention: AttentionMode;
-  hosts: number;
-}
+export { configKey, configLabel } from '../star/speed-bench.ts';
+export type SpeedupConfig = SpeedConfig;
+export type SpeedupRow = SpeedRow;
 
 export interface SpeedupPlan {
   /** Context lengths in tokens (prefixes of the document), measured in ascending order. */
   lengths: number[];
   /** Host counts to run star attention with; full attention runs once, on one host. */
   hosts: number[];
+  /** Star's block size; undefined: the planner's choice at each length. */
   blockSize?: number;
   /** Encodes the shortest prefix once, untimed, so shader compilation is not charged to the first row. */
   warmUp: boolean;
@@ -29,12 +31,6 @@ export interface SpeedupPlan {
   question?: string;
   maxTokens: number;
   sampling: SamplingOptions;
-}
-
-export interface SpeedupRow {
-  config: SpeedupConfig;
-  length: number;
-  stats: EncodeStats;
 }
 
 export interface SpeedupAnswer {
@@ -49,13 +45,11 @@ export type SpeedupEvent =
   | { type: 'row'; row: SpeedupRow }
   | { type: 'answer'; answer: SpeedupAnswer };
 
-export const configLabel = (c: SpeedupConfig) =>
-  c.attention === 'full' ? 'Full' : `Star${c.hosts > 1 ? ` × ${c.hosts} hosts` : ''}`;
-
-export const configKey = (c: SpeedupConfig) => `${c.attention}:${c.hosts}`;
-
-export function speedupConfigs(hosts: readonly number[]): SpeedupConfig[] {
-  return [{ attention: 'full', hosts: 1 }, ...[...hosts].sort((a, b) => a - b).map((h) => ({ attention: 'star' as const, hosts: h }))];
+export function speedupConfigs(hosts: readonly number[], blockSize?: number): SpeedupConfig[] {
+  return [
+    { attention: 'full', hosts: 1 },
+    ...[...hosts].sort((a, b) => a - b).map((h): SpeedupConfig => ({ attention: 'star', hosts: h, blockSize })),
+  ];
 }
 
 /** Doublings from 512 up to `limit`, plus `limit` itself when it is not one. */
@@ -74,22 +68,24 @@ export async function runSpeedup(
   signal: AbortSignal,
   report: (event: SpeedupEvent) => void,
 ): Promise<void> {
-  const lengths = [...plan.lengths].sort((a, b) => a - b);
-  const prefixes = new Map<number, string>();
-  const configs = speedupConfigs(plan.hosts);
+  const configs = speedupConfigs(plan.hosts, plan.blockSize);
   const answered = new Set(configs.slice(0, 2).map(configKey));
-  for (const config of configs) {
-    signal.throwIfAborted();
-    report({ type: 'loading', config });
-    const reader = await createReader({
-      model,
-      attention: config.attention,
-      hosts: config.hosts,
-      blockSize: plan.blockSize,
-      signal,
-      onLoadProgress: (progress) => report({ type: 'loading', config, progress }),
-    });
-    try {
+  const longest = Math.max(...plan.lengths);
+  // Every reader tokenizes alike: each prefix is cut once and encoded by all.
+  const prefixes = new Map<number, string>();
+
+  const subject: SpeedSubject = {
+    sessions: 'per-config',
+    async open([config]): Promise<SpeedSession> {
+      report({ type: 'loading', config });
+      const reader = await createReader({
+        model,
+        attention: config.attention,
+        hosts: config.hosts,
+        blockSize: config.blockSize,
+        signal,
+        onLoadProgress: (progress) => report({ type: 'loading', config, progress }),
+      });
       const prefix = (length: number) => {
         let cut = prefixes.get(length);
         if (cut === undefined) {
@@ -98,30 +94,40 @@ export async function runSpeedup(
         }
         return cut;
       };
-      const encode = (length: number, warmUp: boolean) =>
-        reader.loadDocument(prefix(length), {
-          signal,
-          onProgress: (progress) => report({ type: 'encoding', config, length, warmUp, progress }),
-        });
-      if (plan.warmUp && lengths.length > 0) await encode(lengths[0], true);
-      for (const length of lengths) {
-        const stats = await encode(length, false);
-        report({ type: 'row', row: { config, length, stats } });
-      }
-      if (plan.question && answered.has(configKey(config))) {
-        const answer: SpeedupAnswer = { config, text: '' };
-        const stream = reader.ask(plan.question, { maxTokens: plan.maxTokens, sampling: plan.sampling, signal });
-        for (let step = await stream.next(); ; step = await stream.next()) {
-          if (step.done) {
-            report({ type: 'answer', answer: { ...answer, stats: step.value } });
-            break;
+      return {
+        encode: (length, { warmUp }) =>
+          reader.loadDocument(prefix(length), {
+            signal,
+            onProgress: (progress) => report({ type: 'encoding', config, length, warmUp, progress }),
+          }),
+        async decode(maxTokens, { length, warmUp }) {
+          if (warmUp || !plan.question || length !== longest || !answered.has(configKey(config))) return undefined;
+          const answer: SpeedupAnswer = { config, text: '' };
+          const stream = reader.ask(plan.question, { maxTokens, sampling: plan.sampling, signal });
+          for (let step = await stream.next(); ; step = await stream.next()) {
+            if (step.done) {
+              report({ type: 'answer', answer: { ...answer, stats: step.value } });
+              return step.value.decodeTokensPerSecond;
+            }
+            answer.text += step.value;
+            report({ type: 'answer', answer: { ...answer } });
           }
-          answer.text += step.value;
-          report({ type: 'answer', answer: { ...answer } });
-        }
-      }
-    } finally {
-      await reader.dispose();
-    }
-  }
+        },
+        close: () => reader.dispose(),
+      };
+    },
+  };
+
+  await runSpeedBench(
+    subject,
+    {
+      lengths: plan.lengths,
+      configs,
+      repeats: 1,
+      warmUp: plan.warmUp,
+      decodeTokens: plan.question ? plan.maxTokens : 0,
+      kernels: false,
+    },
+    { signal, onEvent: (event) => event.type === 'row' && report({ type: 'row', row: event.row }) },
+  );
 }

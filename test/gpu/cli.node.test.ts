@@ -1,8 +1,8 @@
 // The command line as a user runs it, in a separate process: `score` (ids files in, a safetensors file
-// out, checked against transformers' hf-golden star_b128 reference on two hosts) and `generate`
-// (the demo model answering a prompt, and a chat read from standard input).
+// out, checked against transformers' hf-golden star_b128 reference on two hosts), `generate`
+// (the demo model answering a prompt, and a chat read from standard input) and `bench` (its files).
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -65,5 +65,30 @@ describe('star-reader generate', () => {
     const code = await new Promise<number | null>((done) => child.on('exit', done));
     expect(code).toBe(0);
     expect(stderr.match(/stopped by/g)).toHaveLength(2);
+  });
+});
+
+describe('star-reader bench', () => {
+  it('writes the JSON report and the markdown table: star against full, measured and in FLOPs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'star-reader-bench-'));
+    const demo = decodeURIComponent(new URL('../../public/models/demo/', import.meta.url).pathname);
+    const args = ['bench', '--model', demo, '--lengths', '256', '--block-divisors', '2', '--decode', '1', '--out', join(dir, 'r')];
+    const { stderr } = await run(process.execPath, [bin, ...args], { timeout: 120_000 });
+    expect(stderr).toMatch(/Star b=n\/2 n=256 b=128: \d+ ms, full \/ this [\d.]+× \(FLOPs 1\.00×\)/);
+    const report = JSON.parse(await readFile(join(dir, 'r.json'), 'utf8'));
+    expect(report).toMatchObject({ platform: 'node (Dawn)', layout: { heads: 4, headDim: 32, layers: 2 } });
+    expect(report.rows.map((r: { stats: { attention: string; blockSize: number }; measuredRatio: number }) => [r.stats.attention, r.stats.blockSize, r.measuredRatio > 0])).toEqual([
+      ['full', 256, true],
+      ['star', 128, true],
+    ]);
+    expect(report.kernels).toHaveLength(1);
+    const markdown = await readFile(join(dir, 'r.md'), 'utf8');
+    expect(markdown).toContain('| full / this (measured) | attention FLOPs full / this | attention GFLOP |');
+    expect(markdown).toMatch(/\| 256 \| star \| 128 \| 1 \| \d+ \| [\d.]+× \| 1\.00× \|/);
+  });
+
+  it('refuses a bad list with a usage message', async () => {
+    const failure = run(process.execPath, [bin, 'bench', '--lengths', '1024,0'], { timeout: 60_000 });
+    await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/"0" is not a positive integer/) });
   });
 });
