@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { nodeSuite } from './support/harness.ts';
 import { runBenchPage } from '../bench/browser/run-page.ts';
 import { planBlocks } from '../src/star/block-planner.ts';
-import { attentionFlops, flopsRatio, type SpeedReport } from '../src/star/speed-bench.ts';
+import { attentionFlops } from '../src/star/block-planner.ts';
+import { flopsRatio, type SpeedReport } from '../src/star/speed-bench.ts';
 
 const t = nodeSuite('bench-page');
 

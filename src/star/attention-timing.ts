@@ -3,7 +3,8 @@
 // GPUDevice of its own. Runs in Node and in a browser page.
 import { Gpu } from '../gpu/gpu.ts';
 import { attentionBlockAnchor, attentionPrefill, type AttentionShape } from '../gpu/kernels/attention.ts';
-import type { AttentionLayout, KernelTimer } from './speed-bench.ts';
+import type { AttentionLayout } from './block-planner.ts';
+import type { KernelTimer } from './speed-bench.ts';
 
 export async function openAttentionTimer(layout: AttentionLayout): Promise<KernelTimer> {
   const gpu = await Gpu.create();

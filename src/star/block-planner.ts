@@ -114,3 +114,20 @@ export function attentionPairs(plan: BlockPlan, mode: 'star' | 'full'): number {
   }
   return pairs;
 }
+
+/** The sizes attention's cost depends on; a model's config has these fields. */
+export interface AttentionLayout {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  layers: number;
+}
+
+/**
+ * Phase 1's attention FLOPs for `mode` over the plan's context: per query–key pair, QKᵀ and PV are
+ * headDim multiply-adds each (2 FLOPs per multiply-add), for every query head and layer. Full attention
+ * is the causal triangle; star is block 0 causal plus each later block over [anchor; block].
+ */
+export function attentionFlops(plan: BlockPlan, mode: 'star' | 'full', layout: Omit<AttentionLayout, 'kvHeads'>): number {
+  return attentionPairs(plan, mode) * 2 * 2 * layout.headDim * layout.heads * layout.layers;
+}

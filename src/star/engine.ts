@@ -1,7 +1,7 @@
 // The Star Attention engine on token ids: phase 1 spread over hosts, phase 2 on the query host with
 // every other host's partial attention merged in at each layer. The reader (reader.ts) puts text,
 // chat templates and sampling on top; the CLI's `score` uses this directly.
-import { attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
+import { attentionFlops, attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
 import { planMemory } from '../model/memory-plan.ts';
 import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo, HostOpenOptions } from './host.ts';
 import type { RemoteAttention, RemotePartials } from '../model/transformer.ts';
@@ -156,8 +156,6 @@ export class StarEngine {
     if (failed) throw options.signal?.aborted ? options.signal.reason : firstRealError(settled, stopAll.signal.reason);
     const results = settled.map((r) => (r as PromiseFulfilledResult<EncodeResult>).value);
     const encodeMs = performance.now() - started;
-    const { heads, headDim, layers } = this.info.config;
-    const flopsPerPair = 4 * headDim * heads * layers;
     this.plan = plan;
     this.nextPosition = n;
     return {
@@ -171,8 +169,8 @@ export class StarEngine {
       kvBytesPerHost: results.map((r) => r.kvBytes),
       attentionPairs: attentionPairs(plan, mode),
       fullAttentionPairs: attentionPairs(plan, 'full'),
-      attentionFlops: attentionPairs(plan, mode) * flopsPerPair,
-      fullAttentionFlops: attentionPairs(plan, 'full') * flopsPerPair,
+      attentionFlops: attentionFlops(plan, mode, this.info.config),
+      fullAttentionFlops: attentionFlops(plan, 'full', this.info.config),
     };
   }
 

@@ -3,26 +3,9 @@
 // (the reader over prefixes of the user's document). Each gives a subject; this module owns the plan,
 // the measuring loop, the rows with their ratios (taken within one run), the theoretical attention
 // FLOPs of each mode and the markdown table. No DOM, no Node.
-import { attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
+import { attentionFlops, planBlocks, type AttentionLayout, type BlockPlan } from './block-planner.ts';
 import type { StarEngine } from './engine.ts';
 import type { AttentionMode, EncodeStats } from './reader-api.ts';
-
-/** What attention costs depend on; a model's config has these fields. */
-export interface AttentionLayout {
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  layers: number;
-}
-
-/**
- * Phase 1's attention FLOPs for `mode` over the plan's context: per query–key pair, QKᵀ and PV are
- * headDim multiply-adds each (2 FLOPs per multiply-add), for every query head and layer. Full attention
- * is the causal triangle; star is block 0 causal plus each later block over [anchor; block].
- */
-export function attentionFlops(plan: BlockPlan, mode: AttentionMode, layout: Omit<AttentionLayout, 'kvHeads'>): number {
-  return attentionPairs(plan, mode) * 2 * 2 * layout.headDim * layout.heads * layout.layers;
-}
 
 /** Full attention's FLOPs over `mode`'s on the same plan: the layout cancels out. */
 export function flopsRatio(plan: BlockPlan, mode: AttentionMode): number {

@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { planBlocks } from '../../src/star/block-planner.ts';
+import { attentionFlops, planBlocks, type AttentionLayout } from '../../src/star/block-planner.ts';
 import {
-  attentionFlops,
   benchOptions,
   benchPlan,
   blockSizeFor,
   flopsRatio,
   formatSpeedMarkdown,
   runSpeedBench,
-  type AttentionLayout,
   type MeasureContext,
   type SpeedConfig,
   type SpeedEvent,
