@@ -118,5 +118,9 @@ describe('runRuler', () => {
       "8192 tokens exceed oracle's context window of 4096 tokens (max_position_embeddings)",
     );
     await expect(runRuler(oracleReader(), { ...options, lengths: [150] })).rejects.toThrow(/150 tokens is too short for niah_single_1: its prompt takes \d+ tokens without filler/);
+    // A task that cannot fit one of the lengths is refused before any sample is read.
+    const reader = oracleReader();
+    await expect(runRuler(reader, { ...options, tasks: [rulerTask('niah_single_1'), rulerTask('cwe')], lengths: [4096, 512] })).rejects.toThrow(/512 tokens is too short for cwe/);
+    expect(reader.encoded.map((e) => e.document)).toEqual(['Hello']);
   });
 });

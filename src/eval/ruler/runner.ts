@@ -83,6 +83,12 @@ const GREEDY = { temperature: 0, repetitionPenalty: 1 };
  */
 const BOUNDARY_SLACK = 2;
 
+/** Tokens the prompt may take at `length`, leaving the task's answer room. */
+const answerBudget = (length: number, task: RulerTask) => length - task.maxNewTokens - BOUNDARY_SLACK;
+
+const tooShort = (length: number, task: RulerTask, least: number) =>
+  new RangeError(`${length} tokens is too short for ${task.name}: its prompt takes ${least} tokens without filler, and ${task.maxNewTokens} are kept for the answer`);
+
 /** The answer's opening, fed after the assistant header (RULER's templates end with a blank line there). */
 const answerPrefix = (s: RulerSample) => s.answerPrefix.trimStart();
 
@@ -94,18 +100,27 @@ export async function runRuler(reader: Reader, options: RulerRunOptions): Promis
   }
   const overhead = await templateOverhead(reader);
   const count = (s: RulerSample) => overhead + reader.countTokens(s.document) + reader.countTokens(s.question.trim()) + reader.countTokens(answerPrefix(s));
+  // Every task must fit every length before anything runs: a refusal after an hour of reading helps no one.
+  for (const length of options.lengths) {
+    for (const task of options.tasks) {
+      const least = count(task.generator({ seed: options.seed, length, countTokens: (text) => reader.countTokens(text) })(0, task.minUnits));
+      if (least > answerBudget(length, task)) {
+        throw tooShort(length, task, least);
+      }
+    }
+  }
   const results: TaskResult[] = [];
   for (const length of options.lengths) {
     for (const task of options.tasks) {
       const generate = task.generator({ seed: options.seed, length, countTokens: (text) => reader.countTokens(text) });
-      const budget = length - task.maxNewTokens - BOUNDARY_SLACK;
+      const budget = answerBudget(length, task);
       const samples: SampleResult[] = [];
       let guess: number | undefined;
       for (let index = 0; index < options.samples; index++) {
         const fit = fitUnits((units) => generate(index, units), count, budget, { min: task.minUnits, max: task.maxUnits, guess });
         if (!fit) {
           const least = count(generate(index, task.minUnits));
-          throw new RangeError(`${length} tokens is too short for ${task.name}: its prompt takes ${least} tokens without filler, and ${task.maxNewTokens} are kept for the answer`);
+          throw tooShort(length, task, least);
         }
         guess = fit.units;
         const sample = fit.value;
