@@ -1,8 +1,10 @@
 // Greedy decoding: out[row] = index of the largest logits[row, :], the lowest such index on ties
 // (as torch.argmax on the CPU). One workgroup per row: each invocation scans a strided slice in
-// increasing index order, then a tree reduction in workgroup memory picks the winner.
+// increasing index order, then a workgroup reduction (shaders/workgroup_reduce.wgsl or its subgroup
+// twin) picks the winner.
 
 //#include grid
+//#include workgroup_reduce
 
 struct Params {
   rows: u32,
@@ -14,13 +16,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
 const THREADS = 256u;
-var<workgroup> best_values: array<f32, THREADS>;
-var<workgroup> best_indices: array<u32, THREADS>;
-
-// Whether candidate (v, i) beats (best_v, best_i): larger value, or equal value at a lower index.
-fn beats(v: f32, i: u32, best_v: f32, best_i: u32) -> bool {
-  return v > best_v || (v == best_v && i < best_i);
-}
 
 @compute @workgroup_size(256)
 fn main(
@@ -41,19 +36,6 @@ fn main(
       best_i = i;
     }
   }
-  best_values[thread] = best_v;
-  best_indices[thread] = best_i;
-  workgroupBarrier();
-  for (var stride = THREADS / 2u; stride > 0u; stride /= 2u) {
-    if (thread < stride) {
-      let v = best_values[thread + stride];
-      let i = best_indices[thread + stride];
-      if (beats(v, i, best_values[thread], best_indices[thread])) {
-        best_values[thread] = v;
-        best_indices[thread] = i;
-      }
-    }
-    workgroupBarrier();
-  }
-  if (thread == 0u) { out[row] = best_indices[0]; }
+  let best = workgroup_argmax(thread, best_v, best_i, THREADS);
+  if (thread == 0u) { out[row] = best; }
 }

@@ -1,10 +1,14 @@
 // Linear layer for a few rows (decoding): Y[m, y_col0 + n] = sum_k X[m, k] * W[n, k] (+ bias[y_col0 + n])
 // for m < ROWS (an override constant, 1..MAX_ROWS). Same layout, parameters and bindings as linear.wgsl.
-// Decoding is bound by reading W, so W is read once for all rows: each team of LANES invocations walks one
-// weight row with consecutive invocations on consecutive elements (coalesced loads), keeping one partial
-// sum per row of X; the team's partial sums are then added up in workgroup memory.
+// Decoding is bound by reading W, so W is read once for all rows. Each workgroup owns OUTS_PER_GROUP
+// weight rows, and every invocation strides over k for all of them (consecutive invocations on
+// consecutive elements of each row: coalesced loads, and each element of x is loaded once for all
+// rows), keeping OUTS_PER_GROUP · ROWS partial sums. matvec_total (shaders/matvec_reduce.wgsl in
+// workgroup memory, or shaders/matvec_reduce_subgroups.wgsl) adds them up over the workgroup.
+// Sizes measured on lavapipe (src/gpu/kernels/linear.ts).
 
 //#include grid
+//#include matvec_reduce
 
 struct Params {
   rows: u32,      // M, equal to ROWS (kept for the layout shared with linear.wgsl)
@@ -23,47 +27,36 @@ struct Params {
 
 override ROWS: u32 = 1u;
 const MAX_ROWS = 8u;
-const LANES = 64u;                      // invocations per weight row
-const THREADS = 256u;
-const OUTS_PER_GROUP = THREADS / LANES; // weight rows per workgroup
+const THREADS = 64u;
+const OUTS_PER_GROUP = 4u;
+override SUMS: u32 = OUTS_PER_GROUP * ROWS; // partial sums per invocation, at most THREADS
 
-var<workgroup> partial_sums: array<f32, MAX_ROWS * THREADS>; // [row of X][invocation]
+var<private> acc: array<f32, OUTS_PER_GROUP * MAX_ROWS>; // [weight row][row of X]
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(THREADS)
 fn main(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) thread: u32,
 ) {
-  let team = thread / LANES;
-  let lane = thread % LANES;
-  let n = flat_workgroup(group, groups) * OUTS_PER_GROUP + team;
+  let n0 = flat_workgroup(group, groups) * OUTS_PER_GROUP;
+  if (n0 >= p.outs) { return; }
+  let outs = min(OUTS_PER_GROUP, p.outs - n0);
 
-  var acc: array<f32, MAX_ROWS>;
-  if (n < p.outs) {
-    let w_row = n * p.ins;
-    for (var k = lane; k < p.ins; k += LANES) {
-      let wv = f32(w[w_row + k]);
-      for (var m = 0u; m < ROWS; m++) { acc[m] += wv * x[m * p.ins + k]; }
+  for (var k = thread; k < p.ins; k += THREADS) {
+    var xk: array<f32, MAX_ROWS>;
+    for (var m = 0u; m < ROWS; m++) { xk[m] = x[m * p.ins + k]; }
+    for (var o = 0u; o < outs; o++) {
+      let wv = f32(w[(n0 + o) * p.ins + k]);
+      for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += wv * xk[m]; }
     }
   }
 
-  for (var m = 0u; m < ROWS; m++) { partial_sums[m * THREADS + thread] = acc[m]; }
-  workgroupBarrier();
-  for (var stride = LANES / 2u; stride > 0u; stride /= 2u) {
-    if (lane < stride) {
-      for (var m = 0u; m < ROWS; m++) {
-        partial_sums[m * THREADS + thread] += partial_sums[m * THREADS + thread + stride];
-      }
-    }
-    workgroupBarrier();
-  }
-
-  if (lane == 0u && n < p.outs) {
-    var b = 0.0;
-    if (p.has_bias != 0u) { b = f32(bias[p.y_col0 + n]); }
-    for (var m = 0u; m < ROWS; m++) {
-      y[m * p.y_stride + p.y_col0 + n] = partial_sums[m * THREADS + thread] + b;
-    }
+  // Invocation o · ROWS + m gets the total of weight row n0 + o and row m of X.
+  var total = matvec_total(thread);
+  let o = thread / ROWS;
+  if (o < outs) {
+    if (p.has_bias != 0u) { total += f32(bias[p.y_col0 + n0 + o]); }
+    y[(thread % ROWS) * p.y_stride + p.y_col0 + n0 + o] = total;
   }
 }

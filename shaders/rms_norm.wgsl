@@ -7,6 +7,7 @@
 // The weight's element type is the alias `W` (f32 or f16).
 
 //#include grid
+//#include workgroup_reduce
 
 struct Params {
   rows: u32,
@@ -21,22 +22,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 // in_place (binding 2 is `weight` again):
 @group(0) @binding(1) var<storage, read_write> x_inout: array<f32>;
-
-const MAX_WORKGROUP = 256u;
-var<workgroup> partial_sums: array<f32, MAX_WORKGROUP>;
-
-// Sum of `value` over the first `size` invocations (a power of two); every invocation must call it.
-fn workgroup_sum(thread: u32, value: f32, size: u32) -> f32 {
-  partial_sums[thread] = value;
-  workgroupBarrier();
-  for (var stride = size / 2u; stride > 0u; stride /= 2u) {
-    if (thread < stride) { partial_sums[thread] += partial_sums[thread + stride]; }
-    workgroupBarrier();
-  }
-  let total = partial_sums[0];
-  workgroupBarrier(); // partial_sums is free for the next call only once everyone has read the total
-  return total;
-}
 
 fn inverse_rms(sum_of_squares: f32) -> f32 {
   return inverseSqrt(sum_of_squares / f32(p.dim) + p.eps);

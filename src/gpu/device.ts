@@ -7,6 +7,8 @@ export interface AdapterReport {
   vendor: string;
   architecture: string;
   isFallbackAdapter: boolean;
+  /** Subgroup sizes the adapter may use (both 0 when it does not say). */
+  subgroupSizes: { min: number; max: number };
   features: string[];
   limits: Record<string, number>;
 }
@@ -16,6 +18,8 @@ export interface DeviceRequest {
   powerPreference?: GPUPowerPreference;
   /** Node only: the adapter whose name contains this (Dawn's `adapter=` option). */
   adapterName?: string;
+  /** false: no subgroup operations even when the adapter has them (the kernels' workgroup-memory path). */
+  subgroups?: boolean;
   /** Called when the device is lost (driver reset, DEVICE_HUNG, tab backgrounded too long). */
   onLost?: (info: GPUDeviceLostInfo) => void;
 }
@@ -61,7 +65,7 @@ export async function requestDevice(
     throw new NoWebGpuError('WebGPU found no adapter.');
   }
 
-  const requiredFeatures = wantedFeatures.filter((f) => adapter.features.has(f));
+  const requiredFeatures = wantedFeatures.filter((f) => adapter.features.has(f) && (f !== 'subgroups' || request.subgroups !== false));
   const requiredLimits: Record<string, number> = {};
   for (const name of wantedLimits) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
@@ -80,6 +84,7 @@ export async function requestDevice(
       vendor: info.vendor,
       architecture: info.architecture,
       isFallbackAdapter: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+      subgroupSizes: { min: info.subgroupMinSize ?? 0, max: info.subgroupMaxSize ?? 0 },
       features: [...device.features].sort(),
       limits,
     },

@@ -1,7 +1,7 @@
 // The one object kernels talk to: a device plus the caches that keep per-dispatch work small
 // (compiled pipelines, immutable uniform buffers) and the buffer helpers every layer needs.
 import { requestDevice, type AdapterReport, type DeviceRequest } from './device.ts';
-import { composeShader, type TypeAliases } from './shader-compose.ts';
+import { composeShader, type IncludeSwaps, type TypeAliases } from './shader-compose.ts';
 import { shaderSource } from '#shader-source';
 import { byteSize, type DType, type Tensor } from './tensor.ts';
 
@@ -10,6 +10,8 @@ export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: n
 
 export interface PipelineOptions {
   aliases?: TypeAliases;
+  /** Included files swapped for others with the same functions (see composeShader). */
+  includes?: IncludeSwaps;
   constants?: Record<string, number>;
   entryPoint?: string;
 }
@@ -43,6 +45,14 @@ export class Gpu {
     return this.device.features.has('shader-f16');
   }
 
+  /**
+   * Whether kernels use subgroup operations: the adapter has them and Gpu.create was not given
+   * `subgroups: false`. Each kernel that uses them also has a workgroup-memory path for when this is false.
+   */
+  get hasSubgroups(): boolean {
+    return this.device.features.has('subgroups');
+  }
+
   get maxBindingBytes(): number {
     return this.device.limits.maxStorageBufferBindingSize;
   }
@@ -50,14 +60,17 @@ export class Gpu {
   /** A compiled compute pipeline, built once per shader, type aliases and override constants. */
   pipeline(shader: string, options: PipelineOptions = {}): GPUComputePipeline {
     this.checkDevice();
-    const { aliases = {}, constants = {}, entryPoint = 'main' } = options;
-    const key = JSON.stringify([shader, aliases, constants, entryPoint]);
+    const { aliases = {}, includes = {}, constants = {}, entryPoint = 'main' } = options;
+    const key = JSON.stringify([shader, aliases, includes, constants, entryPoint]);
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
       if (Object.values(aliases).includes('f16') && !this.hasF16) {
         throw new Error(`Shader "${shader}" needs f16 but this device has no shader-f16 feature; use f32 weights`);
       }
-      const code = composeShader(shader, shaderSource, aliases);
+      const code = composeShader(shader, shaderSource, { aliases, includes });
+      if (/^enable\b.*\bsubgroups\b/m.test(code) && !this.hasSubgroups) {
+        throw new Error(`Shader "${shader}" uses subgroups but this device has no subgroups feature`);
+      }
       const module = this.device.createShaderModule({ label: shader, code });
       pipeline = this.device.createComputePipeline({
         label: shader,

@@ -1,27 +1,46 @@
 // Turns a shader name into WGSL ready for createShaderModule.
-// Two small additions to WGSL, both plain text:
+// Small additions to WGSL, all plain text:
 //   `//#include other`  pastes shaders/other.wgsl once (shared helpers such as the online-softmax tile);
+//                       a pipeline may swap an included file for another with the same functions
+//                       (`includes`, e.g. the subgroup reductions for the workgroup-memory ones);
+//   `enable x;`         in any file, included ones too, is moved to the top, where WGSL wants directives;
 //   type aliases        chosen per pipeline (e.g. the weight type W = f16 or f32) are prepended,
 //                       with `enable f16;` when any alias is f16.
 
 export type ScalarType = 'f32' | 'f16';
 export type TypeAliases = Readonly<Record<string, ScalarType>>;
+/** Included file name → the file pasted in its place. */
+export type IncludeSwaps = Readonly<Record<string, string>>;
+
+export interface ComposeOptions {
+  aliases?: TypeAliases;
+  includes?: IncludeSwaps;
+}
 
 const includeLine = /^\s*\/\/#include\s+([\w-]+)\s*$/gm;
+const enableLine = /^\s*enable\s+([\w\s,]+);\s*$/gm;
 
-export function composeShader(name: string, read: (name: string) => string, aliases: TypeAliases = {}): string {
+export function composeShader(name: string, read: (name: string) => string, options: ComposeOptions = {}): string {
+  const { aliases = {}, includes = {} } = options;
   const included = new Set<string>();
   const expand = (file: string, chain: string[]): string => {
     if (chain.includes(file)) throw new Error(`Shader include cycle: ${[...chain, file].join(' -> ')}`);
-    return read(file).replace(includeLine, (_line, dep: string) => {
+    return read(file).replace(includeLine, (_line, named: string) => {
+      const dep = includes[named] ?? named;
       if (included.has(dep)) return '';
       included.add(dep);
       return expand(dep, [...chain, file]);
     });
   };
-  const body = expand(name, []);
-  const entries = Object.entries(aliases);
-  const enableF16 = entries.some(([, t]) => t === 'f16') ? 'enable f16;\n' : '';
-  const aliasLines = entries.map(([alias, t]) => `alias ${alias} = ${t};\n`).join('');
-  return enableF16 + aliasLines + body;
+  const extensions = new Set<string>();
+  if (Object.values(aliases).includes('f16')) extensions.add('f16');
+  const body = expand(name, []).replace(enableLine, (_line, list: string) => {
+    for (const extension of list.split(',')) if (extension.trim()) extensions.add(extension.trim());
+    return '';
+  });
+  const enables = [...extensions].map((extension) => `enable ${extension};\n`).join('');
+  const aliasLines = Object.entries(aliases)
+    .map(([alias, t]) => `alias ${alias} = ${t};\n`)
+    .join('');
+  return enables + aliasLines + body;
 }

@@ -4,6 +4,7 @@
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
+import { reduceIncludes } from './reduce.ts';
 
 const tileM = 64;
 const tileN = 64;
@@ -13,7 +14,18 @@ const tileN = 64;
  * 1 row, 4.5× at 4 and 2× at 8 (f32 and f16 alike).
  */
 export const maxMatvecRows = 8;
-const matvecOutsPerGroup = 4; // OUTS_PER_GROUP in shaders/matvec.wgsl
+/**
+ * OUTS_PER_GROUP in shaders/matvec.wgsl, with workgroups of 64 invocations. Measured on lavapipe
+ * (1×896 and 8×896 · 4864×896ᵀ, f32, best of 11 interleaved runs on a loaded machine), invocations /
+ * weight rows per workgroup, subgroup and workgroup-memory reductions:
+ *   1 row:  64/4 18–22 ms and 19–28; 64/2 30 and 36–46; 64/8 17–27 and 20–34; 128/4 25–29 and 35–55;
+ *           256/4 59–87 and 59–97.
+ *   8 rows: 64/4 53 and 66; 64/2 52 and 72; 64/8 36 and 47; 128/4 61 and 80.
+ * 64/8 needs 16 KiB of workgroup memory at 8 rows (WebGPU's default limit): 64/4 it is. The kernel this
+ * replaced (teams of 64 invocations per weight row, 256 per workgroup, a tree over 8 × 256 sums) took
+ * 52 ms at 1 row and 164 ms at 8 in the same run as 64/4's 33 and 51.
+ */
+const matvecOutsPerGroup = 4;
 
 /** A weight matrix [outs, ins], possibly split into row ranges that each fit one storage binding. */
 export interface LinearWeight {
@@ -43,7 +55,7 @@ function tiledKernel(gpu: Gpu, type: 'f16' | 'f32', rows: number): LinearKernel 
 
 function matvecKernel(gpu: Gpu, type: 'f16' | 'f32', rows: number): LinearKernel {
   return {
-    pipeline: gpu.pipeline('matvec', { aliases: { W: type }, constants: { ROWS: rows } }),
+    pipeline: gpu.pipeline('matvec', { aliases: { W: type }, includes: reduceIncludes(gpu), constants: { ROWS: rows } }),
     grid: (outs) => foldedGrid(gpu, Math.ceil(outs / matvecOutsPerGroup)),
   };
 }

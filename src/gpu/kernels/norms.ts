@@ -3,11 +3,12 @@ import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
 import { weightAlias } from './linear.ts';
+import { reduceIncludes } from './reduce.ts';
 
 /** y[rows, dim] = x / sqrt(mean(x²) + eps) · weight, with dim = weight.shape[0]; y must not be x. */
 export function rmsNorm(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: Tensor, y: Tensor, rows: number, eps: number): void {
   const dim = weight.shape[0];
-  const pipeline = gpu.pipeline('rms_norm', { aliases: { W: weightAlias(weight) } });
+  const pipeline = gpu.pipeline('rms_norm', { aliases: { W: weightAlias(weight) }, includes: reduceIncludes(gpu) });
   const params = gpu.uniform([['u32', rows], ['u32', dim], ['f32', eps]]);
   gpu.dispatch(encoder, pipeline, [params, x.buffer, weight.buffer, y.buffer], foldedGrid(gpu, rows));
 }
@@ -16,7 +17,7 @@ export function rmsNorm(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight:
 export function headRmsNorm(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: Tensor, rows: number, heads: number, eps: number): void {
   const headDim = weight.shape[0];
   const vectors = rows * heads;
-  const pipeline = gpu.pipeline('rms_norm', { aliases: { W: weightAlias(weight) }, entryPoint: 'in_place' });
+  const pipeline = gpu.pipeline('rms_norm', { aliases: { W: weightAlias(weight) }, includes: reduceIncludes(gpu), entryPoint: 'in_place' });
   const params = gpu.uniform([['u32', vectors], ['u32', headDim], ['f32', eps]]);
   gpu.dispatch(encoder, pipeline, [params, x.buffer, weight.buffer], foldedGrid(gpu, vectors));
 }
