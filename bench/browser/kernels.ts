@@ -3,21 +3,9 @@
 // which receives the report; opened by hand, it prints the table.
 import { Gpu } from '../../src/gpu/gpu.ts';
 import { runKernelSuite, type KernelReport } from '../kernel-suite.ts';
+import { runBenchmarkPage, type Say } from './page.ts';
 
-declare global {
-  interface Window {
-    reportBenchResult?: (json: string) => void;
-    reportBenchError?: (message: string) => void;
-  }
-}
-
-const log = document.getElementById('log')!;
-const say = (line: string) => {
-  console.log(line);
-  log.textContent += `\n${line}`;
-};
-
-async function main(): Promise<KernelReport> {
+async function main(say: Say): Promise<KernelReport> {
   const quick = new URLSearchParams(location.search).has('quick');
   const gpu = await Gpu.create();
   const noSubgroups = gpu.hasSubgroups ? await Gpu.create({ subgroups: false }) : undefined;
@@ -29,11 +17,4 @@ async function main(): Promise<KernelReport> {
   }
 }
 
-main().then(
-  (report) => window.reportBenchResult?.(JSON.stringify(report)),
-  (error: unknown) => {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    say(`failed: ${message}`);
-    window.reportBenchError?.(message);
-  },
-);
+runBenchmarkPage(main);

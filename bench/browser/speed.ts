@@ -18,21 +18,9 @@ import {
   speedReport,
   type SpeedReport,
 } from '../../src/star/speed-bench.ts';
+import { runBenchmarkPage, type Say } from './page.ts';
 
-declare global {
-  interface Window {
-    reportBenchResult?: (json: string) => void;
-    reportBenchError?: (message: string) => void;
-  }
-}
-
-const log = document.getElementById('log')!;
-const say = (line: string) => {
-  console.log(line);
-  log.textContent += `\n${line}`;
-};
-
-async function main(): Promise<SpeedReport> {
+async function main(say: Say): Promise<SpeedReport> {
   const query = new URLSearchParams(location.search);
   const number = (name: string) => (query.has(name) ? Number(query.get(name)) : undefined);
   const options = benchOptions(
@@ -61,14 +49,4 @@ async function main(): Promise<SpeedReport> {
   return speedReport(result, plan, modelName, 'browser');
 }
 
-main().then(
-  (report) => {
-    say(formatSpeedMarkdown(report));
-    window.reportBenchResult?.(JSON.stringify(report));
-  },
-  (error: unknown) => {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    say(`failed: ${message}`);
-    window.reportBenchError?.(message);
-  },
-);
+runBenchmarkPage(main, formatSpeedMarkdown);
