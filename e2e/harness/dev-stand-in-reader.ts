@@ -80,7 +80,8 @@ class DevStandInReader implements Reader {
     const n = typeof document === 'string' ? this.countTokens(document) : document.length;
     const attention = this.options.attention ?? 'star';
     const hosts = this.options.hosts ?? 1;
-    const b = Math.min(n, this.options.blockSize ?? Math.max(64, Math.ceil(n / (4 * hosts))));
+    // Full attention is one block of the whole context, as the real engine reports it.
+    const b = attention === 'full' ? n : Math.min(n, this.options.blockSize ?? Math.max(64, Math.ceil(n / (4 * hosts))));
     const blocks = Math.max(1, Math.ceil(n / b));
     const fullPairs = (n * (n + 1)) / 2;
     const starPairs = attention === 'full' ? fullPairs : (b * (b + 1)) / 2 + (n - b) * 1.5 * b;
