@@ -11,7 +11,7 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { Gpu } from '../../src/gpu/gpu.ts';
-import { attentionPrefill, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
+import { attentionPrefill, type AttentionShape, type FlashTiles } from '../../src/gpu/kernels/attention.ts';
 import { attentionRef, causalMask } from '../../test/reference/attention.ts';
 import { maxAbsDiff, randomArray } from '../../test/support/random.ts';
 import { groupQueryAttentionModel } from './onnx-model.ts';
@@ -50,11 +50,18 @@ async function ortDevice(subgroups: boolean): Promise<OrtDevice> {
   return { device, subgroups: device.features.has('subgroups'), programs };
 }
 
+/** Tiles of our kernel to time side by side: undefined is its defaults. */
+type Candidate = FlashTiles | undefined;
+
+const tilesLabel = (tiles: Candidate): string => (tiles ? `${tiles.rows}/${tiles.lanes}/${tiles.keys}` : 'default');
+
 interface Case {
   gpu: Gpu;
   ort: OrtDevice;
   layout: HeadLayout;
+  /** Without tiles: each candidate's are added per run. */
   shape: AttentionShape;
+  candidates: Candidate[];
   session: ort.InferenceSession;
 }
 
@@ -65,17 +72,17 @@ interface Inputs {
   v: Float32Array;
   /** Ours: q, keys, values, o, lse; then ORT's q, keys, values. */
   buffers: GPUBuffer[];
-  ours: () => void;
+  ours: (tiles: Candidate) => void;
   feeds: ort.InferenceSession.FeedsType;
 }
 
-async function openCase(gpu: Gpu, side: OrtDevice, layout: HeadLayout, tiles: AttentionShape['tiles']): Promise<Case> {
-  const shape: AttentionShape = { heads: layout.heads, kvHeads: layout.kvHeads, headDim: layout.headDim, scale: 1 / Math.sqrt(layout.headDim), tiles };
+async function openCase(gpu: Gpu, side: OrtDevice, layout: HeadLayout, candidates: Candidate[]): Promise<Case> {
+  const shape: AttentionShape = { heads: layout.heads, kvHeads: layout.kvHeads, headDim: layout.headDim, scale: 1 / Math.sqrt(layout.headDim) };
   const session = await ort.InferenceSession.create(groupQueryAttentionModel(shape), {
     executionProviders: [{ name: 'webgpu', device: side.device }],
     preferredOutputLocation: 'gpu-buffer',
   });
-  return { gpu, ort: side, layout, shape, session };
+  return { gpu, ort: side, layout, shape, candidates, session };
 }
 
 function ortUpload(device: GPUDevice, data: Float32Array): GPUBuffer {
@@ -101,9 +108,9 @@ function inputs(c: Case, tokens: number, seed: number): Inputs {
     k,
     v,
     buffers: [qBuffer, keys, values, out.o, out.lse, ortQ, ortK, ortV],
-    ours: () =>
+    ours: (tiles) =>
       gpu.run((encoder) =>
-        attentionPrefill(gpu, encoder, shape, { q: qBuffer, rows: tokens, firstPosition: 0 }, { keys, values, start: 0, length: tokens, firstPosition: 0 }, out),
+        attentionPrefill(gpu, encoder, { ...shape, tiles: tiles && { prefill: tiles } }, { q: qBuffer, rows: tokens, firstPosition: 0 }, { keys, values, start: 0, length: tokens, firstPosition: 0 }, out),
       ),
     feeds: {
       query: gpuTensor(ortQ, qWidth),
@@ -115,9 +122,9 @@ function inputs(c: Case, tokens: number, seed: number): Inputs {
   };
 }
 
-async function timeOurs(c: Case, x: Inputs): Promise<number> {
+async function timeOurs(c: Case, x: Inputs, tiles: Candidate): Promise<number> {
   const started = performance.now();
-  x.ours();
+  x.ours(tiles);
   await c.gpu.finish();
   return performance.now() - started;
 }
@@ -142,40 +149,47 @@ function release(x: Inputs): void {
 async function agreement(c: Case, tokens: number): Promise<AgreementRow> {
   const x = inputs(c, tokens, 7 * tokens + c.layout.headDim);
   try {
-    x.ours();
-    const ours = await readOurs(c, x);
     const theirs = (await runOrt(c, x, true)).output!;
     const positions = Array.from({ length: tokens }, (_, t) => t);
     const want = attentionRef(c.shape, x.q, tokens, x.k, x.v, tokens, causalMask(positions, positions)).o;
-    return {
-      layout: c.layout.name,
-      tokens,
-      ortSubgroups: c.ort.subgroups,
-      oursVsReference: maxAbsDiff(ours, want),
-      ortVsReference: maxAbsDiff(theirs, want),
-      oursVsOrt: maxAbsDiff(ours, theirs),
-    };
+    // Ours: the worst of the candidates.
+    let oursVsReference = 0;
+    let oursVsOrt = 0;
+    for (const tiles of c.candidates) {
+      x.ours(tiles);
+      const ours = await readOurs(c, x);
+      oursVsReference = Math.max(oursVsReference, maxAbsDiff(ours, want));
+      oursVsOrt = Math.max(oursVsOrt, maxAbsDiff(ours, theirs));
+    }
+    return { layout: c.layout.name, tokens, ortSubgroups: c.ort.subgroups, oursVsReference, ortVsReference: maxAbsDiff(theirs, want), oursVsOrt };
   } finally {
     release(x);
   }
 }
 
-/** Fastest of `repeat` runs each after one untimed run (pipeline compilation), ours and ORT's alternating. */
-async function timing(c: Case, tokens: number, repeat: number): Promise<TimingRow> {
+/** Fastest of `repeat` runs each after one untimed run (pipeline compilation), every candidate of ours
+ *  then ORT's in each round, so that a load on the machine falls on all of them alike. One row per candidate. */
+async function timing(c: Case, tokens: number, repeat: number): Promise<TimingRow[]> {
   const x = inputs(c, tokens, tokens);
   try {
-    let oursMs = Infinity;
+    const oursMs = c.candidates.map(() => Infinity);
     let ortMs = Infinity;
     for (let r = 0; r <= repeat; r++) {
-      const ours = await timeOurs(c, x);
-      const theirs = (await runOrt(c, x)).ms;
-      if (r > 0) {
-        oursMs = Math.min(oursMs, ours);
-        ortMs = Math.min(ortMs, theirs);
+      for (const [i, tiles] of c.candidates.entries()) {
+        const ours = await timeOurs(c, x, tiles);
+        if (r > 0) oursMs[i] = Math.min(oursMs[i], ours);
       }
+      const theirs = (await runOrt(c, x)).ms;
+      if (r > 0) ortMs = Math.min(ortMs, theirs);
     }
-    const diff = maxAbsDiff(await readOurs(c, x), (await runOrt(c, x, true)).output!);
-    return { layout: c.layout.name, tokens, oursMs, ortMs, ratio: oursMs / ortMs, maxAbsDiff: diff };
+    const theirs = (await runOrt(c, x, true)).output!;
+    const rows: TimingRow[] = [];
+    for (const [i, tiles] of c.candidates.entries()) {
+      x.ours(tiles);
+      const diff = maxAbsDiff(await readOurs(c, x), theirs);
+      rows.push({ layout: c.layout.name, tokens, tiles: tilesLabel(tiles), oursMs: oursMs[i], ortMs, ratio: oursMs[i] / ortMs, maxAbsDiff: diff });
+    }
+    return rows;
   } finally {
     release(x);
   }
@@ -186,9 +200,13 @@ async function main(): Promise<OrtAttentionReport> {
   const quick = params.has('quick');
   const checkOnly = params.has('check');
   const lengths = params.get('lengths')?.split(',').map(Number) ?? (quick ? [256, 512] : undefined);
-  // Tiles of our kernel other than its defaults, as rows/lanes/keys (see FlashTiles).
-  const [rows, lanes, keys] = params.get('tiles')?.split('/').map(Number) ?? [];
-  const tiles = rows ? { prefill: { rows, lanes, keys } } : undefined;
+  // Tiles of our kernel, as rows/lanes/keys (see FlashTiles) or `default`, comma-separated: all timed in the same rounds.
+  const candidates = (params.get('tiles')?.split(',') ?? ['default']).map((text): Candidate => {
+    if (text === 'default') return undefined;
+    const [rows, lanes, keys] = text.split('/').map(Number);
+    if (!(rows > 0 && lanes > 0 && keys > 0)) throw new Error(`tiles "${text}" are not rows/lanes/keys`);
+    return { rows, lanes, keys };
+  });
   const layoutNames = (params.get('layouts') ?? (quick ? 'qwen' : 'qwen,llama')).split(',') as Array<keyof typeof layouts>;
   const repeat = Number(params.get('repeat') ?? (quick ? 2 : 3));
 
@@ -202,7 +220,7 @@ async function main(): Promise<OrtAttentionReport> {
   const report: OrtAttentionReport = {
     ortVersion: ort.env.versions.web ?? 'unknown',
     adapter: gpu.adapter.description,
-    tiles: tiles?.prefill,
+    tiles: candidates.map(tilesLabel),
     subgroupSizes: info?.subgroupMinSize === undefined ? undefined : { min: info.subgroupMinSize, max: info.subgroupMaxSize ?? 0 },
     ort: {},
     repeat,
@@ -217,14 +235,14 @@ async function main(): Promise<OrtAttentionReport> {
       // Small enough for the double-precision reference, and not a multiple of any tile.
       const checkTokens = layout.headDim <= 64 ? 37 : 35;
       side.programs.length = 0;
-      let c = await openCase(gpu, side, layout, tiles);
+      let c = await openCase(gpu, side, layout, candidates);
       let check = await agreement(c, checkTokens);
       if (!agrees(check) && side.subgroups) {
         report.subgroupFailures.push(check);
         console.log(`ORT with subgroups disagrees: ${JSON.stringify(check)}; again without subgroups`);
         await c.session.release();
         side = await ortDevice(false);
-        c = await openCase(gpu, side, layout, tiles);
+        c = await openCase(gpu, side, layout, candidates);
         check = await agreement(c, checkTokens);
       }
       report.agreement.push(check);
@@ -234,9 +252,10 @@ async function main(): Promise<OrtAttentionReport> {
         // Timings of outputs that disagree would mean nothing; the report says why there are none.
         if (checkOnly || !agrees(check)) continue;
         for (const tokens of lengths ?? layout.lengths) {
-          const row = await timing(c, tokens, repeat);
-          report.timings.push(row);
-          console.log(`${layout.name} T=${tokens}: ours ${row.oursMs.toFixed(1)} ms, ORT ${row.ortMs.toFixed(1)} ms, ours/ORT ${row.ratio.toFixed(2)}, max |diff| ${row.maxAbsDiff.toExponential(1)}`);
+          for (const row of await timing(c, tokens, repeat)) {
+            report.timings.push(row);
+            console.log(`${layout.name} T=${tokens} tiles ${row.tiles}: ours ${row.oursMs.toFixed(1)} ms, ORT ${row.ortMs.toFixed(1)} ms, ours/ORT ${row.ratio.toFixed(2)}, max |diff| ${row.maxAbsDiff.toExponential(1)}`);
+          }
         }
       } finally {
         await c.session.release();

@@ -1,8 +1,6 @@
 // What bench:ort measures and reports, and when it refuses to: the head layouts, the report's shape, the
 // agreement rule and the markdown table, shared by the page (attention.ts), the runner (run.ts) and the
 // e2e check (e2e/ort-attention.spec.ts).
-import type { FlashTiles } from '../../src/gpu/kernels/attention.ts';
-
 export interface HeadLayout {
   name: string;
   heads: number;
@@ -30,6 +28,8 @@ export interface AgreementRow {
 export interface TimingRow {
   layout: string;
   tokens: number;
+  /** Our kernel's tiles, rows/lanes/keys or `default`. */
+  tiles: string;
   oursMs: number;
   ortMs: number;
   /** oursMs / ortMs: below 1 means ours is faster. */
@@ -42,8 +42,8 @@ export interface OrtAttentionReport {
   ortVersion: string;
   adapter: string;
   subgroupSizes: { min: number; max: number } | undefined;
-  /** Our kernel's tiles when not its defaults. */
-  tiles?: FlashTiles;
+  /** Our kernel's tile candidates (rows/lanes/keys or `default`), timed in the same rounds against the same ORT runs. */
+  tiles: string[];
   /** Per layout: whether ORT's device had subgroups, and the shader modules ORT compiled for the operator. */
   ort: Record<string, { subgroups: boolean; programs: string[] }>;
   repeat: number;
@@ -74,12 +74,14 @@ export function formatMarkdown(report: OrtAttentionReport & { browser: string; d
   const lines = [
     `Measured ${report.date.slice(0, 10)} in ${report.browser}; onnxruntime-web ${report.ortVersion}, WebGPU EP, f32 ` +
       `com.microsoft GroupQueryAttention (causal prompt, no past), inputs already in GPU buffers. Fastest of ${report.repeat} runs ` +
-      `after a warm-up, ours and ORT's alternating, each from submission to onSubmittedWorkDone.` +
-      (report.tiles ? ` Our kernel with tiles ${report.tiles.rows}/${report.tiles.lanes}/${report.tiles.keys} (rows/lanes/keys), not its defaults.` : ''),
+      `after a warm-up, each round running every tile candidate of ours (rows/lanes/keys; default: its defaults) then ORT's, ` +
+      `each from submission to onSubmittedWorkDone.`,
     '',
-    '| layout | tokens | ours ms | ORT ms | ours / ORT | max abs diff |',
-    '|---|---|---|---|---|---|',
-    ...report.timings.map((r) => `| ${r.layout} | ${r.tokens} | ${r.oursMs.toFixed(1)} | ${r.ortMs.toFixed(1)} | ${r.ratio.toFixed(2)} | ${e(r.maxAbsDiff)} |`),
+    '| layout | tokens | our tiles | ours ms | ORT ms | ours / ORT | max abs diff |',
+    '|---|---|---|---|---|---|---|',
+    ...report.timings.map(
+      (r) => `| ${r.layout} | ${r.tokens} | ${r.tiles} | ${r.oursMs.toFixed(1)} | ${r.ortMs.toFixed(1)} | ${r.ratio.toFixed(2)} | ${e(r.maxAbsDiff)} |`,
+    ),
     '',
     'Agreement first (max abs diff of the output; reference: double precision on the CPU):',
     ...report.agreement.map(

@@ -43,22 +43,29 @@ const bindingAlignment = 256;
 const maxVecsPerLane = 16; // MAX_VECS_PER_LANE in flash_tile.wgsl
 const splitDefault = 256;
 
-// Tile sizes, measured on lavapipe (2 cores shared with other jobs: best of 10 interleaved runs;
-// 8 heads, 2 kv heads; rows/lanes/keys):
-//   prefill T = S = 512, causal. headDim 64: 32/2/16 125 ms (2.1 GFLOP/s), 64/1/16 110, 32/2/8 122,
-//     32/4/16 137, 16/4/16 147. headDim 128: 32/2/16 215 ms (2.5 GFLOP/s), 32/4/16 224, 32/4/8 235,
-//     16/4/16 252, 16/8/8 318.
-//   decode, 1 row over 4096 keys, headDim 128: rows 4 (= the group), lanes 4, keys 16, split 256:
-//     17.4 ms; lanes 2 20.0, lanes 8 22.2, lanes 16 50.0; keys 8 23.0; split 128 25.0, split 512 16.4;
-//     rows 8 (half idle) 35.5. Group of 7 (28/4 heads): rows 8 48 ms, rows 4 65. 4 rows × group 4:
-//     rows 16 51 ms, rows 8 76, rows 4 96.
-// Lanes also bound what one lane holds in registers (≤ 8 vec4s of the head): lavapipe unrolls those
-// loops and its compile time follows (CPU seconds per pipeline: headDim 64 at 32/2/16 1.9, at
-// 64/1/16 5.6; headDim 128 at 32/4/8 2.1, at 32/2/16 6.3), hence 32/4/8 rather than the slightly
-// faster 32/2/16 for headDim 128. Workgroup memory stays ≤ 16 KiB (13 KiB at most).
+// Tile sizes (rows/lanes/keys). Prefill, on both CPU adapters, the only ones here (2 cores shared with
+// other jobs; every comparison within one run, candidates interleaved, fastest of N):
+//   SwiftShader (Chromium, `npm run bench:ort -- --tiles …`, ours / ORT's GroupQueryAttention, best of 3):
+//     Qwen 14/2 heads, headDim 64, T 512 | 1024: 64/1/16 1.04 | 1.11, 32/1/16 1.10 | 1.17, 32/2/16
+//     1.22 | 1.41, 32/2/8 1.28, 64/2/16 1.29, 32/2/32 1.26, 16/4/16 1.79. Llama 32/8 heads, headDim
+//     128, T 256 | 512: 32/2/16 0.97 | 1.07 (again 0.98 | 1.05), 64/2/8 1.05 | 1.05 (0.96 | 1.09),
+//     32/2/8 1.03 | 1.08, 16/2/16 1.07 | 1.05, 32/4/8 1.39 | 1.36 (1.23 | 1.34), 64/4/8 1.45 | 1.30.
+//   lavapipe (T = S = 512, best of 6): 14/2 heads, headDim 64: 64/1/16 297 ms, 32/2/16 373 (another
+//     run: 365, 388; 32/1/16 368, 64/1/8 383). 32/8 heads, headDim 128: 32/2/16 1840 ms, 64/2/8 1721,
+//     32/2/8 1818, 32/4/8 1911, 16/2/16 2139. Earlier (8/2 heads, machine less loaded): headDim 64
+//     64/1/16 110 ms, 32/2/16 125, 32/4/16 137; headDim 128 32/2/16 215, 32/4/16 224, 32/4/8 235.
+// Fewer lanes per row win on both: less cross-lane summing through workgroup memory. The price is
+// lavapipe's compile time, which follows the vec4s one lane holds in registers (it unrolls those
+// loops): without Mesa's shader cache, first run (compile + run) headDim 64 2.9 s at 32/2/16, 12.9 s
+// at 64/1/16; headDim 128 7.2 s at 32/4/8, 15 s at 32/2/16. Mesa's on-disk cache pays it once per
+// machine. Workgroup memory stays ≤ 16 KiB (14 KiB at most).
+// Decode, 1 row over 4096 keys, headDim 128 (lavapipe): rows 4 (= the group), lanes 4, keys 16, split
+//   256: 17.4 ms; lanes 2 20.0, lanes 8 22.2, lanes 16 50.0; keys 8 23.0; split 128 25.0, split 512
+//   16.4; rows 8 (half idle) 35.5. Group of 7 (28/4 heads): rows 8 48 ms, rows 4 65. 4 rows × group
+//   4: rows 16 51 ms, rows 8 76, rows 4 96.
 function prefillTiles(headDim: number): FlashTiles {
-  if (headDim <= 64) return { rows: 32, lanes: 2, keys: 16 };
-  if (headDim <= 128) return { rows: 32, lanes: 4, keys: 8 };
+  if (headDim <= 64) return { rows: 64, lanes: 1, keys: 16 };
+  if (headDim <= 128) return { rows: 32, lanes: 2, keys: 16 };
   return { rows: 16, lanes: 8, keys: 8 };
 }
 
