@@ -7,7 +7,7 @@
 // failure is reported. Our attention kernels use no subgroups. Each run is timed from submission to
 // queue.onSubmittedWorkDone(); ORT's includes session.run's own overhead (binding inputs, the seqlens_k
 // upload, outputs from its buffer cache) and the present K/V cache GroupQueryAttention always writes.
-// Reports through window.reportBenchResult (bench/browser/run-page.ts).
+// Reports through bench/browser/page.ts to bench/browser/run-page.ts.
 import * as ort from 'onnxruntime-web/webgpu';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { Gpu } from '../../src/gpu/gpu.ts';
@@ -15,14 +15,8 @@ import { attentionPrefill, type AttentionShape, type FlashTiles } from '../../sr
 import { attentionRef, causalMask } from '../../test/reference/attention.ts';
 import { maxAbsDiff, randomArray } from '../../test/support/random.ts';
 import { groupQueryAttentionModel } from './onnx-model.ts';
+import { runBenchmarkPage } from '../browser/page.ts';
 import { agrees, layouts, type AgreementRow, type HeadLayout, type OrtAttentionReport, type TimingRow } from './report.ts';
-
-declare global {
-  interface Window {
-    reportBenchResult?: (json: string) => void;
-    reportBenchError?: (message: string) => void;
-  }
-}
 
 /** ORT's own device on our adapter, with the adapter's limits, and its subgroups only when asked. */
 interface OrtDevice {
@@ -267,15 +261,4 @@ async function main(): Promise<OrtAttentionReport> {
   return report;
 }
 
-const shown = document.getElementById('result')!;
-main().then(
-  (report) => {
-    shown.textContent = JSON.stringify(report, null, 2);
-    window.reportBenchResult?.(JSON.stringify(report));
-  },
-  (error: unknown) => {
-    const message = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
-    shown.textContent = `failed: ${message}`;
-    window.reportBenchError?.(message);
-  },
-);
+runBenchmarkPage(main, (report) => JSON.stringify(report, null, 2));
