@@ -61,7 +61,7 @@ t.test('a model, then a document, too big for the GPU memory budget: refused wit
   await expectVisible(page.getByTestId('token-count'), 60_000);
   await page.getByTestId('encode').click();
   const documentError = page.getByTestId('document-panel').locator('[data-testid="error"][data-kind="too-big"]');
-  await expectText(documentError, /KV cache for \d+ tokens [\d.]+ MB \(1024 bytes per token\).*memory budget is 8\.0 MB: the largest context that fits is \d+ tokens.*shorter document.*GPU memory budget/, 60_000);
+  await expectText(documentError, /KV cache for \d+ tokens and \d+ kept for the conversation [\d.]+ MB \(1024 bytes per token\).*memory budget is 8\.0 MB: the largest context that fits is \d+ tokens.*shorter document.*GPU memory budget/, 60_000);
   await expectText(page.getByTestId('document-name'), /Pasted text/);
   await screenshots('document-too-big', { at: documentError });
 });

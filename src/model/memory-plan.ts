@@ -11,7 +11,10 @@ export interface MemoryLimits {
 }
 
 export interface MemoryPlanOptions {
+  /** Document tokens whose KV this device keeps (0: weights and scratch only). */
   contextTokens: number;
+  /** KV room kept beside them for the questions and answers (the query host's). */
+  conversationTokens?: number;
   weightType: WeightType;
   limits: MemoryLimits;
   /** Bytes this model may use on the device; undefined when unknown. */
@@ -28,7 +31,7 @@ export interface MemoryPlan {
   activationBytes: number;
   totalBytes: number;
   fits: boolean;
-  /** Largest context the budget holds next to the weights and scratch; undefined without a budget. */
+  /** Largest context the budget holds next to the weights, scratch and conversation room; undefined without a budget. */
   maxContextTokens: number | undefined;
   /** Why it does not fit, with the numbers; undefined when it fits. */
   message: string | undefined;
@@ -40,6 +43,7 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export function planMemory(config: ModelConfig, options: MemoryPlanOptions): MemoryPlan {
   const { contextTokens, weightType, limits, deviceMemoryBudget } = options;
+  const conversationTokens = options.conversationTokens ?? 0;
   const rows = options.prefillRows ?? defaultPrefillRows;
   const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const problems: string[] = [];
@@ -56,7 +60,7 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
 
   const kvWidth = config.kvHeads * config.headDim;
   const kvBytesPerToken = 2 * config.layers * kvWidth * 4;
-  const kvBytes = contextTokens * kvBytesPerToken;
+  const kvBytes = (contextTokens + conversationTokens) * kvBytesPerToken;
 
   // The Transformer's per-piece buffers: hidden, normed, projected, q, attention output, k, v,
   // attention lse, gate, up, ids, positions; and one row of logits.
@@ -71,9 +75,11 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
   const totalBytes = weightBytes + kvBytes + activationBytes;
   let maxContextTokens: number | undefined;
   if (deviceMemoryBudget !== undefined) {
-    maxContextTokens = Math.max(0, Math.floor((deviceMemoryBudget - weightBytes - activationBytes) / kvBytesPerToken));
+    maxContextTokens = Math.max(0, Math.floor((deviceMemoryBudget - weightBytes - activationBytes) / kvBytesPerToken) - conversationTokens);
     if (totalBytes > deviceMemoryBudget) {
-      const parts = `weights ${mb(weightBytes)} (${weightType}), KV cache for ${contextTokens} tokens ${mb(kvBytes)} (${kvBytesPerToken} bytes per token), prefill scratch ${mb(activationBytes)}`;
+      const conversation = conversationTokens > 0 ? ` and ${conversationTokens} kept for the conversation` : '';
+      const kv = kvBytes > 0 ? `, KV cache for ${contextTokens} tokens${conversation} ${mb(kvBytes)} (${kvBytesPerToken} bytes per token)` : '';
+      const parts = `weights ${mb(weightBytes)} (${weightType})${kv}, prefill scratch ${mb(activationBytes)}`;
       const advice =
         maxContextTokens > 0
           ? `the largest context that fits is ${maxContextTokens} tokens`

@@ -176,9 +176,11 @@ export class StarEngine {
 
   /** Refuses a plan whose largest share (with the query host's room) does not fit one device. */
   private checkMemory(plan: BlockPlan, room: number): void {
-    const largest = Math.max(...plan.hosts.map((h) => h.end - h.start + (h.host === plan.queryHost ? room : 0)));
+    const shares = plan.hosts.map((h) => ({ context: h.end - h.start, conversation: h.host === plan.queryHost ? room : 0 }));
+    const largest = shares.reduce((a, b) => (b.context + b.conversation > a.context + a.conversation ? b : a));
     const memory = planMemory(this.info.config, {
-      contextTokens: largest,
+      contextTokens: largest.context,
+      conversationTokens: largest.conversation,
       weightType: this.options.weightType ?? 'f32',
       limits: {
         maxBufferSize: this.info.adapter.limits.maxBufferSize,

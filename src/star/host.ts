@@ -95,7 +95,7 @@ export class Host {
       if (configJson === undefined) throw new Error(`${source.name} has no config.json`);
       const config = parseModelConfig(configJson);
       const plan = planMemory(config, {
-        contextTokens: 1,
+        contextTokens: 0,
         weightType: options.weightType ?? 'f32',
         limits: gpu.device.limits,
         deviceMemoryBudget: options.deviceMemoryBudget,

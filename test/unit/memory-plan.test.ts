@@ -56,6 +56,18 @@ describe('planMemory', () => {
       `This model does not fit: needs ${(tooLong.totalBytes / 1e6).toFixed(1)} MB (weights 2471.8 MB (f16), KV cache for ${expectedMax + 1} tokens ${(((expectedMax + 1) * 65536) / 1e6).toFixed(1)} MB (65536 bytes per token), ` +
         `prefill scratch ${(ok.activationBytes / 1e6).toFixed(1)} MB) but the memory budget is 4000.0 MB: the largest context that fits is ${expectedMax} tokens`,
     );
+    // The conversation's room comes out of the largest context, so a document of that size does fit beside it.
+    const withRoom = { weightType: 'f16' as const, limits, deviceMemoryBudget: budget, conversationTokens: 1024 };
+    const roomy = planMemory(llama1b, { ...withRoom, contextTokens: 8192 });
+    expect(roomy.maxContextTokens).toBe(expectedMax - 1024);
+    expect(planMemory(llama1b, { ...withRoom, contextTokens: expectedMax - 1024 }).fits).toBe(true);
+    expect(planMemory(llama1b, { ...withRoom, contextTokens: expectedMax - 1023 }).message).toMatch(
+      new RegExp(`KV cache for ${expectedMax - 1023} tokens and 1024 kept for the conversation .* the largest context that fits is ${expectedMax - 1024} tokens$`),
+    );
+    // Weights alone (the check before downloading): no KV cache in the numbers.
+    expect(planMemory(llama1b, { contextTokens: 0, weightType: 'f32', limits, deviceMemoryBudget: 1e9 }).message).toMatch(
+      /^This model does not fit: needs [\d.]+ MB \(weights 4943\.3 MB \(f32\), prefill scratch [\d.]+ MB\) but the memory budget is 1000\.0 MB: even the weights/,
+    );
     const noRoom = planMemory(llama1b, { contextTokens: 1000, weightType: 'f32', limits, deviceMemoryBudget: 4e9 });
     expect(noRoom.maxContextTokens).toBe(0);
     expect(noRoom.message).toMatch(/even the weights and scratch alone do not fit: try f16 weights$/);
