@@ -129,6 +129,16 @@ t.test('every control has a label; settings are reachable and operable by keyboa
   await settings.getByLabel('Hosts', { exact: true }).fill('9');
   await page.keyboard.press('Tab');
   assert.equal(await settings.getByLabel('Hosts', { exact: true }).inputValue(), '4', 'hosts clamp to 1–4');
+
+  // The next visit finds the settings as they were left.
+  await settings.getByLabel('Temperature', { exact: true }).fill('0.7');
+  await page.keyboard.press('Tab');
+  await page.reload();
+  const again = page.getByTestId('settings-panel');
+  await expectVisible(again);
+  assert.equal(await again.getByLabel('Full', { exact: true }).isChecked(), true, 'attention kept');
+  assert.equal(await again.getByLabel('Hosts', { exact: true }).inputValue(), '4', 'hosts kept');
+  assert.equal(await again.getByLabel('Temperature', { exact: true }).inputValue(), '0.7', 'temperature kept');
 });
 
 t.test('models: recommended list with sizes, demo entry, Hub repo id to resolve/main URL', async ({ page, url }) => {

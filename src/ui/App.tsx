@@ -3,7 +3,7 @@ import { useEffect, useState, useSyncExternalStore } from 'react';
 import { probeAdapter, type AdapterStatus } from './adapter.ts';
 import { createEngineReader } from './engine.ts';
 import type { ReaderFactory } from './session.ts';
-import { askOptions, defaultSettings, engineSettings, sameEngine } from './settings.ts';
+import { askOptions, engineSettings, loadSettings, sameEngine, saveSettings } from './settings.ts';
 import { useStarReader } from './useStarReader.ts';
 import { AdapterInfo } from './components/AdapterInfo.tsx';
 import { ChatPanel } from './components/ChatPanel.tsx';
@@ -30,13 +30,24 @@ function subscribeHash(listener: () => void) {
   return () => window.removeEventListener('hashchange', listener);
 }
 
+/** localStorage, or undefined where a page may not use it (sandboxed frames throw on access). */
+function browserStorage(): Storage | undefined {
+  try {
+    return window.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
 const currentRoute = (): Route => (window.location.hash === '#/speedup' ? 'speedup' : 'reader');
 
 export function App({ createReader = createEngineReader }: AppProps) {
   const { state, reader } = useStarReader({ createReader });
-  const [settings, setSettings] = useState(defaultSettings);
+  const [settings, setSettings] = useState(() => loadSettings(browserStorage()));
   const [adapter, setAdapter] = useState<AdapterStatus>({ status: 'probing' });
   const route = useSyncExternalStore(subscribeHash, currentRoute, () => 'reader' as const);
+
+  useEffect(() => saveSettings(browserStorage(), settings), [settings]);
 
   useEffect(() => {
     let live = true;
