@@ -13,6 +13,7 @@ import { siluMul } from '../src/gpu/kernels/elementwise.ts';
 import { attentionBlockAnchor, attentionDecode, attentionPrefill, decodeScratchBytes, type AttentionShape } from '../src/gpu/kernels/attention.ts';
 import { ropeInverseFrequencies } from '../src/model/rope-frequencies.ts';
 import { f32ToF16Bits } from '../src/model/dtype.ts';
+import { uniformStream } from '../src/model/synthetic-weights.ts';
 
 type Unit = 'GFLOP/s' | 'GB/s';
 
@@ -71,13 +72,7 @@ const mlp = 4864;
 const vocab = 151_936;
 const attention: AttentionShape = { heads: 14, kvHeads: 2, headDim: 64, scale: 1 / 8 };
 
-function filled(count: number, seed: number): Float32Array {
-  let s = seed;
-  return Float32Array.from({ length: count }, () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  });
-}
+const filled = (count: number, seed: number) => uniformStream(seed)(count, 0.5);
 
 function tensor(gpu: Gpu, shape: number[], seed: number): Tensor {
   return gpu.tensorFrom(filled(shape.reduce((a, b) => a * b, 1), seed), 'f32', shape);

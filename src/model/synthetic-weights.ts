@@ -30,6 +30,24 @@ export const qwen25HalfBLayout: SyntheticShape = {
   maxPositions: 32768,
 };
 
+/**
+ * Seeded uniform floats (xorshift32): each call returns the stream's next n values in
+ * [offset − scale, offset + scale). The same seed gives the same values everywhere (Node and browser).
+ */
+export function uniformStream(seed: number): (n: number, scale: number, offset?: number) => Float32Array {
+  let state = seed >>> 0 || 1;
+  return (n, scale, offset = 0) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      a[i] = offset + ((state >>> 0) / 4294967296 - 0.5) * 2 * scale;
+    }
+    return a;
+  };
+}
+
 /** config.json and model.safetensors, by file name; the same seed gives the same bytes. */
 export function syntheticModelFiles(shape: SyntheticShape, seed = 1): Map<string, Uint8Array> {
   const config = {
@@ -50,17 +68,7 @@ export function syntheticModelFiles(shape: SyntheticShape, seed = 1): Map<string
     bos_token_id: 1,
     eos_token_id: 2,
   };
-  let state = seed >>> 0 || 1;
-  const random = (n: number, scale: number, offset = 0) => {
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      a[i] = offset + ((state >>> 0) / 4294967296 - 0.5) * 2 * scale;
-    }
-    return a;
-  };
+  const random = uniformStream(seed);
   const tensors: Record<string, TensorToWrite> = {};
   const matrix = (name: string, outs: number, ins: number) => {
     tensors[name] = { dtype: 'F32', shape: [outs, ins], data: random(outs * ins, 1 / Math.sqrt(ins)) };

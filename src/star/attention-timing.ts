@@ -3,6 +3,7 @@
 // GPUDevice of its own. Runs in Node and in a browser page.
 import { Gpu } from '../gpu/gpu.ts';
 import { attentionBlockAnchor, attentionPrefill, type AttentionShape } from '../gpu/kernels/attention.ts';
+import { uniformStream } from '../model/synthetic-weights.ts';
 import type { AttentionLayout } from './block-planner.ts';
 import type { KernelTimer } from './speed-bench.ts';
 
@@ -17,9 +18,9 @@ export async function openAttentionTimer(layout: AttentionLayout): Promise<Kerne
     if (held?.tokens !== tokens) {
       if (held) for (const b of Object.values(held.buffers)) b.destroy();
       const buffers = {
-        q: gpu.upload(randomFloats(tokens * qWidth, 1)),
-        keys: gpu.upload(randomFloats(tokens * kvWidth, 2)),
-        values: gpu.upload(randomFloats(tokens * kvWidth, 3)),
+        q: gpu.upload(uniformStream(1)(tokens * qWidth, 0.5)),
+        keys: gpu.upload(uniformStream(2)(tokens * kvWidth, 0.5)),
+        values: gpu.upload(uniformStream(3)(tokens * kvWidth, 0.5)),
         o: gpu.buffer(tokens * qWidth * 4),
         lse: gpu.buffer(tokens * shape.heads * 4),
       };
@@ -59,14 +60,4 @@ export async function openAttentionTimer(layout: AttentionLayout): Promise<Kerne
       gpu.destroy();
     },
   };
-}
-
-function randomFloats(n: number, seed: number): Float32Array {
-  let s = seed;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    a[i] = s / 4294967296 - 0.5;
-  }
-  return a;
 }
