@@ -5,6 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { encodeSafetensors, type TensorToWrite } from '../src/model/safetensors-writer.ts';
 import { f16BitsToF32, f32ToF16Bits } from '../src/model/dtype.ts';
+import { uniformStream } from '../src/model/synthetic-weights.ts';
 
 const f16ToNumber = (bits: number) => f16BitsToF32(Uint16Array.of(bits))[0];
 
@@ -43,14 +44,7 @@ function tokenizerJson() {
 }
 
 function weights(): Record<string, TensorToWrite & { dtype: 'F16' }> {
-  let state = 20261124;
-  const random = (n: number, scale: number, offset = 0) =>
-    Float32Array.from({ length: n }, () => {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      return offset + ((state >>> 0) / 4294967296 - 0.5) * 2 * scale;
-    });
+  const random = uniformStream(20261124);
   const tensors: Record<string, TensorToWrite & { dtype: 'F16' }> = {};
   const add = (name: string, dims: number[], scale: number, offset = 0) => {
     const n = dims.reduce((a, b) => a * b, 1);
