@@ -1,5 +1,11 @@
 // The one object kernels talk to: a device plus the caches that keep per-dispatch work small
-// (compiled pipelines, immutable uniform buffers) and the buffer helpers every layer needs.
+// (compiled pipelines, immutable uniform buffers, bind groups) and the buffer helpers every layer needs.
+//
+// Recording: every dispatch recorded on a command encoder goes into one compute pass, opened on the
+// first dispatch and closed by the next copy (gpu.copy) or by the submit (gpu.run / gpu.submit).
+// A decoded token is a few hundred small dispatches, and on a real GPU the fixed cost of each pass
+// and bind group, not the arithmetic, decided its speed. WebGPU orders the dispatches of a pass and
+// makes each one's writes visible to the next, so one pass changes nothing in the results.
 import { requestDevice, type AdapterReport, type DeviceRequest } from './device.ts';
 import { composeShader, type IncludeSwaps, type TypeAliases } from './shader-compose.ts';
 import { shaderSource } from '#shader-source';
@@ -16,9 +22,24 @@ export interface PipelineOptions {
   entryPoint?: string;
 }
 
+/** Uniform buffers kept by content; past this the cache starts again (a long chat makes new ones). */
+const maxCachedUniforms = 4096;
+/** Bind groups kept per pipeline; past this that pipeline's cache starts again. */
+const maxBindGroupsPerPipeline = 4096;
+/** Distinct sizes of staging buffers kept for reuse. */
+const maxStagingSizes = 8;
+
 export class Gpu {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly uniforms = new Map<string, GPUBuffer>();
+  private readonly bindGroups = new WeakMap<GPUComputePipeline, Map<string, GPUBindGroup>>();
+  /** Numbers naming buffers in bind-group keys; never reused, so a key never matches a new buffer. */
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
+  private readonly openPasses = new WeakMap<GPUCommandEncoder, GPUComputePassEncoder>();
+  /** Mappable buffers for reads, by size, reused: a decoded token reads back every time. */
+  private readonly stagingPool = new Map<number, GPUBuffer[]>();
+  private uniformsCreated = 0;
   private firstError: string | undefined;
   /** Why the device is gone (lost or destroyed); afterwards every call fails with this. */
   private gone: string | undefined;
@@ -95,7 +116,10 @@ export class Gpu {
     const key = Array.from(new Uint32Array(data)).join(',');
     let buffer = this.uniforms.get(key);
     if (!buffer) {
-      if (this.uniforms.size >= 4096) this.dropUniforms();
+      // Forgetting, not destroying: commands recorded but not yet submitted may still use them, and
+      // the garbage collector frees each one once no command does.
+      if (this.uniforms.size >= maxCachedUniforms) this.uniforms.clear();
+      this.uniformsCreated++;
       buffer = this.device.createBuffer({
         size: data.byteLength,
         usage: GPUBufferUsage.UNIFORM,
@@ -108,13 +132,12 @@ export class Gpu {
     return buffer;
   }
 
-  private dropUniforms(): void {
-    // Buffers still referenced by recorded commands stay alive until those commands finish.
-    for (const buffer of this.uniforms.values()) buffer.destroy();
-    this.uniforms.clear();
+  /** Uniform buffers created so far, and how many the cache holds (for soak tests and benchmarks). */
+  get uniformStats(): { created: number; cached: number } {
+    return { created: this.uniformsCreated, cached: this.uniforms.size };
   }
 
-  /** Records one compute dispatch; resources bind in order to @group(0) @binding(0, 1, …). */
+  /** Records one compute dispatch into the encoder's open compute pass; resources bind in order to @group(0) @binding(0, 1, …). */
   dispatch(
     encoder: GPUCommandEncoder,
     pipeline: GPUComputePipeline,
@@ -127,33 +150,98 @@ export class Gpu {
       throw new Error(`Dispatch of ${x}x${y}x${z} workgroups exceeds the device limit of ${max} per dimension`);
     }
     if (x === 0 || y === 0 || z === 0) return;
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: resources.map((r, binding) => ({
-        binding,
-        resource: r instanceof GPUBuffer ? { buffer: r } : r,
-      })),
-    });
-    const pass = encoder.beginComputePass();
+    const pass = this.passOf(encoder);
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, this.bindGroup(pipeline, resources));
     pass.dispatchWorkgroups(x, y, z);
-    pass.end();
+  }
+
+  /** Records a buffer copy, closing the open compute pass (copies cannot be recorded inside one). */
+  copy(encoder: GPUCommandEncoder, source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
+    this.endPass(encoder);
+    encoder.copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
+  }
+
+  /** A command encoder to record on; gpu.submit(encoder) sends it. */
+  encoder(label?: string): GPUCommandEncoder {
+    this.checkDevice();
+    return this.device.createCommandEncoder({ label });
+  }
+
+  /** Closes the open compute pass and submits the encoder's commands. */
+  submit(encoder: GPUCommandEncoder): void {
+    this.endPass(encoder);
+    this.device.queue.submit([encoder.finish()]);
   }
 
   /** Encodes work with `record` and submits it as one command buffer. */
   run(record: (encoder: GPUCommandEncoder) => void): void {
-    this.checkDevice();
-    const encoder = this.device.createCommandEncoder();
+    const encoder = this.encoder();
     record(encoder);
-    this.device.queue.submit([encoder.finish()]);
+    this.submit(encoder);
   }
 
-  /** A storage buffer of `bytes` (rounded up to 4), zero-filled. */
+  private passOf(encoder: GPUCommandEncoder): GPUComputePassEncoder {
+    let pass = this.openPasses.get(encoder);
+    if (!pass) {
+      pass = encoder.beginComputePass();
+      this.openPasses.set(encoder, pass);
+    }
+    return pass;
+  }
+
+  private endPass(encoder: GPUCommandEncoder): void {
+    const pass = this.openPasses.get(encoder);
+    if (pass) {
+      pass.end();
+      this.openPasses.delete(encoder);
+    }
+  }
+
+  /**
+   * The bind group of `resources` for `pipeline`, made once: the weights, the KV cache and the
+   * activations live as long as the model, so decoding finds nearly every bind group made.
+   */
+  private bindGroup(pipeline: GPUComputePipeline, resources: readonly Binding[]): GPUBindGroup {
+    let cache = this.bindGroups.get(pipeline);
+    if (!cache) {
+      cache = new Map();
+      this.bindGroups.set(pipeline, cache);
+    }
+    const key = resources.map((r) => (r instanceof GPUBuffer ? `${this.bufferId(r)}` : `${this.bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? '*'}`)).join(',');
+    let group = cache.get(key);
+    if (!group) {
+      // Bind groups need no destroy: dropping the cache only lets unused ones be collected.
+      if (cache.size >= maxBindGroupsPerPipeline) cache.clear();
+      group = this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: resources.map((r, binding) => ({
+          binding,
+          resource: r instanceof GPUBuffer ? { buffer: r } : r,
+        })),
+      });
+      cache.set(key, group);
+    }
+    return group;
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(buffer, id);
+    }
+    return id;
+  }
+
+  /**
+   * A storage buffer of `bytes`, zero-filled, rounded up to 16 so that any tensor can be read as
+   * vec4s (a weight of an odd element count too).
+   */
   buffer(bytes: number, label?: string, extraUsage = 0): GPUBuffer {
     return this.device.createBuffer({
       label,
-      size: Math.max(4, Math.ceil(bytes / 4) * 4),
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
     });
   }
@@ -189,16 +277,41 @@ export class Gpu {
   async read(buffer: GPUBuffer, bytes = buffer.size, offset = 0): Promise<ArrayBuffer> {
     this.checkDevice();
     const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
-    this.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const copy = staging.getMappedRange().slice(0, bytes);
-    staging.unmap();
-    staging.destroy();
-    this.throwIfErrored();
-    return copy;
+    const staging = this.takeStaging(size);
+    try {
+      const encoder = this.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
+      this.device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const copy = staging.getMappedRange().slice(0, bytes);
+      staging.unmap();
+      this.returnStaging(staging);
+      this.throwIfErrored();
+      return copy;
+    } catch (error) {
+      staging.destroy();
+      throw error;
+    }
+  }
+
+  private takeStaging(size: number): GPUBuffer {
+    const free = this.stagingPool.get(size)?.pop();
+    return free ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'staging' });
+  }
+
+  /** Keeps a few staging buffers of each size; a read of an unusual size frees its buffer. */
+  private returnStaging(staging: GPUBuffer): void {
+    let free = this.stagingPool.get(staging.size);
+    if (!free) {
+      if (this.stagingPool.size >= maxStagingSizes) {
+        staging.destroy();
+        return;
+      }
+      free = [];
+      this.stagingPool.set(staging.size, free);
+    }
+    if (free.length < 2) free.push(staging);
+    else staging.destroy();
   }
 
   async readF32(t: Tensor | GPUBuffer): Promise<Float32Array> {
@@ -238,7 +351,10 @@ export class Gpu {
 
   destroy(): void {
     this.gone ??= 'GPU device destroyed';
-    this.dropUniforms();
+    for (const buffer of this.uniforms.values()) buffer.destroy();
+    this.uniforms.clear();
+    for (const free of this.stagingPool.values()) for (const buffer of free) buffer.destroy();
+    this.stagingPool.clear();
     this.pipelines.clear();
     this.device.destroy();
   }

@@ -229,7 +229,7 @@ export class Transformer {
       if (request.logits === 'last' && rows > 1) {
         // Only the last row's logits are wanted: move it to the front of the scratch row.
         const rowBytes = config.hidden * 4;
-        encoder.copyBufferToBuffer(a.hidden.buffer, (rows - 1) * rowBytes, a.projected.buffer, 0, rowBytes);
+        gpu.copy(encoder, a.hidden.buffer, (rows - 1) * rowBytes, a.projected.buffer, 0, rowBytes);
         source = a.projected;
       }
       rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps);
@@ -267,8 +267,8 @@ export class Transformer {
     gpu.write(partials.lse, remote.lse, lseBytes);
     gpu.run((encoder) => {
       this.attendCausal(encoder, query, spans, a.attention);
-      encoder.copyBufferToBuffer(a.attention.o, 0, partials.o, 0, oBytes);
-      encoder.copyBufferToBuffer(a.attention.lse, 0, partials.lse, 0, lseBytes);
+      gpu.copy(encoder, a.attention.o, 0, partials.o, 0, oBytes);
+      gpu.copy(encoder, a.attention.lse, 0, partials.lse, 0, lseBytes);
       lseMerge(gpu, encoder, shape, partials, count, rows, a.attention);
     });
   }
@@ -325,8 +325,8 @@ export class Transformer {
       // Storage bindings need 256-byte aligned offsets, so each partial is computed into `out` and
       // copied to its slot.
       attentionPrefill(gpu, encoder, shape, query, span, out);
-      encoder.copyBufferToBuffer(out.o, 0, partials.o, i * oBytes, oBytes);
-      encoder.copyBufferToBuffer(out.lse, 0, partials.lse, i * lseBytes, lseBytes);
+      gpu.copy(encoder, out.o, 0, partials.o, i * oBytes, oBytes);
+      gpu.copy(encoder, out.lse, 0, partials.lse, i * lseBytes, lseBytes);
     });
     lseMerge(gpu, encoder, shape, partials, spans.length, query.rows, out);
   }
