@@ -186,7 +186,7 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
   const linear = async (name: string, bias?: string): Promise<LinearWeight> => {
     const parts = await upload(`${name}.weight`, weightType);
     const [outs, ins] = tensors.get(`${name}.weight`)!.shape;
-    return { parts, outs, ins, bias: bias === undefined ? undefined : (await upload(bias, weightType))[0] };
+    return { parts, outs, ins, bias: bias === undefined ? undefined : (await upload(bias, 'f32'))[0] };
   };
 
   try {
