@@ -216,7 +216,7 @@ export class TokenChooser {
 
     // Top-p alone: the total mass includes the other ids', known to the GPU only approximately. The
     // nucleus is settled if its size is the same at both ends of the total's error, ends before the
-    // candidates do, and its last id beats every id outside them.
+    // candidates do, and its ids rank above every id outside them.
     const kept = gatherAtLeast(scores, ids, -Infinity, this.kept);
     const candidateMass = this.weigh(kept, max);
     const rest = Math.max(0, c.restMass);
@@ -229,7 +229,8 @@ export class TokenChooser {
     const { order, size } = cut((candidateMass + rest * (1 + restMassTolerance)) * (1 + sumOrderSlack));
     if (low !== size || size >= kept.length) return undefined;
     const nucleusIds = order.subarray(0, size).sort();
-    for (const id of nucleusIds) if (!(scores[id] > bound)) return undefined;
+    // An id outside tied with a kept one is fine: the GPU took the lower ids of a tie, as the nucleus does.
+    for (const id of nucleusIds) if (!(scores[id] >= bound)) return undefined;
     return draw(this.weights, nucleusIds, this.random());
   }
 
