@@ -19,6 +19,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) th
   let max_score = state.max_score;
   let span = sample_span(group.x);
   var rest = 0.0;
+  var best_other = 0u; // score key 0 is no score (it would be a NaN)
   for (var i = span.x + thread; i < span.y; i += SAMPLE_THREADS) {
     let logit = sample_logit(i);
     let score = sample_penalised(logit, sample_is_seen(i));
@@ -30,12 +31,13 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) th
         readout[READOUT_HEADER + p.candidates + slot] = bitcast<u32>(logit);
       }
     } else {
-      atomicMax(&boundary, score_key);
+      best_other = max(best_other, score_key);
       // −∞ (and anything exp flushes to 0) weighs nothing; testing the key avoids arithmetic on infinities.
       let x = (score - max_score) * p.inverse_temperature;
       if (score_key > SAMPLE_NEGATIVE_INFINITY_KEY && x > -87.0) { rest += exp(x); }
     }
   }
+  atomicMax(&boundary, best_other);
   let mass = workgroup_sum(thread, rest, SAMPLE_THREADS);
   if (thread == 0u) { partials[group.x] = GatherPartial(mass, atomicLoad(&boundary)); }
 }
