@@ -225,6 +225,24 @@ describe('GPU sampler, sampling: the same tokens as the CPU sampler for the same
     }
   });
 
+  it('NaN and all −∞ fail as on the CPU; one step at a time; observe() only between steps', async () => {
+    const gpu = await testGpu();
+    const sampler = new GpuSampler(gpu, { topK: 5, seed: 1 }, 6000);
+    const row = randomArray(6000, 81, 1);
+    row[4321] = NaN;
+    const logits = gpu.upload(row);
+    gpu.run((encoder) => sampler.record(encoder, logits));
+    expect(() => gpu.run((encoder) => sampler.record(encoder, logits))).toThrow(/pending/);
+    expect(() => sampler.observe([1])).toThrow(/pending/);
+    await expect(sampler.read()).rejects.toThrow('logit 4321 is NaN');
+    gpu.write(logits, new Float32Array(6000).fill(-Infinity));
+    gpu.run((encoder) => sampler.record(encoder, logits));
+    await expect(sampler.read()).rejects.toThrow(/every logit is -Infinity/);
+    await expect(sampler.read()).rejects.toThrow(/without a recorded step/);
+    logits.destroy();
+    sampler.destroy();
+  });
+
   it('a vocabulary smaller than the candidates: exactly the CPU sampler', async () => {
     const gpu = await testGpu();
     const small = randomRows(20, 100, 71, 3);
