@@ -34,3 +34,26 @@ fn sample_at_or_above_group(score_key: u32, i: u32, s: SampleSelection) -> bool 
   if (high != s.prefix_score) { return high > s.prefix_score; }
   return (sample_id_key(i) & s.mask_id) >= s.prefix_id;
 }
+
+// The digit histogram of a workgroup (sample_scan's first pass, sample_histogram's others). Runs of one
+// digit are counted privately and added once: in the first passes most ids share a digit (the score
+// key's top bits), and one atomic per id on a few bins would serialise them.
+var<workgroup> digit_counts: array<atomic<u32>, 256>;
+
+struct DigitRun {
+  digit: u32,
+  length: u32,
+}
+
+fn sample_count_digit(run: ptr<function, DigitRun>, digit: u32) {
+  if (digit != (*run).digit && (*run).length > 0u) {
+    atomicAdd(&digit_counts[(*run).digit], (*run).length);
+    (*run).length = 0u;
+  }
+  (*run).digit = digit;
+  (*run).length += 1u;
+}
+
+fn sample_flush_digits(run: DigitRun) {
+  if (run.length > 0u) { atomicAdd(&digit_counts[run.digit], run.length); }
+}

@@ -4,9 +4,12 @@
 //
 // Greedy, 2 dispatches: sample_scan (per workgroup best) → sample_reduce (argmax; marks the id seen,
 // writes the token buffer and a result slot).
-// Candidates, 4 + 2·passes dispatches: sample_scan → sample_reduce → (sample_histogram → sample_select)
-// per 8-bit digit of the composite key (score key, id key): a radix select of the C best ids, ties to the
-// lowest id → sample_gather (candidates, the rest's softmax mass and best score) → sample_finish.
+// Candidates, 3 + 2·passes dispatches (17 for 151,936 ids; the row is read by the scan, the gather and
+// the histogram passes until the selection resolves, usually 2 or 3 of them): a radix select of
+// the C best ids, ties to the lowest id, one 8-bit digit of the composite key (score key, id key) a pass:
+// sample_scan (+ the first pass's histogram) → sample_reduce → sample_select → (sample_histogram →
+// sample_select) per further digit, each doing nothing once resolved → sample_gather (candidates, the
+// rest's softmax mass and best score) → sample_finish.
 import type { Gpu } from '../gpu.ts';
 import { reduceIncludes } from './reduce.ts';
 
@@ -104,7 +107,7 @@ function params(gpu: Gpu, b: SamplingBuffers, step: SamplingStep, pass: Pass): G
 function recordArgmax(gpu: Gpu, encoder: GPUCommandEncoder, b: SamplingBuffers, step: SamplingStep, pass: Pass): void {
   const uniform = params(gpu, b, step, pass);
   const includes = reduceIncludes(gpu);
-  gpu.dispatch(encoder, gpu.pipeline('sample_scan', { includes }), [uniform, step.logits, b.seen, b.scanPartials], [b.groups]);
+  gpu.dispatch(encoder, gpu.pipeline('sample_scan', { includes }), [uniform, step.logits, b.seen, b.scanPartials, b.histograms], [b.groups]);
   gpu.dispatch(encoder, gpu.pipeline('sample_reduce', { includes }), [uniform, b.scanPartials, b.seen, b.state, b.results, b.token], [1]);
 }
 
@@ -122,15 +125,15 @@ export function recordGreedySample(gpu: Gpu, encoder: GPUCommandEncoder, b: Samp
  * mass at the step's temperature, max score (f32 bits), 0]. Marks nothing seen.
  */
 export function recordCandidateSample(gpu: Gpu, encoder: GPUCommandEncoder, b: SamplingBuffers, step: SamplingStep): void {
-  recordArgmax(gpu, encoder, b, step, { word: 0, shift: 0, slot: 0, mark: 0 });
-  const includes = reduceIncludes(gpu);
   const passes: Pass[] = [24, 16, 8, 0].map((shift) => ({ word: 0, shift, slot: 0, mark: 0 }));
   for (let shift = b.idBits - 8; shift >= 0; shift -= 8) passes.push({ word: 1, shift, slot: 0, mark: 0 });
-  for (const pass of passes) {
+  recordArgmax(gpu, encoder, b, step, passes[0]); // sample_scan also counts the first pass's digits
+  const includes = reduceIncludes(gpu);
+  passes.forEach((pass, i) => {
     const uniform = params(gpu, b, step, pass);
-    gpu.dispatch(encoder, gpu.pipeline('sample_histogram'), [uniform, step.logits, b.seen, b.state, b.histograms], [b.groups]);
+    if (i > 0) gpu.dispatch(encoder, gpu.pipeline('sample_histogram'), [uniform, step.logits, b.seen, b.state, b.histograms], [b.groups]);
     gpu.dispatch(encoder, gpu.pipeline('sample_select'), [uniform, b.histograms, b.state], [1]);
-  }
+  });
   const uniform = params(gpu, b, step, passes[0]);
   gpu.dispatch(encoder, gpu.pipeline('sample_gather', { includes }), [uniform, step.logits, b.seen, b.state, b.readout, b.gatherPartials], [b.groups]);
   gpu.dispatch(encoder, gpu.pipeline('sample_finish', { includes }), [uniform, b.gatherPartials, b.state, b.readout], [1]);
