@@ -120,7 +120,7 @@ export interface CandidateSet {
  * Relative error allowed on CandidateSet.restMass. The GPU sums in f32 with WGSL's exp (a few hundred
  * ulp at worst): well under 1e-4; this leaves a factor of ten.
  */
-export const restMassTolerance = 1e-3;
+const restMassTolerance = 1e-3;
 /** Relative slack of a top-p bar for the different order of the f64 sums on the two paths. */
 const sumOrderSlack = 1e-9;
 
