@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GpuSampler, type GpuSamplerOptions } from '../../src/model/gpu-sampler.ts';
+import { GpuSampler } from '../../src/model/gpu-sampler.ts';
 import { createSampler, planSampling, SeenIds, type SamplingOptions } from '../../src/model/sampling.ts';
 import { createSamplingBuffers, destroySamplingBuffers, readoutHeaderWords, recordCandidateSample } from '../../src/gpu/kernels/sampling.ts';
 import { candidatesRef } from '../reference/sampling.ts';
@@ -10,15 +10,18 @@ import type { Gpu } from '../../src/gpu/gpu.ts';
 const QWEN_VOCAB = 151_936;
 
 /** Samples one token per row on the GPU, each row's logits uploaded, recorded and read back in turn. */
-async function gpuTokens(gpu: Gpu, options: SamplingOptions, rows: Float32Array[], prompt: number[], sampler?: GpuSamplerOptions) {
+/** Each row is uploaded after `offset` padding logits (99: they must be skipped), as rows of a batch. */
+async function gpuTokens(gpu: Gpu, options: SamplingOptions, rows: Float32Array[], prompt: number[], offset = 0) {
   const vocab = rows[0].length;
-  const gpuSampler = new GpuSampler(gpu, options, vocab, sampler);
+  const gpuSampler = new GpuSampler(gpu, options, vocab);
   gpuSampler.observe(prompt);
   const ids: number[] = [];
   try {
     for (const row of rows) {
-      const logits = gpu.upload(row);
-      gpu.run((encoder) => gpuSampler.record(encoder, logits));
+      const padded = new Float32Array(offset + vocab).fill(99);
+      padded.set(row, offset);
+      const logits = gpu.upload(padded);
+      gpu.run((encoder) => gpuSampler.record(encoder, logits, offset));
       ids.push(await gpuSampler.read());
       logits.destroy();
     }
@@ -62,7 +65,7 @@ for (const path of subgroupPaths) {
         const rows = randomRows(3, vocab, vocab, 8);
         rows[1].fill(-Infinity, 0, Math.floor(vocab / 2));
         if (vocab > 1) rows[2][vocab - 1] = 100; // the maximum in the last element
-        const { ids } = await gpuTokens(gpu, { temperature: 0 }, rows, []);
+        const { ids } = await gpuTokens(gpu, { temperature: 0 }, rows, [], 5);
         expect(ids).toEqual(cpuTokens({ temperature: 0 }, rows, []));
       });
     }
@@ -129,14 +132,14 @@ for (const path of subgroupPaths) {
   });
 }
 
-describe('GPU candidate selection against its reference', () => {
+for (const path of subgroupPaths) describe(`GPU candidate selection against its reference [${path.name}]`, () => {
   for (const [vocab, count, seed] of [
     [QWEN_VOCAB, 256, 1],
     [10_000, 64, 2],
     [300, 256, 3],
   ] as const) {
     it(`vocab ${vocab}, ${count} candidates, penalty over seen ids, ties at the boundary`, async () => {
-      const gpu = await testGpu();
+      const gpu = await testGpu(path);
       const plan = planSampling({ temperature: 0.7, repetitionPenalty: 1.2 }, vocab);
       const logits = randomArray(vocab, seed, 4);
       // A group of equal scores straddling the C-th place, and −∞ entries.
@@ -200,7 +203,7 @@ describe('GPU sampler, sampling: the same tokens as the CPU sampler for the same
       { topK: 300, seed: 6 }, // top-k beyond the 256 candidates
       { temperature: 2, topP: 0.9, seed: 7 }, // a nucleus of thousands of ids
     ]) {
-      const { ids, counts } = await gpuTokens(gpu, options, few, prompt);
+      const { ids, counts } = await gpuTokens(gpu, options, few, prompt, 3);
       expect(ids).toEqual(cpuTokens(options, few, prompt));
       expect(counts.fullRow).toBe(few.length);
     }
