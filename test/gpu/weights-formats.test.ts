@@ -8,13 +8,22 @@ import { expandWeight } from '../../src/gpu/kernels/weight-expand.ts';
 import type { WeightPart } from '../../src/gpu/kernels/weight-format.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
 import { roundThrough } from '../../src/model/dtype.ts';
+import { openCheckpoint } from '../../src/model/formats/checkpoint.ts';
 import { dequantize, quantize } from '../../src/model/formats/quantize.ts';
 import { planMemory } from '../../src/model/memory-plan.ts';
 import { syntheticModelFiles } from '../../src/model/synthetic-weights.ts';
-import { fileWeightSource } from '../../src/model/weight-source.ts';
+import { fileWeightSource, urlWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
 import { loadWeights, ModelWeightsError, type LoadedLinear, type WeightType } from '../../src/model/weights.ts';
 import { fixtureConfig, fixtureModels, fixtureSource, fixtureWeights } from '../support/fixtures.ts';
 import { testGpu } from '../support/gpu.ts';
+
+/** test/fixtures/formats: from disk in Node, over HTTP from the test server in the browser. */
+async function formatFixtures(): Promise<WeightSource> {
+  const url = new URL('../fixtures/formats/', import.meta.url.replace(/[^/]*$/, ''));
+  if (url.protocol !== 'file:') return urlWeightSource(url.href, { cache: false });
+  const { directoryWeightSource } = await import('../../src/model/weight-source.node.ts');
+  return directoryWeightSource(decodeURIComponent(url.pathname));
+}
 
 async function expandLinear(gpu: Gpu, w: LoadedLinear): Promise<Float32Array> {
   const out = new Float32Array(w.outs * w.ins);
@@ -112,5 +121,32 @@ describe('loadWeights refuses shapes a format cannot hold', () => {
     const ok = await loadWeights(gpu, files, config, { weightType: 'f32' }).catch((e: unknown) => e);
     if (hidden % 4 === 0) (ok as { destroy(): void }).destroy();
     else expect((ok as Error).message).toMatch(/multiple of 4/);
+  });
+});
+
+describe('loadWeights from a GGUF file', () => {
+  it('each tensor in the format its ggml type maps to, read back as the reference reads it; bytes as planned', async () => {
+    const gpu = await testGpu();
+    const fixtures = await formatFixtures();
+    const checkpoint = await openCheckpoint(fixtures, 'tiny-llama.gguf');
+    const weights = await loadWeights(gpu, fixtures, checkpoint.config, { weightType: 'f16', provider: checkpoint.provider });
+    try {
+      const layer = weights.layers[0];
+      const formats = [weights.embedding, layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down, weights.lmHead].map((w) => w.parts[0].format);
+      // BF16 and F16 stay 16-bit (f16 asked), Q4_K/Q4_0 → q4, Q6_K/Q8_0 → q8.
+      expect(formats).toEqual(['bf16', 'q4', 'q8', 'q8', 'q4', 'q4', 'q8', 'q8', 'f16']);
+      for (const [w, name] of [
+        [layer.q, 'model.layers.0.self_attn.q_proj.weight'],
+        [layer.down, 'model.layers.0.mlp.down_proj.weight'],
+      ] as const) {
+        const stored = await checkpoint.provider.get(name)!.read(0, w.outs);
+        if (stored.kind !== 'packed') expect.fail(`${name} should be quantized`);
+        expect(await expandLinear(gpu, w)).toEqual(dequantize(stored.packed));
+      }
+      const plan = planMemory(checkpoint.config, { contextTokens: 0, weightType: 'f16', tensorFormats: checkpoint.tensorFormats, limits: limits(gpu) });
+      expect(weights.bytes).toBe(plan.weightBytes);
+    } finally {
+      weights.destroy();
+    }
   });
 });
