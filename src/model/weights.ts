@@ -56,6 +56,15 @@ export type WeightType = 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
 
 export const weightTypes: readonly WeightType[] = ['f32', 'bf16', 'f16', 'q8', 'q4'];
 
+/** A weight type as a user writes it (the CLI's --weight-type, a setting); throws saying the choices. */
+export function parseWeightType(text: string): WeightType {
+  const type = text.trim().toLowerCase();
+  if (!(weightTypes as readonly string[]).includes(type)) {
+    throw new ModelWeightsError(`Weight type must be one of ${weightTypes.join(', ')}, got "${text}"`);
+  }
+  return type as WeightType;
+}
+
 export interface LoadWeightsOptions {
   weightType?: WeightType;
   onProgress?: (progress: WeightProgress) => void;

@@ -10,7 +10,9 @@ import { dequantizeInt4, int4Tensor, int4ToQ4, parseInt4Config, type Int4Layer }
 import { dequantize, quantizeQ4, quantizeQ8 } from '../../src/model/formats/quantize.ts';
 import { readSafetensorsHeader, readTensorBytes } from '../../src/model/safetensors.ts';
 import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
-import type { WeightSource } from '../../src/model/weight-source.ts';
+import { fileWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
+import { safetensorsProvider } from '../../src/model/formats/safetensors-provider.ts';
+import { parseWeightType } from '../../src/model/weights.ts';
 
 const fixtures = directoryWeightSource(decodeURIComponent(new URL('../fixtures/formats/', import.meta.url).pathname));
 
@@ -186,5 +188,40 @@ describe('a GGUF model (make_formats.py tiny_llama)', () => {
   it('refuses what it cannot read, saying what', async () => {
     await expect(openGguf(fixtures, 'blocks.gguf')).rejects.toThrow(/GGUF architecture "none" is not supported/);
     await expect(openGguf(fixtures, 'gptq.safetensors')).rejects.toThrow(/gptq\.safetensors .* is not a readable GGUF file/);
+  });
+});
+
+describe('a GPTQ safetensors checkpoint (make_formats.py gptq, as a model folder)', () => {
+  const folder = async (withConfig: boolean) => {
+    const model = await fixtures.read('gptq.safetensors', 0, await fixtures.size('gptq.safetensors'));
+    const configs = (await fixtures.readJson('int4-configs.json')) as Record<string, unknown>;
+    const files = new Map([['model.safetensors', new File([model.slice()], 'model.safetensors')]]);
+    const config = { model_type: 'llama', ...(withConfig ? { quantization_config: configs.gptq } : {}) };
+    files.set('config.json', new File([JSON.stringify(config)], 'config.json'));
+    return fileWeightSource(files, 'gptq folder');
+  };
+
+  it('is recognised by its contents: <layer>.weight is the q4 unpacking of qweight/qzeros/scales/g_idx', async () => {
+    const provider = await safetensorsProvider(await folder(true));
+    expect(provider.description).toBe('GPTQ int4 safetensors');
+    const stored = provider.get('layer.weight')!;
+    const rows = await stored.read(0, 16);
+    const values = f32((await readAll(fixtures, 'gptq.safetensors')).get('layer.values')!);
+    if (rows.kind !== 'packed') expect.fail('layer.weight should be packed');
+    expectSame(dequantize(rows.packed), values);
+    expect(provider.get('layer.values')!.floatDType).toBe('F32'); // float tensors are float tensors
+    expect(() => provider.get('layer.g_idx')).toThrow(/Tensor "layer\.g_idx" in model\.safetensors is I32, which is not supported/);
+  });
+
+  it('without a quantization_config says so', async () => {
+    const provider = await safetensorsProvider(await folder(false));
+    expect(() => provider.get('layer.weight')).toThrow(/"layer\.qweight" is quantized but config\.json has no quantization_config/);
+  });
+});
+
+describe('parseWeightType', () => {
+  it('takes the five types and refuses others with the list', () => {
+    expect(['f32', 'BF16', ' f16', 'q8', 'q4'].map(parseWeightType)).toEqual(['f32', 'bf16', 'f16', 'q8', 'q4']);
+    expect(() => parseWeightType('int4')).toThrow('Weight type must be one of f32, bf16, f16, q8, q4, got "int4"');
   });
 });
