@@ -14,12 +14,12 @@ import { planMemory } from '../../src/model/memory-plan.ts';
 import { syntheticModelFiles } from '../../src/model/synthetic-weights.ts';
 import { fileWeightSource, urlWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
 import { loadWeights, ModelWeightsError, type LoadedLinear, type WeightType } from '../../src/model/weights.ts';
-import { fixtureConfig, fixtureModels, fixtureSource, fixtureWeights } from '../support/fixtures.ts';
+import { fixtureConfig, fixtureModels, fixtureSource, fixturesUrl, fixtureWeights } from '../support/fixtures.ts';
 import { testGpu } from '../support/gpu.ts';
 
 /** test/fixtures/formats: from disk in Node, over HTTP from the test server in the browser. */
 async function formatFixtures(): Promise<WeightSource> {
-  const url = new URL('../fixtures/formats/', import.meta.url.replace(/[^/]*$/, ''));
+  const url = new URL('../formats/', fixturesUrl); // beside hf-golden, served the same way
   if (url.protocol !== 'file:') return urlWeightSource(url.href, { cache: false });
   const { directoryWeightSource } = await import('../../src/model/weight-source.node.ts');
   return directoryWeightSource(decodeURIComponent(url.pathname));
