@@ -1,11 +1,14 @@
 // Linear layer for many rows: Y[m, y_col0 + n] = sum_k X[m, k] * W[n, k] (+ bias[y_col0 + n]).
-// W is laid out as Hugging Face stores nn.Linear weights: [out, in], row-major. W's element type is
-// the alias `W` (f32 or f16, chosen per pipeline); accumulation is always f32.
+// W is laid out as Hugging Face stores nn.Linear weights: [out, in], row-major, read through the weight
+// format's include (shaders/weight_f32.wgsl and the files that replace it); accumulation is always f32.
+// With ACCUMULATE in flags, Y += instead of Y = (the residual add folded into the projection).
 // A weight too large for one storage binding is split into row ranges, one dispatch each: y_col0 says
 // where this range's outputs go in Y's rows of y_stride elements.
 //
 // Each workgroup computes a TILE_M x TILE_N tile of Y; each of its 16x16 invocations a 4x4 block.
 // The K dimension is walked TILE_K at a time through workgroup memory.
+
+//#include weight_f32
 
 struct Params {
   rows: u32,      // M
@@ -13,13 +16,15 @@ struct Params {
   ins: u32,       // K
   y_stride: u32,  // elements per row of Y
   y_col0: u32,    // first column of Y written here
-  has_bias: u32,
+  flags: u32,     // HAS_BIAS | ACCUMULATE
 }
+
+const HAS_BIAS = 1u;
+const ACCUMULATE = 2u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<W>;
-@group(0) @binding(3) var<storage, read> bias: array<W>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 const TILE_M = 64u;
@@ -51,7 +56,7 @@ fn main(
       if (m0 + r < p.rows && k < p.ins) { xv = x[(m0 + r) * p.ins + k]; }
       x_tile[c * TILE_M + r] = xv;
       var wv = 0.0;
-      if (n0 + r < p.outs && k < p.ins) { wv = f32(w[(n0 + r) * p.ins + k]); }
+      if (n0 + r < p.outs && k < p.ins) { wv = weight1((n0 + r) * p.ins + k); }
       w_tile[c * TILE_N + r] = wv;
     }
     workgroupBarrier();
@@ -76,8 +81,10 @@ fn main(
       let n = n0 + local.x * 4u + j;
       if (n < p.outs) {
         var v = acc[i][j];
-        if (p.has_bias != 0u) { v += f32(bias[p.y_col0 + n]); }
-        y[m * p.y_stride + p.y_col0 + n] = v;
+        if ((p.flags & HAS_BIAS) != 0u) { v += bias[p.y_col0 + n]; }
+        let at = m * p.y_stride + p.y_col0 + n;
+        if ((p.flags & ACCUMULATE) != 0u) { v += y[at]; }
+        y[at] = v;
       }
     }
   }

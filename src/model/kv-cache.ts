@@ -92,8 +92,8 @@ export class KvCache {
       const inChunk = row - chunk.startRow;
       const count = Math.min(rows - done, chunk.tokens - inChunk);
       const from = (sourceRow + done) * tokenBytes;
-      encoder.copyBufferToBuffer(keys, from, chunk.keys[layer], inChunk * tokenBytes, count * tokenBytes);
-      encoder.copyBufferToBuffer(values, from, chunk.values[layer], inChunk * tokenBytes, count * tokenBytes);
+      this.gpu.copy(encoder, keys, from, chunk.keys[layer], inChunk * tokenBytes, count * tokenBytes);
+      this.gpu.copy(encoder, values, from, chunk.values[layer], inChunk * tokenBytes, count * tokenBytes);
       done += count;
     }
   }

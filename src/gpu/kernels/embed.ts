@@ -3,14 +3,15 @@
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
-import { weightAlias, type LinearWeight } from './linear.ts';
+import type { LinearWeight } from './linear.ts';
+import { weightFormatOf, weightIncludes } from './weight-format.ts';
 
 const workgroupSize = 256;
 
 /** out[rows, hidden] = table[ids[row], :] as f32; ids ≥ vocab give zero rows. ids: u32 per row. */
 export function embed(gpu: Gpu, encoder: GPUCommandEncoder, table: LinearWeight, ids: GPUBuffer, out: Tensor, rows: number): void {
   const hidden = table.ins;
-  const pipeline = gpu.pipeline('embed', { aliases: { W: weightAlias(table.parts[0]) } });
+  const pipeline = gpu.pipeline('embed', { includes: weightIncludes(weightFormatOf(table.parts[0].dtype)) });
   const grid = foldedGrid(gpu, Math.ceil((rows * hidden) / workgroupSize));
   let firstId = 0;
   table.parts.forEach((part, i) => {

@@ -1,10 +1,12 @@
-// Y = X·Wᵀ (+ b) with W in Hugging Face's [out, in] layout, f32 or f16 weights, f32 accumulation.
+// Y = X·Wᵀ (+ b) (or Y += …) with W in Hugging Face's [out, in] layout in any weight format, f32
+// accumulation.
 // Two kernels with the same bindings and parameters: a tiled matrix product for prefill, and for the
 // few rows of decoding a matrix–vector kernel that reads W once for all rows (bandwidth-bound).
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
 import { reduceIncludes } from './reduce.ts';
+import { weightFormatOf, weightIncludes, type WeightFormat } from './weight-format.ts';
 
 const tileM = 64;
 const tileN = 64;
@@ -33,12 +35,13 @@ export interface LinearWeight {
   parts: readonly Tensor[];
   outs: number;
   ins: number;
+  /** f32, whatever the weight's format. */
   bias?: Tensor;
 }
 
-/** The shaders' weight type alias `W` for a weight tensor (f16 stays f16; everything else is f32). */
-export function weightAlias(w: Tensor): 'f16' | 'f32' {
-  return w.dtype === 'f16' ? 'f16' : 'f32';
+export interface LinearOptions {
+  /** y += x·wᵀ instead of y = x·wᵀ: the residual add done by the projection itself. */
+  accumulate?: boolean;
 }
 
 interface LinearKernel {
@@ -46,24 +49,27 @@ interface LinearKernel {
   grid: (outs: number) => readonly [number, number];
 }
 
-function tiledKernel(gpu: Gpu, type: 'f16' | 'f32', rows: number): LinearKernel {
+function tiledKernel(gpu: Gpu, format: WeightFormat, rows: number): LinearKernel {
   return {
-    pipeline: gpu.pipeline('linear', { aliases: { W: type } }),
+    pipeline: gpu.pipeline('linear', { includes: weightIncludes(format) }),
     grid: (outs) => [Math.ceil(outs / tileN), Math.ceil(rows / tileM)],
   };
 }
 
-function matvecKernel(gpu: Gpu, type: 'f16' | 'f32', rows: number): LinearKernel {
+function matvecKernel(gpu: Gpu, format: WeightFormat, rows: number): LinearKernel {
   return {
-    pipeline: gpu.pipeline('matvec', { aliases: { W: type }, includes: reduceIncludes(gpu), constants: { ROWS: rows } }),
+    pipeline: gpu.pipeline('matvec', { includes: { ...reduceIncludes(gpu), ...weightIncludes(format) }, constants: { ROWS: rows } }),
     grid: (outs) => foldedGrid(gpu, Math.ceil(outs / matvecOutsPerGroup)),
   };
 }
 
-/** y[rows, outs] = x[rows, ins] · wᵀ (+ bias). */
-export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number): void {
-  const type = weightAlias(weight.parts[0]);
-  const kernel = rows <= maxMatvecRows ? matvecKernel(gpu, type, rows) : tiledKernel(gpu, type, rows);
+const hasBias = 1;
+const accumulate = 2;
+
+/** y[rows, outs] = x[rows, ins] · wᵀ (+ bias), or y += that with options.accumulate. */
+export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number, options: LinearOptions = {}): void {
+  const format = weightFormatOf(weight.parts[0].dtype);
+  const kernel = rows <= maxMatvecRows ? matvecKernel(gpu, format, rows) : tiledKernel(gpu, format, rows);
   const bias = weight.bias;
   let col0 = 0;
   for (const part of weight.parts) {
@@ -74,7 +80,7 @@ export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: 
       ['u32', weight.ins],
       ['u32', weight.outs],
       ['u32', col0],
-      ['u32', bias ? 1 : 0],
+      ['u32', (bias ? hasBias : 0) | (options.accumulate ? accumulate : 0)],
     ]);
     const biasBuffer = bias ? bias.buffer : part.buffer; // unread when has_bias = 0
     gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer], kernel.grid(outs));

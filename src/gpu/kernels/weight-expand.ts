@@ -27,18 +27,9 @@ export function expandWeight(gpu: Gpu, encoder: GPUCommandEncoder, part: WeightP
     ['u32', count],
     ['u32', options.single ? 1 : 0],
   ]);
-  // Bindings 0, 1, 2 and, for quantized formats, 5: not consecutive, so not through gpu.dispatch.
-  const entries: GPUBindGroupEntry[] = [
-    { binding: 0, resource: { buffer: params } },
-    { binding: 1, resource: { buffer: out.buffer } },
-    { binding: 2, resource: { buffer: part.buffer } },
-  ];
-  if (part.scales) entries.push({ binding: weightScalesBinding, resource: { buffer: part.scales } });
   const [x, y] = foldedGrid(gpu, Math.ceil(count / 4 / workgroupSize));
-  const bindGroup = gpu.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, bindGroup);
-  pass.dispatchWorkgroups(x, y);
-  pass.end();
+  // Bindings 0, 1, 2 and, for quantized formats, the scales (3 and 4 unused).
+  const bindings: (GPUBuffer | undefined)[] = [params, out.buffer, part.buffer];
+  if (part.scales) bindings[weightScalesBinding] = part.scales;
+  gpu.dispatch(encoder, pipeline, Array.from(bindings), [x, y]);
 }
