@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { createTokenizer } from '../../src/model/tokenizer.ts';
 import { dequantizeGgml, ggmlRows, ggmlTypeName } from '../../src/model/formats/ggml.ts';
-import { openGguf, readGgufHeader, unpermutedRows } from '../../src/model/formats/gguf.ts';
+import { llama3Scaling, openGguf, readGgufHeader, unpermutedRows } from '../../src/model/formats/gguf.ts';
+import { ropeInverseFrequencies } from '../../src/model/rope-frequencies.ts';
 import { dequantizeInt4, int4Tensor, int4ToQ4, parseInt4Config, type Int4Layer } from '../../src/model/formats/gptq.ts';
 import { dequantize, quantizeQ4, quantizeQ8 } from '../../src/model/formats/quantize.ts';
 import { readSafetensorsHeader, readTensorBytes } from '../../src/model/safetensors.ts';
@@ -142,6 +143,8 @@ describe('a GGUF model (make_formats.py tiny_llama)', () => {
     const { config } = model;
     expect([config.hidden, config.layers, config.heads, config.kvHeads, config.headDim, config.intermediate, config.vocab]).toEqual([256, 1, 2, 1, 16, 32, 8]);
     expect([config.tieWordEmbeddings, config.attentionBias]).toEqual([false, false]);
+    // rope_freqs.weight (llama.cpp's Llama 3 frequency factors) read back as the rope_scaling they came from.
+    expect(config.rope.scaling).toEqual({ type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 });
     expect(model.provider.description).toMatch(/^GGUF \(/);
     expect(Object.fromEntries(model.tensorFormats)).toEqual({
       'model.layers.0.self_attn.q_proj.weight': 'q4',
@@ -168,6 +171,16 @@ describe('a GGUF model (make_formats.py tiny_llama)', () => {
       const part = await model.provider.get(name)!.read(rows / 2, rows / 2);
       if (part.kind === 'packed') expectSame(dequantize(part.packed), dequantize(stored.packed).subarray((rows / 2) * 256));
     }
+  });
+
+  it('refuses frequency factors that are not Llama 3\'s', async () => {
+    const model = await openGguf(fixtures, 'tiny-llama.gguf');
+    const { invFreq } = ropeInverseFrequencies(16, 10000);
+    const scaled = ropeInverseFrequencies(16, 10000, model.config.rope.scaling).invFreq;
+    const factors = Float32Array.from(invFreq, (v, j) => v / scaled[j]);
+    expect(llama3Scaling(factors, 16, 10000, 'x.gguf').factor).toBeCloseTo(8, 6);
+    factors[6] *= 1.01; // the one dimension between the low- and high-frequency bands
+    expect(() => llama3Scaling(factors, 16, 10000, 'x.gguf')).toThrow(/x\.gguf: rope_freqs\.weight\[6\] = .* is not Llama 3's factor for dimension 6/);
   });
 
   it('un-permutation inverts llama.cpp\'s permute', () => {

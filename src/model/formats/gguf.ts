@@ -8,6 +8,7 @@
 import { gguf, type GGUFParseOutput } from '@huggingface/gguf';
 import type { WeightFormat } from '../../gpu/kernels/weight-format.ts';
 import { parseModelConfig, type ModelConfig } from '../config.ts';
+import { ropeInverseFrequencies } from '../rope-frequencies.ts';
 import type { WeightSource } from '../weight-source.ts';
 import { ggmlQuantizedFormat, ggmlRowBytes, ggmlRows, ggmlTypeName, type GgmlTypeName } from './ggml.ts';
 import type { FloatDType } from '../safetensors.ts';
@@ -113,9 +114,11 @@ export async function openGguf(source: WeightSource, file: string): Promise<Gguf
   const rotary = metaNumber(metadata, key('rope.dimension_count')) ?? headDim;
   if (rotary !== headDim) throw new WeightFormatError(`${file}: RoPE covers ${rotary} of ${headDim} head dimensions (partial rotary), which is not supported for GGUF files`);
   const names = new Map(header.tensorInfos.map((t) => [t.name, t]));
-  if (names.has('rope_freqs.weight')) {
-    throw new WeightFormatError(`${file}: this GGUF file carries RoPE frequency factors (rope_freqs.weight, Llama 3.1-style rope scaling), which are not read yet: use the Hugging Face checkpoint`);
-  }
+  const theta = metaNumber(metadata, key('rope.freq_base')) ?? 10000;
+  const ropeFreqs = names.get('rope_freqs.weight');
+  const ropeScaling = ropeFreqs
+    ? llama3Scaling(await readRopeFactors(source, file, Number(header.tensorDataOffset + ropeFreqs.offset), ropeFreqs.dtype, headDim), headDim, theta, file)
+    : metadataScaling(metadata, key, file);
   const configJson: Record<string, unknown> = {
     model_type: arch,
     hidden_size: hidden,
@@ -126,7 +129,8 @@ export async function openGguf(source: WeightSource, file: string): Promise<Gguf
     head_dim: headDim,
     max_position_embeddings: required(metadata, key('context_length'), file),
     rms_norm_eps: required(metadata, key('attention.layer_norm_rms_epsilon'), file),
-    rope_theta: metaNumber(metadata, key('rope.freq_base')) ?? 10000,
+    rope_theta: theta,
+    ...(ropeScaling ? { rope_scaling: ropeScaling } : {}),
     vocab_size: vocab,
     tie_word_embeddings: !names.has('output.weight'),
     bos_token_id: metaNumber(metadata, 'tokenizer.ggml.bos_token_id'),
@@ -164,6 +168,39 @@ export async function openGguf(source: WeightSource, file: string): Promise<Gguf
     tokenizer: ggufTokenizer(metadata),
     chatTemplate: typeof metadata['tokenizer.chat_template'] === 'string' ? metadata['tokenizer.chat_template'] : undefined,
   };
+}
+
+/** RoPE scaling a GGUF file states in its metadata (rope.scaling.*): none or linear; others refused. */
+function metadataScaling(metadata: Metadata, key: (k: string) => string, file: string): Record<string, unknown> | undefined {
+  const type = metadata[key('rope.scaling.type')];
+  if (type === undefined || type === 'none') return undefined;
+  if (type === 'linear') return { rope_type: 'linear', factor: metaNumber(metadata, key('rope.scaling.factor')) };
+  throw new WeightFormatError(`${file}: RoPE scaling "${String(type)}" in a GGUF file is not supported (only none, linear, and Llama 3's frequency factors)`);
+}
+
+async function readRopeFactors(source: WeightSource, file: string, begin: number, dtype: number, headDim: number): Promise<Float32Array> {
+  if (ggmlTypeName(dtype) !== 'F32') throw new WeightFormatError(`${file}: rope_freqs.weight is not F32`);
+  const bytes = await source.read(file, begin, (headDim / 2) * 4);
+  return new Float32Array(bytes.slice().buffer);
+}
+
+/**
+ * Llama 3's rope_scaling from the frequency factors llama.cpp's converter stores (rope_freqs.weight:
+ * each dimension's inverse frequency is divided by its factor). The largest factor is `factor`; the
+ * others follow from low_freq_factor 1, high_freq_factor 4 and original_max_position_embeddings 8192,
+ * the values every Llama 3.1/3.2/3.3 release uses; that is checked against every stored factor, and a
+ * file whose factors differ is refused rather than guessed at.
+ */
+export function llama3Scaling(factors: Float32Array, headDim: number, theta: number, file: string): Record<string, unknown> {
+  const factor = factors.reduce((m, v) => Math.max(m, v), 0);
+  const scaling = { rope_type: 'llama3', factor, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 };
+  const base = ropeInverseFrequencies(headDim, theta).invFreq;
+  const scaled = ropeInverseFrequencies(headDim, theta, { type: 'llama3', factor, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 }).invFreq;
+  const off = factors.findIndex((f, j) => Math.abs(base[j] / scaled[j] - f) > 1e-4 * f);
+  if (off >= 0) {
+    throw new WeightFormatError(`${file}: rope_freqs.weight[${off}] = ${factors[off]} is not Llama 3's factor for dimension ${off} (${base[off] / scaled[off]}): this RoPE scaling is not supported`);
+  }
+  return scaling;
 }
 
 interface GgufStoredTensor extends StoredTensor {
