@@ -99,6 +99,25 @@ describe('loadWeights quantized at load', () => {
   });
 });
 
+describe('loadWeights quantized, matrices larger than one storage binding', () => {
+  it.each(['q8', 'q4'] as const)('%s: row ranges with their own scales hold the whole matrix', async (weightType) => {
+    const gpu = await testGpu();
+    // Bindings of 1 KiB: 16 rows of 64 q8 weights, 32 of q4, per part.
+    const small = Object.create(gpu, { maxBindingBytes: { value: 1024 } }) as Gpu;
+    const config = await fixtureConfig('tiny-qwen3');
+    const cpu = await fixtureWeights('tiny-qwen3');
+    const weights = await loadWeights(small, await fixtureSource('tiny-qwen3'), config, { weightType });
+    try {
+      const lmHead = weights.lmHead;
+      expect(lmHead.parts.length).toBe(Math.ceil(lmHead.outs / (weightType === 'q8' ? 16 : 32)));
+      expect(lmHead.parts.every((p) => p.buffer.size <= 1024 && p.scales !== undefined)).toBe(true);
+      expect(await expandLinear(gpu, lmHead)).toEqual(dequantize(quantize(weightType, cpu.get('lm_head.weight')!)));
+    } finally {
+      weights.destroy();
+    }
+  });
+});
+
 describe('loadWeights refuses shapes a format cannot hold', () => {
   const source = (hidden: number) => {
     const shape = { name: 'odd', modelType: 'llama' as const, hidden, intermediate: 64, layers: 1, heads: 2, kvHeads: 1, headDim: 8, vocab: 64, maxPositions: 64 };
