@@ -17,7 +17,7 @@ import type { ModelConfig } from './config.ts';
 import { f32ToBf16Bits, f32ToF16Bits } from './dtype.ts';
 import { quantize, QuantizationError, type PackedWeights } from './formats/quantize.ts';
 import { safetensorsProvider } from './formats/safetensors-provider.ts';
-import type { StoredRows, StoredTensor, TensorProvider } from './formats/stored-tensor.ts';
+import { WeightFormatError, type StoredRows, type StoredTensor, type TensorProvider } from './formats/stored-tensor.ts';
 import { toFloat32, type FloatDType } from './safetensors.ts';
 import type { WeightProgress, WeightSource } from './weight-source.ts';
 
@@ -170,7 +170,7 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
   const weightType = options.weightType ?? 'f32';
   if (!weightTypes.includes(weightType)) throw new ModelWeightsError(`Unknown weight type "${weightType}" (one of ${weightTypes.join(', ')})`);
   const expected = expectedTensors(config);
-  const tensors = checkTensors(options.provider ?? (await safetensorsProvider(source)), expected, source.name);
+  const tensors = await asWeightsError(async () => checkTensors(options.provider ?? (await safetensorsProvider(source)), expected, source.name));
   const bytesTotal = [...tensors.values()].reduce((sum, t) => sum + t.fileBytes, 0);
 
   const created: GPUBuffer[] = [];
@@ -269,8 +269,20 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
     return { embedding, layers, finalNorm, lmHead, bytes: sum(created), destroy: destroyAll };
   } catch (error) {
     destroyAll();
-    if (error instanceof QuantizationError) throw new ModelWeightsError(error.message);
-    throw error;
+    throw weightsError(error);
+  }
+}
+
+/** A checkpoint's format problems (unsupported dtype, packing, quantization) are the weights' errors. */
+function weightsError(error: unknown): unknown {
+  return error instanceof QuantizationError || error instanceof WeightFormatError ? new ModelWeightsError(error.message) : error;
+}
+
+async function asWeightsError<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw weightsError(error);
   }
 }
 
