@@ -13,6 +13,7 @@ import { readSafetensorsHeader, readTensorBytes } from '../../src/model/safetens
 import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
 import { fileWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
 import { safetensorsProvider } from '../../src/model/formats/safetensors-provider.ts';
+import { isGgufFile, splitFileUrl } from '../../src/model/formats/checkpoint.ts';
 import { parseWeightType } from '../../src/model/weights.ts';
 
 const fixtures = directoryWeightSource(decodeURIComponent(new URL('../fixtures/formats/', import.meta.url).pathname));
@@ -236,5 +237,17 @@ describe('parseWeightType', () => {
   it('takes the five types and refuses others with the list', () => {
     expect(['f32', 'BF16', ' f16', 'q8', 'q4'].map(parseWeightType)).toEqual(['f32', 'bf16', 'f16', 'q8', 'q4']);
     expect(() => parseWeightType('int4')).toThrow('Weight type must be one of f32, bf16, f16, q8, q4, got "int4"');
+  });
+});
+
+describe('splitFileUrl and isGgufFile', () => {
+  it('a GGUF URL as the base a urlWeightSource reads and the file in it', () => {
+    expect(splitFileUrl('https://huggingface.co/x/y/resolve/main/Model-Q4_K_M.gguf?download=true')).toEqual({
+      base: 'https://huggingface.co/x/y/resolve/main/',
+      file: 'Model-Q4_K_M.gguf',
+    });
+    expect(isGgufFile('Model-Q4_K_M.GGUF')).toBe(true);
+    expect(isGgufFile('model.safetensors')).toBe(false);
+    expect(() => splitFileUrl('https://example.com/models/')).toThrow(/names a folder, not a file/);
   });
 });
