@@ -41,8 +41,7 @@ export function createTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown
     throw new Error('tokenizer.json: expected an object with a "model" entry');
   }
   const config = isRecord(tokenizerConfig) ? tokenizerConfig : {};
-  // tokenizers.js cleans "a ." into "a." unless told otherwise; transformers no longer does by default.
-  const cleanUp = config.clean_up_tokenization_spaces === true;
+  const cleanUp = cleansUpSpaces(tokenizerJson.model, config);
   const tokenizer = new Tokenizer(
     { added_tokens: [], ...tokenizerJson },
     { ...config, clean_up_tokenization_spaces: cleanUp },
@@ -81,6 +80,19 @@ export function createTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown
     tokenToId: (token) => tokenizer.token_to_id(token),
     isSpecial: (id) => special.has(id),
   };
+}
+
+/**
+ * Whether decoding removes spaces before punctuation ("a ." to "a."), as transformers 5 decides: only
+ * when tokenizer_config.json asks for it (tokenizers.js would by default), and never for a BPE model
+ * (Llama 3, Qwen, SmolLM), where the spaces are real text, unless the config insists with
+ * clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output.
+ */
+function cleansUpSpaces(model: Record<string, unknown>, config: Record<string, unknown>): boolean {
+  if (config.clean_up_tokenization_spaces !== true) return false;
+  // tokenizer.json files from before model.type existed tell a BPE model by its merges.
+  const bpe = model.type === 'BPE' || (model.type === undefined && 'merges' in model);
+  return !bpe || config.clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output === true;
 }
 
 // Cleanup rewrites " ." to "." and so on (tokenizers.js clean_up_tokenization); text ending in the
