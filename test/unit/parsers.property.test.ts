@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readSafetensorsHeader, SafetensorsError } from '../../src/model/safetensors.ts';
 import { ModelConfigError, parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
 import type { WeightSource } from '../../src/model/weight-source.ts';
+import { createTokenizer, TokenizerError, type TextTokenizer } from '../../src/model/tokenizer.ts';
 
 type Outcome = 'loaded' | 'refused';
 
@@ -195,7 +196,7 @@ describe('safetensors headers under random mutation', () => {
       expectSpecific((parsed.error as Error).message);
       return 'refused';
     }, 3000);
-  });
+  }, 60_000);
 });
 
 // --- config.json -------------------------------------------------------------------------------
@@ -268,5 +269,88 @@ describe('config.json under random mutation', () => {
       expectUsableConfig(parsed);
       return 'loaded';
     }, 3000);
-  });
+  }, 60_000);
+});
+
+// --- tokenizer.json ----------------------------------------------------------------------------
+
+const readJson = (url: URL) => JSON.parse(readFileSync(url, 'utf8')) as Record<string, unknown>;
+const tokenizers = [
+  { json: readJson(new URL('../../public/models/demo/tokenizer.json', import.meta.url)), config: readJson(new URL('../../public/models/demo/tokenizer_config.json', import.meta.url)) },
+  { json: readJson(new URL('../fixtures/text/llama3-style.tokenizer.json', import.meta.url)), config: { bos_token: '<|begin_of_text|>', eos_token: '<|eot_id|>' } },
+  { json: readJson(new URL('../fixtures/text/qwen2-style.tokenizer.json', import.meta.url)), config: { eos_token: '<|im_end|>' } },
+];
+const parts = ['model', 'added_tokens', 'normalizer', 'pre_tokenizer', 'post_processor', 'decoder'] as const;
+
+/** An object somewhere in `json` along `path` (made one if a mutation put something else there). */
+function objectAt(json: Record<string, unknown>, path: readonly string[]): Record<string, unknown> {
+  let at = json;
+  for (const key of path) {
+    const next = at[key];
+    at = typeof next === 'object' && next !== null && !Array.isArray(next) ? (next as Record<string, unknown>) : (at[key] = {});
+  }
+  return at;
+}
+
+/** Replaces or deletes a part, a field of the model or a component, a vocab entry, a merge, an added token's field. */
+const tokenizerMutation: fc.Arbitrary<JsonMutation> = fc.oneof(
+  fc.tuple(fc.constantFrom(...parts), anyJson).map(([part, value]) => (json: Record<string, unknown>) => {
+    json[part] = value;
+  }),
+  fc.constantFrom(...parts).map((part) => (json: Record<string, unknown>) => {
+    delete json[part];
+  }),
+  fc.tuple(fc.constantFrom('model', 'normalizer', 'pre_tokenizer', 'post_processor', 'decoder'), fc.constantFrom('type', 'vocab', 'merges', 'unk_token', 'byte_fallback', 'ignore_merges', 'pretokenizers', 'decoders', 'add_prefix_space', 'single'), anyJson).map(
+    ([part, field, value]) => (json: Record<string, unknown>) => {
+      objectAt(json, [part])[field] = value;
+    },
+  ),
+  fc.tuple(fc.nat(), fc.oneof(anyJson, fc.string())).map(([pick, value]) => (json: Record<string, unknown>) => {
+    const vocab = objectAt(json, ['model', 'vocab']);
+    const tokens = Object.keys(vocab);
+    if (tokens.length) vocab[tokens[pick % tokens.length]] = value;
+  }),
+  fc.tuple(fc.nat(), anyJson).map(([pick, value]) => (json: Record<string, unknown>) => {
+    const model = objectAt(json, ['model']);
+    if (Array.isArray(model.merges) && model.merges.length) model.merges[pick % model.merges.length] = value;
+  }),
+  fc.tuple(fc.nat(), fc.constantFrom('id', 'content', 'special', 'normalized'), anyJson).map(([pick, field, value]) => (json: Record<string, unknown>) => {
+    if (Array.isArray(json.added_tokens) && json.added_tokens.length) {
+      const token = json.added_tokens[pick % json.added_tokens.length];
+      if (typeof token === 'object' && token !== null) (token as Record<string, unknown>)[field] = value;
+    }
+  }),
+);
+
+/** What the reader does with a tokenizer: encode text (ids within its vocabulary), decode and stream. */
+function expectUsableTokenizer(t: TextTokenizer, text: string): void {
+  const ids = t.encode(text, { addSpecialTokens: true });
+  for (const id of ids) expect(Number.isSafeInteger(id) && id >= 0 && id < t.vocabSize, `id ${id} of ${t.vocabSize}`).toBe(true);
+  expect(typeof t.decode(ids)).toBe('string');
+  const stream = t.createStreamDecoder();
+  for (const id of ids) stream.push(id);
+  stream.flush();
+}
+
+describe('tokenizer.json under random mutation', () => {
+  it('loads a tokenizer that encodes and decodes, or fails with a TokenizerError naming the part', async () => {
+    const sample = fc.oneof(fc.constant('Hello, world! 123 café 中文 😀\n\t<|im_end|>'), fc.string({ unit: 'grapheme', maxLength: 40 }));
+    const mutations = fc.tuple(fc.constantFrom(...tokenizers), fc.array(tokenizerMutation, { maxLength: 3 }), sample);
+    await check('tokenizer.json', mutations, async ([{ json: base, config }, mutationsToApply, text]) => {
+      const json = structuredClone(base);
+      for (const mutate of mutationsToApply) mutate(json);
+      let tokenizer: TextTokenizer;
+      try {
+        tokenizer = createTokenizer(json, config);
+        expectUsableTokenizer(tokenizer, text);
+      } catch (error) {
+        expect(error).toBeInstanceOf(TokenizerError);
+        expect((error as Error).message).toMatch(
+          /^tokenizer\.json: (tokenizers\.js cannot use (its "[a-z_]+"|several of its parts)|its "(model\.vocab|added_tokens)" give|cannot encode|expected an object)/,
+        );
+        return 'refused';
+      }
+      return 'loaded';
+    }, 1000);
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configToken, createTokenizer, type TextTokenizer } from '../../src/model/tokenizer.ts';
+import { configToken, createTokenizer, TokenizerError, type TextTokenizer } from '../../src/model/tokenizer.ts';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/text/${name}`, import.meta.url), 'utf8')) as unknown;
@@ -209,5 +209,23 @@ describe('configToken', () => {
     expect(configToken({ eos_token: { content: '</s>' } }, 'eos_token')).toBe('</s>');
     expect(configToken({ bos_token: null }, 'bos_token')).toBeUndefined();
     expect(configToken(undefined, 'bos_token')).toBeUndefined();
+  });
+});
+
+describe('createTokenizer: damaged tokenizer.json (found by test/unit/parsers.property.test.ts)', () => {
+  const json = () => structuredClone(fixture('llama3-style.tokenizer.json')) as Record<string, Record<string, unknown>>;
+
+  it('refuses an absurd token id before tokenizers.js allocates an array that long', () => {
+    const broken = json();
+    (broken.model.vocab as Record<string, number>)['*'] = 2 ** 31;
+    const started = performance.now();
+    expect(() => createTokenizer(broken, {})).toThrow(new TokenizerError('its "model.vocab" gives "*" the id 2147483648, not a token id below 1586'));
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('names the part tokenizers.js cannot use', () => {
+    const broken = json();
+    broken.decoder = { type: 'NoSuchDecoder' };
+    expect(() => createTokenizer(broken, {})).toThrow(/^tokenizer\.json: tokenizers\.js cannot use its "decoder" \(Unknown Decoder type: NoSuchDecoder\)$/);
   });
 });
