@@ -10,6 +10,8 @@ import { readSafetensorsHeader, SafetensorsError } from '../../src/model/safeten
 import { ModelConfigError, parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
 import type { WeightSource } from '../../src/model/weight-source.ts';
 import { createTokenizer, TokenizerError, type TextTokenizer } from '../../src/model/tokenizer.ts';
+import { DocumentError, extractText } from '../../src/ui/documents/extract-text.ts';
+import { makePdf } from '../support/make-pdf.ts';
 
 type Outcome = 'loaded' | 'refused';
 
@@ -353,4 +355,63 @@ describe('tokenizer.json under random mutation', () => {
       return 'loaded';
     }, 1000);
   }, 120_000);
+});
+
+// --- PDF ---------------------------------------------------------------------------------------
+
+const validPdf = fc
+  .array(fc.array(fc.stringMatching(/^[A-Za-z0-9 ,.()]{1,30}$/), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 })
+  .map((pages) => makePdf(pages));
+
+const latin1 = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
+const fromLatin1 = (text: string) => new Uint8Array(Buffer.from(text, 'latin1'));
+
+/** Truncation, garbage, and edits of the numbers a PDF reader trusts: lengths, counts, offsets. */
+const pdfMutation: fc.Arbitrary<FileMutation> = fc.oneof(
+  fc.double({ min: 0, max: 1, noNaN: true }).map((fraction) => (pdf: Uint8Array) => pdf.slice(0, Math.floor(pdf.length * fraction))),
+  fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 16 }).map((flips) => (pdf: Uint8Array) => {
+    const out = pdf.slice();
+    for (const [at, byte] of flips) out[at % out.length] = byte;
+    return out;
+  }),
+  fc.tuple(fc.nat(), fc.uint8Array({ minLength: 1, maxLength: 64 })).map(([at, garbage]) => (pdf: Uint8Array) => {
+    const cut = at % (pdf.length + 1);
+    return new Uint8Array([...pdf.subarray(0, cut), ...garbage, ...pdf.subarray(cut)]);
+  }),
+  fc.tuple(fc.constantFrom('/Length ', '/Count ', '/Size ', 'startxref\n', ' 0 R'), fc.constantFrom('0', '-1', '7', '99999', '2147483647', '1e9', 'x')).map(
+    ([key, value]) => (pdf: Uint8Array) => {
+      const text = latin1(pdf);
+      const at = text.indexOf(key);
+      if (at < 0) return pdf;
+      const numberAt = key === ' 0 R' ? text.lastIndexOf(' ', at - 1) + 1 : at + key.length;
+      const end = key === ' 0 R' ? at : numberAt + (/^-?\d+/.exec(text.slice(numberAt))?.[0].length ?? 0);
+      return fromLatin1(text.slice(0, numberAt) + value + text.slice(end));
+    },
+  ),
+);
+
+/** Settles within `ms` or fails the case as a hang. */
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hang = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([work, hang]).finally(() => clearTimeout(timer));
+}
+
+describe('PDFs, truncated and garbled at random', () => {
+  it('give their text or a DocumentError naming the file, within seconds', async () => {
+    await check('PDF', fc.tuple(validPdf, fc.array(pdfMutation, { maxLength: 2 })), async ([valid, mutations]) => {
+      const pdf = mutations.reduce<Uint8Array>((bytes, mutate) => mutate(bytes), valid);
+      try {
+        const doc = await within(5000, extractText(new File([pdf.slice()], 'mutated.pdf')));
+        expect(doc.text.trim().length).toBeGreaterThan(0);
+        expect(doc.pages).toBeGreaterThan(0);
+        return 'loaded';
+      } catch (error) {
+        expect(error).toBeInstanceOf(DocumentError);
+        expect((error as Error).message).toMatch(/^mutated\.pdf: /);
+        expectSpecific((error as Error).message);
+        return 'refused';
+      }
+    }, 500);
+  }, 300_000);
 });
