@@ -135,5 +135,8 @@ class DevStandInReader implements Reader {
     };
   }
 
+  /** The stand-in keeps no conversation: its answers never depend on earlier ones. */
+  async resetConversation(): Promise<void> {}
+
   async dispose(): Promise<void> {}
 }

@@ -68,8 +68,20 @@ function num(obj: Json, key: string, where = ''): number {
 
 function positiveInt(obj: Json, key: string): number {
   const v = num(obj, key);
-  if (!Number.isInteger(v) || v <= 0) throw new ModelConfigError(`field "${key}" must be a positive integer, got ${v}`);
+  // Safe integers only: sizes past 2^53 are no model, and would make every size computed from them inexact.
+  if (!Number.isSafeInteger(v) || v <= 0) throw new ModelConfigError(`field "${key}" must be a positive integer, got ${v}`);
   return v;
+}
+
+/** A number > 0: epsilons, RoPE bases and scaling factors (0 or less would give NaN or Infinity on the GPU). */
+function positive(obj: Json, key: string, where = ''): number {
+  const v = num(obj, key, where);
+  if (!(v > 0)) throw new ModelConfigError(`field "${where}${key}" must be greater than 0, got ${v}`);
+  return v;
+}
+
+function optionalPositive(obj: Json, key: string, where = ''): number | undefined {
+  return has(obj, key) ? positive(obj, key, where) : undefined;
 }
 
 function optionalNum(obj: Json, key: string, where = ''): number | undefined {
@@ -87,7 +99,7 @@ function tokenIds(obj: Json, key: string): number[] {
   if (!has(obj, key)) return [];
   const v = obj[key];
   const ids = Array.isArray(v) ? v : [v];
-  if (!ids.every((id) => Number.isInteger(id) && id >= 0)) {
+  if (!ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
     throw new ModelConfigError(`field "${key}" must be a token id or a list of them, got ${JSON.stringify(v)}`);
   }
   return ids as number[];
@@ -101,7 +113,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
   }
   if (!(supportedModelTypes as readonly unknown[]).includes(modelType)) {
     throw new ModelConfigError(
-      `model_type "${String(modelType)}" is not supported (supported: ${supportedModelTypes.join(', ')})`,
+      `model_type ${JSON.stringify(modelType)} is not supported (supported: ${supportedModelTypes.join(', ')})`,
     );
   }
   const type = modelType as ModelType;
@@ -127,7 +139,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
 
   const hiddenAct = has(json, 'hidden_act') ? json.hidden_act : 'silu';
   if (hiddenAct !== 'silu') {
-    throw new ModelConfigError(`hidden_act "${String(hiddenAct)}" is not supported (only silu)`);
+    throw new ModelConfigError(`hidden_act ${JSON.stringify(hiddenAct)} is not supported (only silu)`);
   }
   if (bool(json, 'mlp_bias', false)) throw new ModelConfigError('mlp_bias: true is not supported');
   checkNoSlidingWindow(json, type);
@@ -142,7 +154,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
     headDim,
     intermediate: positiveInt(json, 'intermediate_size'),
     vocab: positiveInt(json, 'vocab_size'),
-    rmsNormEps: num(json, 'rms_norm_eps'),
+    rmsNormEps: positive(json, 'rms_norm_eps'),
     rope: parseRope(json, headDim),
     tieWordEmbeddings: bool(json, 'tie_word_embeddings', false),
     attentionBias: type === 'qwen2' || attentionBiasField,
@@ -158,14 +170,14 @@ function checkNoSlidingWindow(json: Json, type: ModelType): void {
   const unsupported = (detail: string) =>
     new ModelConfigError(`sliding-window attention is enabled (${detail}); Star Reader supports full attention only`);
   // Qwen configs always carry a `sliding_window` size; only `use_sliding_window` turns it on.
-  if (type === 'mistral' && has(json, 'sliding_window')) throw unsupported(`sliding_window: ${String(json.sliding_window)}`);
+  if (type === 'mistral' && has(json, 'sliding_window')) throw unsupported(`sliding_window: ${JSON.stringify(json.sliding_window)}`);
   if ((type === 'qwen2' || type === 'qwen3') && bool(json, 'use_sliding_window', false)) {
     throw unsupported('use_sliding_window: true');
   }
   const layerTypes = json.layer_types;
   if (Array.isArray(layerTypes)) {
     const other = layerTypes.find((t) => t !== 'full_attention');
-    if (other !== undefined) throw unsupported(`layer_types contains "${String(other)}"`);
+    if (other !== undefined) throw unsupported(`layer_types contains ${JSON.stringify(other)}`);
   }
 }
 
@@ -184,9 +196,9 @@ function parseRope(json: Json, headDim: number): RopeConfig {
     where = 'rope_scaling.';
   }
   const theta =
-    (where === 'rope_parameters.' ? optionalNum(params, 'rope_theta', where) : undefined) ??
-    optionalNum(json, 'rope_theta') ??
-    optionalNum(params, 'rope_theta', where);
+    (where === 'rope_parameters.' ? optionalPositive(params, 'rope_theta', where) : undefined) ??
+    optionalPositive(json, 'rope_theta') ??
+    optionalPositive(params, 'rope_theta', where);
   if (theta === undefined) throw new ModelConfigError('missing field "rope_theta" (or "rope_parameters.rope_theta")');
   const partialRotaryFactor =
     optionalNum(json, 'partial_rotary_factor') ?? optionalNum(params, 'partial_rotary_factor', where) ?? 1;
@@ -197,7 +209,7 @@ function parseRope(json: Json, headDim: number): RopeConfig {
   const ropeType = params.rope_type ?? params.type ?? 'default';
   if (!(supportedRopeTypes as readonly unknown[]).includes(ropeType)) {
     throw new ModelConfigError(
-      `${where}rope_type "${String(ropeType)}" is not supported (supported: ${supportedRopeTypes.join(', ')})`,
+      `${where}rope_type ${JSON.stringify(ropeType)} is not supported (supported: ${supportedRopeTypes.join(', ')})`,
     );
   }
   const maxPositions = optionalNum(json, 'max_position_embeddings');
@@ -208,12 +220,12 @@ function parseRope(json: Json, headDim: number): RopeConfig {
       scaling = undefined;
       break;
     case 'linear':
-      scaling = { type: 'linear', factor: num(params, 'factor', where) };
+      scaling = { type: 'linear', factor: positive(params, 'factor', where) };
       break;
     case 'llama3':
       scaling = {
         type: 'llama3',
-        factor: num(params, 'factor', where),
+        factor: positive(params, 'factor', where),
         lowFreqFactor: num(params, 'low_freq_factor', where),
         highFreqFactor: num(params, 'high_freq_factor', where),
         originalMaxPositionEmbeddings: num(params, 'original_max_position_embeddings', where),
@@ -222,14 +234,14 @@ function parseRope(json: Json, headDim: number): RopeConfig {
     case 'dynamic':
       scaling = {
         type: 'dynamic',
-        factor: num(params, 'factor', where),
+        factor: positive(params, 'factor', where),
         originalMaxPositionEmbeddings: field('original_max_position_embeddings') ?? maxPositions,
       };
       break;
     case 'yarn':
       scaling = {
         type: 'yarn',
-        factor: num(params, 'factor', where),
+        factor: positive(params, 'factor', where),
         originalMaxPositionEmbeddings: field('original_max_position_embeddings') ?? maxPositions,
         attentionFactor: field('attention_factor'),
         betaFast: field('beta_fast'),

@@ -101,6 +101,7 @@ export class StarEngine {
     ids: readonly number[],
     options: EncodeOptions & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal } = {},
   ): Promise<EncodeStats> {
+    this.checkTokenIds(ids, 'the context');
     const n = ids.length;
     const room = this.options.conversationRoom ?? 1024;
     if (n + 1 > this.contextWindow) {
@@ -178,6 +179,22 @@ export class StarEngine {
     };
   }
 
+  /**
+   * The GPU reads embedding row `id` unchecked: an id outside the vocabulary (a tokenizer of another
+   * model, a bad ids file) would turn whatever lies past the table into logits. Refused here, before
+   * anything changes or runs.
+   */
+  private checkTokenIds(ids: readonly number[], what: string): void {
+    const vocab = this.info.config.vocab;
+    const at = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+    if (at >= 0) {
+      throw new EngineError(
+        `Token id ${ids[at]} (index ${at} of ${what}) is outside the model's vocabulary of ${vocab} (ids 0–${vocab - 1}): ` +
+          'were the ids made by another model\'s tokenizer?',
+      );
+    }
+  }
+
   /** Refuses a plan whose largest share (with the query host's room) does not fit one device. */
   private checkMemory(plan: BlockPlan, room: number): void {
     const shares = plan.hosts.map((h) => ({ context: h.end - h.start, conversation: h.host === plan.queryHost ? room : 0 }));
@@ -210,6 +227,7 @@ export class StarEngine {
   /** The query host and the other hosts' attention for feeding `ids` next; refuses what cannot be fed. */
   private phase2(ids: readonly number[]): { queryHost: HostHandle; remote: RemoteAttention | undefined } {
     if (!this.plan) throw new EngineError('No document encoded: call encode() first');
+    this.checkTokenIds(ids, 'the fed tokens');
     if (this.nextPosition + ids.length > this.contextWindow) {
       throw new EngineError(`The conversation reached the model's context window of ${this.contextWindow} tokens`);
     }
