@@ -37,7 +37,9 @@ export async function generate(argv: readonly string[]): Promise<void> {
   try {
     const stats = await reader.loadDocument(document, { attention: o.attention, blockSize: o['block-size'] });
     console.error(`[read ${stats.tokens} tokens in ${stats.encodeMs.toFixed(0)} ms: ${stats.attention} attention, ${stats.blocks} block(s), ${stats.hosts} host(s)]`);
-    const sampling = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], seed: o.seed };
+    // Only the options given: an undefined temperature would override the model's generation_config.
+    const given = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], seed: o.seed };
+    const sampling = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
     if (o.prompt !== undefined) await answer(reader, o.prompt, o['max-tokens'], sampling);
     if (o.chat) {
       const lines = createInterface({ input: process.stdin, terminal: false });
