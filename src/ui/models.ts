@@ -81,7 +81,7 @@ export const demoModelLabel = 'Embedded demo model';
 export const demoModelWarning = 'demo: not trained, it answers by quoting the document — for trying the flow and the speedup';
 /** Said beside the demo's answers, so that a quote is not taken for an answer. */
 export const demoModelAnswers =
-  'Demo model: not trained. It answers by quoting your document (a hand-built copying circuit), not by understanding it. Load a real model for real answers.';
+  'Demo model, not trained: it answers by quoting your document, without understanding it. Load a real model for real answers.';
 
 const demoBase = (pageBase: string) => new URL('models/demo/', pageBase).href;
 

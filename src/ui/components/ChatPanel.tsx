@@ -240,7 +240,6 @@ function Message({ message, onRegenerate, onEdit }: MessageProps) {
     <li className={`message assistant ${status}`} data-testid="message-answer" data-status={status}>
       <div className="message-text markdown" data-testid="answer-text">
         <Markdown text={text} />
-        {status === 'streaming' && <span className="cursor" aria-hidden="true" />}
         {status === 'streaming' && !text && <span className="hint">Thinking…</span>}
       </div>
       {error && (
