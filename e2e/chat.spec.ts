@@ -1,7 +1,7 @@
 // Chat conventions people know from other chat UIs, driven by the DEVELOPMENT STAND-IN engine (no
 // model runs; e2e/harness/dev-stand-in-reader.ts): Markdown answers (and a hostile one that stays
 // text), copying a code block, Regenerate and Edit of the last question, Clear chat, a new document
-// starting a new chat, true stats after Stop, and dark mode following the system.
+// starting a new chat, true stats after Stop, saved conversations, and dark mode following the system.
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { expectHidden, expectText, expectVisible, suite } from './support/harness.ts';
@@ -188,6 +188,35 @@ t.test(
     assert.ok(Number(rate) > 0, `a stopped answer's rate is measured: ${stats}`);
     assert.match(stats, /\d+ tokens · stopped/);
     await screenshots('chat-stopped-stats', { at: stopped });
+  },
+  { initScript: fast },
+);
+
+t.test(
+  'conversations are kept per document in this browser, listed, readable after a reload, and deletable',
+  async ({ page, url, screenshots }) => {
+    await ready(page, url);
+    await ask(page, 'What is the first word?');
+    await ask(page, 'And the last?');
+    const saved = page.getByTestId('saved-conversations');
+    await expectText(saved.locator('summary'), /Saved conversations: 1/);
+    // A new document: the next question starts a second conversation.
+    await paste(page, 'a different document altogether', 'Use pasted text');
+    await ask(page, 'Is this another one?');
+    await expectText(saved.locator('summary'), /Saved conversations: 2/);
+
+    await page.reload();
+    await saved.locator('summary').click();
+    const entries = saved.getByTestId('saved-conversation');
+    assert.equal(await entries.count(), 2);
+    await expectText(entries.first(), /Pasted text.*1 question/);
+    await expectText(entries.nth(1), /Pasted text.*2 questions/);
+    await entries.nth(1).getByRole('button', { name: 'Read' }).click();
+    const messages = entries.nth(1).getByRole('list', { name: /Conversation about/ });
+    await expectText(messages, /What is the first word\?.*stand-in answer.*And the last\?/);
+    await screenshots('chat-saved-conversations', { at: saved });
+    await entries.nth(1).getByRole('button', { name: /Delete the conversation/ }).click();
+    await expectText(saved.locator('summary'), /Saved conversations: 1/);
   },
   { initScript: fast },
 );
