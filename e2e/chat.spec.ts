@@ -221,6 +221,20 @@ t.test(
   { initScript: fast },
 );
 
+t.test('a binary file renamed .txt and an empty file are refused, and the chat and document stay', async ({ page, url, screenshots }) => {
+  await ready(page, url);
+  await ask(page, 'Kept?');
+  const input = page.getByLabel('Document file', { exact: true });
+  await input.setInputFiles({ name: 'photo.txt', mimeType: 'text/plain', buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0x0d, 0x49, 0x48]) });
+  const error = page.getByTestId('document-panel').getByTestId('error');
+  await expectText(error, /binary/i);
+  await screenshots('binary-file-refused', { at: error });
+  await input.setInputFiles({ name: 'empty.md', mimeType: 'text/markdown', buffer: Buffer.from(' \n\n ') });
+  await expectText(error, /no text/i);
+  await expectText(page.getByTestId('document-name'), /Pasted text/);
+  assert.equal(await page.getByTestId('message-answer').count(), 1, 'the chat about the document stays');
+}, { initScript: fast });
+
 t.test('before a download: the selected model’s size, GPU memory for its weights and download state', async ({ page, url, screenshots }) => {
   await page.goto(url(harness));
   await page.getByRole('radio', { name: /^Qwen2\.5-0\.5B-Instruct/ }).check();
