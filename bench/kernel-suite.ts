@@ -53,7 +53,7 @@ export interface SuiteOptions {
 }
 
 /** Records one run of a kernel on the device its closure was built for. */
-type Recorder = (encoder: GPUCommandEncoder) => void;
+export type Recorder = (encoder: GPUCommandEncoder) => void;
 
 interface KernelCase {
   kernel: string;
@@ -233,7 +233,7 @@ async function timeOnce(gpu: Gpu, record: Recorder, repeats: number): Promise<nu
  * pipelines; short kernels are repeated within a submission (to about 20 ms) so the submission's own
  * cost does not dominate, and get more rounds (until `budgetMs` is spent, at most 20) against noise.
  */
-async function timeInterleaved(subjects: Array<{ gpu: Gpu; record: Recorder }>, minRounds: number, budgetMs: number): Promise<number[]> {
+export async function timeInterleaved(subjects: Array<{ gpu: Gpu; record: Recorder }>, minRounds: number, budgetMs: number): Promise<number[]> {
   const repeats: number[] = [];
   for (const { gpu, record } of subjects) {
     await timeOnce(gpu, record, 1);

@@ -1,13 +1,15 @@
-// Y = X·Wᵀ (+ b) with W in Hugging Face's [out, in] layout, f32 or f16 weights, f32 accumulation.
-// Two kernels with the same bindings and parameters: a tiled matrix product for prefill, and for the
-// few rows of decoding a matrix–vector kernel that reads W once for all rows (bandwidth-bound).
+// Y = X·Wᵀ (+ b) with W in Hugging Face's [out, in] layout, f32, f16 or bf16 weights, f32 accumulation.
+// Kernels with the same bindings and parameters: for prefill a tiled matrix product, in f32
+// (shaders/linear.wgsl) or on tensor cores (shaders/linear_subgroup_matrix.wgsl, for 16-bit weights
+// where the device has them); and for the few rows of decoding a matrix–vector kernel that reads W once
+// for all rows (bandwidth-bound).
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
+import { subgroupMatrixFeature } from '../device.ts';
 import { foldedGrid } from './grid.ts';
 import { reduceIncludes } from './reduce.ts';
+import { weightFormatOf, weightIncludes } from './weight-format.ts';
 
-const tileM = 64;
-const tileN = 64;
 /**
  * Up to this many rows go to the matrix–vector kernel (MAX_ROWS in shaders/matvec.wgsl): measured on
  * lavapipe with a 4096×2048 weight it beat the tiled kernel, which computes a whole 64-row tile, 12× at
@@ -46,10 +48,72 @@ interface LinearKernel {
   grid: (outs: number) => readonly [number, number];
 }
 
-function tiledKernel(gpu: Gpu, type: 'f16' | 'f32', rows: number): LinearKernel {
+/**
+ * A tiled kernel for many rows. 'f32': shaders/linear.wgsl with wgM × wgN invocations of 8×8 outputs
+ * and K slices of tileK. 'tensor-cores': shaders/linear_subgroup_matrix.wgsl with sgM × sgN subgroups of
+ * 32×64 outputs.
+ */
+export type TiledLinear = { kind: 'f32'; wgM: 8 | 16; wgN: 8 | 16; tileK: 8 | 16 | 32 } | { kind: 'tensor-cores'; sgM: 2 | 4; sgN: 1 | 2 };
+
+/** Chunks of MAX_LOADS in shaders/linear_tiles.wgsl: 4-element loads per invocation per K slice. */
+const maxLoads = 8;
+
+/**
+ * Whether linear layers with this weight go to tensor cores: 16-bit weights (f32 weights ask for f32
+ * products), and a device with subgroup matrices of the shape the kernel is written for (f16 16×16×16
+ * into f32), f16, and subgroups of exactly 32 invocations, which the kernel's fragment layout assumes.
+ */
+export function hasTensorCoresFor(gpu: Gpu, weight: LinearWeight): boolean {
+  const { features } = gpu.device;
+  const { subgroupSizes, subgroupMatrixConfigs } = gpu.adapter;
+  return (
+    weightFormatOf(weight.parts[0].dtype) !== 'f32' &&
+    features.has(subgroupMatrixFeature) &&
+    gpu.hasF16 &&
+    gpu.hasSubgroups &&
+    subgroupSizes.min === 32 &&
+    subgroupSizes.max === 32 &&
+    subgroupMatrixConfigs.some(
+      (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16,
+    )
+  );
+}
+
+/** The tiled kernel for `rows` rows: smaller tiles when there are few rows, so fewer go to waste. */
+export function chooseTiledLinear(gpu: Gpu, weight: LinearWeight, rows: number): TiledLinear {
+  if (hasTensorCoresFor(gpu, weight)) return { kind: 'tensor-cores', sgM: rows <= 64 ? 2 : 4, sgN: 2 };
+  return { kind: 'f32', wgM: rows <= 64 ? 8 : 16, wgN: 16, tileK: 16 };
+}
+
+function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledLinear): LinearKernel {
+  if (weight.ins % 4 !== 0) throw new Error(`The tiled linear kernels need inputs a multiple of 4 long, not ${weight.ins}`);
+  const includes = weightIncludes(weightFormatOf(weight.parts[0].dtype));
+  const aliases = { B: weight.bias ? weightAlias(weight.bias) : 'f32' } as const;
+  let shader: string;
+  let constants: Record<string, number>;
+  let tile: { m: number; n: number; loads: number[]; sharedBytes: number };
+  if (tiled.kind === 'f32') {
+    const { wgM, wgN, tileK } = tiled;
+    shader = 'linear';
+    constants = { WG_M: wgM, WG_N: wgN, TILE_K: tileK };
+    tile = { m: 8 * wgM, n: 8 * wgN, loads: [(2 * tileK) / wgN, (2 * tileK) / wgM], sharedBytes: 4 * tileK * 8 * (wgM + wgN) };
+  } else {
+    const { sgM, sgN } = tiled;
+    shader = 'linear_subgroup_matrix';
+    constants = { SG_M: sgM, SG_N: sgN };
+    // Workgroup memory as declared for the largest tile: f16 slices of 128 rows of 40, and 8 scratch fragments.
+    tile = { m: 32 * sgM, n: 64 * sgN, loads: [8 / sgN, 16 / sgM], sharedBytes: 2 * 2 * 128 * 40 + 4 * 8 * 256 };
+  }
+  if (tile.loads.some((n) => !Number.isInteger(n) || n < 1 || n > maxLoads)) {
+    throw new Error(`Linear tile ${JSON.stringify(tiled)} does not split its K slices evenly into at most ${maxLoads} loads per invocation`);
+  }
+  const sharedLimit = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  if (tile.sharedBytes > sharedLimit) {
+    throw new Error(`Linear tile ${JSON.stringify(tiled)} needs ${tile.sharedBytes} bytes of workgroup memory; this device has ${sharedLimit}`);
+  }
   return {
-    pipeline: gpu.pipeline('linear', { aliases: { W: type } }),
-    grid: (outs) => [Math.ceil(outs / tileN), Math.ceil(rows / tileM)],
+    pipeline: gpu.pipeline(shader, { aliases, includes, constants }),
+    grid: (outs) => [Math.ceil(outs / tile.n), Math.ceil(rows / tile.m)],
   };
 }
 
@@ -60,10 +124,23 @@ function matvecKernel(gpu: Gpu, type: 'f16' | 'f32', rows: number): LinearKernel
   };
 }
 
-/** y[rows, outs] = x[rows, ins] · wᵀ (+ bias). */
-export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number): void {
-  const type = weightAlias(weight.parts[0]);
-  const kernel = rows <= maxMatvecRows ? matvecKernel(gpu, type, rows) : tiledKernel(gpu, type, rows);
+/**
+ * y[rows, outs] = x[rows, ins] · wᵀ (+ bias). More than maxMatvecRows rows go to `tiled`, by default
+ * the kernel chooseTiledLinear picks (tests and benchmarks name one).
+ */
+export function linear(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  x: Tensor,
+  weight: LinearWeight,
+  y: Tensor,
+  rows: number,
+  tiled?: TiledLinear,
+): void {
+  const kernel =
+    rows <= maxMatvecRows
+      ? matvecKernel(gpu, weightAlias(weight.parts[0]), rows)
+      : tiledKernel(gpu, weight, rows, tiled ?? chooseTiledLinear(gpu, weight, rows));
   const bias = weight.bias;
   let col0 = 0;
   for (const part of weight.parts) {
