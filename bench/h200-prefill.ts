@@ -21,22 +21,24 @@ const outIndex = process.argv.indexOf('--out');
 const outDir = outIndex > 0 ? process.argv[outIndex + 1] : new URL('./results/', import.meta.url).pathname;
 
 const f32Kernels: TiledLinear[] = [
-  { kind: 'f32', wgM: 16, wgN: 16, tileK: 16 },
-  { kind: 'f32', wgM: 16, wgN: 16, tileK: 8 },
-  { kind: 'f32', wgM: 16, wgN: 16, tileK: 32 },
-  { kind: 'f32', wgM: 8, wgN: 16, tileK: 16 },
-  { kind: 'f32', wgM: 16, wgN: 8, tileK: 16 },
-  { kind: 'f32', wgM: 8, wgN: 8, tileK: 16 },
+  { kind: 'f32', wgM: 16, wgN: 16, tileK: 8, buffers: 2 },
+  { kind: 'f32', wgM: 16, wgN: 16, tileK: 8, buffers: 1 },
+  { kind: 'f32', wgM: 16, wgN: 16, tileK: 16, buffers: 2 },
+  { kind: 'f32', wgM: 8, wgN: 16, tileK: 8, buffers: 2 },
+  { kind: 'f32', wgM: 16, wgN: 8, tileK: 8, buffers: 2 },
+  { kind: 'f32', wgM: 8, wgN: 8, tileK: 8, buffers: 2 },
 ];
 const tensorCoreKernels: TiledLinear[] = [
-  { kind: 'tensor-cores', sgM: 4, sgN: 2 },
-  { kind: 'tensor-cores', sgM: 2, sgN: 2 },
-  { kind: 'tensor-cores', sgM: 4, sgN: 1 },
-  { kind: 'tensor-cores', sgM: 2, sgN: 1 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 2, tileK: 32, buffers: 2 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 2, tileK: 32, buffers: 1 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 2, tileK: 64, buffers: 1 },
+  { kind: 'tensor-cores', sgM: 2, sgN: 2, tileK: 32, buffers: 2 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 1, tileK: 32, buffers: 2 },
 ];
 
 function kernelName(k: TiledLinear): string {
-  return k.kind === 'f32' ? `f32 ${8 * k.wgM}×${8 * k.wgN} k${k.tileK}` : `tensor cores ${32 * k.sgM}×${64 * k.sgN}`;
+  const tile = k.kind === 'f32' ? `f32 ${8 * k.wgM}×${8 * k.wgN}` : `tensor cores ${32 * k.sgM}×${64 * k.sgN}`;
+  return `${tile} k${k.tileK}×${k.buffers}`;
 }
 
 interface Check {

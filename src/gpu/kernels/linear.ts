@@ -49,11 +49,14 @@ interface LinearKernel {
 }
 
 /**
- * A tiled kernel for many rows. 'f32': shaders/linear.wgsl with wgM × wgN invocations of 8×8 outputs
- * and K slices of tileK. 'tensor-cores': shaders/linear_subgroup_matrix.wgsl with sgM × sgN subgroups of
- * 32×64 outputs.
+ * A tiled kernel for many rows. 'f32': shaders/linear.wgsl with wgM × wgN invocations of 8×8 outputs.
+ * 'tensor-cores': shaders/linear_subgroup_matrix.wgsl with sgM × sgN subgroups of 32×64 outputs. Both
+ * walk K in slices of tileK, staging `buffers` slices at a time (2: the next is staged while the current
+ * one is multiplied).
  */
-export type TiledLinear = { kind: 'f32'; wgM: 8 | 16; wgN: 8 | 16; tileK: 8 | 16 | 32 } | { kind: 'tensor-cores'; sgM: 2 | 4; sgN: 1 | 2 };
+export type TiledLinear =
+  | { kind: 'f32'; wgM: 8 | 16; wgN: 8 | 16; tileK: 8 | 16 | 32; buffers: 1 | 2 }
+  | { kind: 'tensor-cores'; sgM: 2 | 4; sgN: 1 | 2; tileK: 32 | 64; buffers: 1 | 2 };
 
 /** Chunks of MAX_LOADS in shaders/linear_tiles.wgsl: 4-element loads per invocation per K slice. */
 const maxLoads = 8;
@@ -81,8 +84,8 @@ export function hasTensorCoresFor(gpu: Gpu, weight: LinearWeight): boolean {
 
 /** The tiled kernel for `rows` rows: smaller tiles when there are few rows, so fewer go to waste. */
 export function chooseTiledLinear(gpu: Gpu, weight: LinearWeight, rows: number): TiledLinear {
-  if (hasTensorCoresFor(gpu, weight)) return { kind: 'tensor-cores', sgM: rows <= 64 ? 2 : 4, sgN: 2 };
-  return { kind: 'f32', wgM: rows <= 64 ? 8 : 16, wgN: 16, tileK: 16 };
+  if (hasTensorCoresFor(gpu, weight)) return { kind: 'tensor-cores', sgM: rows <= 64 ? 2 : 4, sgN: 2, tileK: 32, buffers: 2 };
+  return { kind: 'f32', wgM: rows <= 64 ? 8 : 16, wgN: 16, tileK: 8, buffers: 2 };
 }
 
 function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledLinear): LinearKernel {
@@ -93,16 +96,17 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
   let constants: Record<string, number>;
   let tile: { m: number; n: number; loads: number[]; sharedBytes: number };
   if (tiled.kind === 'f32') {
-    const { wgM, wgN, tileK } = tiled;
+    const { wgM, wgN, tileK, buffers } = tiled;
     shader = 'linear';
-    constants = { WG_M: wgM, WG_N: wgN, TILE_K: tileK };
-    tile = { m: 8 * wgM, n: 8 * wgN, loads: [(2 * tileK) / wgN, (2 * tileK) / wgM], sharedBytes: 4 * tileK * 8 * (wgM + wgN) };
+    constants = { WG_M: wgM, WG_N: wgN, TILE_K: tileK, BUFFERS: buffers };
+    tile = { m: 8 * wgM, n: 8 * wgN, loads: [(2 * tileK) / wgN, (2 * tileK) / wgM], sharedBytes: 4 * buffers * tileK * 8 * (wgM + wgN) };
   } else {
-    const { sgM, sgN } = tiled;
+    const { sgM, sgN, tileK, buffers } = tiled;
+    if (buffers * tileK > 64) throw new Error(`The tensor-core linear kernel stages at most 64 k per row, not ${buffers} × ${tileK}`);
     shader = 'linear_subgroup_matrix';
-    constants = { SG_M: sgM, SG_N: sgN };
-    // Workgroup memory as declared for the largest tile: f16 slices of 128 rows of 40, and 8 scratch fragments.
-    tile = { m: 32 * sgM, n: 64 * sgN, loads: [8 / sgN, 16 / sgM], sharedBytes: 2 * 2 * 128 * 40 + 4 * 8 * 256 };
+    constants = { SG_M: sgM, SG_N: sgN, TILE_K: tileK, BUFFERS: buffers };
+    // Workgroup memory as declared for the largest tile: f16 rows of 64 + 8 for 128 rows of X and of W, and 8 scratch fragments.
+    tile = { m: 32 * sgM, n: 64 * sgN, loads: [tileK / (4 * sgN), tileK / (2 * sgM)], sharedBytes: 2 * 2 * 128 * 72 + 4 * 8 * 256 };
   }
   if (tile.loads.some((n) => !Number.isInteger(n) || n < 1 || n > maxLoads)) {
     throw new Error(`Linear tile ${JSON.stringify(tiled)} does not split its K slices evenly into at most ${maxLoads} loads per invocation`);
