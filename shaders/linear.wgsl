@@ -12,15 +12,14 @@
 override WG_M: u32 = 16u;     // invocations along M
 override WG_N: u32 = 16u;     // invocations along N
 override TILE_K: u32 = 8u;    // a multiple of 4
-override BUFFERS: u32 = 2u;   // 1 or 2 slices staged at a time
 override TILE_M = WG_M * 8u;
 override TILE_N = WG_N * 8u;
 override THREADS = WG_M * WG_N;
 override X_LOADS = TILE_M * TILE_K / 4u / THREADS;
 override W_LOADS = TILE_N * TILE_K / 4u / THREADS;
 
-var<workgroup> x_tile: array<vec4<f32>, BUFFERS * TILE_K * TILE_M / 4u>; // [k][m / 4]
-var<workgroup> w_tile: array<vec4<f32>, BUFFERS * TILE_K * TILE_N / 4u>; // [k][n / 4]
+var<workgroup> x_tile: array<vec4<f32>, TILE_K * TILE_M / 4u>; // [k][m / 4]
+var<workgroup> w_tile: array<vec4<f32>, TILE_K * TILE_N / 4u>; // [k][n / 4]
 
 /** Stages elements c..c+3 of row r of the X slice: component r % 4 of 4 consecutive k. */
 fn stage_x(r: u32, c: u32, v: vec4<f32>) {
@@ -41,16 +40,14 @@ fn main(
   let n0 = group.x * TILE_N;
   var acc: array<vec4<f32>, 16>; // [row 0..7][column half 0..1]
 
-  stage_slices(fetch_slices(m0, n0, 0u, thread), 0u, thread);
-  workgroupBarrier();
-  let slices = (p.ins + TILE_K - 1u) / TILE_K;
-  for (var s = 0u; s < slices; s++) {
-    let more = s + 1u < slices;
-    var next: Slices;
-    if (more) { next = fetch_slices(m0, n0, (s + 1u) * TILE_K, thread); }
+  var next = fetch_slices(m0, n0, 0u, thread);
+  for (var k0 = 0u; k0 < p.ins; k0 += TILE_K) {
+    workgroupBarrier(); // the previous slice is no longer read
+    stage_slices(next, thread);
+    workgroupBarrier();
+    if (k0 + TILE_K < p.ins) { next = fetch_slices(m0, n0, k0 + TILE_K, thread); }
 
-    let kb = (s % BUFFERS) * TILE_K;
-    for (var k = kb; k < kb + TILE_K; k++) {
+    for (var k = 0u; k < TILE_K; k++) {
       let xa = x_tile[k * (TILE_M / 4u) + local.y];
       let xb = x_tile[k * (TILE_M / 4u) + TILE_M / 8u + local.y];
       let wa = w_tile[k * (TILE_N / 4u) + local.x];
@@ -62,12 +59,6 @@ fn main(
         acc[2u * i + 9u] += xb[i] * wb;
       }
     }
-
-    if (more) {
-      if (BUFFERS == 1u) { workgroupBarrier(); } // the slice just multiplied is overwritten
-      stage_slices(next, ((s + 1u) % BUFFERS) * TILE_K, thread);
-    }
-    workgroupBarrier();
   }
 
   for (var i = 0u; i < 8u; i++) {

@@ -23,16 +23,14 @@ const BLOCK_M = 32u;   // rows of Y per subgroup: 2 fragments
 const BLOCK_N = 64u;   // columns of Y per subgroup: 4 fragments
 const MAX_SG_M = 4u;
 const MAX_SG_N = 2u;
-// The most k staged per row (BUFFERS * TILE_K): the arrays below are sized for it.
-const MAX_STAGED_K = 64u;
+const MAX_TILE_K = 64u;
 
 override SG_M: u32 = 4u;      // subgroups along M, at most MAX_SG_M
 override SG_N: u32 = 2u;      // subgroups along N, at most MAX_SG_N
-override TILE_K: u32 = 32u;   // a multiple of 16
-override BUFFERS: u32 = 2u;   // 1 or 2 slices staged at a time
+override TILE_K: u32 = 64u;   // a multiple of 16, at most MAX_TILE_K
 // Staged rows are padded by 8 halves (16 bytes) so that fragment loads of consecutive rows start in
 // different memory banks.
-override STRIDE = BUFFERS * TILE_K + 8u;
+override STRIDE = TILE_K + 8u;
 override THREADS = SG_M * SG_N * SUBGROUP;
 override TILE_M = SG_M * BLOCK_M;
 override TILE_N = SG_N * BLOCK_N;
@@ -40,8 +38,8 @@ override X_LOADS = TILE_M * TILE_K / 4u / THREADS;
 override W_LOADS = TILE_N * TILE_K / 4u / THREADS;
 
 // subgroupMatrixLoad and Store take arrays of a fixed size: these are sized for the largest tile.
-var<workgroup> x_tile: array<f16, MAX_SG_M * BLOCK_M * (MAX_STAGED_K + 8u)>; // [m][k]
-var<workgroup> w_tile: array<f16, MAX_SG_N * BLOCK_N * (MAX_STAGED_K + 8u)>; // [n][k]
+var<workgroup> x_tile: array<f16, MAX_SG_M * BLOCK_M * (MAX_TILE_K + 8u)>; // [m][k]
+var<workgroup> w_tile: array<f16, MAX_SG_N * BLOCK_N * (MAX_TILE_K + 8u)>; // [n][k]
 var<workgroup> out_tile: array<f32, MAX_SG_M * MAX_SG_N * FRAG * FRAG>; // [subgroup][16 x 16]
 
 alias Left = subgroup_matrix_left<f16, FRAG, FRAG>;
@@ -92,16 +90,14 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) th
   var c00: Result; var c01: Result; var c02: Result; var c03: Result;
   var c10: Result; var c11: Result; var c12: Result; var c13: Result;
 
-  stage_slices(fetch_slices(m0, n0, 0u, thread), 0u, thread);
-  workgroupBarrier();
-  let slices = (p.ins + TILE_K - 1u) / TILE_K;
-  for (var s = 0u; s < slices; s++) {
-    let more = s + 1u < slices;
-    var next: Slices;
-    if (more) { next = fetch_slices(m0, n0, (s + 1u) * TILE_K, thread); }
+  var next = fetch_slices(m0, n0, 0u, thread);
+  for (var k0 = 0u; k0 < p.ins; k0 += TILE_K) {
+    workgroupBarrier(); // the previous slice is no longer read
+    stage_slices(next, thread);
+    workgroupBarrier();
+    if (k0 + TILE_K < p.ins) { next = fetch_slices(m0, n0, k0 + TILE_K, thread); }
 
-    let kb = (s % BUFFERS) * TILE_K;
-    for (var k = kb; k < kb + TILE_K; k += FRAG) {
+    for (var k = 0u; k < TILE_K; k += FRAG) {
       let a0 = left(bm, k);
       let a1 = left(bm + FRAG, k);
       let b0 = right(bn, k);
@@ -117,12 +113,6 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) th
       c12 = subgroupMatrixMultiplyAccumulate(a1, b2, c12);
       c13 = subgroupMatrixMultiplyAccumulate(a1, b3, c13);
     }
-
-    if (more) {
-      if (BUFFERS == 1u) { workgroupBarrier(); } // the slice just multiplied is overwritten
-      stage_slices(next, ((s + 1u) % BUFFERS) * TILE_K, thread);
-    }
-    workgroupBarrier();
   }
 
   let m = m0 + bm;

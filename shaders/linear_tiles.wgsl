@@ -2,11 +2,8 @@
 // on tensor cores): parameters and bindings, and the K-slice pipeline. Each kernel walks K TILE_K at a
 // time; every invocation loads its 4-element chunks of the next slice of X and W into registers
 // (fetch_slices) while the current slice, staged in workgroup memory (stage_slices, through the
-// kernel's own stage_x / stage_w), is multiplied. With BUFFERS = 2 the staged tiles hold two slices
-// side by side along k (slice s at k offset (s % 2) * TILE_K), so that the next slice is staged while
-// others still read the current one: one barrier per slice instead of two. The kernel defines THREADS,
-// TILE_M, TILE_N, TILE_K, BUFFERS, X_LOADS and W_LOADS (chunks per invocation per slice, at most
-// MAX_LOADS: linear.ts checks).
+// kernel's own stage_x / stage_w), is multiplied. The kernel defines THREADS, TILE_M, TILE_N, TILE_K,
+// X_LOADS and W_LOADS (chunks per invocation per slice, at most MAX_LOADS: linear.ts checks).
 //
 // W is laid out as Hugging Face stores nn.Linear weights, [out, in] row-major, and read through the
 // weight-format include (weight4: 4 consecutive elements of a row, as f32). K (ins) is a multiple of 4,
@@ -30,7 +27,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<B>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
-const MAX_LOADS = 8u;
+const MAX_LOADS = 16u;
 
 struct Slices {
   x: array<vec4<f32>, MAX_LOADS>,
@@ -64,19 +61,16 @@ fn fetch_slices(m0: u32, n0: u32, k0: u32, thread: u32) -> Slices {
   return s;
 }
 
-/**
- * Puts fetched chunks in workgroup memory at k offset kb: chunk (row r of the tile, k offset c) through
- * stage_x / stage_w.
- */
-fn stage_slices(s: Slices, kb: u32, thread: u32) {
+/** Puts fetched chunks in workgroup memory: chunk (row r of the tile, k offset c) through stage_x / stage_w. */
+fn stage_slices(s: Slices, thread: u32) {
   let chunks = TILE_K / 4u;
   for (var i = 0u; i < X_LOADS; i++) {
     let e = thread + i * THREADS;
-    stage_x(e / chunks, kb + (e % chunks) * 4u, s.x[i]);
+    stage_x(e / chunks, (e % chunks) * 4u, s.x[i]);
   }
   for (var i = 0u; i < W_LOADS; i++) {
     let e = thread + i * THREADS;
-    stage_w(e / chunks, kb + (e % chunks) * 4u, s.w[i]);
+    stage_w(e / chunks, (e % chunks) * 4u, s.w[i]);
   }
 }
 

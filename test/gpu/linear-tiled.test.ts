@@ -15,9 +15,9 @@ import { maxAbsDiff, randomArray } from '../support/random.ts';
 import { inBrowser, testGpu } from '../support/gpu.ts';
 
 const f32Tiles: TiledLinear[] = [
-  { kind: 'f32', wgM: 16, wgN: 16, tileK: 8, buffers: 2 },
-  { kind: 'f32', wgM: 8, wgN: 16, tileK: 8, buffers: 2 },
-  { kind: 'f32', wgM: 16, wgN: 8, tileK: 16, buffers: 1 },
+  { kind: 'f32', wgM: 16, wgN: 16, tileK: 8 },
+  { kind: 'f32', wgM: 8, wgN: 16, tileK: 8 },
+  { kind: 'f32', wgM: 16, wgN: 8, tileK: 16 },
 ];
 
 const shapes: Array<[rows: number, outs: number, ins: number]> = [
@@ -62,7 +62,7 @@ const f32Tolerance = 5e-6;
 describe('linear, tiled f32 kernel', () => {
   for (const tiled of f32Tiles) {
     for (const [rows, outs, ins] of shapes) {
-      it(`${tiled.kind === 'f32' ? `${8 * tiled.wgM}×${8 * tiled.wgN}, K slices of ${tiled.tileK}, ${tiled.buffers} staged` : ''}: rows=${rows} outs=${outs} ins=${ins}`, async () => {
+      it(`${tiled.kind === 'f32' ? `${8 * tiled.wgM}×${8 * tiled.wgN}, K slices of ${tiled.tileK}` : ''}: rows=${rows} outs=${outs} ins=${ins}`, async () => {
         const gpu = await testGpu();
         for (const format of weightFormats) {
           for (const bias of [false, true]) {

@@ -51,15 +51,14 @@ interface LinearKernel {
 /**
  * A tiled kernel for many rows. 'f32': shaders/linear.wgsl with wgM × wgN invocations of 8×8 outputs.
  * 'tensor-cores': shaders/linear_subgroup_matrix.wgsl with sgM × sgN subgroups of 32×64 outputs. Both
- * walk K in slices of tileK, staging `buffers` slices at a time (2: the next is staged while the current
- * one is multiplied).
+ * walk K in slices of tileK.
  */
 export type TiledLinear =
-  | { kind: 'f32'; wgM: 8 | 16; wgN: 8 | 16; tileK: 8 | 16 | 32; buffers: 1 | 2 }
-  | { kind: 'tensor-cores'; sgM: 2 | 4; sgN: 1 | 2; tileK: 32 | 64; buffers: 1 | 2 };
+  | { kind: 'f32'; wgM: 8 | 16; wgN: 8 | 16; tileK: 8 | 16 | 32 }
+  | { kind: 'tensor-cores'; sgM: 2 | 4; sgN: 1 | 2; tileK: 16 | 32 | 48 | 64 };
 
 /** Chunks of MAX_LOADS in shaders/linear_tiles.wgsl: 4-element loads per invocation per K slice. */
-const maxLoads = 8;
+const maxLoads = 16;
 
 /**
  * Whether linear layers with this weight go to tensor cores: 16-bit weights (f32 weights ask for f32
@@ -84,8 +83,8 @@ export function hasTensorCoresFor(gpu: Gpu, weight: LinearWeight): boolean {
 
 /** The tiled kernel for `rows` rows: smaller tiles when there are few rows, so fewer go to waste. */
 export function chooseTiledLinear(gpu: Gpu, weight: LinearWeight, rows: number): TiledLinear {
-  if (hasTensorCoresFor(gpu, weight)) return { kind: 'tensor-cores', sgM: rows <= 64 ? 2 : 4, sgN: 2, tileK: 32, buffers: 2 };
-  return { kind: 'f32', wgM: rows <= 64 ? 8 : 16, wgN: 16, tileK: 8, buffers: 2 };
+  if (hasTensorCoresFor(gpu, weight)) return { kind: 'tensor-cores', sgM: rows <= 64 ? 2 : 4, sgN: 2, tileK: 64 };
+  return { kind: 'f32', wgM: rows <= 64 ? 8 : 16, wgN: 16, tileK: 8 };
 }
 
 function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledLinear): LinearKernel {
@@ -96,15 +95,14 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
   let constants: Record<string, number>;
   let tile: { m: number; n: number; loads: number[]; sharedBytes: number };
   if (tiled.kind === 'f32') {
-    const { wgM, wgN, tileK, buffers } = tiled;
+    const { wgM, wgN, tileK } = tiled;
     shader = 'linear';
-    constants = { WG_M: wgM, WG_N: wgN, TILE_K: tileK, BUFFERS: buffers };
-    tile = { m: 8 * wgM, n: 8 * wgN, loads: [(2 * tileK) / wgN, (2 * tileK) / wgM], sharedBytes: 4 * buffers * tileK * 8 * (wgM + wgN) };
+    constants = { WG_M: wgM, WG_N: wgN, TILE_K: tileK };
+    tile = { m: 8 * wgM, n: 8 * wgN, loads: [(2 * tileK) / wgN, (2 * tileK) / wgM], sharedBytes: 4 * tileK * 8 * (wgM + wgN) };
   } else {
-    const { sgM, sgN, tileK, buffers } = tiled;
-    if (buffers * tileK > 64) throw new Error(`The tensor-core linear kernel stages at most 64 k per row, not ${buffers} × ${tileK}`);
+    const { sgM, sgN, tileK } = tiled;
     shader = 'linear_subgroup_matrix';
-    constants = { SG_M: sgM, SG_N: sgN, TILE_K: tileK, BUFFERS: buffers };
+    constants = { SG_M: sgM, SG_N: sgN, TILE_K: tileK };
     // Workgroup memory as declared for the largest tile: f16 rows of 64 + 8 for 128 rows of X and of W, and 8 scratch fragments.
     tile = { m: 32 * sgM, n: 64 * sgN, loads: [tileK / (4 * sgN), tileK / (2 * sgM)], sharedBytes: 2 * 2 * 128 * 72 + 4 * 8 * 256 };
   }
