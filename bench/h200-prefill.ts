@@ -27,16 +27,18 @@ const f32Kernels: TiledLinear[] = [
   { kind: 'f32', wgM: 16, wgN: 8, tileK: 8 },
 ];
 const tensorCoreKernels: TiledLinear[] = [
-  { kind: 'tensor-cores', sgM: 4, sgN: 2, tileK: 64 },
-  { kind: 'tensor-cores', sgM: 4, sgN: 2, tileK: 48 },
-  { kind: 'tensor-cores', sgM: 4, sgN: 2, tileK: 32 },
-  { kind: 'tensor-cores', sgM: 2, sgN: 2, tileK: 64 },
-  { kind: 'tensor-cores', sgM: 2, sgN: 2, tileK: 32 },
-  { kind: 'tensor-cores', sgM: 4, sgN: 1, tileK: 64 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 2, fragsM: 2, fragsN: 4, tileK: 64 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 2, fragsM: 2, fragsN: 4, tileK: 32 },
+  { kind: 'tensor-cores', sgM: 2, sgN: 2, fragsM: 4, fragsN: 4, tileK: 32 },
+  { kind: 'tensor-cores', sgM: 2, sgN: 2, fragsM: 4, fragsN: 4, tileK: 64 },
+  { kind: 'tensor-cores', sgM: 2, sgN: 4, fragsM: 4, fragsN: 2, tileK: 64 },
+  { kind: 'tensor-cores', sgM: 2, sgN: 2, fragsM: 2, fragsN: 4, tileK: 64 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 1, fragsM: 2, fragsN: 4, tileK: 64 },
 ];
 
 function kernelName(k: TiledLinear): string {
-  const tile = k.kind === 'f32' ? `f32 ${8 * k.wgM}×${8 * k.wgN}` : `tensor cores ${32 * k.sgM}×${64 * k.sgN}`;
+  const tile =
+    k.kind === 'f32' ? `f32 ${8 * k.wgM}×${8 * k.wgN}` : `tensor cores ${16 * k.sgM * k.fragsM}×${16 * k.sgN * k.fragsN} (${k.sgM}×${k.sgN} × ${k.fragsM}×${k.fragsN})`;
   return `${tile} k${k.tileK}`;
 }
 
