@@ -24,21 +24,17 @@ const f32Kernels: TiledLinear[] = [
   { kind: 'f32', wgM: 16, wgN: 16, tileK: 8 },
   { kind: 'f32', wgM: 16, wgN: 16, tileK: 16 },
   { kind: 'f32', wgM: 8, wgN: 16, tileK: 8 },
-  { kind: 'f32', wgM: 16, wgN: 8, tileK: 8 },
 ];
 const tensorCoreKernels: TiledLinear[] = [
-  { kind: 'tensor-cores', sgM: 4, sgN: 2, fragsM: 2, fragsN: 4, tileK: 64 },
-  { kind: 'tensor-cores', sgM: 4, sgN: 2, fragsM: 2, fragsN: 4, tileK: 32 },
-  { kind: 'tensor-cores', sgM: 2, sgN: 2, fragsM: 4, fragsN: 4, tileK: 32 },
-  { kind: 'tensor-cores', sgM: 2, sgN: 2, fragsM: 4, fragsN: 4, tileK: 64 },
-  { kind: 'tensor-cores', sgM: 2, sgN: 4, fragsM: 4, fragsN: 2, tileK: 64 },
-  { kind: 'tensor-cores', sgM: 2, sgN: 2, fragsM: 2, fragsN: 4, tileK: 64 },
-  { kind: 'tensor-cores', sgM: 4, sgN: 1, fragsM: 2, fragsN: 4, tileK: 64 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 2, tileK: 64 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 2, tileK: 48 },
+  { kind: 'tensor-cores', sgM: 4, sgN: 2, tileK: 32 },
+  { kind: 'tensor-cores', sgM: 2, sgN: 2, tileK: 64 },
+  { kind: 'tensor-cores', sgM: 2, sgN: 2, tileK: 32 },
 ];
 
 function kernelName(k: TiledLinear): string {
-  const tile =
-    k.kind === 'f32' ? `f32 ${8 * k.wgM}×${8 * k.wgN}` : `tensor cores ${16 * k.sgM * k.fragsM}×${16 * k.sgN * k.fragsN} (${k.sgM}×${k.sgN} × ${k.fragsM}×${k.fragsN})`;
+  const tile = k.kind === 'f32' ? `f32 ${8 * k.wgM}×${8 * k.wgN}` : `tensor cores ${32 * k.sgM}×${64 * k.sgN}`;
   return `${tile} k${k.tileK}`;
 }
 
@@ -142,6 +138,20 @@ const models = [
   { model: 'Llama-3.2-1B down', N: 2048, K: 8192 },
 ];
 
+/** The checks' summary per kernel and the timings, as Markdown tables. */
+function tables(checks: Check[], timings: TimingRow[]): string {
+  const lines = ['| kernel | weights | checks within tolerance | worst error / √K | worst vs unrounded X / √K |', '|---|---|---|---|---|'];
+  const groups = new Map<string, Check[]>();
+  for (const c of checks) groups.set(`${c.kernel} | ${c.weights}`, [...(groups.get(`${c.kernel} | ${c.weights}`) ?? []), c]);
+  for (const [key, group] of groups) {
+    const worst = (f: (c: Check) => number) => Math.max(...group.map(f)).toExponential(1);
+    lines.push(`| ${key} | ${group.filter((c) => c.ok).length}/${group.length} | ${worst((c) => c.error)} | ${worst((c) => c.errorVsF32X)} |`);
+  }
+  lines.push('', '| kernel | weights | layer | M | N | K | ms | TFLOP/s |', '|---|---|---|---|---|---|---|---|');
+  for (const t of timings) lines.push(`| ${t.kernel} | ${t.weights} | ${t.model} | ${t.M} | ${t.N} | ${t.K} | ${t.ms.toFixed(3)} | ${t.tflops.toFixed(1)} |`);
+  return `${lines.join('\n')}\n`;
+}
+
 async function main(): Promise<void> {
   const gpu = await Gpu.create();
   const a = gpu.adapter;
@@ -169,7 +179,7 @@ async function main(): Promise<void> {
   console.log(`checks: ${checks.filter((c) => c.ok).length}/${checks.length} within tolerance; worst f32 ${worst('f32')}, tensor cores ${tensorCores ? worst('tensor') : '—'}`);
 
   const timings: TimingRow[] = [];
-  const rowsList = quick ? [4096] : [4096, 16384];
+  const rowsList = quick ? [4096] : [512, 4096, 16384];
   const maxRows = Math.max(...rowsList);
   const maxK = Math.max(...models.map((m) => m.K));
   const maxN = Math.max(...models.map((m) => m.N));
@@ -202,7 +212,8 @@ async function main(): Promise<void> {
   const report = { date: new Date().toISOString(), adapter: a.description, subgroupSizes: a.subgroupSizes, features: a.features, subgroupMatrixConfigs: a.subgroupMatrixConfigs, checks, timings };
   await mkdir(outDir, { recursive: true });
   await writeFile(`${outDir}/h200-prefill-kernels.json`, `${JSON.stringify(report, null, 2)}\n`);
-  console.log(`wrote ${outDir}/h200-prefill-kernels.json`);
+  await writeFile(`${outDir}/h200-prefill-kernels.tables.md`, tables(checks, timings));
+  console.log(`wrote ${outDir}/h200-prefill-kernels.json and .tables.md`);
   gpu.destroy();
   process.exit(checks.every((c) => c.ok) ? 0 : 1);
 }

@@ -50,12 +50,12 @@ interface LinearKernel {
 
 /**
  * A tiled kernel for many rows. 'f32': shaders/linear.wgsl with wgM × wgN invocations of 8×8 outputs.
- * 'tensor-cores': shaders/linear_subgroup_matrix.wgsl with sgM × sgN subgroups of fragsM × fragsN
- * fragments of 16×16 outputs. Both walk K in slices of tileK.
+ * 'tensor-cores': shaders/linear_subgroup_matrix.wgsl with sgM × sgN subgroups of 32×64 outputs. Both
+ * walk K in slices of tileK.
  */
 export type TiledLinear =
   | { kind: 'f32'; wgM: 8 | 16; wgN: 8 | 16; tileK: 8 | 16 | 32 }
-  | { kind: 'tensor-cores'; sgM: 1 | 2 | 4; sgN: 1 | 2 | 4; fragsM: 1 | 2 | 4; fragsN: 1 | 2 | 4; tileK: 16 | 32 | 48 | 64 };
+  | { kind: 'tensor-cores'; sgM: 2 | 4; sgN: 1 | 2; tileK: 16 | 32 | 48 | 64 };
 
 /** Chunks of MAX_LOADS in shaders/linear_tiles.wgsl: 4-element loads per invocation per K slice. */
 const maxLoads = 16;
@@ -83,7 +83,7 @@ export function hasTensorCoresFor(gpu: Gpu, weight: LinearWeight): boolean {
 
 /** The tiled kernel for `rows` rows: smaller tiles when there are few rows, so fewer go to waste. */
 export function chooseTiledLinear(gpu: Gpu, weight: LinearWeight, rows: number): TiledLinear {
-  if (hasTensorCoresFor(gpu, weight)) return { kind: 'tensor-cores', sgM: rows <= 64 ? 2 : 4, sgN: 2, fragsM: 2, fragsN: 4, tileK: 64 };
+  if (hasTensorCoresFor(gpu, weight)) return { kind: 'tensor-cores', sgM: rows <= 64 ? 2 : 4, sgN: 2, tileK: 64 };
   return { kind: 'f32', wgM: rows <= 64 ? 8 : 16, wgN: 16, tileK: 8 };
 }
 
@@ -100,16 +100,11 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
     constants = { WG_M: wgM, WG_N: wgN, TILE_K: tileK };
     tile = { m: 8 * wgM, n: 8 * wgN, loads: [(2 * tileK) / wgN, (2 * tileK) / wgM], sharedBytes: 4 * tileK * 8 * (wgM + wgN) };
   } else {
-    const { sgM, sgN, fragsM, fragsN, tileK } = tiled;
-    const [m, n, threads] = [16 * sgM * fragsM, 16 * sgN * fragsN, 32 * sgM * sgN];
-    // The shader's arrays are sized for tiles up to 128×128×64, 8 subgroups and 16 fragments each.
-    if (m > 128 || n > 128 || tileK > 64 || sgM * sgN > 8 || fragsM * fragsN > 16) {
-      throw new Error(`Tensor-core linear tile ${JSON.stringify(tiled)} is larger than the kernel's arrays`);
-    }
+    const { sgM, sgN, tileK } = tiled;
     shader = 'linear_subgroup_matrix';
-    constants = { SG_M: sgM, SG_N: sgN, FRAGS_M: fragsM, FRAGS_N: fragsN, TILE_K: tileK };
-    // Workgroup memory as declared: f16 rows of 64 + 8 for 128 rows of X and of W, and 8 scratch fragments.
-    tile = { m, n, loads: [(m * tileK) / 4 / threads, (n * tileK) / 4 / threads], sharedBytes: 2 * 2 * 128 * 72 + 4 * 8 * 256 };
+    constants = { SG_M: sgM, SG_N: sgN, TILE_K: tileK };
+    // Workgroup memory as declared for the largest tile: f16 rows of 64 + 8 for 128 rows of X and of W, and 8 scratch fragments.
+    tile = { m: 32 * sgM, n: 64 * sgN, loads: [tileK / (4 * sgN), tileK / (2 * sgM)], sharedBytes: 2 * 2 * 128 * 72 + 4 * 8 * 256 };
   }
   if (tile.loads.some((n) => !Number.isInteger(n) || n < 1 || n > maxLoads)) {
     throw new Error(`Linear tile ${JSON.stringify(tiled)} does not split its K slices evenly into at most ${maxLoads} loads per invocation`);
