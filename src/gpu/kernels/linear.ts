@@ -81,7 +81,13 @@ export function hasTensorCoresFor(gpu: Gpu, weight: LinearWeight): boolean {
   );
 }
 
-/** The tiled kernel for `rows` rows: smaller tiles when there are few rows, so fewer go to waste. */
+/**
+ * The tiled kernel for `rows` rows. Measured on the H200 (bench/results/h200-prefill-kernels.md, 4096
+ * and 16384 rows of Qwen2.5-0.5B's and Llama-3.2-1B's MLP): f32 128×128 with K slices of 8 was the
+ * fastest f32 tile (29–35 TFLOP/s; slices of 16 and 32, and 64-row or 64-column tiles, slower), and
+ * 128×128 with K slices of 64 the fastest tensor-core tile (60–83 TFLOP/s; slices of 32 45–60). Up to
+ * 64 rows take 64-row tiles so that fewer rows go to waste (not measured).
+ */
 export function chooseTiledLinear(gpu: Gpu, weight: LinearWeight, rows: number): TiledLinear {
   if (hasTensorCoresFor(gpu, weight)) return { kind: 'tensor-cores', sgM: rows <= 64 ? 2 : 4, sgN: 2, tileK: 64 };
   return { kind: 'f32', wgM: rows <= 64 ? 8 : 16, wgN: 16, tileK: 8 };
