@@ -1,9 +1,10 @@
 // Token embedding lookup: out[row, :] = table[ids[row], :] as f32.
 // The table [vocab, hidden] may be split into row ranges (one storage binding each, see LinearWeight):
 // one dispatch per range copies the rows whose id falls in it; the last range's dispatch also writes
-// zeros for ids ≥ vocab, so a bad id never reads out of bounds. The table's element type is `W`.
+// zeros for ids ≥ vocab, so a bad id never reads out of bounds. The table is read through the weight format's include.
 
 //#include grid
+//#include weight_f32
 
 struct Params {
   rows: u32,
@@ -15,7 +16,6 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
-@group(0) @binding(2) var<storage, read> table: array<W>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(256)
@@ -30,7 +30,7 @@ fn main(
   if (id < p.first_id) { return; }
   let local_id = id - p.first_id;
   if (local_id < p.range_rows) {
-    out[e] = f32(table[local_id * p.hidden + e % p.hidden]);
+    out[e] = weight1(local_id * p.hidden + e % p.hidden);
   } else if (p.is_last_range != 0u) {
     out[e] = 0.0;
   }

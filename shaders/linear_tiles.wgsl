@@ -9,7 +9,8 @@
 // weight-format include (weight4: 4 consecutive elements of a row, as f32). K (ins) is a multiple of 4,
 // as the loader stores every matrix, so X and W are both read 4 elements of k at a time.
 // A weight too large for one storage binding is split into row ranges, one dispatch each: y_col0 says
-// where this range's outputs go in Y's rows of y_stride elements.
+// where this range's outputs go in Y's rows of y_stride elements. With ACCUMULATE in flags, Y += instead
+// of Y = (the residual add folded into the projection).
 
 //#include weight_f32
 
@@ -19,12 +20,15 @@ struct Params {
   ins: u32,       // K, a multiple of 4
   y_stride: u32,  // elements per row of Y
   y_col0: u32,    // first column of Y written here
-  has_bias: u32,
+  flags: u32,     // HAS_BIAS | ACCUMULATE
 }
+
+const HAS_BIAS = 1u;
+const ACCUMULATE = 2u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<B>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 const MAX_LOADS = 16u;
@@ -74,11 +78,13 @@ fn stage_slices(s: Slices, thread: u32) {
   }
 }
 
-/** Y[m, y_col0 + n] = v (+ bias), for m and n inside this dispatch's part of Y. */
+/** Y[m, y_col0 + n] = v (+ bias) (or += that), for m and n inside this dispatch's part of Y. */
 fn write_y(m: u32, n: u32, v: f32) {
   if (m < p.rows && n < p.outs) {
     var out = v;
-    if (p.has_bias != 0u) { out += f32(bias[p.y_col0 + n]); }
-    y[m * p.y_stride + p.y_col0 + n] = out;
+    if ((p.flags & HAS_BIAS) != 0u) { out += bias[p.y_col0 + n]; }
+    let at = m * p.y_stride + p.y_col0 + n;
+    if ((p.flags & ACCUMULATE) != 0u) { out += y[at]; }
+    y[at] = out;
   }
 }

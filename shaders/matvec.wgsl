@@ -1,14 +1,17 @@
 // Linear layer for a few rows (decoding): Y[m, y_col0 + n] = sum_k X[m, k] * W[n, k] (+ bias[y_col0 + n])
-// for m < ROWS (an override constant, 1..MAX_ROWS). Same layout, parameters and bindings as linear.wgsl.
+// for m < ROWS (an override constant, 1..MAX_ROWS); with ACCUMULATE in flags, Y += instead of Y =
+// (the residual add folded into o_proj and down_proj: one dispatch and one pass over Y fewer).
+// Same layout, parameters and bindings as linear.wgsl; W is read through the weight format's include.
 // Decoding is bound by reading W, so W is read once for all rows. Each workgroup owns OUTS_PER_GROUP
-// weight rows, and every invocation strides over k for all of them (consecutive invocations on
-// consecutive elements of each row: coalesced loads, and each element of x is loaded once for all
-// rows), keeping OUTS_PER_GROUP · ROWS partial sums. matvec_total (shaders/matvec_reduce.wgsl in
-// workgroup memory, or shaders/matvec_reduce_subgroups.wgsl) adds them up over the workgroup.
-// Sizes measured on lavapipe (src/gpu/kernels/linear.ts).
+// weight rows, and every invocation strides over k four elements at a time for all of them
+// (consecutive invocations on consecutive vec4s of each row: coalesced 16-byte loads, and each element
+// of x is loaded once for all rows), keeping OUTS_PER_GROUP · ROWS partial sums. matvec_total
+// (shaders/matvec_reduce.wgsl in workgroup memory, or shaders/matvec_reduce_subgroups.wgsl) adds them
+// up over the workgroup. Sizes measured on lavapipe (src/gpu/kernels/linear.ts).
 
 //#include grid
 //#include matvec_reduce
+//#include weight_f32
 
 struct Params {
   rows: u32,      // M, equal to ROWS (kept for the layout shared with linear.wgsl)
@@ -16,13 +19,15 @@ struct Params {
   ins: u32,       // K
   y_stride: u32,  // elements per row of Y
   y_col0: u32,    // first column of Y written here
-  has_bias: u32,
+  flags: u32,     // HAS_BIAS | ACCUMULATE
 }
+
+const HAS_BIAS = 1u;
+const ACCUMULATE = 2u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<W>;
-@group(0) @binding(3) var<storage, read> bias: array<W>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 override ROWS: u32 = 1u;
@@ -32,6 +37,11 @@ const OUTS_PER_GROUP = 4u;
 override SUMS: u32 = OUTS_PER_GROUP * ROWS; // partial sums per invocation, at most THREADS
 
 var<private> acc: array<f32, OUTS_PER_GROUP * MAX_ROWS>; // [weight row][row of X]
+
+fn x4(m: u32, k: u32) -> vec4<f32> {
+  let i = m * p.ins + k;
+  return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+}
 
 @compute @workgroup_size(THREADS)
 fn main(
@@ -43,12 +53,24 @@ fn main(
   if (n0 >= p.outs) { return; }
   let outs = min(OUTS_PER_GROUP, p.outs - n0);
 
-  for (var k = thread; k < p.ins; k += THREADS) {
-    var xk: array<f32, MAX_ROWS>;
-    for (var m = 0u; m < ROWS; m++) { xk[m] = x[m * p.ins + k]; }
-    for (var o = 0u; o < outs; o++) {
-      let wv = f32(w[(n0 + o) * p.ins + k]);
-      for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += wv * xk[m]; }
+  if (p.ins % 4u == 0u) {
+    // Every row starts on a multiple of 4 elements: whole vec4s of W.
+    for (var k = thread * 4u; k < p.ins; k += THREADS * 4u) {
+      var xk: array<vec4<f32>, MAX_ROWS>;
+      for (var m = 0u; m < ROWS; m++) { xk[m] = x4(m, k); }
+      for (var o = 0u; o < outs; o++) {
+        let wv = weight4((n0 + o) * p.ins + k);
+        for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += dot(wv, xk[m]); }
+      }
+    }
+  } else {
+    for (var k = thread; k < p.ins; k += THREADS) {
+      var xk: array<f32, MAX_ROWS>;
+      for (var m = 0u; m < ROWS; m++) { xk[m] = x[m * p.ins + k]; }
+      for (var o = 0u; o < outs; o++) {
+        let wv = weight1((n0 + o) * p.ins + k);
+        for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += wv * xk[m]; }
+      }
     }
   }
 
@@ -56,7 +78,9 @@ fn main(
   var total = matvec_total(thread);
   let o = thread / ROWS;
   if (o < outs) {
-    if (p.has_bias != 0u) { total += f32(bias[p.y_col0 + n0 + o]); }
-    y[(thread % ROWS) * p.y_stride + p.y_col0 + n0 + o] = total;
+    if ((p.flags & HAS_BIAS) != 0u) { total += bias[p.y_col0 + n0 + o]; }
+    let at = (thread % ROWS) * p.y_stride + p.y_col0 + n0 + o;
+    if ((p.flags & ACCUMULATE) != 0u) { total += y[at]; }
+    y[at] = total;
   }
 }

@@ -1,5 +1,11 @@
 // The one object kernels talk to: a device plus the caches that keep per-dispatch work small
-// (compiled pipelines, immutable uniform buffers) and the buffer helpers every layer needs.
+// (compiled pipelines, immutable uniform buffers, bind groups) and the buffer helpers every layer needs.
+//
+// Recording: every dispatch recorded on a command encoder goes into one compute pass, opened on the
+// first dispatch and closed by the next copy (gpu.copy) or by the submit (gpu.run / gpu.submit).
+// A decoded token is a few hundred small dispatches, and on a real GPU the fixed cost of each pass
+// and bind group, not the arithmetic, decided its speed. WebGPU orders the dispatches of a pass and
+// makes each one's writes visible to the next, so one pass changes nothing in the results.
 import { requestDevice, type AdapterReport, type DeviceRequest } from './device.ts';
 import { composeShader, type IncludeSwaps, type TypeAliases } from './shader-compose.ts';
 import { shaderSource } from '#shader-source';
@@ -16,9 +22,43 @@ export interface PipelineOptions {
   entryPoint?: string;
 }
 
+/** Uniform buffers kept by content; past this the cache starts again (a long chat makes new ones). */
+const maxCachedUniforms = 4096;
+/** Bind groups kept per pipeline; past this that pipeline's cache starts again. */
+const maxBindGroupsPerPipeline = 4096;
+/** Distinct sizes of staging buffers kept for reuse. */
+const maxStagingSizes = 8;
+
+function packUniform(fields: readonly UniformField[]): ArrayBuffer {
+  const words = Math.max(4, Math.ceil(fields.length / 4) * 4);
+  const data = new ArrayBuffer(words * 4);
+  const view = new DataView(data);
+  fields.forEach(([type, value], i) => {
+    if (type === 'f32') view.setFloat32(i * 4, value, true);
+    else if (type === 'i32') view.setInt32(i * 4, value, true);
+    else view.setUint32(i * 4, value, true);
+  });
+  return data;
+}
+
+function uniformKey(data: ArrayBuffer): string {
+  return Array.from(new Uint32Array(data)).join(',');
+}
+
 export class Gpu {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly uniforms = new Map<string, GPUBuffer>();
+  private readonly uniformSlots = new Map<string, { buffer: GPUBuffer; content: string; pending: Set<GPUCommandEncoder> }>();
+  private readonly bindGroups = new WeakMap<GPUComputePipeline, Map<string, GPUBindGroup>>();
+  /** Numbers naming buffers in bind-group keys; never reused, so a key never matches a new buffer. */
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
+  private readonly openPasses = new WeakMap<GPUCommandEncoder, GPUComputePassEncoder>();
+  /** Mappable buffers for reads, by size, reused: a decoded token reads back every time. */
+  private readonly stagingPool = new Map<number, GPUBuffer[]>();
+  private uniformsCreated = 0;
+  /** What this device was asked to do so far: for benchmarks' per-token breakdowns. */
+  readonly counters = { dispatches: 0, passes: 0, submits: 0, waits: 0, bindGroupsMade: 0, bytesRead: 0 };
   private firstError: string | undefined;
   /** Why the device is gone (lost or destroyed); afterwards every call fails with this. */
   private gone: string | undefined;
@@ -84,41 +124,65 @@ export class Gpu {
 
   /** A uniform buffer holding the given 4-byte fields in order (pad to 16 bytes). Cached by content. */
   uniform(fields: readonly UniformField[]): GPUBuffer {
-    const words = Math.max(4, Math.ceil(fields.length / 4) * 4);
-    const data = new ArrayBuffer(words * 4);
-    const view = new DataView(data);
-    fields.forEach(([type, value], i) => {
-      if (type === 'f32') view.setFloat32(i * 4, value, true);
-      else if (type === 'i32') view.setInt32(i * 4, value, true);
-      else view.setUint32(i * 4, value, true);
-    });
-    const key = Array.from(new Uint32Array(data)).join(',');
+    const data = packUniform(fields);
+    const key = uniformKey(data);
     let buffer = this.uniforms.get(key);
     if (!buffer) {
-      if (this.uniforms.size >= 4096) this.dropUniforms();
-      buffer = this.device.createBuffer({
-        size: data.byteLength,
-        usage: GPUBufferUsage.UNIFORM,
-        mappedAtCreation: true,
-      });
-      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data));
-      buffer.unmap();
+      // Forgetting, not destroying: commands recorded but not yet submitted may still use them, and
+      // the garbage collector frees each one once no command does.
+      if (this.uniforms.size >= maxCachedUniforms) this.uniforms.clear();
+      buffer = this.createUniform(data);
       this.uniforms.set(key, buffer);
     }
     return buffer;
   }
 
-  private dropUniforms(): void {
-    // Buffers still referenced by recorded commands stay alive until those commands finish.
-    for (const buffer of this.uniforms.values()) buffer.destroy();
-    this.uniforms.clear();
+  /**
+   * A uniform whose buffer stays while its content changes between submissions: decoding's per-token
+   * values (the query's position, the growing span's length) are the same at every layer of a token
+   * and new at each token, so a uniform cached by content would be a new buffer per token, and each
+   * layer a new bind group. New content is written with queue.writeBuffer, which the queue orders
+   * after every command buffer already submitted and before the next one. While an encoder that
+   * used the old content is not yet submitted, a different content gets an ordinary uniform.
+   */
+  slotUniform(encoder: GPUCommandEncoder, slot: string, fields: readonly UniformField[]): GPUBuffer {
+    const data = packUniform(fields);
+    const content = uniformKey(data);
+    let entry = this.uniformSlots.get(slot);
+    if (!entry) {
+      entry = { buffer: this.createUniform(data, GPUBufferUsage.COPY_DST), content, pending: new Set() };
+      this.uniformSlots.set(slot, entry);
+    } else if (entry.content !== content) {
+      if (entry.pending.size > 0) return this.uniform(fields);
+      this.device.queue.writeBuffer(entry.buffer, 0, data);
+      entry.content = content;
+    }
+    entry.pending.add(encoder);
+    return entry.buffer;
   }
 
-  /** Records one compute dispatch; resources bind in order to @group(0) @binding(0, 1, …). */
+  private createUniform(data: ArrayBuffer, extraUsage = 0): GPUBuffer {
+    this.uniformsCreated++;
+    const buffer = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | extraUsage, mappedAtCreation: true });
+    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data));
+    buffer.unmap();
+    return buffer;
+  }
+
+  /** Uniform buffers created so far, and how many the cache holds (for soak tests and benchmarks). */
+  get uniformStats(): { created: number; cached: number } {
+    return { created: this.uniformsCreated, cached: this.uniforms.size };
+  }
+
+  /**
+   * Records one compute dispatch into the encoder's open compute pass; resources bind in order to
+   * @group(0) @binding(0, 1, …), an undefined entry leaving its binding number out (a quantized weight's
+   * scales sit at binding 5 whatever the kernel's other bindings).
+   */
   dispatch(
     encoder: GPUCommandEncoder,
     pipeline: GPUComputePipeline,
-    resources: readonly Binding[],
+    resources: readonly (Binding | undefined)[],
     workgroups: readonly [number, number?, number?],
   ): void {
     const [x, y = 1, z = 1] = workgroups;
@@ -127,33 +191,102 @@ export class Gpu {
       throw new Error(`Dispatch of ${x}x${y}x${z} workgroups exceeds the device limit of ${max} per dimension`);
     }
     if (x === 0 || y === 0 || z === 0) return;
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: resources.map((r, binding) => ({
-        binding,
-        resource: r instanceof GPUBuffer ? { buffer: r } : r,
-      })),
-    });
-    const pass = encoder.beginComputePass();
+    const pass = this.passOf(encoder);
+    this.counters.dispatches++;
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, this.bindGroup(pipeline, resources));
     pass.dispatchWorkgroups(x, y, z);
-    pass.end();
+  }
+
+  /** Records a buffer copy, closing the open compute pass (copies cannot be recorded inside one). */
+  copy(encoder: GPUCommandEncoder, source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
+    this.endPass(encoder);
+    encoder.copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
+  }
+
+  /** A command encoder to record on; gpu.submit(encoder) sends it. */
+  encoder(label?: string): GPUCommandEncoder {
+    this.checkDevice();
+    return this.device.createCommandEncoder({ label });
+  }
+
+  /** Closes the open compute pass and submits the encoder's commands. */
+  submit(encoder: GPUCommandEncoder): void {
+    this.endPass(encoder);
+    this.device.queue.submit([encoder.finish()]);
+    for (const slot of this.uniformSlots.values()) slot.pending.delete(encoder);
+    this.counters.submits++;
   }
 
   /** Encodes work with `record` and submits it as one command buffer. */
   run(record: (encoder: GPUCommandEncoder) => void): void {
-    this.checkDevice();
-    const encoder = this.device.createCommandEncoder();
+    const encoder = this.encoder();
     record(encoder);
-    this.device.queue.submit([encoder.finish()]);
+    this.submit(encoder);
   }
 
-  /** A storage buffer of `bytes` (rounded up to 4), zero-filled. */
+  private passOf(encoder: GPUCommandEncoder): GPUComputePassEncoder {
+    let pass = this.openPasses.get(encoder);
+    if (!pass) {
+      pass = encoder.beginComputePass();
+      this.openPasses.set(encoder, pass);
+      this.counters.passes++;
+    }
+    return pass;
+  }
+
+  private endPass(encoder: GPUCommandEncoder): void {
+    const pass = this.openPasses.get(encoder);
+    if (pass) {
+      pass.end();
+      this.openPasses.delete(encoder);
+    }
+  }
+
+  /**
+   * The bind group of `resources` for `pipeline`, made once: the weights, the KV cache and the
+   * activations live as long as the model, so decoding finds nearly every bind group made.
+   */
+  private bindGroup(pipeline: GPUComputePipeline, resources: readonly (Binding | undefined)[]): GPUBindGroup {
+    let cache = this.bindGroups.get(pipeline);
+    if (!cache) {
+      cache = new Map();
+      this.bindGroups.set(pipeline, cache);
+    }
+    const key = resources
+      .map((r) => (r === undefined ? '-' : r instanceof GPUBuffer ? `${this.bufferId(r)}` : `${this.bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? '*'}`))
+      .join(',');
+    let group = cache.get(key);
+    if (!group) {
+      // Bind groups need no destroy: dropping the cache only lets unused ones be collected.
+      if (cache.size >= maxBindGroupsPerPipeline) cache.clear();
+      this.counters.bindGroupsMade++;
+      group = this.device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: resources.flatMap((r, binding) => (r === undefined ? [] : [{ binding, resource: r instanceof GPUBuffer ? { buffer: r } : r }])),
+      });
+      cache.set(key, group);
+    }
+    return group;
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(buffer, id);
+    }
+    return id;
+  }
+
+  /**
+   * A storage buffer of `bytes`, zero-filled, rounded up to 16 so that any tensor can be read as
+   * vec4s (a weight of an odd element count too).
+   */
   buffer(bytes: number, label?: string, extraUsage = 0): GPUBuffer {
     return this.device.createBuffer({
       label,
-      size: Math.max(4, Math.ceil(bytes / 4) * 4),
+      size: Math.max(16, Math.ceil(bytes / 16) * 16),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
     });
   }
@@ -189,16 +322,44 @@ export class Gpu {
   async read(buffer: GPUBuffer, bytes = buffer.size, offset = 0): Promise<ArrayBuffer> {
     this.checkDevice();
     const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = this.device.createCommandEncoder();
-    encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
-    this.device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const copy = staging.getMappedRange().slice(0, bytes);
-    staging.unmap();
-    staging.destroy();
-    this.throwIfErrored();
-    return copy;
+    const staging = this.takeStaging(size);
+    try {
+      const encoder = this.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
+      this.device.queue.submit([encoder.finish()]);
+      this.counters.submits++;
+      this.counters.waits++;
+      this.counters.bytesRead += size;
+      await staging.mapAsync(GPUMapMode.READ);
+      const copy = staging.getMappedRange().slice(0, bytes);
+      staging.unmap();
+      this.returnStaging(staging);
+      this.throwIfErrored();
+      return copy;
+    } catch (error) {
+      staging.destroy();
+      throw error;
+    }
+  }
+
+  private takeStaging(size: number): GPUBuffer {
+    const free = this.stagingPool.get(size)?.pop();
+    return free ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'staging' });
+  }
+
+  /** Keeps a few staging buffers of each size; a read of an unusual size frees its buffer. */
+  private returnStaging(staging: GPUBuffer): void {
+    let free = this.stagingPool.get(staging.size);
+    if (!free) {
+      if (this.stagingPool.size >= maxStagingSizes) {
+        staging.destroy();
+        return;
+      }
+      free = [];
+      this.stagingPool.set(staging.size, free);
+    }
+    if (free.length < 2) free.push(staging);
+    else staging.destroy();
   }
 
   async readF32(t: Tensor | GPUBuffer): Promise<Float32Array> {
@@ -216,6 +377,7 @@ export class Gpu {
   /** Waits for all submitted work; throws the first GPU error seen. */
   async finish(): Promise<void> {
     this.checkDevice();
+    this.counters.waits++;
     await this.device.queue.onSubmittedWorkDone();
     this.throwIfErrored();
   }
@@ -238,7 +400,12 @@ export class Gpu {
 
   destroy(): void {
     this.gone ??= 'GPU device destroyed';
-    this.dropUniforms();
+    for (const buffer of this.uniforms.values()) buffer.destroy();
+    this.uniforms.clear();
+    for (const slot of this.uniformSlots.values()) slot.buffer.destroy();
+    this.uniformSlots.clear();
+    for (const free of this.stagingPool.values()) for (const buffer of free) buffer.destroy();
+    this.stagingPool.clear();
     this.pipelines.clear();
     this.device.destroy();
   }

@@ -4,13 +4,14 @@
 //
 // What attention sees is the caller's choice (AttentionPlan): ordinary causal attention over the
 // whole cache (full attention, Star Attention's phase 2, decoding), or Star Attention's phase 1, where
-// a batch of blocks sees the anchor and its own block only. Work is submitted one layer at a time so
-// no single submission runs long enough to trip a GPU watchdog.
+// a batch of blocks sees the anchor and its own block only. A piece of many rows is submitted one
+// layer at a time, so no single submission runs long enough to trip a GPU watchdog; a decoded token
+// (a few rows) is one submission for the whole model, since its cost is the recording, not the work.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { linear } from '../gpu/kernels/linear.ts';
 import { rmsNorm, headRmsNorm } from '../gpu/kernels/norms.ts';
-import { addInPlace, siluMul } from '../gpu/kernels/elementwise.ts';
+import { siluMul } from '../gpu/kernels/elementwise.ts';
 import { rope } from '../gpu/kernels/rope.ts';
 import { embed } from '../gpu/kernels/embed.ts';
 import {
@@ -31,6 +32,8 @@ import type { KvCache } from './kv-cache.ts';
 
 /** Query rows up to this count use the split-KV decode kernel instead of the prefill kernel. */
 const decodeRows = 4;
+/** Pieces of up to this many rows are recorded into one command buffer for all layers. */
+const singleSubmitRows = 8;
 
 export type AttentionPlan =
   /** Every row sees every cached key at a position ≤ its own (the rows' own keys included). */
@@ -143,6 +146,8 @@ export class Transformer {
     try {
       for (let start = 0; start < ids.length; ) {
         request.signal?.throwIfAborted();
+        // Bounded work in flight: the previous piece finishes before the next is queued.
+        if (start > 0) await this.gpu.finish();
         const end = this.pieceEnd(request, start);
         logits = await this.forwardPiece({
           ...request,
@@ -150,8 +155,6 @@ export class Transformer {
           firstPosition: firstPosition + start,
           logits: end === ids.length ? request.logits : 'none',
         });
-        // Bounded work in flight: wait for this piece before queueing the next.
-        await this.gpu.finish();
         request.onPiece?.(end);
         start = end;
       }
@@ -188,77 +191,89 @@ export class Transformer {
     gpu.write(a.ids, Uint32Array.from(request.ids));
     gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => request.firstPosition + i));
     const cacheRow = request.cache.append(rows, request.firstPosition);
+    // Remote partials are awaited mid-layer, so that path submits around each attention.
+    const oneSubmission = rows <= singleSubmitRows && !request.remote;
+    let encoder = gpu.encoder('forward');
+    const submitLayer = () => {
+      if (oneSubmission) return;
+      gpu.submit(encoder);
+      encoder = gpu.encoder('forward');
+    };
 
-    gpu.run((encoder) => embed(gpu, encoder, weights.embedding, a.ids, a.hidden, rows));
+    embed(gpu, encoder, weights.embedding, a.ids, a.hidden, rows);
 
     for (let layer = 0; layer < config.layers; layer++) {
       const w = weights.layers[layer];
-      gpu.run((encoder) => {
-        rmsNorm(gpu, encoder, a.hidden, w.inputNorm, a.normed, rows, config.rmsNormEps);
-        linear(gpu, encoder, a.normed, w.q, a.q, rows);
-        linear(gpu, encoder, a.normed, w.k, a.k, rows);
-        linear(gpu, encoder, a.normed, w.v, a.v, rows);
-        if (w.qNorm && w.kNorm) {
-          headRmsNorm(gpu, encoder, a.q, w.qNorm, rows, config.heads, config.rmsNormEps);
-          headRmsNorm(gpu, encoder, a.k, w.kNorm, rows, config.kvHeads, config.rmsNormEps);
-        }
-        rope(gpu, encoder, a.q, a.positions, this.invFreq, rows, config.heads, config.headDim, this.attentionScaling);
-        rope(gpu, encoder, a.k, a.positions, this.invFreq, rows, config.kvHeads, config.headDim, this.attentionScaling);
-        request.cache.write(encoder, layer, a.k.buffer, a.v.buffer, 0, cacheRow, rows);
-      });
+      rmsNorm(gpu, encoder, a.hidden, w.inputNorm, a.normed, rows, config.rmsNormEps);
+      linear(gpu, encoder, a.normed, w.q, a.q, rows);
+      linear(gpu, encoder, a.normed, w.k, a.k, rows);
+      linear(gpu, encoder, a.normed, w.v, a.v, rows);
+      if (w.qNorm && w.kNorm) {
+        headRmsNorm(gpu, encoder, a.q, w.qNorm, rows, config.heads, config.rmsNormEps);
+        headRmsNorm(gpu, encoder, a.k, w.kNorm, rows, config.kvHeads, config.rmsNormEps);
+      }
+      rope(gpu, encoder, a.q, a.positions, this.invFreq, rows, config.heads, config.headDim, this.attentionScaling);
+      rope(gpu, encoder, a.k, a.positions, this.invFreq, rows, config.kvHeads, config.headDim, this.attentionScaling);
+      request.cache.write(encoder, layer, a.k.buffer, a.v.buffer, 0, cacheRow, rows);
 
-      await this.attend(request, layer, cacheRow, rows, a);
+      if (request.remote) {
+        gpu.submit(encoder);
+        await this.attendWithRemote(request, layer, cacheRow, rows, a);
+        encoder = gpu.encoder('forward');
+      } else {
+        this.attend(encoder, request, layer, cacheRow, rows, a);
+      }
 
-      gpu.run((encoder) => {
-        linear(gpu, encoder, a.attentionOut, w.o, a.projected, rows);
-        addInPlace(gpu, encoder, a.hidden, a.projected, rows * config.hidden);
-        rmsNorm(gpu, encoder, a.hidden, w.postAttentionNorm, a.normed, rows, config.rmsNormEps);
-        linear(gpu, encoder, a.normed, w.gate, a.gate, rows);
-        linear(gpu, encoder, a.normed, w.up, a.up, rows);
-        siluMul(gpu, encoder, a.gate, a.up, a.gate, rows * config.intermediate);
-        linear(gpu, encoder, a.gate, w.down, a.projected, rows);
-        addInPlace(gpu, encoder, a.hidden, a.projected, rows * config.hidden);
-      });
+      // The residual adds are done by o_proj and down_proj themselves (accumulate).
+      linear(gpu, encoder, a.attentionOut, w.o, a.hidden, rows, { accumulate: true });
+      rmsNorm(gpu, encoder, a.hidden, w.postAttentionNorm, a.normed, rows, config.rmsNormEps);
+      linear(gpu, encoder, a.normed, w.gate, a.gate, rows);
+      linear(gpu, encoder, a.normed, w.up, a.up, rows);
+      siluMul(gpu, encoder, a.gate, a.up, a.gate, rows * config.intermediate);
+      linear(gpu, encoder, a.gate, w.down, a.hidden, rows, { accumulate: true });
+      submitLayer();
     }
 
-    if (request.logits === 'none') return undefined;
+    if (request.logits === 'none') {
+      gpu.submit(encoder);
+      return undefined;
+    }
     const logitRows = request.logits === 'all' ? rows : 1;
     const logits = this.logitsFor(logitRows);
-    gpu.run((encoder) => {
-      let source = a.hidden;
-      if (request.logits === 'last' && rows > 1) {
-        // Only the last row's logits are wanted: move it to the front of the scratch row.
-        const rowBytes = config.hidden * 4;
-        encoder.copyBufferToBuffer(a.hidden.buffer, (rows - 1) * rowBytes, a.projected.buffer, 0, rowBytes);
-        source = a.projected;
-      }
-      rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps);
-      linear(gpu, encoder, a.normed, weights.lmHead, logits, logitRows);
-    });
+    let source = a.hidden;
+    if (request.logits === 'last' && rows > 1) {
+      // Only the last row's logits are wanted: move it to the front of the scratch row.
+      const rowBytes = config.hidden * 4;
+      gpu.copy(encoder, a.hidden.buffer, (rows - 1) * rowBytes, a.projected.buffer, 0, rowBytes);
+      source = a.projected;
+    }
+    rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps);
+    linear(gpu, encoder, a.normed, weights.lmHead, logits, logitRows);
+    gpu.submit(encoder);
     return { ...logits, shape: [logitRows, config.vocab] };
   }
 
-  /** Attention for this piece's rows at one layer, into a.attention (o normalised, lse). */
-  private async attend(request: ForwardRequest, layer: number, cacheRow: number, rows: number, a: Activations): Promise<void> {
-    const { gpu, shape } = this;
+  /** Attention for this piece's rows at one layer over this host's cache, into a.attention (o normalised, lse). */
+  private attend(encoder: GPUCommandEncoder, request: ForwardRequest, layer: number, cacheRow: number, rows: number, a: Activations): void {
     const query = { q: a.q.buffer, rows, firstPosition: request.firstPosition };
     const plan = request.attention;
-
     if (plan.kind === 'star-blocks') {
-      gpu.run((encoder) => this.attendStarBlocks(encoder, plan, request.cache, layer, cacheRow, query, a.attention));
-      return;
+      this.attendStarBlocks(encoder, plan, request.cache, layer, cacheRow, query, a.attention);
+    } else {
+      this.attendCausal(encoder, query, request.cache.spans(layer, 0, cacheRow + rows), a.attention);
     }
+  }
 
+  /**
+   * Star Attention phase 2 across hosts: this host's partial over its own KV (its context blocks and
+   * the query's tokens) and the other hosts' partials over theirs, merged exactly by log-sum-exp.
+   */
+  private async attendWithRemote(request: ForwardRequest, layer: number, cacheRow: number, rows: number, a: Activations): Promise<void> {
+    const { gpu, shape } = this;
+    const query = { q: a.q.buffer, rows, firstPosition: request.firstPosition };
     const spans = request.cache.spans(layer, 0, cacheRow + rows);
-    if (!request.remote) {
-      gpu.run((encoder) => this.attendCausal(encoder, query, spans, a.attention));
-      return;
-    }
-
-    // Star Attention phase 2 across hosts: this host's partial over its own KV (its context blocks and
-    // the query's tokens) and the other hosts' partials over theirs, merged exactly by log-sum-exp.
     const q = await gpu.readF32({ ...a.q, shape: [rows, shape.heads * shape.headDim] });
-    const remote = await request.remote(layer, q, rows, request.firstPosition);
+    const remote = await request.remote!(layer, q, rows, request.firstPosition);
     const count = 1 + remote.count;
     const partials = this.partialsFor(count, rows);
     const oBytes = rows * shape.heads * shape.headDim * 4;
@@ -267,8 +282,8 @@ export class Transformer {
     gpu.write(partials.lse, remote.lse, lseBytes);
     gpu.run((encoder) => {
       this.attendCausal(encoder, query, spans, a.attention);
-      encoder.copyBufferToBuffer(a.attention.o, 0, partials.o, 0, oBytes);
-      encoder.copyBufferToBuffer(a.attention.lse, 0, partials.lse, 0, lseBytes);
+      gpu.copy(encoder, a.attention.o, 0, partials.o, 0, oBytes);
+      gpu.copy(encoder, a.attention.lse, 0, partials.lse, 0, lseBytes);
       lseMerge(gpu, encoder, shape, partials, count, rows, a.attention);
     });
   }
@@ -325,8 +340,8 @@ export class Transformer {
       // Storage bindings need 256-byte aligned offsets, so each partial is computed into `out` and
       // copied to its slot.
       attentionPrefill(gpu, encoder, shape, query, span, out);
-      encoder.copyBufferToBuffer(out.o, 0, partials.o, i * oBytes, oBytes);
-      encoder.copyBufferToBuffer(out.lse, 0, partials.lse, i * lseBytes, lseBytes);
+      gpu.copy(encoder, out.o, 0, partials.o, i * oBytes, oBytes);
+      gpu.copy(encoder, out.lse, 0, partials.lse, i * lseBytes, lseBytes);
     });
     lseMerge(gpu, encoder, shape, partials, spans.length, query.rows, out);
   }

@@ -14,7 +14,7 @@ import { HostError } from './host-error.ts';
 
 export interface HostOpenOptions {
   model: ModelLocation;
-  weightType?: 'f32' | 'f16';
+  weightType?: 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
   /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
   maxRows?: number;
   /** See TransformerOptions.ropeDType. */

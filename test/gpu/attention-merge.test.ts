@@ -27,8 +27,8 @@ function partialsOver(gpu: Gpu, shape: AttentionShape, query: TestQuery, spans: 
   gpu.run((enc) =>
     spans.forEach((kv, i) => {
       attentionPrefill(gpu, enc, shape, query.query, kv.span, one);
-      enc.copyBufferToBuffer(one.o, 0, partials.o, i * oBytes, oBytes);
-      enc.copyBufferToBuffer(one.lse, 0, partials.lse, i * lseBytes, lseBytes);
+      gpu.copy(enc, one.o, 0, partials.o, i * oBytes, oBytes);
+      gpu.copy(enc, one.lse, 0, partials.lse, i * lseBytes, lseBytes);
     }),
   );
   return partials;

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { linear, maxMatvecRows, type LinearWeight } from '../../src/gpu/kernels/linear.ts';
 import { linearRef } from '../reference/linear.ts';
 import { maxAbsDiff, randomArray } from '../support/random.ts';
-import { inBrowser, subgroupPaths, testGpu } from '../support/gpu.ts';
-import { f32ToF16Bits, f16BitsToF32 } from '../../src/model/dtype.ts';
+import { subgroupPaths, testGpu } from '../support/gpu.ts';
+import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/model/dtype.ts';
+import { dequantize, quantize } from '../../src/model/formats/quantize.ts';
 
 // Rows up to maxMatvecRows take the matrix–vector kernel, more rows the tiled one. The matrix–vector
 // kernel has a subgroup path and a workgroup-memory path: its shapes run on both, with outputs that
@@ -34,7 +35,7 @@ for (const path of subgroupPaths) {
       const gpu = await testGpu(path);
       expect(gpu.hasSubgroups).toBe(path.subgroups);
       if (!path.subgroups) {
-        const subgroupBuild = { aliases: { W: 'f32' }, includes: { matvec_reduce: 'matvec_reduce_subgroups' } } as const;
+        const subgroupBuild = { includes: { matvec_reduce: 'matvec_reduce_subgroups' } } as const;
         expect(() => gpu.pipeline('matvec', subgroupBuild)).toThrow(/no subgroups feature/);
       }
     });
@@ -100,31 +101,73 @@ for (const path of subgroupPaths) {
     });
   });
 
-  describe(`linear, f16 weights [${path.name}]`, () => {
-    for (const rows of [1, 3, maxMatvecRows, 33].filter(onThisPath)) {
-      it(`matches the reference on the f16-rounded weights, rows=${rows}`, async () => {
+  // 16-bit weights are kept packed as on disk and widened in the shader, on every adapter (no
+  // shader-f16 needed): the result must be what f32 storage of the same numbers gives, bit for bit.
+  const sixteenBit = [
+    { format: 'f16', bits: f32ToF16Bits, widen: f16BitsToF32 },
+    { format: 'bf16', bits: f32ToBf16Bits, widen: bf16BitsToF32 },
+  ] as const;
+  for (const { format, bits, widen } of sixteenBit) {
+    describe(`linear, ${format} weights [${path.name}]`, () => {
+      for (const [rows, outs, ins] of [[1, 70, 40], [3, 70, 40], [maxMatvecRows, 33, 36], [1, 9, 7], [33, 70, 40], [40, 13, 8]].filter(([r]) => onThisPath(r))) {
+        it(`equals f32 storage of the same values, rows=${rows} outs=${outs} ins=${ins}`, async () => {
+          const gpu = await testGpu(path);
+          const x = gpu.tensorFrom(randomArray(rows * ins, 11), 'f32', [rows, ins]);
+          const w16 = bits(randomArray(outs * ins, 12));
+          const bias = gpu.tensorFrom(randomArray(outs, 13), 'f32', [outs]);
+          const packed: LinearWeight = { parts: [gpu.tensorFrom(w16, format, [outs, ins])], outs, ins, bias };
+          const widened: LinearWeight = { parts: [gpu.tensorFrom(widen(w16), 'f32', [outs, ins])], outs, ins, bias };
+          const y16 = gpu.tensor('f32', [rows, outs]);
+          const y32 = gpu.tensor('f32', [rows, outs]);
+          gpu.run((enc) => {
+            linear(gpu, enc, x, packed, y16, rows);
+            linear(gpu, enc, x, widened, y32, rows);
+          });
+          expect(await gpu.readF32(y16)).toEqual(await gpu.readF32(y32));
+        });
+      }
+    });
+  }
+
+  // Quantized weights: dequantized in the kernel, so the result must be what f32 storage of the
+  // dequantized values gives (sums in the same order: equal up to the rounding of each product).
+  for (const format of ['q8', 'q4'] as const) {
+    describe(`linear, ${format} weights [${path.name}]`, () => {
+      for (const [rows, outs, ins] of [[1, 70, 64], [maxMatvecRows, 33, 96], [33, 70, 64]].filter(([r]) => onThisPath(r))) {
+        it(`equals f32 storage of the dequantized values, rows=${rows} outs=${outs} ins=${ins}`, async () => {
+          const gpu = await testGpu(path);
+          const x = gpu.tensorFrom(randomArray(rows * ins, 21), 'f32', [rows, ins]);
+          const packed = quantize(format, randomArray(outs * ins, 22));
+          const bias = gpu.tensorFrom(randomArray(outs, 23), 'f32', [outs]);
+          const part = { buffer: gpu.upload(packed.data), scales: gpu.upload(packed.scales), dtype: 'u32', shape: [outs, ins], format } as const;
+          const quantized: LinearWeight = { parts: [part], outs, ins, bias };
+          const widened: LinearWeight = { parts: [gpu.tensorFrom(dequantize(packed), 'f32', [outs, ins])], outs, ins, bias };
+          const yq = gpu.tensor('f32', [rows, outs]);
+          const y32 = gpu.tensor('f32', [rows, outs]);
+          gpu.run((enc) => {
+            linear(gpu, enc, x, quantized, yq, rows);
+            linear(gpu, enc, x, widened, y32, rows);
+          });
+          expect(maxAbsDiff(await gpu.readF32(yq), await gpu.readF32(y32))).toBeLessThan(1e-5);
+        });
+      }
+    });
+  }
+
+  describe(`linear, accumulate (y += x·wᵀ) [${path.name}]`, () => {
+    for (const rows of [1, 4, 20].filter(onThisPath)) {
+      it(`adds to what y holds, rows=${rows}`, async () => {
         const gpu = await testGpu(path);
-        // lavapipe (Node) has shader-f16 and must run it; SwiftShader (Chromium) has none and must say so.
-        expect(gpu.hasF16).toBe(!inBrowser);
-        const [outs, ins] = [70, 40];
-        const x = randomArray(rows * ins, 11);
-        const w16 = f32ToF16Bits(randomArray(outs * ins, 12));
-        const b16 = f32ToF16Bits(randomArray(outs, 13));
-        const weight: LinearWeight = {
-          parts: [gpu.tensorFrom(w16, 'f16', [outs, ins])],
-          outs,
-          ins,
-          bias: gpu.tensorFrom(b16, 'f16', [outs]),
-        };
-        const y = gpu.tensor('f32', [rows, outs]);
-        const record = () => gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows));
-        if (!gpu.hasF16) {
-          expect(record).toThrow(/shader-f16/);
-          return;
-        }
-        record();
-        const want = linearRef(x, f16BitsToF32(w16), f16BitsToF32(b16), rows, outs, ins);
-        expect(maxAbsDiff(await gpu.readF32(y), want)).toBeLessThan(1e-4);
+        const [outs, ins] = [130, 64];
+        const x = randomArray(rows * ins, 41);
+        const w = randomArray(outs * ins, 42);
+        const b = randomArray(outs, 43);
+        const before = randomArray(rows * outs, 44);
+        const weight: LinearWeight = { parts: [gpu.tensorFrom(w, 'f32', [outs, ins])], outs, ins, bias: gpu.tensorFrom(b, 'f32', [outs]) };
+        const y = gpu.tensorFrom(before, 'f32', [rows, outs]);
+        gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), weight, y, rows, { accumulate: true }));
+        const want = linearRef(x, w, b, rows, outs, ins).map((v, i) => v + before[i]);
+        expect(maxAbsDiff(await gpu.readF32(y), want)).toBeLessThan(1e-4 * Math.sqrt(ins));
       });
     }
   });

@@ -1,6 +1,6 @@
-// Y = X·Wᵀ (+ b) with W in Hugging Face's [out, in] layout, f32, f16 or bf16 weights, f32 accumulation.
-// Kernels with the same bindings and parameters: for prefill a tiled matrix product, in f32
-// (shaders/linear.wgsl) or on tensor cores (shaders/linear_subgroup_matrix.wgsl, for 16-bit weights
+// Y = X·Wᵀ (+ b) (or Y += …) with W in Hugging Face's [out, in] layout in any weight format, f32
+// accumulation. Kernels with the same bindings and parameters: for prefill a tiled matrix product, in
+// f32 (shaders/linear.wgsl) or on tensor cores (shaders/linear_subgroup_matrix.wgsl, for 16-bit weights
 // where the device has them); and for the few rows of decoding a matrix–vector kernel that reads W once
 // for all rows (bandwidth-bound).
 import type { Gpu } from '../gpu.ts';
@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor.ts';
 import { subgroupMatrixFeature } from '../device.ts';
 import { foldedGrid } from './grid.ts';
 import { reduceIncludes } from './reduce.ts';
-import { weightFormatOf, weightIncludes } from './weight-format.ts';
+import { weightFormatOf, weightIncludes, type WeightFormat, type WeightPart } from './weight-format.ts';
 
 /**
  * Up to this many rows go to the matrix–vector kernel (MAX_ROWS in shaders/matvec.wgsl): measured on
@@ -35,12 +35,15 @@ export interface LinearWeight {
   parts: readonly Tensor[];
   outs: number;
   ins: number;
+  /** f32, whatever the weight's format. */
   bias?: Tensor;
 }
 
-/** The shaders' weight type alias `W` for a weight tensor (f16 stays f16; everything else is f32). */
-export function weightAlias(w: Tensor): 'f16' | 'f32' {
-  return w.dtype === 'f16' ? 'f16' : 'f32';
+export interface LinearOptions {
+  /** y += x·wᵀ instead of y = x·wᵀ: the residual add done by the projection itself. */
+  accumulate?: boolean;
+  /** The kernel for more than maxMatvecRows rows, instead of chooseTiledLinear's (tests and benchmarks). */
+  tiled?: TiledLinear;
 }
 
 interface LinearKernel {
@@ -61,15 +64,20 @@ export type TiledLinear =
 const maxLoads = 16;
 
 /**
- * Whether linear layers with this weight go to tensor cores: 16-bit weights (f32 weights ask for f32
- * products), and a device with subgroup matrices of the shape the kernel is written for (f16 16×16×16
+ * The formats that go to tensor cores, those checked there on the H200. f32 weights ask for f32
+ * products; q8 and q4 read through the same weight4 and would only need that check.
+ */
+const sixteenBitFormats: readonly WeightFormat[] = ['f16', 'bf16'];
+
+/**
+ * Whether linear layers with this weight go to tensor cores: 16-bit weights, and a device with subgroup matrices of the shape the kernel is written for (f16 16×16×16
  * into f32), f16, and subgroups of exactly 32 invocations, which the kernel's fragment layout assumes.
  */
 export function hasTensorCoresFor(gpu: Gpu, weight: LinearWeight): boolean {
   const { features } = gpu.device;
   const { subgroupSizes, subgroupMatrixConfigs } = gpu.adapter;
   return (
-    weightFormatOf(weight.parts[0].dtype) !== 'f32' &&
+    sixteenBitFormats.includes(weightFormatOf(weight.parts[0])) &&
     features.has(subgroupMatrixFeature) &&
     gpu.hasF16 &&
     gpu.hasSubgroups &&
@@ -95,8 +103,7 @@ export function chooseTiledLinear(gpu: Gpu, weight: LinearWeight, rows: number):
 
 function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledLinear): LinearKernel {
   if (weight.ins % 4 !== 0) throw new Error(`The tiled linear kernels need inputs a multiple of 4 long, not ${weight.ins}`);
-  const includes = weightIncludes(weightFormatOf(weight.parts[0].dtype));
-  const aliases = { B: weight.bias ? weightAlias(weight.bias) : 'f32' } as const;
+  const includes = weightIncludes(weightFormatOf(weight.parts[0]));
   let shader: string;
   let constants: Record<string, number>;
   let tile: { m: number; n: number; loads: number[]; sharedBytes: number };
@@ -120,35 +127,32 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
     throw new Error(`Linear tile ${JSON.stringify(tiled)} needs ${tile.sharedBytes} bytes of workgroup memory; this device has ${sharedLimit}`);
   }
   return {
-    pipeline: gpu.pipeline(shader, { aliases, includes, constants }),
+    pipeline: gpu.pipeline(shader, { includes, constants }),
     grid: (outs) => [Math.ceil(outs / tile.n), Math.ceil(rows / tile.m)],
   };
 }
 
-function matvecKernel(gpu: Gpu, type: 'f16' | 'f32', rows: number): LinearKernel {
+function matvecKernel(gpu: Gpu, format: WeightFormat, rows: number): LinearKernel {
   return {
-    pipeline: gpu.pipeline('matvec', { aliases: { W: type }, includes: reduceIncludes(gpu), constants: { ROWS: rows } }),
+    pipeline: gpu.pipeline('matvec', { includes: { ...reduceIncludes(gpu), ...weightIncludes(format) }, constants: { ROWS: rows } }),
     grid: (outs) => foldedGrid(gpu, Math.ceil(outs / matvecOutsPerGroup)),
   };
 }
 
-/**
- * y[rows, outs] = x[rows, ins] · wᵀ (+ bias). More than maxMatvecRows rows go to `tiled`, by default
- * the kernel chooseTiledLinear picks (tests and benchmarks name one).
- */
-export function linear(
-  gpu: Gpu,
-  encoder: GPUCommandEncoder,
-  x: Tensor,
-  weight: LinearWeight,
-  y: Tensor,
-  rows: number,
-  tiled?: TiledLinear,
-): void {
+/** A quantized part's scales (binding 5 of the format's include); undefined for the other formats. */
+export function scalesOf(part: Tensor | WeightPart): GPUBuffer | undefined {
+  return 'scales' in part ? part.scales : undefined;
+}
+
+const hasBias = 1;
+const accumulate = 2;
+
+/** y[rows, outs] = x[rows, ins] · wᵀ (+ bias), or y += that with options.accumulate. */
+export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number, options: LinearOptions = {}): void {
   const kernel =
     rows <= maxMatvecRows
-      ? matvecKernel(gpu, weightAlias(weight.parts[0]), rows)
-      : tiledKernel(gpu, weight, rows, tiled ?? chooseTiledLinear(gpu, weight, rows));
+      ? matvecKernel(gpu, weightFormatOf(weight.parts[0]), rows)
+      : tiledKernel(gpu, weight, rows, options.tiled ?? chooseTiledLinear(gpu, weight, rows));
   const bias = weight.bias;
   let col0 = 0;
   for (const part of weight.parts) {
@@ -159,10 +163,10 @@ export function linear(
       ['u32', weight.ins],
       ['u32', weight.outs],
       ['u32', col0],
-      ['u32', bias ? 1 : 0],
+      ['u32', (bias ? hasBias : 0) | (options.accumulate ? accumulate : 0)],
     ]);
     const biasBuffer = bias ? bias.buffer : part.buffer; // unread when has_bias = 0
-    gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer], kernel.grid(outs));
+    gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer, scalesOf(part)], kernel.grid(outs));
     col0 += outs;
   }
 }

@@ -2,8 +2,12 @@
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
-import { weightAlias } from './linear.ts';
 import { reduceIncludes } from './reduce.ts';
+
+/** The shader's alias `W` for a norm weight: f32, or f16 on devices with shader-f16. */
+function weightAlias(w: Tensor): 'f16' | 'f32' {
+  return w.dtype === 'f16' ? 'f16' : 'f32';
+}
 
 /** y[rows, dim] = x / sqrt(mean(x²) + eps) · weight, with dim = weight.shape[0]; y must not be x. */
 export function rmsNorm(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: Tensor, y: Tensor, rows: number, eps: number): void {
