@@ -21,7 +21,7 @@ import {
   type DocumentPromptInput,
 } from '../model/chat-prompt.ts';
 import { parseGenerationConfig, type GenerationConfig } from '../model/generation-config.ts';
-import { createSampler, createStopChecker } from '../model/sampling.ts';
+import { createStopChecker } from '../model/sampling.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { AnswerStats, EncodeProgress, EncodeStats, ModelSummary, Reader, ReaderOptions, AskOptions } from './reader-api.ts';
 
@@ -236,7 +236,7 @@ class TextReader implements Reader {
     const queryIds = tokenizer.encode(queryText, { addSpecialTokens: false });
     // Embedding rows past the tokenizer's vocabulary (Qwen pads its embedding) are never sampled.
     const vocab = Math.min(tokenizer.vocabSize, this.engine.info.config.vocab);
-    const sampler = createSampler({ ...generation.sampling, ...options.sampling }, vocab);
+    const sampling = { ...generation.sampling, ...options.sampling };
     const stops = createStopChecker(this.text.template ? [] : PLAIN_STOP_STRINGS);
     const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
     const eos = new Set(generation.eosTokenIds);
@@ -246,29 +246,35 @@ class TextReader implements Reader {
     const generated: number[] = [];
     let answer = '';
     let stoppedBy: AnswerStats['stoppedBy'] = 'max-tokens';
-    let logits = await this.engine.feed(queryIds);
-    conversation.ids.push(...queryIds);
-    while (generated.length < maxTokens) {
-      if (options.signal?.aborted) {
-        stoppedBy = 'abort';
-        break;
+    // Tokens are chosen on the query host's GPU; only their ids come back (src/model/answer-decoder.ts).
+    await this.engine.beginAnswer({ sampling, vocab, seen: [...conversation.ids, ...queryIds] });
+    try {
+      let next = await this.engine.step(queryIds);
+      conversation.ids.push(...queryIds);
+      while (generated.length < maxTokens) {
+        if (options.signal?.aborted) {
+          stoppedBy = 'abort';
+          break;
+        }
+        if (generated.length === 0) firstTokenAt = performance.now();
+        if (eos.has(next)) {
+          stoppedBy = 'eos';
+          break;
+        }
+        generated.push(next);
+        const shown = stops.push(decoder.push(next));
+        answer += shown.text;
+        if (shown.text) yield shown.text;
+        const fed = next;
+        next = await this.engine.step([fed]);
+        conversation.ids.push(fed);
+        if (shown.stopped) {
+          stoppedBy = 'stop-string';
+          break;
+        }
       }
-      const next = sampler.sample(logits, conversation.ids);
-      if (generated.length === 0) firstTokenAt = performance.now();
-      if (eos.has(next)) {
-        stoppedBy = 'eos';
-        break;
-      }
-      generated.push(next);
-      const shown = stops.push(decoder.push(next));
-      answer += shown.text;
-      if (shown.text) yield shown.text;
-      logits = await this.engine.feed([next]);
-      conversation.ids.push(next);
-      if (shown.stopped) {
-        stoppedBy = 'stop-string';
-        break;
-      }
+    } finally {
+      await this.engine.endAnswer();
     }
     if (stoppedBy !== 'stop-string' && stoppedBy !== 'abort') {
       const rest = stops.push(decoder.flush()).text + stops.flush();

@@ -63,7 +63,7 @@ export class ScriptedHost implements HostHandle {
 
   info(): HostInfo {
     const limits = { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 31 };
-    const adapter = { description: 'scripted', vendor: '', architecture: '', isFallbackAdapter: false, subgroupSizes: { min: 0, max: 0 }, features: [], limits };
+    const adapter = { description: 'scripted', vendor: '', architecture: '', isFallbackAdapter: false, subgroupSizes: { min: 0, max: 0 }, subgroupMatrixConfigs: [], features: [], limits };
     return { index: this.index, adapter, config: this.config, weightBytes: 0 };
   }
 
@@ -79,6 +79,21 @@ export class ScriptedHost implements HostHandle {
   }
 
   async feed(ids: readonly number[], firstPosition: number): Promise<Float32Array> {
+    const logits = new Float32Array(this.config.vocab);
+    logits[this.feedAndReply(ids, firstPosition)] = 1;
+    return logits;
+  }
+
+  async beginAnswer(): Promise<void> {}
+
+  async step(ids: readonly number[], firstPosition: number): Promise<number> {
+    return this.feedAndReply(ids, firstPosition);
+  }
+
+  async endAnswer(): Promise<void> {}
+
+  /** Appends `ids` to the KV and returns the scripted reply's next id. */
+  private feedAndReply(ids: readonly number[], firstPosition: number): number {
     this.calls.push('feed');
     const failure = this.failNextFeed;
     this.failNextFeed = undefined;
@@ -89,10 +104,7 @@ export class ScriptedHost implements HostHandle {
     this.kv.push(...ids);
     if (ids.length > 1) this.answerStart = this.kv.length;
     const reply = this.tokenizer.encode(this.model.reply(this.answerStart), { addSpecialTokens: false });
-    const next = reply[this.kv.length - this.answerStart] ?? this.model.eosTokenId;
-    const logits = new Float32Array(this.config.vocab);
-    logits[next] = 1;
-    return logits;
+    return reply[this.kv.length - this.answerStart] ?? this.model.eosTokenId;
   }
 
   kvLength(): number {

@@ -3,10 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError, StarEngine } from '../../src/star/engine.ts';
 import { createReader } from '../../src/star/reader.ts';
-import { demoTextFiles, filesLocation, scriptedHosts } from '../support/scripted-host.ts';
+import { configOf, demoTextFiles, filesLocation, scriptedHosts } from '../support/scripted-host.ts';
 
 const files = demoTextFiles();
-const vocab = 320; // the demo model's embedding rows
+const vocab = configOf(files).vocab; // the demo model's embedding rows
 
 async function engineOnScriptedHost() {
   const { open, hosts } = scriptedHosts(files, { reply: () => 'ok', eosTokenId: 258 });
@@ -36,7 +36,7 @@ describe('token ids outside the vocabulary', () => {
   it('feed() refuses them before the query host runs and keeps the position', async () => {
     const { engine, host } = await engineOnScriptedHost();
     await engine.encode([1, 2, 3]);
-    await expect(engine.feed([5, vocab + 7])).rejects.toThrow(/Token id 327 \(index 1 of the fed tokens\) is outside/);
+    await expect(engine.feed([5, vocab + 7])).rejects.toThrow(new RegExp(`Token id ${vocab + 7} \\(index 1 of the fed tokens\\) is outside`));
     expect(engine.position).toBe(3);
     expect(host.kv).toEqual([1, 2, 3]);
     expect(host.calls).toEqual(['encode']);
@@ -52,7 +52,7 @@ describe('token ids outside the vocabulary', () => {
   it('the reader passes the refusal on for ids given as the document', async () => {
     const { open, hosts } = scriptedHosts(files, { reply: () => 'ok', eosTokenId: 258 });
     const reader = await createReader({ model: filesLocation(files), openHost: open });
-    await expect(reader.loadDocument([72, 105, 999_999])).rejects.toThrow(/Token id 999999 .* vocabulary of 320/);
+    await expect(reader.loadDocument([72, 105, 999_999])).rejects.toThrow(new RegExp(`Token id 999999 .* vocabulary of ${vocab}`));
     expect(hosts[0].calls).toEqual([]);
   });
 });
