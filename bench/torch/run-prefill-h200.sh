@@ -11,6 +11,6 @@ run() { bash .gpu-pack/run.sh node --import tsx "$@" 2>&1 | grep -v 'artificiall
 for model in qwen2.5-0.5b llama-3.2-1b; do
   timeout 170 bash -c "$(declare -f run); run src/cli/main.ts bench --model /tmp/models/$model --weight-type bf16 --lengths 4096,16384 --block-divisors 4,16 --decode 0 --out $out/prefill-$model-bf16" | tail -12
 done
-timeout 60 bash -c "$(declare -f run); cd /tmp && run --cpu-prof --cpu-prof-dir=/tmp/prof $OLDPWD/bench/decode.ts --model /tmp/models/qwen2.5-0.5b --weight-type bf16 --contexts 1024 --tokens 64 --out /tmp/decode-prof" | tail -4
+timeout 60 bash -c "$(declare -f run); run --cpu-prof --cpu-prof-dir=/tmp/prof bench/decode.ts --model /tmp/models/qwen2.5-0.5b --weight-type bf16 --contexts 1024 --tokens 64 --out /tmp/decode-prof" | tail -4
 bash .gpu-pack/run.sh node bench/profile-summary.mjs /tmp/prof | tee "$out/decode-profile.txt"
 PYTHONUNBUFFERED=1 PYTHONPATH=bench/torch timeout 150 python3 bench/torch/prefill.py --lengths 4096,16384,65536 qwen2.5-0.5b llama-3.2-1b | tee "$out/torch-prefill.jsonl"
