@@ -23,20 +23,37 @@ import {
 import { parseGenerationConfig, type GenerationConfig } from '../model/generation-config.ts';
 import { createSampler, createStopChecker } from '../model/sampling.ts';
 import type { ModelConfig } from '../model/config.ts';
-import type { AnswerStats, EncodeProgress, EncodeStats, ModelSummary, Reader, ReaderOptions, AskOptions } from './reader-api.ts';
+import type {
+  AnswerStats,
+  EncodeChoices,
+  EncodeProgress,
+  EncodeStats,
+  ModelSummary,
+  ReaderOptions,
+  AskOptions,
+  ReopenStats,
+  SavedDocumentSummary,
+  SavingReader,
+  StoreUsage,
+} from './reader-api.ts';
+import { DocumentLibrary, type OpenDocument } from './saved-documents.ts';
+import type { DocumentStore } from './document-store.ts';
+import { hasOpfs, opfsDocumentStore } from './document-store.opfs.ts';
 
 export interface CreateReaderOptions extends ReaderOptions {
   /** Default: Workers in a browser, in-process hosts in Node. */
   openHost?: HostFactory;
   /** System prompt placed before the document. */
   system?: string;
+  /** Where saved documents are kept. Default: OPFS in a browser, none in Node (folderDocumentStore). */
+  documentStore?: DocumentStore;
 }
 
 export class ReaderError extends Error {
   override name = 'ReaderError';
 }
 
-export async function createReader(options: CreateReaderOptions): Promise<Reader> {
+export async function createReader(options: CreateReaderOptions): Promise<SavingReader> {
   const downloads = new Map<string, { bytesDone: number; bytesTotal: number }>();
   const source = openWeightSource(options.model, {
     signal: options.signal,
@@ -63,7 +80,8 @@ export async function createReader(options: CreateReaderOptions): Promise<Reader
     onProgress: options.onLoadProgress,
     openHost: options.openHost ?? (typeof window !== 'undefined' && typeof Worker !== 'undefined' ? openWorkerHost : openLocalHost),
   });
-  return new TextReader(engine, text, summarize(source.name, engine), options.system);
+  const store = options.documentStore ?? (hasOpfs() ? opfsDocumentStore() : undefined);
+  return new TextReader(engine, text, summarize(source.name, engine), options.system, new DocumentLibrary(engine, source, store, options));
 }
 
 interface TextFiles {
@@ -115,10 +133,12 @@ function parameterCount(c: ModelConfig): number {
   return c.layers * (attention + mlp + 2 * c.hidden) + embeddings + c.hidden;
 }
 
-class TextReader implements Reader {
+class TextReader implements SavingReader {
   private history: ChatHistory | undefined;
   /** Every id in the query host's context so far, for the repetition penalty. */
   private ids: number[] = [];
+  /** The open document as saveDocument keeps it (the conversation after it is not saved). */
+  private document: OpenDocument | undefined;
   private busy = false;
 
   constructor(
@@ -126,6 +146,7 @@ class TextReader implements Reader {
     private readonly text: TextFiles,
     readonly model: ModelSummary,
     private readonly system: string | undefined,
+    private readonly library: DocumentLibrary,
   ) {}
 
   countTokens(text: string): number {
@@ -139,6 +160,7 @@ class TextReader implements Reader {
     return this.exclusive(async () => {
       this.history = undefined;
       this.ids = [];
+      this.document = undefined;
       let ids: number[];
       let context: string;
       if (typeof document === 'string') {
@@ -153,8 +175,40 @@ class TextReader implements Reader {
       const stats = await this.engine.encode(ids, options);
       this.ids = ids;
       this.history = { system: this.system, document: typeof document === 'string' ? document : context, turns: [], fed: context };
+      this.document = { tokenIds: [...ids], state: { system: this.system, document: this.history.document, fed: context } };
       return stats;
     });
+  }
+
+  async saveDocument(name: string): Promise<SavedDocumentSummary> {
+    return this.exclusive(async () => {
+      if (!this.document) throw new ReaderError('Load a document before saving it');
+      return this.library.save(name, this.document);
+    });
+  }
+
+  /** Reopens a saved document: a fresh conversation on it, as right after loadDocument. */
+  async openSavedDocument(id: string, choices: EncodeChoices = {}): Promise<ReopenStats> {
+    return this.exclusive(async () => {
+      const { manifest, stats } = await this.library.open(id, choices);
+      const state = manifest.reader;
+      this.ids = [...manifest.tokenIds];
+      this.history = { system: state.system, document: state.document, turns: [], fed: state.fed };
+      this.document = { tokenIds: manifest.tokenIds, state };
+      return stats;
+    });
+  }
+
+  listSavedDocuments(): Promise<SavedDocumentSummary[]> {
+    return this.library.list();
+  }
+
+  deleteSavedDocument(id: string): Promise<void> {
+    return this.library.remove(id);
+  }
+
+  savedDocumentsUsage(): Promise<StoreUsage> {
+    return this.library.usage();
   }
 
   async *ask(question: string, options: AskOptions = {}): AsyncGenerator<string, AnswerStats> {
