@@ -8,6 +8,8 @@ import { parseOptions, UsageError, type OptionSpec } from './args.ts';
 import { createReader } from '../star/reader.ts';
 import { openLocalHost } from '../star/local-host.ts';
 import type { AnswerStats, Reader } from '../star/reader-api.ts';
+import { folderDocumentStore } from '../star/document-store.node.ts';
+import { openOrEncode } from './kv-cache.ts';
 
 export const generateOptions = {
   model: { type: 'string', required: true, help: 'model directory in Hub layout, with tokenizer.json' },
@@ -22,6 +24,7 @@ export const generateOptions = {
   'top-k': { type: 'number', help: 'sample among the k most likely tokens' },
   'top-p': { type: 'number', help: 'sample within this probability mass' },
   seed: { type: 'number', help: 'random seed for sampling' },
+  'kv-cache': { type: 'string', help: 'a folder keeping the encoded document: reopened from there if it holds it, else saved there after reading' },
 } satisfies OptionSpec;
 
 export async function generate(argv: readonly string[]): Promise<void> {
@@ -29,14 +32,20 @@ export async function generate(argv: readonly string[]): Promise<void> {
   if (!o.chat && o.prompt === undefined) throw new UsageError('Give --prompt "…" or --chat');
   if (o.attention !== 'star' && o.attention !== 'full') throw new UsageError(`--attention must be star or full, got "${o.attention}"`);
   const document = o.document ? await readFile(resolve(o.document), 'utf8') : '';
+  const store = o['kv-cache'] === undefined ? undefined : folderDocumentStore(o['kv-cache']);
   const reader = await createReader({
     model: { kind: 'directory', path: resolve(o.model) },
     hosts: o.hosts,
     openHost: openLocalHost,
+    documentStore: store,
   });
   try {
-    const stats = await reader.loadDocument(document, { attention: o.attention, blockSize: o['block-size'] });
-    console.error(`[read ${stats.tokens} tokens in ${stats.encodeMs.toFixed(0)} ms: ${stats.attention} attention, ${stats.blocks} block(s), ${stats.hosts} host(s)]`);
+    const choices = { attention: o.attention, blockSize: o['block-size'] } as const;
+    if (store) console.error(await openOrEncode(reader, store, { path: o.document ?? 'no document', text: document }, choices));
+    else {
+      const stats = await reader.loadDocument(document, choices);
+      console.error(`[read ${stats.tokens} tokens in ${stats.encodeMs.toFixed(0)} ms: ${stats.attention} attention, ${stats.blocks} block(s), ${stats.hosts} host(s)]`);
+    }
     const sampling = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], seed: o.seed };
     if (o.prompt !== undefined) await answer(reader, o.prompt, o['max-tokens'], sampling);
     if (o.chat) {
