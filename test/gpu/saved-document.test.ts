@@ -49,24 +49,34 @@ async function writeAll(store: DocumentStore, id: string, file: string, bytes: U
   await writer.close();
 }
 
-/** The store, with writers that fail after `limit` bytes, as a full quota makes them. */
-function storeFullAfter(store: DocumentStore, limit: number): DocumentStore {
+/** Faults to inject into a store: a quota that fills after `writeLimit` bytes, a tab closed before the commit. */
+interface Faults {
+  writeLimit: number;
+  tabClosed: boolean;
+}
+
+/** `store` with `faults` applied while they are set. A full quota is simulated in this thread, so it drops hostLocation. */
+function faultyStore(store: DocumentStore, faults: Faults): DocumentStore {
   return {
     ...store,
-    hostLocation: undefined,
+    get hostLocation() {
+      return faults.writeLimit === Infinity ? store.hostLocation : undefined;
+    },
     async openWriter(id, file): Promise<ShardWriter> {
       const writer = await store.openWriter(id, file);
       let written = 0;
       return {
         async write(bytes) {
           written += bytes.byteLength;
-          if (written > limit) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+          if (written > faults.writeLimit) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
           await writer.write(bytes);
         },
         close: () => writer.close(),
         abort: () => writer.abort(),
       };
     },
+    commit: (manifest) => (faults.tabClosed ? Promise.reject(new Error('the tab was closed')) : store.commit(manifest)),
+    remove: (id) => (faults.tabClosed ? Promise.reject(new Error('the tab was closed')) : store.remove(id)),
   };
 }
 
@@ -76,7 +86,8 @@ describe('saved documents on the demo model', () => {
   let before: string[];
   let savedId: string;
   let tokens: number;
-  const open = (s = store) => createReader({ model: demo, hosts: 2, blockSize: 256, documentStore: s });
+  const faults: Faults = { writeLimit: Infinity, tabClosed: false };
+  const open = () => createReader({ model: demo, hosts: 2, blockSize: 256, documentStore: faultyStore(store, faults) });
 
   beforeAll(async () => {
     store = await testStore();
@@ -154,28 +165,21 @@ describe('saved documents on the demo model', () => {
   });
 
   it('a save cut short by a full quota leaves no entry', async () => {
-    const full = await open(storeFullAfter(store, 64 << 10));
+    faults.writeLimit = 64 << 10;
     try {
-      await full.loadDocument(document);
-      await expect(full.saveDocument('Too big')).rejects.toThrow(/quota/);
-      expect((await full.listSavedDocuments()).map((d) => d.name)).toEqual(['Lighthouse log']);
+      await expect(reader.saveDocument('Too big')).rejects.toThrow(/quota/);
     } finally {
-      await full.dispose();
+      faults.writeLimit = Infinity;
     }
+    expect((await reader.listSavedDocuments()).map((d) => d.name)).toEqual(['Lighthouse log']);
   });
 
   it('a save stopped before its manifest (a closed tab) is listed as incomplete and refused', async () => {
-    const closing: DocumentStore = {
-      ...store,
-      commit: () => Promise.reject(new Error('the tab was closed')),
-      remove: () => Promise.reject(new Error('the tab was closed')),
-    };
-    const interrupted = await open(closing);
+    faults.tabClosed = true;
     try {
-      await interrupted.loadDocument(document);
-      await expect(interrupted.saveDocument('Never committed')).rejects.toThrow(/tab was closed/);
+      await expect(reader.saveDocument('Never committed')).rejects.toThrow(/tab was closed/);
     } finally {
-      await interrupted.dispose();
+      faults.tabClosed = false;
     }
     const incomplete = (await reader.listSavedDocuments()).find((d) => d.id !== savedId);
     expect(incomplete).toMatchObject({ name: '', tokens: 0 });
