@@ -49,7 +49,7 @@ export async function measureSaveReopen(
     options.say(`  phase 1 ${stats.encodeMs.toFixed(0)} ms; saving…`);
     const id = newDocumentId();
     let started = performance.now();
-    const manifest = await engine.saveDocument({ store, id, name: `${tokens} tokens`, model, tokenIds: document, reader: { document: '', fed: '' } });
+    const manifest = await engine.saveDocument({ store, id, name: `${tokens} tokens`, model, tokenIds: document, reader: { document: '', fed: '', encoded: stats } });
     const saveMs = performance.now() - started;
     await engine.dispose();
     // A new engine, as after a reload: loading the model is not part of reopening.

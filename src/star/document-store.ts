@@ -8,7 +8,7 @@
 // Stores: document-store.node.ts (a folder, Node) and document-store.opfs.ts (the browser's Origin
 // Private File System, reachable from Workers too, so a host Worker writes its shard itself).
 import type { BlockPlan } from './block-planner.ts';
-import type { AttentionMode } from './reader-api.ts';
+import type { AttentionMode, EncodeStats } from './reader-api.ts';
 import type { WeightSource } from '../model/weight-source.ts';
 import { indexFile, singleFile } from '../model/safetensors.ts';
 
@@ -137,6 +137,8 @@ export interface ReaderState {
   system?: string;
   document: string;
   fed: string;
+  /** Phase 1's stats when the document was read (what reopening saved). */
+  encoded: EncodeStats;
 }
 
 export interface SavedManifest {

@@ -121,6 +121,11 @@ export interface ReopenStats {
   tokens: number;
   /** Reading every shard back onto the GPUs: what reopening costs instead of phase 1. */
   reopenMs: number;
+  /** The saved document's name and text (as it was read: truncated documents are saved truncated). */
+  name: string;
+  document: string;
+  /** Phase 1's stats from when it was read and saved. */
+  encoded: EncodeStats;
 }
 
 export interface Reader {

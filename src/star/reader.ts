@@ -175,7 +175,7 @@ class TextReader implements SavingReader {
       const stats = await this.engine.encode(ids, options);
       this.ids = ids;
       this.history = { system: this.system, document: typeof document === 'string' ? document : context, turns: [], fed: context };
-      this.document = { tokenIds: [...ids], state: { system: this.system, document: this.history.document, fed: context } };
+      this.document = { tokenIds: [...ids], state: { system: this.system, document: this.history.document, fed: context, encoded: stats } };
       return stats;
     });
   }

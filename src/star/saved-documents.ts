@@ -60,7 +60,8 @@ export class DocumentLibrary {
     const problem = incompatibility(manifest, await this.modelIdentity(), this.expectedSettings(choices));
     if (problem) throw new SavedDocumentsError(problem);
     const restored = await this.engine.restoreDocument(store, manifest);
-    return { manifest, stats: { tokens: restored.tokens, reopenMs: restored.ms } };
+    const stats = { tokens: restored.tokens, reopenMs: restored.ms, name: manifest.name, document: manifest.reader.document, encoded: manifest.reader.encoded };
+    return { manifest, stats };
   }
 
   async list(): Promise<SavedDocumentSummary[]> {
