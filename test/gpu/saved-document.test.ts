@@ -118,7 +118,7 @@ describe('saved documents on the demo model', () => {
     expect(listed.map((d) => d.id)).toEqual([savedId]);
     expect(listed[0]).toMatchObject({ name: 'Lighthouse log', tokens, problem: undefined });
     const reopened = await reader.openSavedDocument(savedId);
-    expect(reopened.tokens).toBe(tokens);
+    expect(reopened).toMatchObject({ tokens, name: 'Lighthouse log', document, encoded: { tokens, blocks: stats.blocks, hosts: 2 } });
     expect(reopened.reopenMs).toBeGreaterThan(0);
     expect(await conversation(reader)).toEqual(before);
     // Reopening again starts a fresh conversation on the same document.
