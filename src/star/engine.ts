@@ -285,6 +285,14 @@ export class StarEngine {
       throw new EngineError(`"${manifest.name}" was read over ${settings.hosts} hosts; ${this.hosts.length} are loaded`);
     }
     if (n + 1 > this.contextWindow) throw new EngineError(`"${manifest.name}" is ${n} tokens, past the model's context window of ${this.contextWindow}`);
+    // The KV depends on these as much as on the weights: a mismatch would answer, wrongly.
+    const weightType = this.options.weightType ?? 'f32';
+    const ropeDType = this.options.ropeDType ?? 'f32';
+    if (manifest.model.weightType !== weightType || settings.ropeDType !== ropeDType) {
+      throw new SavedDocumentError(
+        `"${manifest.name}" was encoded with ${manifest.model.weightType} weights and ${settings.ropeDType} RoPE; this engine runs ${weightType} and ${ropeDType}`,
+      );
+    }
     const replanned = planBlocks(n, { hosts: settings.hosts, blockSize: settings.blockSize, anchorSize: settings.anchorSize });
     if (JSON.stringify(replanned) !== JSON.stringify(plan)) throw new SavedDocumentError(`The saved document "${manifest.name}" has a corrupted block plan`);
     const room = this.options.conversationRoom ?? 1024;
