@@ -174,11 +174,15 @@ export class Gpu {
     return { created: this.uniformsCreated, cached: this.uniforms.size };
   }
 
-  /** Records one compute dispatch into the encoder's open compute pass; resources bind in order to @group(0) @binding(0, 1, …). */
+  /**
+   * Records one compute dispatch into the encoder's open compute pass; resources bind in order to
+   * @group(0) @binding(0, 1, …), an undefined entry leaving its binding number out (a quantized weight's
+   * scales sit at binding 5 whatever the kernel's other bindings).
+   */
   dispatch(
     encoder: GPUCommandEncoder,
     pipeline: GPUComputePipeline,
-    resources: readonly Binding[],
+    resources: readonly (Binding | undefined)[],
     workgroups: readonly [number, number?, number?],
   ): void {
     const [x, y = 1, z = 1] = workgroups;
@@ -243,13 +247,15 @@ export class Gpu {
    * The bind group of `resources` for `pipeline`, made once: the weights, the KV cache and the
    * activations live as long as the model, so decoding finds nearly every bind group made.
    */
-  private bindGroup(pipeline: GPUComputePipeline, resources: readonly Binding[]): GPUBindGroup {
+  private bindGroup(pipeline: GPUComputePipeline, resources: readonly (Binding | undefined)[]): GPUBindGroup {
     let cache = this.bindGroups.get(pipeline);
     if (!cache) {
       cache = new Map();
       this.bindGroups.set(pipeline, cache);
     }
-    const key = resources.map((r) => (r instanceof GPUBuffer ? `${this.bufferId(r)}` : `${this.bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? '*'}`)).join(',');
+    const key = resources
+      .map((r) => (r === undefined ? '-' : r instanceof GPUBuffer ? `${this.bufferId(r)}` : `${this.bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? '*'}`))
+      .join(',');
     let group = cache.get(key);
     if (!group) {
       // Bind groups need no destroy: dropping the cache only lets unused ones be collected.
@@ -257,10 +263,7 @@ export class Gpu {
       this.counters.bindGroupsMade++;
       group = this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: resources.map((r, binding) => ({
-          binding,
-          resource: r instanceof GPUBuffer ? { buffer: r } : r,
-        })),
+        entries: resources.flatMap((r, binding) => (r === undefined ? [] : [{ binding, resource: r instanceof GPUBuffer ? { buffer: r } : r }])),
       });
       cache.set(key, group);
     }

@@ -68,6 +68,14 @@ export interface ForwardRequest {
   onPiece?: (rowsDone: number) => void;
   /** Checked between pieces; an aborted forward leaves the cache as it was before the call. */
   signal?: AbortSignal;
+  /**
+   * The rows' ids are on the GPU (u32 each, e.g. the id a GPU sampler just chose): the embedding reads
+   * them here and `ids` gives only their count. Lets a decoded token be queued before the previous
+   * one's id has come back to the CPU.
+   */
+  tokens?: GPUBuffer;
+  /** Records more work on the logits into the same submission (a GPU sampler), before it is sent. */
+  afterLogits?: (encoder: GPUCommandEncoder, logits: Tensor) => void;
 }
 
 interface Activations {
@@ -188,7 +196,7 @@ export class Transformer {
     const { gpu, config, weights } = this;
     const rows = request.ids.length;
     const a = this.activationsFor(rows);
-    gpu.write(a.ids, Uint32Array.from(request.ids));
+    if (!request.tokens) gpu.write(a.ids, Uint32Array.from(request.ids));
     gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => request.firstPosition + i));
     const cacheRow = request.cache.append(rows, request.firstPosition);
     // Remote partials are awaited mid-layer, so that path submits around each attention.
@@ -200,7 +208,7 @@ export class Transformer {
       encoder = gpu.encoder('forward');
     };
 
-    embed(gpu, encoder, weights.embedding, a.ids, a.hidden, rows);
+    embed(gpu, encoder, weights.embedding, request.tokens ?? a.ids, a.hidden, rows);
 
     for (let layer = 0; layer < config.layers; layer++) {
       const w = weights.layers[layer];
@@ -249,8 +257,10 @@ export class Transformer {
     }
     rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps);
     linear(gpu, encoder, a.normed, weights.lmHead, logits, logitRows);
+    const out = { ...logits, shape: [logitRows, config.vocab] };
+    request.afterLogits?.(encoder, out);
     gpu.submit(encoder);
-    return { ...logits, shape: [logitRows, config.vocab] };
+    return out;
   }
 
   /** Attention for this piece's rows at one layer over this host's cache, into a.attention (o normalised, lse). */

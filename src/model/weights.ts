@@ -1,47 +1,76 @@
 // Model weights from a WeightSource to GPU buffers, tensor by tensor and in bounded chunks, so the
 // model never sits whole in JS memory. Every expected tensor is checked (present, right shape, a float
 // dtype) before anything is allocated; on any error, every buffer created so far is destroyed.
-// Matrices become LinearWeights in the requested type (f32, or f16 on devices with shader-f16),
-// split into row ranges when larger than one storage binding; norm weights are always f32.
+// Matrices become LinearWeights in the requested format (src/gpu/kernels/weight-format.ts), split into
+// row ranges when larger than one storage binding; norm weights and biases are always f32.
+//   f32:       every matrix as f32.
+//   bf16, f16: 16 bits a weight on every adapter: a bf16 or f16 tensor keeps its bytes as they are on
+//              disk (whichever of the two was asked for: converting one to the other would round), an
+//              f32 tensor is rounded to the requested one.
+//   q8, q4:    group-quantized at load (src/model/formats/quantize.ts).
+// Pre-quantized tensors (GPTQ/AWQ layers, GGUF blocks) keep their own quantized format whatever was asked.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { LinearWeight } from '../gpu/kernels/linear.ts';
-import { bytesPerElement, type Tensor } from '../gpu/tensor.ts';
+import { isQuantized, quantGroupSize, weightBytes, type WeightFormat, type WeightPart } from '../gpu/kernels/weight-format.ts';
+import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from './config.ts';
-import { f32ToF16Bits } from './dtype.ts';
-import { floatDTypes, readTensorBytes, readTensorIndex, toFloat32, type FloatDType, type TensorInfo } from './safetensors.ts';
+import { f32ToBf16Bits, f32ToF16Bits } from './dtype.ts';
+import { quantize, QuantizationError, type PackedWeights } from './formats/quantize.ts';
+import { safetensorsProvider } from './formats/safetensors-provider.ts';
+import { WeightFormatError, type StoredRows, type StoredTensor, type TensorProvider } from './formats/stored-tensor.ts';
+import { toFloat32, type FloatDType } from './safetensors.ts';
 import type { WeightProgress, WeightSource } from './weight-source.ts';
+
+/** A matrix as loadWeights stores it: every part a WeightPart (format, and scales when quantized). */
+export interface LoadedLinear extends LinearWeight {
+  parts: readonly WeightPart[];
+}
 
 export interface LayerWeights {
   inputNorm: Tensor;
-  q: LinearWeight;
-  k: LinearWeight;
-  v: LinearWeight;
-  o: LinearWeight;
+  q: LoadedLinear;
+  k: LoadedLinear;
+  v: LoadedLinear;
+  o: LoadedLinear;
   qNorm?: Tensor;
   kNorm?: Tensor;
   postAttentionNorm: Tensor;
-  gate: LinearWeight;
-  up: LinearWeight;
-  down: LinearWeight;
+  gate: LoadedLinear;
+  up: LoadedLinear;
+  down: LoadedLinear;
 }
 
 export interface ModelWeights {
-  embedding: LinearWeight;
+  embedding: LoadedLinear;
   layers: LayerWeights[];
   finalNorm: Tensor;
   /** The same object as `embedding` when the model ties them. */
-  lmHead: LinearWeight;
+  lmHead: LoadedLinear;
   /** GPU bytes of all weight buffers. */
   bytes: number;
   destroy(): void;
 }
 
-export type WeightType = 'f32' | 'f16';
+/** The weight format asked for (see the top of this file for what each does with each checkpoint). */
+export type WeightType = 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
+
+export const weightTypes: readonly WeightType[] = ['f32', 'bf16', 'f16', 'q8', 'q4'];
+
+/** A weight type as a user writes it (the CLI's --weight-type, a setting); throws saying the choices. */
+export function parseWeightType(text: string): WeightType {
+  const type = text.trim().toLowerCase();
+  if (!(weightTypes as readonly string[]).includes(type)) {
+    throw new ModelWeightsError(`Weight type must be one of ${weightTypes.join(', ')}, got "${text}"`);
+  }
+  return type as WeightType;
+}
 
 export interface LoadWeightsOptions {
   weightType?: WeightType;
   onProgress?: (progress: WeightProgress) => void;
   signal?: AbortSignal;
+  /** Where the tensors come from; default: the source's safetensors (GPTQ/AWQ recognised by config.json). */
+  provider?: TensorProvider;
 }
 
 export class ModelWeightsError extends Error {
@@ -59,15 +88,15 @@ const flushBytes = 256 << 20;
 interface Expected {
   name: string;
   shape: number[];
-  /** Linear weights take the requested weight type; norm weights stay f32. */
-  type: 'linear' | 'norm';
+  /** Matrices take the requested weight type; vectors (norm weights, biases) stay f32. */
+  type: 'matrix' | 'vector';
 }
 
 /** Hugging Face tensor names and shapes a model with this config has. */
 export function expectedTensors(config: ModelConfig): Expected[] {
   const { hidden, heads, kvHeads, headDim, intermediate, vocab } = config;
-  const linear = (name: string, shape: number[]): Expected => ({ name, shape, type: 'linear' });
-  const norm = (name: string, size: number): Expected => ({ name, shape: [size], type: 'norm' });
+  const linear = (name: string, shape: number[]): Expected => ({ name, shape, type: 'matrix' });
+  const norm = (name: string, size: number): Expected => ({ name, shape: [size], type: 'vector' });
   const list = [linear('model.embed_tokens.weight', [vocab, hidden])];
   for (let i = 0; i < config.layers; i++) {
     const p = `model.layers.${i}.`;
@@ -80,12 +109,12 @@ export function expectedTensors(config: ModelConfig): Expected[] {
     );
     if (config.attentionBias) {
       list.push(
-        linear(`${p}self_attn.q_proj.bias`, [heads * headDim]),
-        linear(`${p}self_attn.k_proj.bias`, [kvHeads * headDim]),
-        linear(`${p}self_attn.v_proj.bias`, [kvHeads * headDim]),
+        norm(`${p}self_attn.q_proj.bias`, heads * headDim),
+        norm(`${p}self_attn.k_proj.bias`, kvHeads * headDim),
+        norm(`${p}self_attn.v_proj.bias`, kvHeads * headDim),
       );
     }
-    if (config.attentionOutputBias) list.push(linear(`${p}self_attn.o_proj.bias`, [hidden]));
+    if (config.attentionOutputBias) list.push(norm(`${p}self_attn.o_proj.bias`, hidden));
     if (config.qkNorm) list.push(norm(`${p}self_attn.q_norm.weight`, headDim), norm(`${p}self_attn.k_norm.weight`, headDim));
     list.push(
       norm(`${p}post_attention_layernorm.weight`, hidden),
@@ -99,69 +128,93 @@ export function expectedTensors(config: ModelConfig): Expected[] {
   return list;
 }
 
-function checkTensors(index: Map<string, TensorInfo>, expected: Expected[], sourceName: string): Map<string, TensorInfo> {
-  const found = new Map<string, TensorInfo>();
-  for (const { name, shape } of expected) {
-    const info = index.get(name);
-    if (!info) {
+/** Every expected tensor from the provider, present and of the shape config.json implies. */
+function checkTensors(provider: TensorProvider, expected: Expected[], sourceName: string): Map<string, StoredTensor> {
+  const found = new Map<string, StoredTensor>();
+  for (const { name, shape, type } of expected) {
+    const stored = provider.get(name);
+    if (!stored) {
       const hint = name === 'lm_head.weight' ? ' (config.json says tie_word_embeddings: false)' : '';
       throw new ModelWeightsError(`Tensor "${name}" is missing from ${sourceName}${hint}`);
     }
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-      throw new ModelWeightsError(
-        `Tensor "${name}" in ${info.file} has shape [${info.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`,
-      );
+    if (stored.shape.length !== shape.length || stored.shape.some((d, i) => d !== shape[i])) {
+      throw new ModelWeightsError(`Tensor "${name}" in ${stored.file} has shape [${stored.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`);
     }
-    if (!(floatDTypes as readonly string[]).includes(info.dtype)) {
-      throw new ModelWeightsError(
-        `Tensor "${name}" in ${info.file} is ${info.dtype}, which is not supported (weights must be ${floatDTypes.join(', ')}; quantized checkpoints are not)`,
-      );
-    }
-    found.set(name, info);
+    if (type === 'vector' && stored.quantized) throw new ModelWeightsError(`Tensor "${name}" in ${stored.file} is quantized, but norm weights and biases must be float`);
+    found.set(name, stored);
   }
   return found;
 }
 
+/** The GPU format of a matrix stored as `stored` when `weightType` is asked for. */
+export function matrixFormat(stored: Pick<StoredTensor, 'quantized' | 'floatDType'>, weightType: WeightType): WeightFormat {
+  if (stored.quantized) return stored.quantized;
+  if (weightType === 'bf16' || weightType === 'f16') {
+    if (stored.floatDType === 'BF16') return 'bf16';
+    if (stored.floatDType === 'F16') return 'f16';
+  }
+  return weightType;
+}
+
+/** Checks a matrix's rows suit its GPU format: whole 4-element reads, and whole groups when quantized. */
+function checkRows(name: string, ins: number, format: WeightFormat): void {
+  if (ins % 4 !== 0) {
+    throw new ModelWeightsError(`Tensor "${name}" has rows of ${ins} elements: weight matrices need a multiple of 4 (the kernels read 4 at a time)`);
+  }
+  if (isQuantized(format) && ins % quantGroupSize !== 0) {
+    throw new ModelWeightsError(`Tensor "${name}" has rows of ${ins} elements, not whole groups of ${quantGroupSize}: it cannot be stored as ${format} (use bf16 or f16 weights)`);
+  }
+}
+
 export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelConfig, options: LoadWeightsOptions = {}): Promise<ModelWeights> {
   const weightType = options.weightType ?? 'f32';
-  if (weightType === 'f16' && !gpu.hasF16) {
-    throw new ModelWeightsError('f16 weights need the shader-f16 feature, which this device lacks: use f32 weights');
-  }
+  if (!weightTypes.includes(weightType)) throw new ModelWeightsError(`Unknown weight type "${weightType}" (one of ${weightTypes.join(', ')})`);
   const expected = expectedTensors(config);
-  const tensors = checkTensors(await readTensorIndex(source), expected, source.name);
-  const bytesTotal = expected.reduce((sum, e) => sum + tensors.get(e.name)!.end - tensors.get(e.name)!.begin, 0);
+  const tensors = await asWeightsError(async () => checkTensors(options.provider ?? (await safetensorsProvider(source)), expected, source.name));
+  const bytesTotal = [...tensors.values()].reduce((sum, t) => sum + t.fileBytes, 0);
 
   const created: GPUBuffer[] = [];
   const destroyAll = () => created.forEach((b) => b.destroy());
   let bytesDone = 0;
   let unflushed = 0;
 
-  /** One tensor as GPU row ranges of `dtype`, each at most one storage binding. */
-  async function upload(name: string, dtype: WeightType): Promise<Tensor[]> {
-    const info = tensors.get(name)!;
-    const [rows, ins] = info.shape.length === 2 ? info.shape : [1, info.shape[0]];
-    const sourceRowBytes = (info.end - info.begin) / rows;
-    const rowBytes = ins * bytesPerElement[dtype];
+  /** One tensor as GPU row ranges in `format`, each at most one storage binding. */
+  async function upload(name: string, format: WeightFormat): Promise<WeightPart[]> {
+    const stored = tensors.get(name)!;
+    const [rows, ins] = stored.shape.length === 2 ? stored.shape : [1, stored.shape[0]];
+    if (stored.shape.length === 2) checkRows(name, ins, format);
+    const rowBytes = weightBytes(format, ins).data;
     const partRows = Math.min(rows, Math.floor(gpu.maxBindingBytes / rowBytes));
     if (partRows === 0) {
       throw new ModelWeightsError(`One row of "${name}" (${rowBytes} bytes) exceeds the device's largest storage binding (${gpu.maxBindingBytes} bytes)`);
     }
-    // Whole rows per step, an even count so f16 writes stay 4-byte aligned.
-    const stepRows = Math.max(2, Math.floor(chunkBytes / sourceRowBytes / 2) * 2);
-    const parts: Tensor[] = [];
+    // Whole rows per step, an even count so 16-bit values and q8 scales stay 4-byte aligned.
+    const sourceRowBytes = stored.fileBytes / rows;
+    const stepRows = Math.max(stored.minReadRows, Math.floor(chunkBytes / sourceRowBytes / 2) * 2);
+    const parts: WeightPart[] = [];
     for (let first = 0; first < rows; first += partRows) {
       const count = Math.min(partRows, rows - first);
-      const shape = info.shape.length === 2 ? [count, ins] : [ins];
+      const shape = stored.shape.length === 2 ? [count, ins] : [ins];
       const label = partRows < rows ? `${name} rows ${first}–${first + count - 1}` : name;
-      const part = { buffer: await allocate(count * rowBytes, label), dtype, shape };
+      const sizes = weightBytes(format, count * ins);
+      const buffer = await allocate(sizes.data, label);
+      const scales = isQuantized(format) ? await allocate(sizes.scales, `${label} scales`) : undefined;
+      const part: WeightPart = { buffer, scales, format, dtype: isQuantized(format) ? 'u32' : format, shape };
       parts.push(part);
       for (let row = first; row < first + count; row += stepRows) {
         options.signal?.throwIfAborted();
         const n = Math.min(stepRows, first + count - row);
-        const bytes = await readTensorBytes(source, info, row * sourceRowBytes, n * sourceRowBytes);
-        gpu.write(part.buffer, convert(bytes, info.dtype as FloatDType, dtype, name), (row - first) * rowBytes);
-        bytesDone += bytes.byteLength;
-        unflushed += n * rowBytes;
+        const storedRows = await stored.read(row, n);
+        const local = (row - first) * ins;
+        const converted = convert(storedRows, format, name);
+        if (converted instanceof Float32Array || converted instanceof Uint16Array) {
+          gpu.write(buffer, converted, weightBytes(format, local).data);
+        } else {
+          gpu.write(buffer, converted.data, weightBytes(format, local).data);
+          gpu.write(scales!, converted.scales, weightBytes(format, local).scales);
+        }
+        bytesDone += (stored.fileBytes * n) / rows;
+        unflushed += weightBytes(format, n * ins).data;
         if (unflushed >= flushBytes) {
           await gpu.device.queue.onSubmittedWorkDone();
           unflushed = 0;
@@ -182,11 +235,12 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
     return buffer;
   }
 
-  const norm = async (name: string) => (await upload(name, 'f32'))[0];
-  const linear = async (name: string, bias?: string): Promise<LinearWeight> => {
-    const parts = await upload(`${name}.weight`, weightType);
-    const [outs, ins] = tensors.get(`${name}.weight`)!.shape;
-    return { parts, outs, ins, bias: bias === undefined ? undefined : (await upload(bias, 'f32'))[0] };
+  const vector = async (name: string): Promise<Tensor> => (await upload(name, 'f32'))[0];
+  const linear = async (name: string, bias?: string): Promise<LoadedLinear> => {
+    const weight = tensors.get(`${name}.weight`)!;
+    const parts = await upload(`${name}.weight`, matrixFormat(weight, weightType));
+    const [outs, ins] = weight.shape;
+    return { parts, outs, ins, bias: bias === undefined ? undefined : await vector(bias) };
   };
 
   try {
@@ -196,26 +250,39 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
       const p = `model.layers.${i}.`;
       const withBias = (proj: string, has: boolean) => linear(`${p}self_attn.${proj}`, has ? `${p}self_attn.${proj}.bias` : undefined);
       layers.push({
-        inputNorm: await norm(`${p}input_layernorm.weight`),
+        inputNorm: await vector(`${p}input_layernorm.weight`),
         q: await withBias('q_proj', config.attentionBias),
         k: await withBias('k_proj', config.attentionBias),
         v: await withBias('v_proj', config.attentionBias),
         o: await withBias('o_proj', config.attentionOutputBias),
-        qNorm: config.qkNorm ? await norm(`${p}self_attn.q_norm.weight`) : undefined,
-        kNorm: config.qkNorm ? await norm(`${p}self_attn.k_norm.weight`) : undefined,
-        postAttentionNorm: await norm(`${p}post_attention_layernorm.weight`),
+        qNorm: config.qkNorm ? await vector(`${p}self_attn.q_norm.weight`) : undefined,
+        kNorm: config.qkNorm ? await vector(`${p}self_attn.k_norm.weight`) : undefined,
+        postAttentionNorm: await vector(`${p}post_attention_layernorm.weight`),
         gate: await linear(`${p}mlp.gate_proj`),
         up: await linear(`${p}mlp.up_proj`),
         down: await linear(`${p}mlp.down_proj`),
       });
     }
-    const finalNorm = await norm('model.norm.weight');
+    const finalNorm = await vector('model.norm.weight');
     const lmHead = config.tieWordEmbeddings ? embedding : await linear('lm_head');
     await gpu.finish();
     return { embedding, layers, finalNorm, lmHead, bytes: sum(created), destroy: destroyAll };
   } catch (error) {
     destroyAll();
-    throw error;
+    throw weightsError(error);
+  }
+}
+
+/** A checkpoint's format problems (unsupported dtype, packing, quantization) are the weights' errors. */
+function weightsError(error: unknown): unknown {
+  return error instanceof QuantizationError || error instanceof WeightFormatError ? new ModelWeightsError(error.message) : error;
+}
+
+async function asWeightsError<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw weightsError(error);
   }
 }
 
@@ -223,14 +290,26 @@ function sum(buffers: GPUBuffer[]): number {
   return buffers.reduce((total, b) => total + b.size, 0);
 }
 
-function convert(bytes: Uint8Array, from: FloatDType, to: WeightType, name: string): Float32Array | Uint16Array {
-  if (to === 'f32') return toFloat32(bytes, from);
-  if (from === 'F16') return new Uint16Array(bytes.slice().buffer);
-  const values = toFloat32(bytes, from);
+/** Rows read from a checkpoint in the GPU format: f32 values, 16-bit bits, or packed quantized words. */
+function convert(rows: StoredRows, format: WeightFormat, name: string): Float32Array | Uint16Array | PackedWeights {
+  if (rows.kind === 'packed') {
+    if (rows.packed.format !== format) throw new ModelWeightsError(`Tensor "${name}" is ${rows.packed.format} in the file but was to be stored as ${format}`);
+    return rows.packed;
+  }
+  const { bytes, dtype } = rows;
+  if ((format === 'bf16' && dtype === 'BF16') || (format === 'f16' && dtype === 'F16')) return new Uint16Array(bytes.slice().buffer);
+  const values = toFloat32(bytes, dtype as FloatDType);
+  if (format === 'f32') return values;
+  if (format === 'bf16') return f32ToBf16Bits(values);
+  if (format === 'f16') return toF16Checked(values, name);
+  return quantize(format, values, `Tensor "${name}"`);
+}
+
+function toF16Checked(values: Float32Array, name: string): Uint16Array {
   const half = f32ToF16Bits(values);
   for (let i = 0; i < half.length; i++) {
     if ((half[i] & 0x7fff) === 0x7c00 && Number.isFinite(values[i])) {
-      throw new ModelWeightsError(`Tensor "${name}" has values beyond f16's range (${values[i]}): load it with f32 weights`);
+      throw new ModelWeightsError(`Tensor "${name}" has values beyond f16's range (${values[i]}): load it with bf16 or f32 weights`);
     }
   }
   return half;

@@ -37,6 +37,9 @@ function fakeHosts(failing?: number) {
       truncate: unused,
       kvBytes: unused,
       saveShard: unused,
+      beginAnswer: unused,
+      step: unused,
+      endAnswer: unused,
       dispose: () => {},
     };
   };

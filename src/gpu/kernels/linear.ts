@@ -6,7 +6,7 @@ import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
 import { reduceIncludes } from './reduce.ts';
-import { weightFormatOf, weightIncludes, type WeightFormat } from './weight-format.ts';
+import { weightFormatOf, weightIncludes, type WeightFormat, type WeightPart } from './weight-format.ts';
 
 const tileM = 64;
 const tileN = 64;
@@ -63,12 +63,17 @@ function matvecKernel(gpu: Gpu, format: WeightFormat, rows: number): LinearKerne
   };
 }
 
+/** A quantized part's scales (binding 5 of the format's include); undefined for the other formats. */
+export function scalesOf(part: Tensor | WeightPart): GPUBuffer | undefined {
+  return 'scales' in part ? part.scales : undefined;
+}
+
 const hasBias = 1;
 const accumulate = 2;
 
 /** y[rows, outs] = x[rows, ins] · wᵀ (+ bias), or y += that with options.accumulate. */
 export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number, options: LinearOptions = {}): void {
-  const format = weightFormatOf(weight.parts[0].dtype);
+  const format = weightFormatOf(weight.parts[0]);
   const kernel = rows <= maxMatvecRows ? matvecKernel(gpu, format, rows) : tiledKernel(gpu, format, rows);
   const bias = weight.bias;
   let col0 = 0;
@@ -83,7 +88,7 @@ export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: 
       ['u32', (bias ? hasBias : 0) | (options.accumulate ? accumulate : 0)],
     ]);
     const biasBuffer = bias ? bias.buffer : part.buffer; // unread when has_bias = 0
-    gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer], kernel.grid(outs));
+    gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer, scalesOf(part)], kernel.grid(outs));
     col0 += outs;
   }
 }
