@@ -10,6 +10,7 @@
 import type { BlockPlan } from './block-planner.ts';
 import type { AttentionMode, EncodeStats } from './reader-api.ts';
 import type { WeightSource } from '../model/weight-source.ts';
+import type { WeightType } from '../model/weights.ts';
 import { indexFile, singleFile } from '../model/safetensors.ts';
 
 export const manifestFile = 'manifest.json';
@@ -87,7 +88,7 @@ export interface ModelIdentity {
   /** Where the model was read from (a folder, a URL): shown, not compared — a moved folder is the same model. */
   source: string;
   modelType: string;
-  weightType: 'f32' | 'f16';
+  weightType: WeightType;
   /** SHA-256 of config.json and tokenizer.json, and of each weight file its size and a sampled SHA-256. */
   files: FileIdentity[];
 }
@@ -213,7 +214,7 @@ export function incompatibility(saved: SavedManifest, model: ModelIdentity, sett
 const sampleBytes = 1 << 20;
 
 /** The identity of the model `source` holds, loaded with `weightType`. */
-export async function modelIdentity(source: WeightSource, modelType: string, weightType: 'f32' | 'f16'): Promise<ModelIdentity> {
+export async function modelIdentity(source: WeightSource, modelType: string, weightType: WeightType): Promise<ModelIdentity> {
   const files: FileIdentity[] = [];
   for (const path of ['config.json', 'tokenizer.json']) {
     const bytes = await source.size(path).catch(() => undefined);
