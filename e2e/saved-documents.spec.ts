@@ -1,13 +1,14 @@
 // Saved documents with the real engine and the demo model: read a document, ask, save it; reload the
 // page, load the model, reopen it from the list (no phase 1: the hosts read their shards from OPFS),
-// ask the same question and get the same greedy answer; then delete it.
+// ask the same question and get the same greedy answer; with another block size it is refused, with
+// the reason; then delete it.
 import assert from 'node:assert/strict';
 import { expectText, expectVisible, suite } from './support/harness.ts';
 import { askAndWait, harbourReport, loadDemoModel, pasteDocument, setMaxTokens } from './support/app.ts';
 
 const t = suite('saved documents');
 
-t.test('save a read document, reload the page, reopen it and get the same answer; delete it', async ({ page, url, screenshot }) => {
+t.test('save a read document, reload the page, reopen it and get the same answer; another block size is refused; delete it', async ({ page, url, screenshot }) => {
   await page.goto(url());
   await setMaxTokens(page, 6);
   await loadDemoModel(page);
@@ -33,6 +34,16 @@ t.test('save a read document, reload the page, reopen it and get the same answer
   await screenshot('saved-documents-reopened');
   const after = await (await askAndWait(page, 'How many ships in March?')).getByTestId('answer-text').innerText();
   assert.equal(after, before, 'the same greedy answer after reopening as before closing');
+
+  // Another block size: the engine reloads with it, and the saved document is refused with the reason.
+  await page.getByTestId('settings-panel').getByRole('radio', { name: 'Fixed' }).check();
+  const block = page.getByTestId('settings-panel').getByLabel('Block size in tokens');
+  await block.fill('128');
+  await block.press('Tab');
+  await page.getByTestId('apply-engine').click();
+  await expectVisible(page.getByTestId('model-loaded'), 120_000);
+  await expectText(entry, /read with blockSize \d+, the reader asks for 128/, 60_000);
+  assert.equal(await entry.getByRole('button', { name: 'Reopen Pasted text' }).isDisabled(), true, 'Reopen is off for a refused document');
 
   await entry.getByRole('button', { name: 'Delete Pasted text' }).click();
   await expectText(panel, /None yet/, 30_000);
