@@ -41,6 +41,7 @@ export class DocumentLibrary {
     const store = this.requireStore();
     const trimmed = name.trim();
     if (!trimmed) throw new SavedDocumentsError('A saved document needs a name');
+    await this.checkSpace(store, document.tokenIds.length);
     const manifest = await this.engine.saveDocument({
       store,
       id: newDocumentId(),
@@ -97,6 +98,20 @@ export class DocumentLibrary {
       savedAt: m.savedAt,
       problem: incompatibility(m, await this.modelIdentity(), this.expectedSettings({})),
     };
+  }
+
+  /** Refuses up front a save the quota cannot hold (a write cut short would also be caught, later). */
+  private async checkSpace(store: DocumentStore, tokens: number): Promise<void> {
+    const { quotaBytes, originUsageBytes } = await store.usage();
+    if (quotaBytes === undefined) return;
+    const c = this.engine.info.config;
+    const needed = tokens * 2 * c.layers * c.kvHeads * c.headDim * 4;
+    const free = quotaBytes - (originUsageBytes ?? 0);
+    if (needed > free) {
+      throw new SavedDocumentsError(
+        `Saving needs ${(needed / 1e6).toFixed(1)} MB but the browser leaves this site ${(Math.max(0, free) / 1e6).toFixed(1)} MB: delete saved documents or downloaded models first`,
+      );
+    }
   }
 
   /** The settings this reader was asked for explicitly; unset ones accept what the document was read with. */

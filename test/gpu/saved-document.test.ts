@@ -53,6 +53,8 @@ async function writeAll(store: DocumentStore, id: string, file: string, bytes: U
 interface Faults {
   writeLimit: number;
   tabClosed: boolean;
+  /** A quota the store reports (with nothing else used), as navigator.storage.estimate does. */
+  quotaBytes?: number;
 }
 
 /** `store` with `faults` applied while they are set. A full quota is simulated in this thread, so it drops hostLocation. */
@@ -75,6 +77,7 @@ function faultyStore(store: DocumentStore, faults: Faults): DocumentStore {
         abort: () => writer.abort(),
       };
     },
+    usage: async () => ({ ...(await store.usage()), ...(faults.quotaBytes === undefined ? {} : { quotaBytes: faults.quotaBytes, originUsageBytes: 0 }) }),
     commit: (manifest) => (faults.tabClosed ? Promise.reject(new Error('the tab was closed')) : store.commit(manifest)),
     remove: (id) => (faults.tabClosed ? Promise.reject(new Error('the tab was closed')) : store.remove(id)),
   };
@@ -86,7 +89,7 @@ describe('saved documents on the demo model', () => {
   let before: string[];
   let savedId: string;
   let tokens: number;
-  const faults: Faults = { writeLimit: Infinity, tabClosed: false };
+  const faults: Faults = { writeLimit: Infinity, tabClosed: false, quotaBytes: undefined };
   const open = () => createReader({ model: demo, hosts: 2, blockSize: 256, documentStore: faultyStore(store, faults) });
 
   beforeAll(async () => {
@@ -162,6 +165,16 @@ describe('saved documents on the demo model', () => {
     expect(await answer(reader, 'Who counted the ships?')).toBe(before[0]);
     await reader.deleteSavedDocument(copy.id);
     expect((await reader.listSavedDocuments()).map((d) => d.id)).toEqual([savedId]);
+  });
+
+  it('a save the quota cannot hold is refused before anything is written', async () => {
+    faults.quotaBytes = 1 << 20;
+    try {
+      await expect(reader.saveDocument('Too big')).rejects.toThrow(/Saving needs [\d.]+ MB but the browser leaves this site 1\.0 MB/);
+    } finally {
+      faults.quotaBytes = undefined;
+    }
+    expect((await store.list()).map((e) => e.id)).toEqual([savedId]);
   });
 
   it('a save cut short by a full quota leaves no entry', async () => {
