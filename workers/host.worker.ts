@@ -3,6 +3,8 @@
 // src/star/remote-host.ts; callbacks come as comlink proxies.
 import * as Comlink from 'comlink';
 import { Host, type EncodeJob } from '../src/star/host.ts';
+import { opfsDocumentStore } from '../src/star/document-store.opfs.ts';
+import type { OpfsLocation, ShardReader, ShardRecord, ShardWriter } from '../src/star/document-store.ts';
 import { fromHostErrorData, toHostErrorData } from '../src/star/host-error.ts';
 import type { HostOpenRequest } from '../src/star/engine.ts';
 import type { RemoteAttention } from '../src/model/transformer.ts';
@@ -45,6 +47,16 @@ const api = {
   kvLength: () => opened().kvLength(),
   truncate: (rows: number) => opened().truncate(rows),
   kvBytes: () => opened().kvBytes(),
+  /** Writes the shard straight into OPFS from this Worker: the KV never crosses to the main thread. */
+  saveShardAt: (location: OpfsLocation, id: string, file: string, rows: number) =>
+    opened().saveShard({ store: opfsDocumentStore(location), id, file }, rows),
+  /** The shard through a writer living in the main thread (a store this thread cannot open: a Node folder). */
+  writeShard: (writer: ShardWriter, file: string, rows: number) => opened().writeShard(writer, file, rows),
+  loadShardAt: (location: OpfsLocation, id: string, file: string, record: ShardRecord, capacity: number) =>
+    opened().loadShard({ store: opfsDocumentStore(location), id, file }, record, capacity),
+  readShard: (reader: Omit<ShardReader, 'size'>, size: number, record: ShardRecord, capacity: number) =>
+    opened().readShard({ size, read: (bytes) => reader.read(bytes), close: () => reader.close() }, record, capacity),
+  finishLoad: (keep: boolean) => opened().finishLoad(keep),
   dispose() {
     host?.dispose();
     host = undefined;

@@ -9,6 +9,8 @@ import { createReader } from '../star/reader.ts';
 import { openLocalHost } from '../star/local-host.ts';
 import type { AnswerStats, Reader } from '../star/reader-api.ts';
 import { megabytes, progressLine, tokens } from './progress.ts';
+import { folderDocumentStore } from '../star/document-store.node.ts';
+import { openOrEncode } from './kv-cache.ts';
 
 export const generateOptions = {
   model: { type: 'string', required: true, help: 'model directory in Hub layout, with tokenizer.json' },
@@ -23,6 +25,7 @@ export const generateOptions = {
   'top-k': { type: 'number', help: 'sample among the k most likely tokens' },
   'top-p': { type: 'number', help: 'sample within this probability mass' },
   seed: { type: 'number', help: 'random seed for sampling' },
+  'kv-cache': { type: 'string', help: 'a folder keeping the encoded document: reopened from there if it holds it, else saved there after reading' },
 } satisfies OptionSpec;
 
 export async function generate(argv: readonly string[]): Promise<void> {
@@ -31,22 +34,24 @@ export async function generate(argv: readonly string[]): Promise<void> {
   if (o.attention !== 'star' && o.attention !== 'full') throw new UsageError(`--attention must be star or full, got "${o.attention}"`);
   const document = o.document ? await readFile(resolve(o.document), 'utf8') : '';
   const loading = progressLine('loading the model', megabytes);
+  const store = o['kv-cache'] === undefined ? undefined : folderDocumentStore(o['kv-cache']);
   const reader = await createReader({
     model: { kind: 'directory', path: resolve(o.model) },
     hosts: o.hosts,
     openHost: openLocalHost,
     onLoadProgress: (p) => loading.update(p.bytesDone, p.bytesTotal),
+    documentStore: store,
   });
   loading.end();
   try {
-    const reading = progressLine('reading the document', tokens);
-    const stats = await reader.loadDocument(document, {
-      attention: o.attention,
-      blockSize: o['block-size'],
-      onProgress: (p) => reading.update(p.tokensDone, p.tokensTotal),
-    });
-    reading.end();
-    console.error(`[read ${stats.tokens} tokens in ${stats.encodeMs.toFixed(0)} ms: ${stats.attention} attention, ${stats.blocks} block(s), ${stats.hosts} host(s)]`);
+    const choices = { attention: o.attention, blockSize: o['block-size'] } as const;
+    if (store) console.error(await openOrEncode(reader, store, { path: o.document ?? 'no document', text: document }, choices));
+    else {
+      const reading = progressLine('reading the document', tokens);
+      const stats = await reader.loadDocument(document, { ...choices, onProgress: (p) => reading.update(p.tokensDone, p.tokensTotal) });
+      reading.end();
+      console.error(`[read ${stats.tokens} tokens in ${stats.encodeMs.toFixed(0)} ms: ${stats.attention} attention, ${stats.blocks} block(s), ${stats.hosts} host(s)]`);
+    }
     // Only the options given: an undefined temperature would override the model's generation_config.
     const given = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], seed: o.seed };
     const sampling = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));

@@ -23,10 +23,17 @@ interface Chunk {
 }
 
 /** Cache rows [row, row + length) hold positions [position, position + length). */
-interface PositionRun {
+export interface PositionRun {
   row: number;
   position: number;
   length: number;
+}
+
+/** A byte range of one GPU buffer. */
+interface Section {
+  buffer: GPUBuffer;
+  offset: number;
+  bytes: number;
 }
 
 export class KvCache {
@@ -144,6 +151,72 @@ export class KvCache {
       }
     }
     return spans;
+  }
+
+  /** The position runs of rows [0, rows): what a saved shard needs to append its rows again. */
+  positionRuns(rows = this.rows): PositionRun[] {
+    return this.runs.filter((r) => r.row < rows).map((r) => ({ ...r, length: Math.min(r.length, rows - r.row) }));
+  }
+
+  /** Bytes of one row of one layer's keys (or values). */
+  get rowBytes(): number {
+    return this.tokenBytes;
+  }
+
+  /**
+   * Reads rows [0, rows) back to the CPU in pieces of at most `maxBytes`, in one fixed order — for each
+   * layer its keys' rows, then its values' rows — so memory stays bounded whatever the cache's size.
+   */
+  async *readRows(rows: number, maxBytes: number): AsyncGenerator<Uint8Array> {
+    for (const section of this.sections(rows, maxBytes)) {
+      yield new Uint8Array(await this.gpu.read(section.buffer, section.bytes, section.offset));
+    }
+  }
+
+  /**
+   * The inverse of readRows: returns a function taking the same bytes, in the same order, in pieces of
+   * any size (a multiple of 4); each piece is queued for upload as it comes. Rows must have been
+   * appended first (append() with the saved position runs).
+   */
+  rowWriter(rows: number): (piece: Uint8Array) => void {
+    if (rows > this.rows) throw new Error(`Cannot write ${rows} rows into a KV cache of ${this.rows}`);
+    const sections = this.sections(rows, Infinity);
+    let index = 0;
+    let within = 0;
+    return (piece) => {
+      let at = 0;
+      while (at < piece.byteLength) {
+        const section = sections[index];
+        if (!section) throw new Error(`More KV bytes than ${rows} rows hold`);
+        const count = Math.min(section.bytes - within, piece.byteLength - at);
+        this.gpu.write(section.buffer, piece.subarray(at, at + count), section.offset + within);
+        at += count;
+        within += count;
+        if (within === section.bytes) {
+          index++;
+          within = 0;
+        }
+      }
+    };
+  }
+
+  /** Rows [0, rows) of every layer as buffer ranges, in readRows' order, each at most maxBytes. */
+  private sections(rows: number, maxBytes: number): Section[] {
+    const maxRows = Math.max(1, Math.floor(maxBytes / this.tokenBytes));
+    const sections: Section[] = [];
+    for (let layer = 0; layer < this.shape.layers; layer++) {
+      for (const kind of ['keys', 'values'] as const) {
+        let row = 0;
+        while (row < rows) {
+          const chunk = this.chunkAt(row);
+          const start = row - chunk.startRow;
+          const count = Math.min(rows - row, chunk.tokens - start, maxRows);
+          sections.push({ buffer: chunk[kind][layer], offset: start * this.tokenBytes, bytes: count * this.tokenBytes });
+          row += count;
+        }
+      }
+    }
+    return sections;
   }
 
   private chunkAt(row: number): Chunk {

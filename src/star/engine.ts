@@ -3,7 +3,8 @@
 // chat templates and sampling on top; the CLI's `score` uses this directly.
 import { attentionFlops, attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
 import { planMemory } from '../model/memory-plan.ts';
-import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo, HostOpenOptions } from './host.ts';
+import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo, HostOpenOptions, ShardTarget } from './host.ts';
+import { makeManifest, SavedDocumentError, type DocumentStore, type ManifestContent, type SavedManifest, type SavedSettings, type ShardRecord } from './document-store.ts';
 import type { RemoteAttention, RemotePartials } from '../model/transformer.ts';
 import type { AnswerOptions } from '../model/answer-decoder.ts';
 import type { AttentionMode, EncodeProgress, EncodeStats } from './reader-api.ts';
@@ -20,8 +21,16 @@ export interface HostHandle {
   kvLength(): Promise<number> | number;
   truncate(rows: number): Promise<void> | void;
   kvBytes(): Promise<number> | number;
+  /** Saves the first `rows` KV rows of the host's shard (see Host.saveShard). */
+  saveShard(target: ShardTarget, rows: number): Promise<ShardRecord>;
+  /** Reads a saved shard aside; finishLoad(true) makes it the host's document, finishLoad(false) drops it. */
+  loadShard(target: ShardTarget, record: ShardRecord, capacity: number): Promise<void>;
+  finishLoad(keep: boolean): Promise<void> | void;
   dispose(): Promise<void> | void;
 }
+
+/** What a saved document needs beyond the engine's own state: its entry, the model and the reader's text. */
+export type SaveRequest = Omit<ManifestContent, 'savedAt' | 'settings' | 'plan' | 'shards'> & { store: DocumentStore };
 
 /** What opening a host takes: the same whether it lives in this thread or in a Worker. */
 export type HostOpenRequest = HostOpenOptions;
@@ -55,6 +64,7 @@ export class EngineError extends Error {
 
 export class StarEngine {
   private plan: BlockPlan | undefined;
+  private attention: AttentionMode = 'star';
   private nextPosition = 0;
 
   private constructor(
@@ -162,6 +172,7 @@ export class StarEngine {
     const results = settled.map((r) => (r as PromiseFulfilledResult<EncodeResult>).value);
     const encodeMs = performance.now() - started;
     this.plan = plan;
+    this.attention = mode;
     this.nextPosition = n;
     return {
       tokens: n,
@@ -269,6 +280,97 @@ export class StarEngine {
     this.nextPosition = mark.position;
   }
 
+  /** The settings the open document was read with (what a saved copy records and a reopen compares). */
+  documentSettings(): SavedSettings {
+    const plan = this.requirePlan();
+    return {
+      attention: this.attention,
+      blockSize: plan.blockSize,
+      anchorSize: plan.anchorSize,
+      hosts: plan.hosts.length,
+      ropeDType: this.options.ropeDType ?? 'f32',
+    };
+  }
+
+  /**
+   * Saves the encoded document (its rows only, not the conversation after it) as entry `request.id`:
+   * each host writes its own shard, at once, then the manifest is committed last. A failed save
+   * removes what it wrote.
+   */
+  async saveDocument(request: SaveRequest): Promise<SavedManifest> {
+    const plan = this.requirePlan();
+    const { store, ...content } = request;
+    if (content.tokenIds.length !== plan.contextTokens) {
+      throw new EngineError(`${content.tokenIds.length} token ids given for a document of ${plan.contextTokens}`);
+    }
+    const settings = this.documentSettings();
+    const settled = await Promise.allSettled(
+      plan.hosts.map((share) => this.hosts[share.host].saveShard({ store, id: content.id, file: shardFile(share.host) }, share.end - share.start)),
+    );
+    try {
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      const shards = settled.map((r) => (r as PromiseFulfilledResult<ShardRecord>).value);
+      const manifest = makeManifest({ ...content, savedAt: new Date().toISOString(), settings, plan, shards });
+      await store.commit(manifest);
+      return manifest;
+    } catch (error) {
+      await store.remove(content.id).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * Reopens a saved document without phase 1: every host reads its shard (checked piece by piece)
+   * and only when all have, they switch to it. On any failure the open document stays as it was.
+   * The caller checks the model's identity first (the engine does not know where weights came from).
+   */
+  async restoreDocument(store: DocumentStore, manifest: SavedManifest): Promise<{ tokens: number; ms: number }> {
+    const { plan, settings } = manifest;
+    const n = plan.contextTokens;
+    if (settings.hosts > this.hosts.length) {
+      throw new EngineError(`"${manifest.name}" was read over ${settings.hosts} hosts; ${this.hosts.length} are loaded`);
+    }
+    if (n + 1 > this.contextWindow) throw new EngineError(`"${manifest.name}" is ${n} tokens, past the model's context window of ${this.contextWindow}`);
+    // The KV depends on these as much as on the weights: a mismatch would answer, wrongly.
+    const weightType = this.options.weightType ?? 'f32';
+    const ropeDType = this.options.ropeDType ?? 'f32';
+    if (manifest.model.weightType !== weightType || settings.ropeDType !== ropeDType) {
+      throw new SavedDocumentError(
+        `"${manifest.name}" was encoded with ${manifest.model.weightType} weights and ${settings.ropeDType} RoPE; this engine runs ${weightType} and ${ropeDType}`,
+      );
+    }
+    const replanned = planBlocks(n, { hosts: settings.hosts, blockSize: settings.blockSize, anchorSize: settings.anchorSize });
+    if (JSON.stringify(replanned) !== JSON.stringify(plan)) throw new SavedDocumentError(`The saved document "${manifest.name}" has a corrupted block plan`);
+    const room = this.options.conversationRoom ?? 1024;
+    this.checkMemory(plan, room);
+    const shards = plan.hosts.map((share) => {
+      const record = manifest.shards.find((s) => s.host === share.host);
+      if (!record || record.rows !== share.end - share.start) {
+        throw new SavedDocumentError(`The saved document "${manifest.name}" has no shard for host ${share.host}'s ${share.end - share.start} tokens`);
+      }
+      return { share, record };
+    });
+    const started = performance.now();
+    const settled = await Promise.allSettled(
+      shards.map(({ share, record }) =>
+        this.hosts[share.host].loadShard({ store, id: manifest.id, file: record.file }, record, record.rows + (share.host === plan.queryHost ? room : 0)),
+      ),
+    );
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    await Promise.all(shards.map(({ share }) => this.hosts[share.host].finishLoad(!failed)));
+    if (failed) throw failed.reason;
+    this.plan = plan;
+    this.attention = settings.attention;
+    this.nextPosition = n;
+    return { tokens: n, ms: performance.now() - started };
+  }
+
+  private requirePlan(): BlockPlan {
+    if (!this.plan) throw new EngineError('No document encoded: call encode() first');
+    return this.plan;
+  }
+
   private remoteAttention(others: HostHandle[]): RemoteAttention {
     return async (layer, q, rows, firstPosition): Promise<RemotePartials> => {
       const parts = await Promise.all(others.map((h) => h.partialAttention(layer, q, rows, firstPosition)));
@@ -279,6 +381,10 @@ export class StarEngine {
   async dispose(): Promise<void> {
     await Promise.all(this.hosts.map((h) => h.dispose()));
   }
+}
+
+function shardFile(host: number): string {
+  return `host-${host}.kv`;
 }
 
 /** The error that started a failure, not the aborts it caused in the other hosts. */

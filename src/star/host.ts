@@ -12,6 +12,16 @@ import { Transformer, type RemoteAttention } from '../model/transformer.ts';
 import { AnswerDecoder, type AnswerOptions } from '../model/answer-decoder.ts';
 import type { LoadProgress, ModelLocation } from './reader-api.ts';
 import { HostError } from './host-error.ts';
+import {
+  crc32,
+  inPieces,
+  SavedDocumentError,
+  shardPieceBytes,
+  type DocumentStore,
+  type ShardReader,
+  type ShardRecord,
+  type ShardWriter,
+} from './document-store.ts';
 
 export interface HostOpenOptions {
   model: ModelLocation;
@@ -66,8 +76,20 @@ export interface EncodeResult {
   kvBytes: number;
 }
 
+/** One file of one saved document: where a host saves its shard, or reopens it from. */
+export interface ShardTarget {
+  store: DocumentStore;
+  id: string;
+  file: string;
+}
+
+/** Pieces queued for upload before waiting for the GPU: bounds the copies the queue holds. */
+const uploadPiecesInFlight = 16;
+
 export class Host {
   private cache: KvCache | undefined;
+  /** A reopened shard, held until every host has read its own (finishLoad), so a failure loses nothing. */
+  private staged: KvCache | undefined;
   private answer: AnswerDecoder | undefined;
   private lost: string | undefined;
 
@@ -205,6 +227,113 @@ export class Host {
     }
   }
 
+  /** Saves the first `rows` rows of this host's KV (the document, not the conversation after it). */
+  async saveShard(target: ShardTarget, rows: number): Promise<ShardRecord> {
+    return this.writeShard(await target.store.openWriter(target.id, target.file), target.file, rows);
+  }
+
+  /** saveShard onto an open writer: GPU readbacks of a few MiB, each checksummed and written in turn. */
+  async writeShard(writer: ShardWriter, file: string, rows: number): Promise<ShardRecord> {
+    this.checkAlive();
+    const pieceCrc32: number[] = [];
+    try {
+      const cache = this.requireCache();
+      if (rows > cache.length) throw new Error(`cannot save ${rows} KV rows: the host holds ${cache.length}`);
+      for await (const piece of inPieces(cache.readRows(rows, shardPieceBytes), shardPieceBytes)) {
+        pieceCrc32.push(crc32(piece));
+        await writer.write(piece);
+      }
+      await writer.close();
+      return {
+        host: this.index,
+        file,
+        rows,
+        runs: cache.positionRuns(rows),
+        dtype: 'f32',
+        layers: cache.shape.layers,
+        kvHeads: cache.shape.kvHeads,
+        headDim: cache.shape.headDim,
+        rowBytes: cache.rowBytes,
+        layout: 'layer-keys-values',
+        alignRows: cache.alignedTo(),
+        bytes: rows * cache.bytesPerToken,
+        pieceBytes: shardPieceBytes,
+        pieceCrc32,
+      };
+    } catch (error) {
+      await writer.abort().catch(() => {});
+      throw this.wrap(error);
+    }
+  }
+
+  /**
+   * Reads a saved shard into a new cache of `capacity` rows, checking each piece's checksum before it
+   * is uploaded. The host's current document stays until finishLoad(true).
+   */
+  async loadShard(target: ShardTarget, record: ShardRecord, capacity: number): Promise<void> {
+    return this.readShard(await target.store.openReader(target.id, target.file), record, capacity);
+  }
+
+  async readShard(reader: ShardReader, record: ShardRecord, capacity: number): Promise<void> {
+    this.checkAlive();
+    let cache: KvCache | undefined;
+    try {
+      this.checkShardShape(record, reader.size);
+      const shape = { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim };
+      cache = new KvCache(this.gpu, shape, Math.max(capacity, record.rows), record.alignRows, this.maxKvChunkBytes);
+      for (const run of record.runs) {
+        if (cache.append(run.length, run.position) !== run.row) throw corrupted(record, 'its position runs do not tile its rows');
+      }
+      if (cache.length !== record.rows) throw corrupted(record, 'its position runs do not tile its rows');
+      const upload = cache.rowWriter(record.rows);
+      for (let i = 0, at = 0; at < record.bytes; i++, at += record.pieceBytes) {
+        const length = Math.min(record.pieceBytes, record.bytes - at);
+        const piece = await reader.read(length);
+        if (piece.byteLength !== length) throw corrupted(record, `it ends at byte ${at + piece.byteLength} of ${record.bytes}`);
+        if (crc32(piece) !== record.pieceCrc32[i]) throw corrupted(record, `bytes ${at}–${at + length} do not match their checksum`);
+        upload(piece);
+        if (i % uploadPiecesInFlight === uploadPiecesInFlight - 1) await this.gpu.finish();
+      }
+      await this.gpu.finish();
+      this.staged?.destroy();
+      this.staged = cache;
+    } catch (error) {
+      cache?.destroy();
+      throw this.wrap(error);
+    } finally {
+      await reader.close().catch(() => {});
+    }
+  }
+
+  /** Makes the staged shard this host's document (keep) or drops it (another host failed to read its own). */
+  async finishLoad(keep: boolean): Promise<void> {
+    if (keep && this.staged) {
+      // An answer holds the old cache: it ends with it.
+      await this.endAnswer();
+      this.cache?.destroy();
+      this.cache = this.staged;
+    } else this.staged?.destroy();
+    this.staged = undefined;
+  }
+
+  /** Refuses, before any upload, a shard of another layout, or a file whose size is not the manifest's. */
+  private checkShardShape(record: ShardRecord, fileBytes: number): void {
+    const c = this.config;
+    if (record.dtype !== 'f32' || record.layout !== 'layer-keys-values') {
+      throw corrupted(record, `its layout (${record.dtype}, ${record.layout}) is not one this Star Reader reads`);
+    }
+    if (record.layers !== c.layers || record.kvHeads !== c.kvHeads || record.headDim !== c.headDim || record.rowBytes !== c.kvHeads * c.headDim * 4) {
+      throw new SavedDocumentError(
+        `${record.file} holds KV for ${record.layers} layers × ${record.kvHeads} KV heads × ${record.headDim}; the model has ${c.layers} × ${c.kvHeads} × ${c.headDim}`,
+      );
+    }
+    const expected = record.rows * 2 * record.layers * record.rowBytes;
+    if (record.bytes !== expected || record.pieceCrc32.length !== Math.ceil(expected / record.pieceBytes)) {
+      throw corrupted(record, 'its manifest entry is inconsistent');
+    }
+    if (fileBytes !== record.bytes) throw corrupted(record, `it is ${fileBytes} bytes, the manifest says ${record.bytes} (truncated or changed)`);
+  }
+
   /** Starts an answer: its tokens are chosen on this host's GPU (see src/model/answer-decoder.ts). */
   async beginAnswer(options: AnswerOptions): Promise<void> {
     this.checkAlive();
@@ -246,6 +375,7 @@ export class Host {
 
   dispose(): void {
     this.cache?.destroy();
+    this.staged?.destroy();
     this.transformer.destroy();
     this.weights.destroy();
     this.gpu.destroy();
@@ -261,9 +391,13 @@ export class Host {
   }
 
   private wrap(error: unknown): Error {
-    if (error instanceof HostError) return error;
+    if (error instanceof HostError || error instanceof SavedDocumentError) return error;
     if (this.lost) return new HostError(this.index, this.lost, 'device-lost', { cause: error });
     if (error instanceof DOMException && error.name === 'AbortError') return error;
     return new HostError(this.index, error instanceof Error ? error.message : String(error), 'failed', { cause: error });
   }
+}
+
+function corrupted(record: ShardRecord, why: string): SavedDocumentError {
+  return new SavedDocumentError(`The saved shard ${record.file} is corrupted: ${why}`);
 }

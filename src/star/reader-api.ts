@@ -94,6 +94,40 @@ export interface AskOptions {
   answerPrefix?: string;
 }
 
+export type { StoreUsage } from './document-store.ts';
+import type { StoreUsage } from './document-store.ts';
+
+/** A saved document as a list shows it (see Reader.listSavedDocuments). */
+export interface SavedDocumentSummary {
+  id: string;
+  /** Empty for an entry whose save never finished. */
+  name: string;
+  /** Where the model that encoded it was read from, and its architecture. */
+  model: string;
+  modelType: string;
+  weightType: string;
+  tokens: number;
+  attention: AttentionMode | undefined;
+  hosts: number;
+  /** Bytes on disk. */
+  bytes: number;
+  /** ISO 8601; empty for an incomplete entry. */
+  savedAt: string;
+  /** Why this reader cannot open it (incomplete, corrupted, another model or settings); undefined when it can. */
+  problem?: string;
+}
+
+export interface ReopenStats {
+  tokens: number;
+  /** Reading every shard back onto the GPUs: what reopening costs instead of phase 1. */
+  reopenMs: number;
+  /** The saved document's name and text (as it was read: truncated documents are saved truncated). */
+  name: string;
+  document: string;
+  /** Phase 1's stats from when it was read and saved. */
+  encoded: EncodeStats;
+}
+
 export interface Reader {
   readonly model: ModelSummary;
   countTokens(text: string): number;
@@ -118,4 +152,26 @@ export interface Reader {
    */
   resetConversation(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** A reader that also keeps encoded documents: what createReader returns. */
+export interface SavingReader extends Reader {
+  /**
+   * Saved documents (a browser keeps them in OPFS; Node needs `documentStore`). saveDocument keeps
+   * the encoded document — every host's KV, the token ids, the block plan, the model's identity and
+   * the settings — not the conversation after it. openSavedDocument reopens one without phase 1,
+   * starting a fresh conversation on it, or refuses with the reason (another model, weight type or
+   * settings; an incomplete or corrupted entry) and leaves the open document as it was.
+   */
+  saveDocument(name: string): Promise<SavedDocumentSummary>;
+  openSavedDocument(id: string, choices?: EncodeChoices): Promise<ReopenStats>;
+  listSavedDocuments(): Promise<SavedDocumentSummary[]>;
+  deleteSavedDocument(id: string): Promise<void>;
+  /** Space the saved documents take, and the browser's quota where it tells. */
+  savedDocumentsUsage(): Promise<StoreUsage>;
+}
+
+/** Whether `reader` keeps documents (stand-ins and wrappers may not). */
+export function canSaveDocuments(reader: Reader): reader is SavingReader {
+  return typeof (reader as Partial<SavingReader>).saveDocument === 'function';
 }

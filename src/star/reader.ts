@@ -23,20 +23,37 @@ import {
 import { parseGenerationConfig, type GenerationConfig } from '../model/generation-config.ts';
 import { createStopChecker } from '../model/sampling.ts';
 import type { ModelConfig } from '../model/config.ts';
-import type { AnswerStats, EncodeProgress, EncodeStats, ModelSummary, Reader, ReaderOptions, AskOptions } from './reader-api.ts';
+import type {
+  AnswerStats,
+  EncodeChoices,
+  EncodeProgress,
+  EncodeStats,
+  ModelSummary,
+  ReaderOptions,
+  AskOptions,
+  ReopenStats,
+  SavedDocumentSummary,
+  SavingReader,
+  StoreUsage,
+} from './reader-api.ts';
+import { DocumentLibrary, type OpenDocument } from './saved-documents.ts';
+import type { DocumentStore } from './document-store.ts';
+import { hasOpfs, opfsDocumentStore } from './document-store.opfs.ts';
 
 export interface CreateReaderOptions extends ReaderOptions {
   /** Default: Workers in a browser, in-process hosts in Node. */
   openHost?: HostFactory;
   /** System prompt placed before the document. */
   system?: string;
+  /** Where saved documents are kept. Default: OPFS in a browser, none in Node (folderDocumentStore). */
+  documentStore?: DocumentStore;
 }
 
 export class ReaderError extends Error {
   override name = 'ReaderError';
 }
 
-export async function createReader(options: CreateReaderOptions): Promise<Reader> {
+export async function createReader(options: CreateReaderOptions): Promise<SavingReader> {
   const downloads = new Map<string, { bytesDone: number; bytesTotal: number }>();
   const source = openWeightSource(options.model, {
     signal: options.signal,
@@ -63,7 +80,8 @@ export async function createReader(options: CreateReaderOptions): Promise<Reader
     onProgress: options.onLoadProgress,
     openHost: options.openHost ?? (typeof window !== 'undefined' && typeof Worker !== 'undefined' ? openWorkerHost : openLocalHost),
   });
-  return new TextReader(engine, text, summarize(source.name, engine), options.system);
+  const store = options.documentStore ?? (hasOpfs() ? opfsDocumentStore() : undefined);
+  return new TextReader(engine, text, summarize(source.name, engine), options.system, new DocumentLibrary(engine, source, store, options));
 }
 
 interface TextFiles {
@@ -141,10 +159,12 @@ interface AnswerTurn {
   stats: AnswerStats;
 }
 
-class TextReader implements Reader {
+class TextReader implements SavingReader {
   private conversation: Conversation | undefined;
   /** Why there is no conversation although a document was loaded: its KV could not be put back. */
   private lost: string | undefined;
+  /** The open document as saveDocument keeps it (the conversation after it is not saved). */
+  private openDocument: OpenDocument | undefined;
   private busy = false;
 
   constructor(
@@ -152,6 +172,7 @@ class TextReader implements Reader {
     private readonly text: TextFiles,
     readonly model: ModelSummary,
     private readonly system: string | undefined,
+    private readonly library: DocumentLibrary,
   ) {}
 
   countTokens(text: string): number {
@@ -165,6 +186,7 @@ class TextReader implements Reader {
     return this.exclusive(async () => {
       this.conversation = undefined;
       this.lost = undefined;
+      this.openDocument = undefined;
       let ids: number[];
       let context: string | undefined;
       if (typeof document === 'string') {
@@ -181,6 +203,7 @@ class TextReader implements Reader {
       const history = { system: this.system, document: typeof document === 'string' ? document : context, turns: [], fed: context };
       const mark = await this.engine.checkpoint();
       this.conversation = { history, ids, document: { mark, ids: ids.length, fed: context } };
+      this.openDocument = { tokenIds: [...ids], state: { system: this.system, document: history.document, fed: context, encoded: stats } };
       return stats;
     });
   }
@@ -197,6 +220,39 @@ class TextReader implements Reader {
       conversation.history.turns = [];
       conversation.history.fed = conversation.document.fed;
     });
+  }
+
+  async saveDocument(name: string): Promise<SavedDocumentSummary> {
+    return this.exclusive(async () => {
+      if (!this.openDocument) throw new ReaderError('Load a document before saving it');
+      return this.library.save(name, this.openDocument);
+    });
+  }
+
+  /** Reopens a saved document: a fresh conversation on it, as right after loadDocument. */
+  async openSavedDocument(id: string, choices: EncodeChoices = {}): Promise<ReopenStats> {
+    return this.exclusive(async () => {
+      const { manifest, stats } = await this.library.open(id, choices);
+      const state = manifest.reader;
+      const history = { system: state.system, document: state.document, turns: [], fed: state.fed };
+      const mark = await this.engine.checkpoint();
+      this.conversation = { history, ids: [...manifest.tokenIds], document: { mark, ids: manifest.tokenIds.length, fed: state.fed } };
+      this.lost = undefined;
+      this.openDocument = { tokenIds: manifest.tokenIds, state };
+      return stats;
+    });
+  }
+
+  listSavedDocuments(): Promise<SavedDocumentSummary[]> {
+    return this.library.list();
+  }
+
+  deleteSavedDocument(id: string): Promise<void> {
+    return this.library.remove(id);
+  }
+
+  savedDocumentsUsage(): Promise<StoreUsage> {
+    return this.library.usage();
   }
 
   /**

@@ -95,6 +95,18 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
     kvLength: () => guard(() => remote.kvLength()),
     truncate: (rows) => guard(() => remote.truncate(rows)),
     kvBytes: () => guard(() => remote.kvBytes()),
+    // A store the Worker can open (OPFS) is written from there; any other through this thread.
+    async saveShard({ store, id, file }, rows) {
+      if (store.hostLocation) return guard(() => remote.saveShardAt(store.hostLocation!, id, file, rows));
+      const writer = await store.openWriter(id, file);
+      return guard(() => remote.writeShard(Comlink.proxy(writer), file, rows));
+    },
+    async loadShard({ store, id, file }, record, capacity) {
+      if (store.hostLocation) return guard(() => remote.loadShardAt(store.hostLocation!, id, file, record, capacity));
+      const reader = await store.openReader(id, file);
+      return guard(() => remote.readShard(Comlink.proxy(reader), reader.size, record, capacity));
+    },
+    finishLoad: (keep) => guard(() => remote.finishLoad(keep)),
     async dispose() {
       if (!crashed) await remote.dispose().catch(() => {});
       remote[Comlink.releaseProxy]();

@@ -11,6 +11,7 @@ import { DocumentPanel } from './components/DocumentPanel.tsx';
 import { ModelPanel } from './components/ModelPanel.tsx';
 import { RecoveryNotice } from './components/RecoveryNotice.tsx';
 import { SettingsPanel } from './components/SettingsPanel.tsx';
+import { SavedDocuments } from './components/SavedDocuments.tsx';
 import { SpeedupPage } from './components/SpeedupPage.tsx';
 import { SavedConversations } from './components/SavedConversations.tsx';
 import { useConversationArchive } from './conversations.ts';
@@ -124,6 +125,7 @@ export function App({ createReader = createEngineReader }: AppProps) {
                 onChange={setSettings}
                 onApplyEngine={engineChanged ? () => void reader.reload(engine) : undefined}
               />
+              <SavedDocuments state={state} reader={reader} />
             </div>
             <div className="column main">
               <DocumentPanel

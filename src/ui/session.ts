@@ -9,6 +9,7 @@ import type {
   ReaderOptions,
   SamplingOptions,
 } from '../star/reader-api.ts';
+import { canSaveDocuments } from '../star/reader-api.ts';
 import { describeError, isAbort, isDeviceLost, type Step, type UiError } from './errors.ts';
 import type { ModelSource } from './models.ts';
 import { RateMeter, timeLeft, type RateProgress } from './progress.ts';
@@ -295,6 +296,35 @@ export class ReaderSession {
       if (!this.isCurrent(op)) return false;
       this.end(op);
       this.fail(error, 'document', op, 'Reading the document was cancelled.');
+      return false;
+    }
+  }
+
+  /** Reopens a saved document without phase 1: it becomes the document, with a fresh chat. */
+  async openSavedDocument(id: string): Promise<boolean> {
+    const reader = this.reader;
+    if (!reader || !canSaveDocuments(reader) || this.state.phase !== 'ready') return false;
+    const op = this.begin();
+    this.set({ phase: 'encoding', encodeProgress: undefined, error: undefined, notice: undefined });
+    try {
+      const opened = await reader.openSavedDocument(id);
+      if (!this.isCurrent(op)) return false;
+      this.end(op);
+      const version = (this.state.document?.version ?? 0) + 1;
+      const tokens = reader.countTokens(opened.document);
+      this.set({
+        phase: 'ready',
+        document: { name: opened.name, text: opened.document, kind: 'saved', version },
+        tokens: { status: 'counted', total: tokens, used: tokens },
+        encoded: { ...opened.encoded, version },
+        messages: [],
+        notice: `Reopened “${opened.name}” in ${(opened.reopenMs / 1000).toFixed(1)} s, without reading it again.`,
+      });
+      return true;
+    } catch (error) {
+      if (!this.isCurrent(op)) return false;
+      this.end(op);
+      this.fail(error, 'document', op, 'Reopening was cancelled.');
       return false;
     }
   }

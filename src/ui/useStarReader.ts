@@ -20,6 +20,7 @@ export type StarReaderController = Pick<
   | 'useWholeDocument'
   | 'documentBudget'
   | 'encodeDocument'
+  | 'openSavedDocument'
   | 'ask'
   | 'cancel'
   | 'clearChat'

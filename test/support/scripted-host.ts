@@ -121,6 +121,16 @@ export class ScriptedHost implements HostHandle {
     return this.kv.length;
   }
 
+  async saveShard(): Promise<never> {
+    throw new Error('scripted hosts keep no shards');
+  }
+
+  async loadShard(): Promise<never> {
+    throw new Error('scripted hosts keep no shards');
+  }
+
+  finishLoad(): void {}
+
   dispose(): void {}
 }
 

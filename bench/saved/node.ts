@@ -1,0 +1,36 @@
+// Save/reopen vs phase 1 in Node (Dawn): the synthetic model (Qwen2.5-0.5B attention layout, 2 layers),
+// in-process hosts, the folder store.
+//   npx tsx bench/saved/node.ts [--lengths 4096,16384] [--hosts 1]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { StarEngine } from '../../src/star/engine.ts';
+import { openLocalHost } from '../../src/star/local-host.ts';
+import { folderDocumentStore } from '../../src/star/document-store.node.ts';
+import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
+import { qwen25HalfBLayout } from '../../src/model/synthetic-weights.ts';
+import { writeSyntheticModel } from '../../src/cli/synthetic-model.ts';
+import { formatSaveReopenRows, measureSaveReopen } from './measure.ts';
+
+const { values } = parseArgs({ options: { lengths: { type: 'string', default: '16384' }, hosts: { type: 'string', default: '1' } } });
+const lengths = values.lengths.split(',').map(Number);
+const hosts = Number(values.hosts);
+const model = await writeSyntheticModel(qwen25HalfBLayout);
+const folder = await mkdtemp(join(tmpdir(), 'star-reader-saved-bench-'));
+try {
+  const open = () => StarEngine.create({ model: { kind: 'directory', path: model }, hosts, openHost: openLocalHost, conversationRoom: 64 });
+  const probe = await open();
+  const adapter = `${probe.info.adapter.description} (Node, Dawn); model: ${qwen25HalfBLayout.name}, ${qwen25HalfBLayout.layers} layers`;
+  await probe.dispose();
+  const rows = await measureSaveReopen(open, directoryWeightSource(model), folderDocumentStore(folder), {
+    lengths,
+    blockSize: (n) => Math.min(2048, n),
+    hosts,
+    say: (line) => console.error(line),
+  });
+  console.log(formatSaveReopenRows(adapter, `folder (${tmpdir()})`, rows));
+} finally {
+  await rm(folder, { recursive: true, force: true });
+  await rm(model, { recursive: true, force: true });
+}
