@@ -8,6 +8,7 @@ import type { LinearWeight } from '../gpu/kernels/linear.ts';
 import { bytesPerElement, type Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from './config.ts';
 import { f32ToF16Bits } from './dtype.ts';
+import { layerNormNames, projectionSources, type StoredRows } from './families.ts';
 import { floatDTypes, readTensorBytes, readTensorIndex, toFloat32, type FloatDType, type TensorInfo } from './safetensors.ts';
 import type { WeightProgress, WeightSource } from './weight-source.ts';
 
@@ -19,7 +20,12 @@ export interface LayerWeights {
   o: LinearWeight;
   qNorm?: Tensor;
   kNorm?: Tensor;
+  /** Gemma: the norm of attention's output, before the residual add. */
+  attentionOutputNorm?: Tensor;
+  /** The norm before the MLP (Hugging Face's post_attention_layernorm, Gemma's pre_feedforward_layernorm). */
   postAttentionNorm: Tensor;
+  /** Gemma: the norm of the MLP's output, before the residual add. */
+  mlpOutputNorm?: Tensor;
   gate: LinearWeight;
   up: LinearWeight;
   down: LinearWeight;
@@ -69,15 +75,18 @@ export function expectedTensors(config: ModelConfig): Expected[] {
   const linear = (name: string, shape: number[]): Expected => ({ name, shape, type: 'linear' });
   const norm = (name: string, size: number): Expected => ({ name, shape: [size], type: 'norm' });
   const list = [linear('model.embed_tokens.weight', [vocab, hidden])];
+  // Stored tensors holding several projections (Phi-3's fused ones): the sum of their rows.
+  const storedRows = (parts: StoredRows[]) => parts.reduce((rows, part) => rows + part.rows, 0);
   for (let i = 0; i < config.layers; i++) {
     const p = `model.layers.${i}.`;
-    list.push(
-      norm(`${p}input_layernorm.weight`, hidden),
-      linear(`${p}self_attn.q_proj.weight`, [heads * headDim, hidden]),
-      linear(`${p}self_attn.k_proj.weight`, [kvHeads * headDim, hidden]),
-      linear(`${p}self_attn.v_proj.weight`, [kvHeads * headDim, hidden]),
-      linear(`${p}self_attn.o_proj.weight`, [hidden, heads * headDim]),
-    );
+    const sources = projectionSources(config, i);
+    const norms = layerNormNames(config.family, i);
+    const tensorsOf = (parts: StoredRows[]) => [...new Set(parts.map((part) => part.tensor))];
+    list.push(norm(norms.input, hidden));
+    for (const tensor of tensorsOf([sources.q, sources.k, sources.v])) {
+      list.push(linear(tensor, [storedRows([sources.q, sources.k, sources.v].filter((part) => part.tensor === tensor)), hidden]));
+    }
+    list.push(linear(`${p}self_attn.o_proj.weight`, [hidden, heads * headDim]));
     if (config.attentionBias) {
       list.push(
         linear(`${p}self_attn.q_proj.bias`, [heads * headDim]),
@@ -87,12 +96,13 @@ export function expectedTensors(config: ModelConfig): Expected[] {
     }
     if (config.attentionOutputBias) list.push(linear(`${p}self_attn.o_proj.bias`, [hidden]));
     if (config.qkNorm) list.push(norm(`${p}self_attn.q_norm.weight`, headDim), norm(`${p}self_attn.k_norm.weight`, headDim));
-    list.push(
-      norm(`${p}post_attention_layernorm.weight`, hidden),
-      linear(`${p}mlp.gate_proj.weight`, [intermediate, hidden]),
-      linear(`${p}mlp.up_proj.weight`, [intermediate, hidden]),
-      linear(`${p}mlp.down_proj.weight`, [hidden, intermediate]),
-    );
+    if (norms.attentionOutput) list.push(norm(norms.attentionOutput, hidden));
+    list.push(norm(norms.mlpInput, hidden));
+    for (const tensor of tensorsOf([sources.gate, sources.up])) {
+      list.push(linear(tensor, [storedRows([sources.gate, sources.up].filter((part) => part.tensor === tensor)), hidden]));
+    }
+    list.push(linear(`${p}mlp.down_proj.weight`, [hidden, intermediate]));
+    if (norms.mlpOutput) list.push(norm(norms.mlpOutput, hidden));
   }
   list.push(norm('model.norm.weight', hidden));
   if (!config.tieWordEmbeddings) list.push(linear('lm_head.weight', [vocab, hidden]));
@@ -136,11 +146,16 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
   let bytesDone = 0;
   let unflushed = 0;
 
-  /** One tensor as GPU row ranges of `dtype`, each at most one storage binding. */
-  async function upload(name: string, dtype: WeightType): Promise<Tensor[]> {
+  /**
+   * One tensor, or rows [firstRow, firstRow + rows) of it, as GPU row ranges of `dtype`, each at most
+   * one storage binding.
+   */
+  async function upload(name: string, dtype: WeightType, range?: { firstRow: number; rows: number }): Promise<Tensor[]> {
     const info = tensors.get(name)!;
-    const [rows, ins] = info.shape.length === 2 ? info.shape : [1, info.shape[0]];
-    const sourceRowBytes = (info.end - info.begin) / rows;
+    const [storedRows, ins] = info.shape.length === 2 ? info.shape : [1, info.shape[0]];
+    const sourceRowBytes = (info.end - info.begin) / storedRows;
+    const rangeFirst = range?.firstRow ?? 0;
+    const rows = range?.rows ?? storedRows;
     const rowBytes = ins * bytesPerElement[dtype];
     const partRows = Math.min(rows, Math.floor(gpu.maxBindingBytes / rowBytes));
     if (partRows === 0) {
@@ -152,13 +167,13 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
     for (let first = 0; first < rows; first += partRows) {
       const count = Math.min(partRows, rows - first);
       const shape = info.shape.length === 2 ? [count, ins] : [ins];
-      const label = partRows < rows ? `${name} rows ${first}–${first + count - 1}` : name;
+      const label = partRows < storedRows ? `${name} rows ${rangeFirst + first}–${rangeFirst + first + count - 1}` : name;
       const part = { buffer: await allocate(count * rowBytes, label), dtype, shape };
       parts.push(part);
       for (let row = first; row < first + count; row += stepRows) {
         options.signal?.throwIfAborted();
         const n = Math.min(stepRows, first + count - row);
-        const bytes = await readTensorBytes(source, info, row * sourceRowBytes, n * sourceRowBytes);
+        const bytes = await readTensorBytes(source, info, (rangeFirst + row) * sourceRowBytes, n * sourceRowBytes);
         gpu.write(part.buffer, convert(bytes, info.dtype as FloatDType, dtype, name), (row - first) * rowBytes);
         bytesDone += bytes.byteLength;
         unflushed += n * rowBytes;
@@ -188,24 +203,36 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
     const [outs, ins] = tensors.get(`${name}.weight`)!.shape;
     return { parts, outs, ins, bias: bias === undefined ? undefined : (await upload(bias, 'f32'))[0] };
   };
+  /** A projection without bias from its stored rows (a whole tensor, or its rows in a fused one). */
+  const projection = async ({ tensor, firstRow, rows }: StoredRows): Promise<LinearWeight> => {
+    const parts = await upload(tensor, weightType, { firstRow, rows });
+    return { parts, outs: rows, ins: tensors.get(tensor)!.shape[1], bias: undefined };
+  };
+  const optionalNorm = async (name: string | undefined) => (name === undefined ? undefined : await norm(name));
 
   try {
     const embedding = await linear('model.embed_tokens');
     const layers: LayerWeights[] = [];
     for (let i = 0; i < config.layers; i++) {
       const p = `model.layers.${i}.`;
+      const sources = projectionSources(config, i);
+      const norms = layerNormNames(config.family, i);
+      // q/k/v biases exist only for unfused projections (config.ts refuses a fused qkv bias).
       const withBias = (proj: string, has: boolean) => linear(`${p}self_attn.${proj}`, has ? `${p}self_attn.${proj}.bias` : undefined);
+      const qkv = async (proj: 'q' | 'k' | 'v') => (config.attentionBias ? withBias(`${proj}_proj`, true) : projection(sources[proj]));
       layers.push({
-        inputNorm: await norm(`${p}input_layernorm.weight`),
-        q: await withBias('q_proj', config.attentionBias),
-        k: await withBias('k_proj', config.attentionBias),
-        v: await withBias('v_proj', config.attentionBias),
+        inputNorm: await norm(norms.input),
+        q: await qkv('q'),
+        k: await qkv('k'),
+        v: await qkv('v'),
         o: await withBias('o_proj', config.attentionOutputBias),
         qNorm: config.qkNorm ? await norm(`${p}self_attn.q_norm.weight`) : undefined,
         kNorm: config.qkNorm ? await norm(`${p}self_attn.k_norm.weight`) : undefined,
-        postAttentionNorm: await norm(`${p}post_attention_layernorm.weight`),
-        gate: await linear(`${p}mlp.gate_proj`),
-        up: await linear(`${p}mlp.up_proj`),
+        attentionOutputNorm: await optionalNorm(norms.attentionOutput),
+        postAttentionNorm: await norm(norms.mlpInput),
+        gate: await projection(sources.gate),
+        up: await projection(sources.up),
+        mlpOutputNorm: await optionalNorm(norms.mlpOutput),
         down: await linear(`${p}mlp.down_proj`),
       });
     }

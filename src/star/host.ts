@@ -57,6 +57,8 @@ export interface EncodeJob {
   anchorIds?: readonly number[];
   /** KV rows to allocate up front: the blocks plus, on the query host, room for questions and answers. */
   capacity: number;
+  /** The most positions the conversation may reach (document + room): LongRoPE's factors follow it. */
+  conversationLength: number;
 }
 
 export interface EncodeResult {
@@ -68,6 +70,8 @@ export interface EncodeResult {
 export class Host {
   private cache: KvCache | undefined;
   private lost: string | undefined;
+  /** Of the encoded document, for every forward over its cache (ForwardRequest.conversationLength). */
+  private conversationLength: number | undefined;
 
   private constructor(
     readonly index: number,
@@ -133,18 +137,20 @@ export class Host {
     const shape = { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim };
     const cache = new KvCache(this.gpu, shape, job.capacity, job.attention === 'star' ? job.blockSize : 1, this.maxKvChunkBytes);
     this.cache = cache;
+    this.conversationLength = job.conversationLength;
+    const { conversationLength } = job;
     let anchorCache: KvCache | undefined;
     try {
       const t = this.transformer;
       const progress = (done: number) => onProgress?.(done);
       if (job.attention === 'full') {
-        await t.forward({ ids: job.ids, firstPosition: job.start, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal });
+        await t.forward({ ids: job.ids, firstPosition: job.start, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal, conversationLength });
       } else {
         let first = 0;
         if (job.start === 0) {
           // This host holds block 0: encode it alone; its KV is the anchor of every later block.
           first = Math.min(job.blockSize, job.ids.length);
-          await t.forward({ ids: job.ids.slice(0, first), firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal });
+          await t.forward({ ids: job.ids.slice(0, first), firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal, conversationLength });
           anchorCache = cache;
         } else {
           if (!job.anchorIds || job.anchorIds.length !== job.anchorSize) {
@@ -152,7 +158,7 @@ export class Host {
           }
           // The anchor's KV, computed once on this device and dropped after phase 1.
           anchorCache = new KvCache(this.gpu, shape, job.anchorSize, 1, this.maxKvChunkBytes);
-          await t.forward({ ids: job.anchorIds, firstPosition: 0, cache: anchorCache, attention: { kind: 'causal' }, logits: 'none', signal });
+          await t.forward({ ids: job.anchorIds, firstPosition: 0, cache: anchorCache, attention: { kind: 'causal' }, logits: 'none', signal, conversationLength });
         }
         if (first < job.ids.length) {
           await t.forward({
@@ -163,6 +169,7 @@ export class Host {
             logits: 'none',
             onPiece: (done) => progress(first + done),
             signal,
+            conversationLength,
           });
         }
       }
@@ -194,7 +201,7 @@ export class Host {
   async feed(ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention): Promise<Float32Array> {
     this.checkAlive();
     try {
-      const out = await this.transformer.forward({ ids, firstPosition, cache: this.requireCache(), attention: { kind: 'causal' }, logits, remote });
+      const out = await this.transformer.forward({ ids, firstPosition, cache: this.requireCache(), attention: { kind: 'causal' }, logits, remote, conversationLength: this.conversationLength });
       if (!out) throw new Error('no logits');
       return await this.gpu.readF32(out);
     } catch (error) {

@@ -100,6 +100,7 @@ describe('parseModelConfig: the fixtures', () => {
       attentionBias: false,
       attentionOutputBias: false,
       qkNorm: false,
+      family: expect.any(Object), // test/unit/families.test.ts
       maxPositionEmbeddings: 8192,
       bosTokenId: 1,
       eosTokenIds: [2],
@@ -167,8 +168,9 @@ describe('parseModelConfig: Hub configs', () => {
 describe('parseModelConfig: what it refuses, and says why', () => {
   const cases: Array<[string, unknown, string]> = [
     ['not an object', [1, 2], 'config.json: not a JSON object'],
-    ['no model_type', without(smollm2, 'model_type'), 'config.json: missing field "model_type" (supported: llama, mistral, qwen2, qwen3)'],
-    ['unknown model_type', with_(smollm2, { model_type: 'gemma3' }), 'config.json: model_type "gemma3" is not supported (supported: llama, mistral, qwen2, qwen3)'],
+    ['no model_type', without(smollm2, 'model_type'), 'config.json: missing field "model_type" (supported: llama, mistral, qwen2, qwen3, phi3, smollm3, gemma2, gemma3_text)'],
+    ['unknown model_type', with_(smollm2, { model_type: 'falcon' }), 'config.json: model_type "falcon" is not supported (supported: llama, mistral, qwen2, qwen3, phi3, smollm3, gemma2, gemma3_text)'],
+    ['multimodal Gemma 3', with_(smollm2, { model_type: 'gemma3' }), 'config.json: model_type "gemma3" is not supported: it is the multimodal Gemma 3'],
     ['missing hidden_size', without(smollm2, 'hidden_size'), 'config.json: missing field "hidden_size"'],
     ['missing vocab_size', with_(smollm2, { vocab_size: null }), 'config.json: missing field "vocab_size"'],
     ['missing rms_norm_eps', without(smollm2, 'rms_norm_eps'), 'config.json: missing field "rms_norm_eps"'],
@@ -176,12 +178,11 @@ describe('parseModelConfig: what it refuses, and says why', () => {
     ['a string for a number', with_(smollm2, { num_hidden_layers: '30' }), 'config.json: field "num_hidden_layers" must be a number, got "30"'],
     ['a fractional head count', with_(smollm2, { num_attention_heads: 9.5 }), 'config.json: field "num_attention_heads" must be a positive integer, got 9.5'],
     ['heads not a multiple of kv heads', with_(smollm2, { num_key_value_heads: 4 }), 'config.json: num_attention_heads (9) is not a multiple of num_key_value_heads (4)'],
-    ['gelu', with_(smollm2, { hidden_act: 'gelu_pytorch_tanh' }), 'config.json: hidden_act "gelu_pytorch_tanh" is not supported (only silu)'],
+    ['relu', with_(smollm2, { hidden_act: 'relu' }), 'config.json: hidden_act "relu" is not supported (supported: silu, gelu_pytorch_tanh)'],
     ['mlp_bias', with_(smollm2, { mlp_bias: true }), 'config.json: mlp_bias: true is not supported'],
-    ['Mistral 7B v0.1 sliding window', with_(mistral, { sliding_window: 4096 }), 'config.json: sliding-window attention is enabled (sliding_window: 4096); Star Reader supports full attention only'],
-    ['Qwen use_sliding_window', with_(qwen25, { use_sliding_window: true }), 'config.json: sliding-window attention is enabled (use_sliding_window: true); Star Reader supports full attention only'],
-    ['sliding layer types', with_(qwen25, { layer_types: ['full_attention', 'sliding_attention'] }), 'config.json: sliding-window attention is enabled (layer_types contains "sliding_attention"); Star Reader supports full attention only'],
-    ['longrope', with_(smollm2, { rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [2] } }), 'config.json: rope_scaling.rope_type "longrope" is not supported (supported: default, linear, llama3, dynamic, yarn)'],
+    ['layer types of the wrong count', with_(qwen25, { layer_types: ['full_attention', 'sliding_attention'] }), 'config.json: layer_types has 2 entries for 24 layers'],
+    ['longrope with too few factors', with_(smollm2, { rope_scaling: { type: 'longrope', short_factor: [1], long_factor: [2] }, original_max_position_embeddings: 4096 }), 'config.json: rope_scaling.short_factor must be 32 positive numbers (one per rotated dimension pair), got [1]'],
+    ['an unknown rope type', with_(smollm2, { rope_scaling: { type: 'ntk-by-parts', factor: 2 } }), 'config.json: rope_scaling.rope_type "ntk-by-parts" is not supported (supported: default, linear, llama3, dynamic, yarn, longrope, su)'],
     ['llama3 scaling without its fields', with_(smollm2, { rope_scaling: { rope_type: 'llama3', factor: 8 } }), 'config.json: missing field "rope_scaling.low_freq_factor"'],
     ['an odd head size', with_(smollm2, { head_dim: 63 }), 'config.json: head_dim 63 is odd: RoPE needs an even head size'],
   ];
