@@ -119,6 +119,8 @@ export class Transformer {
   private readonly ropeDType: 'f32' | 'f16' | 'bf16';
   /** By the frequencies' values: layers with the same RoPE share one table. */
   private readonly ropeTables = new Map<string, RopeTable>();
+  /** The last conversation length's tables per layer: a decoded token does not recompute them. */
+  private layerRopeCache: { conversationLength: number; ropes: (RopeTable | undefined)[] } | undefined;
   private activations: Activations | undefined;
   private partials: AttentionOutput | undefined;
   private partialsBytes = 0;
@@ -147,7 +149,11 @@ export class Transformer {
 
   /** Per layer, the RoPE table for a conversation of up to `conversationLength` positions (undefined: a NoPE layer). */
   private layerRopes(conversationLength: number): (RopeTable | undefined)[] {
-    return this.config.family.layers.map((layer) => layer.rope && this.ropeTable(layer.rope, conversationLength));
+    if (this.layerRopeCache?.conversationLength !== conversationLength) {
+      const ropes = this.config.family.layers.map((layer) => layer.rope && this.ropeTable(layer.rope, conversationLength));
+      this.layerRopeCache = { conversationLength, ropes };
+    }
+    return this.layerRopeCache.ropes;
   }
 
   private ropeTable(rope: RopeConfig, conversationLength: number): RopeTable {
@@ -248,7 +254,7 @@ export class Transformer {
         headRmsNorm(gpu, encoder, a.q, w.qNorm, rows, config.heads, config.rmsNormEps, norm);
         headRmsNorm(gpu, encoder, a.k, w.kNorm, rows, config.kvHeads, config.rmsNormEps, norm);
       }
-      const table = ropes[layer];
+      const table = ropes[layer]; // none on a NoPE layer (SmolLM3): q and k keep no position
       if (table) {
         rope(gpu, encoder, a.q, a.positions, table.invFreq, rows, config.heads, config.headDim, table.attentionScaling);
         rope(gpu, encoder, a.k, a.positions, table.invFreq, rows, config.kvHeads, config.headDim, table.attentionScaling);

@@ -129,7 +129,8 @@ export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: At
 }
 
 /** Star Attention phase 1, one or several blocks in one dispatch: query rows [j*blockSize, (j+1)*blockSize) belong to block j of this
- *  batch (the last block may be shorter); each query sees ALL anchor keys (anchor positions precede its block) plus the keys of its own
+ *  batch (the last block may be shorter); each query sees ALL anchor keys (anchor positions precede its block; with shape.window, only those
+ *  within the window of its position) plus the keys of its own
  *  block that are causally visible by position. `blocks` spans the keys of all the batch's blocks, row-aligned with the queries
  *  (key row r belongs to the same block as query row r). Two KV sources read in one pass, no copy/concat. Never used for block 0. */
 export function attentionBlockAnchor(
