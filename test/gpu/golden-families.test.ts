@@ -76,3 +76,19 @@ for (const model of familyFixtureModels) {
     }
   });
 }
+
+// f16 weights for the fused projections' row ranges (lavapipe has shader-f16; SwiftShader has none):
+// tiny-phi3's bf16 checkpoint converts to f16 exactly, so the f32 tolerance holds.
+// Node only: defined there, not skipped in Chromium (whose f16 absence linear.test.ts checks).
+if (!inBrowser) describe('f16 weights, fused projections split at load', () => {
+  it('tiny-phi3: star b=128 within 1e-3 of transformers', async () => {
+    const golden = await loadGolden('tiny-phi3');
+    const engine = await StarEngine.create({ model: location('tiny-phi3'), weightType: 'f16', conversationRoom: 64, openHost: openLocalHost });
+    try {
+      await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 128 });
+      expectMatches(await scoreQuery(engine, golden), golden.star.get(128)!, 'tiny-phi3 star b=128 f16 weights');
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
