@@ -122,8 +122,12 @@ export class Transformer {
   /** The last conversation length's tables per layer: a decoded token does not recompute them. */
   private layerRopeCache: { conversationLength: number; ropes: (RopeTable | undefined)[] } | undefined;
   private activations: Activations | undefined;
-  private partials: AttentionOutput | undefined;
-  private partialsBytes = 0;
+  /**
+   * Scratch for partial attention outputs, one per use: the spans of this host's cache (attendSpans)
+   * and the hosts of phase 2 (attendWithRemote), whose partials must survive this host's own
+   * multi-span attention recorded between their upload and their merge.
+   */
+  private readonly partials = new Map<'spans' | 'hosts', { buffers: AttentionOutput; bytes: number }>();
   private decodeScratch: GPUBuffer | undefined;
   private logitsBuffer: Tensor | undefined;
 
@@ -335,7 +339,7 @@ export class Transformer {
     const q = await gpu.readF32({ ...a.q, shape: [rows, shape.heads * shape.headDim] });
     const remote = await request.remote!(layer, q, rows, request.firstPosition);
     const count = 1 + remote.count;
-    const partials = this.partialsFor(count, rows);
+    const partials = this.partialsFor('hosts', count, rows);
     const oBytes = rows * shape.heads * shape.headDim * 4;
     const lseBytes = rows * shape.heads * 4;
     gpu.write(partials.o, remote.o, oBytes);
@@ -372,7 +376,7 @@ export class Transformer {
     // whole prefix); windowed layers differ from full attention only in the window's keys that fall in
     // earlier blocks. With b ≥ n it is exactly full attention, and phase 2 is exact at every layer.
     const shape = this.layerShapes[layer];
-    const anchorSpans = plan.anchorCache.spans(layer, 0, plan.anchorRows);
+    const anchorSpans = plan.anchorCache.spans(layer, 0, plan.anchorRows).map((span) => withinWindow(span, shape.window, query.firstPosition));
     const b = plan.blockSize;
     const offsetInBlock = query.firstPosition % b;
     const blockSpans = cache.spans(layer, cacheRow - offsetInBlock, cacheRow + query.rows);
@@ -391,11 +395,14 @@ export class Transformer {
     encoder: GPUCommandEncoder,
     shape: AttentionShape,
     query: { q: GPUBuffer; rows: number; firstPosition: number },
-    spans: KvSpan[],
+    cached: KvSpan[],
     out: AttentionOutput,
   ): void {
+    const spans = cached.map((span) => withinWindow(span, shape.window, query.firstPosition));
     if (query.rows <= decodeRows) {
-      const scratch = this.decodeScratchFor(decodeScratchBytes(shape, query.rows, spans));
+      // Sized for the whole cache, not the windowed spans: every layer of a decoded token shares this
+      // scratch in one submission, so it must not be replaced by a larger one between layers.
+      const scratch = this.decodeScratchFor(decodeScratchBytes(shape, query.rows, cached));
       attentionDecode(this.gpu, encoder, shape, query, spans, scratch, out);
     } else {
       this.attendSpans(encoder, shape, query, spans, out);
@@ -415,7 +422,7 @@ export class Transformer {
       attentionPrefill(gpu, encoder, shape, query, spans[0], out);
       return;
     }
-    const partials = this.partialsFor(spans.length, query.rows);
+    const partials = this.partialsFor('spans', spans.length, query.rows);
     const oBytes = query.rows * shape.heads * shape.headDim * 4;
     const lseBytes = query.rows * shape.heads * 4;
     spans.forEach((span, i) => {
@@ -468,18 +475,20 @@ export class Transformer {
     return this.activations;
   }
 
-  private partialsFor(count: number, rows: number): AttentionOutput {
+  private partialsFor(use: 'spans' | 'hosts', count: number, rows: number): AttentionOutput {
     const bytes = count * rows * this.shape.heads * this.shape.headDim * 4;
-    if (!this.partials || this.partialsBytes < bytes) {
-      this.partials?.o.destroy();
-      this.partials?.lse.destroy();
-      this.partials = {
-        o: this.gpu.buffer(bytes, 'attention partials o'),
-        lse: this.gpu.buffer(count * rows * this.shape.heads * 4, 'attention partials lse'),
+    let scratch = this.partials.get(use);
+    if (!scratch || scratch.bytes < bytes) {
+      scratch?.buffers.o.destroy();
+      scratch?.buffers.lse.destroy();
+      const buffers = {
+        o: this.gpu.buffer(bytes, `attention partials o (${use})`),
+        lse: this.gpu.buffer(count * rows * this.shape.heads * 4, `attention partials lse (${use})`),
       };
-      this.partialsBytes = bytes;
+      scratch = { buffers, bytes };
+      this.partials.set(use, scratch);
     }
-    return this.partials;
+    return scratch.buffers;
   }
 
   private decodeScratchFor(bytes: number): GPUBuffer {
@@ -504,11 +513,25 @@ export class Transformer {
       for (const t of [a.hidden, a.normed, a.q, a.k, a.v, a.attentionOut, a.projected, a.gate, a.up]) t.buffer.destroy();
       for (const b of [a.attention.lse, a.ids, a.positions]) b.destroy();
     }
-    this.partials?.o.destroy();
-    this.partials?.lse.destroy();
+    for (const { buffers } of this.partials.values()) {
+      buffers.o.destroy();
+      buffers.lse.destroy();
+    }
     this.decodeScratch?.destroy();
     this.logitsBuffer?.buffer.destroy();
     for (const table of this.ropeTables.values()) table.invFreq.buffer.destroy();
   }
 }
 
+/**
+ * The part of `span` that a query at `firstPosition` or later can see through a sliding window: keys at
+ * positions ≤ firstPosition − window are outside every such query's window. Cutting them keeps a
+ * windowed layer's attention about `window` keys per query instead of the whole cache; the result is
+ * the same, since the kernels mask by position anyway. The span may become empty (an anchor far
+ * behind a block), which every kernel takes as "no visible key".
+ */
+function withinWindow(span: KvSpan, window: number | undefined, firstPosition: number): KvSpan {
+  if (window === undefined) return span;
+  const skip = Math.min(span.length, Math.max(0, firstPosition - window + 1 - span.firstPosition));
+  return { ...span, start: span.start + skip, length: span.length - skip, firstPosition: span.firstPosition + skip };
+}

@@ -39,7 +39,17 @@ function rows(logits: Float32Array[]): Float32Array {
   return out;
 }
 
-const variants: Array<{ name: string; what: string; changes: Record<string, unknown>; without: Record<string, unknown> }> = [
+interface Variant {
+  name: string;
+  what: string;
+  changes: Record<string, unknown>;
+  /** The same model without what is tested (so that the test can fail). */
+  without: Record<string, unknown>;
+  /** KV cache chunks of this many bytes (tiny-gemma3: 128 bytes a token per layer). */
+  maxKvChunkBytes?: number;
+}
+
+const variants: Variant[] = [
   {
     name: 'gemma3-window-100',
     what: 'Gemma 3, sliding layers with a window of 100 (blocks of 128: blocks ≥ 2 see no anchor key at those layers)',
@@ -48,7 +58,8 @@ const variants: Array<{ name: string; what: string; changes: Record<string, unkn
   },
   {
     name: 'gemma2-softcap',
-    what: 'Gemma 2: attention scores capped at 2, final logits at 5, window 100 on layers 0 and 2',
+    what: 'Gemma 2: attention scores capped at 2, final logits at 5, window 100 on layers 0 and 2; KV in 64-token chunks (windows cut across chunks, blocks in pieces)',
+    maxKvChunkBytes: 64 * 128,
     changes: {
       model_type: 'gemma2',
       architectures: ['Gemma2ForCausalLM'],
@@ -74,7 +85,13 @@ for (const v of variants) {
       context = Array.from(golden.contextIds.subarray(0, contextLength));
       query = Array.from(golden.queryIds);
       reference = new ReferenceModel(parseModelConfig(json), await fixtureWeights('tiny-gemma3'));
-      engine = await StarEngine.create({ model: { kind: 'directory', path: dir }, hosts: 2, conversationRoom: 32, openHost: openLocalHost });
+      engine = await StarEngine.create({
+        model: { kind: 'directory', path: dir },
+        hosts: 2,
+        conversationRoom: 32,
+        maxKvChunkBytes: v.maxKvChunkBytes,
+        openHost: openLocalHost,
+      });
     });
     afterAll(async () => engine?.dispose());
 
