@@ -12,7 +12,7 @@ import { rope } from '../src/gpu/kernels/rope.ts';
 import { siluMul } from '../src/gpu/kernels/elementwise.ts';
 import { attentionBlockAnchor, attentionDecode, attentionPrefill, decodeScratchBytes, type AttentionShape } from '../src/gpu/kernels/attention.ts';
 import { ropeInverseFrequencies } from '../src/model/rope-frequencies.ts';
-import { f32ToF16Bits } from '../src/model/dtype.ts';
+import { f32ToBf16Bits, f32ToF16Bits } from '../src/model/dtype.ts';
 import { uniformStream } from '../src/model/synthetic-weights.ts';
 
 type Unit = 'GFLOP/s' | 'GB/s';
@@ -53,7 +53,7 @@ export interface SuiteOptions {
 }
 
 /** Records one run of a kernel on the device its closure was built for. */
-type Recorder = (encoder: GPUCommandEncoder) => void;
+export type Recorder = (encoder: GPUCommandEncoder) => void;
 
 interface KernelCase {
   kernel: string;
@@ -78,11 +78,15 @@ function tensor(gpu: Gpu, shape: number[], seed: number): Tensor {
   return gpu.tensorFrom(filled(shape.reduce((a, b) => a * b, 1), seed), 'f32', shape);
 }
 
-function linearCase(tokens: number, weightType: 'f32' | 'f16'): KernelCase {
+/**
+ * A linear layer of `tokens` rows. 16-bit weights are stored as the loader stores them; on the tiled
+ * path bf16 goes to the tensor-core kernel where the device has it (linear.ts).
+ */
+function linearCase(tokens: number, weightType: 'f32' | 'f16' | 'bf16'): KernelCase {
   const decode = tokens <= 8;
-  const weightBytes = weightType === 'f16' ? 2 : 4;
+  const weightBytes = weightType === 'f32' ? 4 : 2;
   return {
-    kernel: `linear (${decode ? 'matvec' : 'tiled'}${weightType === 'f16' ? ', f16' : ''})`,
+    kernel: `linear (${decode ? 'matvec' : 'tiled'}${weightType === 'f32' ? '' : `, ${weightType}`})`,
     shape: `${tokens}×${hidden} · ${mlp}×${hidden}ᵀ`,
     // Decoding is bound by reading the weight, prefill by arithmetic.
     amount: decode ? weightBytes * mlp * hidden + 4 * tokens * (hidden + mlp) : 2 * tokens * hidden * mlp,
@@ -91,7 +95,8 @@ function linearCase(tokens: number, weightType: 'f32' | 'f16'): KernelCase {
     setup: (gpu) => {
       const x = tensor(gpu, [tokens, hidden], 1);
       const data = filled(mlp * hidden, 2);
-      const part = weightType === 'f16' ? gpu.tensorFrom(f32ToF16Bits(data), 'f16', [mlp, hidden]) : gpu.tensorFrom(data, 'f32', [mlp, hidden]);
+      const bits = { f16: f32ToF16Bits, bf16: f32ToBf16Bits };
+      const part = weightType === 'f32' ? gpu.tensorFrom(data, 'f32', [mlp, hidden]) : gpu.tensorFrom(bits[weightType](data), weightType, [mlp, hidden]);
       const w: LinearWeight = { parts: [part], outs: mlp, ins: hidden };
       const y = gpu.tensor('f32', [tokens, mlp]);
       return (e) => linear(gpu, e, x, w, y, tokens);
@@ -119,7 +124,7 @@ function cases(quick: boolean, hasF16: boolean): KernelCase[] {
   const list: KernelCase[] = [];
   for (const tokens of [1, 8]) list.push(linearCase(tokens, 'f32'));
   if (hasF16) list.push(linearCase(1, 'f16'));
-  for (const tokens of quick ? [128] : [128, 512]) list.push(linearCase(tokens, 'f32'));
+  for (const tokens of quick ? [128] : [128, 512]) list.push(linearCase(tokens, 'f32'), linearCase(tokens, 'bf16'));
   list.push(rmsNormCase(1), rmsNormCase(quick ? 128 : 512));
   list.push({
     kernel: 'argmax',
@@ -233,7 +238,7 @@ async function timeOnce(gpu: Gpu, record: Recorder, repeats: number): Promise<nu
  * pipelines; short kernels are repeated within a submission (to about 20 ms) so the submission's own
  * cost does not dominate, and get more rounds (until `budgetMs` is spent, at most 20) against noise.
  */
-async function timeInterleaved(subjects: Array<{ gpu: Gpu; record: Recorder }>, minRounds: number, budgetMs: number): Promise<number[]> {
+export async function timeInterleaved(subjects: Array<{ gpu: Gpu; record: Recorder }>, minRounds: number, budgetMs: number): Promise<number[]> {
   const repeats: number[] = [];
   for (const { gpu, record } of subjects) {
     await timeOnce(gpu, record, 1);

@@ -18,7 +18,7 @@ t.test('the speed benchmark runs in Chromium with hosts in Workers and reports s
   assert.match(adapter, /^Chromium /);
   assert.equal(result.platform, 'browser');
   assert.equal(result.model, '/models/demo/');
-  assert.deepEqual(result.layout && [result.layout.heads, result.layout.headDim, result.layout.layers], [4, 32, 2]);
+  assert.deepEqual(result.layout && [result.layout.heads, result.layout.headDim, result.layout.layers], [1, 128, 2]);
   const rows = result.rows.map((r) => [r.length, r.stats.attention, r.stats.hosts, r.stats.blockSize, r.stats.blocks]);
   assert.deepEqual(rows, [
     [256, 'full', 1, 256, 1],

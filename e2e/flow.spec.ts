@@ -1,7 +1,9 @@
-// The whole flow with the real engine and the embedded demo model (public/models/demo, random weights):
-// load the model, paste a document, encode it with Star Attention, ask, see the answer stream in with
-// its stats, ask a follow-up; then the speedup page runs full vs star and draws its chart.
+// The whole flow with the real engine and the embedded demo model (public/models/demo: not trained, it
+// quotes the document): load the model, paste a document, encode it with Star Attention, ask, see the
+// answer stream in with its stats, ask a follow-up; the GPL-3 fits the demo's window; Stop keeps true
+// stats; then the speedup page runs full vs star and draws its chart.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { expectText, expectVisible, suite } from './support/harness.ts';
 
 const t = suite('flow');
@@ -47,6 +49,54 @@ t.test('load the demo model, a document, ask, and get a streamed answer with sta
   await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]').nth(1), 120_000);
   await page.setViewportSize({ width: 400, height: 800 });
   await screenshot('answered-400x800');
+});
+
+t.test('the demo answers by quoting the document, and the GPL-3 fits its window', async ({ page, url, screenshots }) => {
+  await page.goto(url());
+  await shortAnswers(page);
+  await loadDemoModel(page);
+  const gpl = await readFile(new URL('./fixtures/gpl-3.0.txt', import.meta.url), 'utf8');
+  await page.getByRole('button', { name: 'Paste text' }).click();
+  await page.getByLabel("Paste the document's text").fill(gpl);
+  await page.getByRole('button', { name: 'Use pasted text' }).click();
+  const count = await expectText(page.getByTestId('token-count'), /tokens of a 32K context window/, 60_000);
+  const tokens = Number(/^([\d,]+) tokens/.exec(count)![1].replace(/,/g, ''));
+  assert.ok(tokens > 10_000 && tokens < 20_000, `GPL-3 (${gpl.length} characters) is ${tokens} tokens`);
+  assert.equal(await page.getByTestId('too-long').count(), 0, 'no truncation offered');
+
+  await page.getByRole('button', { name: 'Paste text' }).click();
+  await page.getByLabel("Paste the document's text").fill(document);
+  await page.getByRole('button', { name: 'Use pasted text' }).click();
+  await expectVisible(page.getByTestId('token-count'), 60_000);
+  await page.getByLabel('Question', { exact: true }).fill('How many ships in March?');
+  await page.getByTestId('ask').click();
+  const answer = page.locator('[data-testid="message-answer"][data-status="done"]').first();
+  await expectVisible(answer, 180_000);
+  const text = (await answer.getByTestId('answer-text').innerText()).trim();
+  assert.match(text, /[a-z]{3,} [a-z]{3,}/i, `readable words: ${JSON.stringify(text)}`);
+  assert.ok(document.includes(text), `a quote of the document: ${JSON.stringify(text)}`);
+  await expectText(page.getByTestId('demo-note'), /not trained: it answers by quoting your document/);
+  await screenshots('demo-answer', { at: answer });
+});
+
+t.test('Stop: the answer keeps its tokens and a measured tokens/s', async ({ page, url }) => {
+  await page.goto(url());
+  await page.getByLabel('Max tokens').fill('400');
+  await page.getByLabel('Max tokens').press('Tab');
+  await loadDemoModel(page);
+  await page.getByRole('button', { name: 'Paste text' }).click();
+  await page.getByLabel("Paste the document's text").fill(document);
+  await page.getByRole('button', { name: 'Use pasted text' }).click();
+  await expectVisible(page.getByTestId('token-count'), 60_000);
+  await page.getByLabel('Question', { exact: true }).fill('Tell me everything.');
+  await page.getByTestId('ask').click();
+  await expectText(page.getByTestId('answer-text'), /\w+ \w+ \w+ \w+/, 180_000);
+  await page.getByTestId('stop').click();
+  const stopped = page.locator('[data-testid="message-answer"][data-status="stopped"]');
+  await expectVisible(stopped, 60_000);
+  const stats = await expectText(stopped.getByTestId('answer-stats'), /tokens · stopped/);
+  const rate = /([\d.]+) tokens\/s/.exec(stats);
+  assert.ok(rate && Number(rate[1]) > 0, `a measured rate after Stop: ${stats}`);
 });
 
 t.test('the speedup page encodes with full and star attention and draws the chart', async ({ page, url, screenshots }) => {

@@ -72,6 +72,27 @@ t.test('a document, then an answer with its stats', async ({ page, url, screensh
   assert.deepEqual(await layoutFaults(page), []);
 });
 
+t.test('390×844 after scrolling to the settings and back: no band above the header', async ({ page, url, screenshot }) => {
+  await page.goto(url());
+  // As the screenshots helper does: the wide layout first (the app is the window's height there, its
+  // side column scrolled inside it), then the phone size, scrolled to the settings.
+  await page.getByTestId('settings-panel').getByLabel('Max tokens', { exact: true }).scrollIntoViewIfNeeded();
+  await page.setViewportSize(narrowViewport);
+  await page.getByTestId('settings-panel').getByLabel('Max tokens', { exact: true }).scrollIntoViewIfNeeded();
+  await page.waitForTimeout(150);
+  // Scrolled: what fills the top edge is the page's content, not the bare background.
+  const topWhileScrolled = await page.evaluate(() => document.elementFromPoint(195, 2)?.closest('.panel, .app-main, .app-header')?.className ?? 'nothing');
+  assert.notEqual(topWhileScrolled, 'nothing', 'the top edge shows content while scrolled');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(150);
+  const header = await page.evaluate(() => {
+    const rect = document.querySelector('.app-header')!.getBoundingClientRect();
+    return { top: rect.top, atTopEdge: !!document.elementFromPoint(195, 1)?.closest('.app-header') };
+  });
+  assert.deepEqual(header, { top: 0, atTopEdge: true });
+  await screenshot('narrow-scrolled-back-390x844');
+});
+
 t.test('the embedded component on a host page', async ({ page, url, screenshots }) => {
   await page.goto(url('e2e/embed.html'));
   await expectText(page.getByTestId('status'), /is ready/, 120_000);

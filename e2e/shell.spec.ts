@@ -158,7 +158,7 @@ t.test('models: recommended list with sizes, demo entry, Hub repo id to resolve/
   }
   await expectVisible(panel.getByText('≈988 MB · 32K context'));
   await expectVisible(panel.getByText('≈2.47 GB · 128K context'));
-  await expectVisible(panel.getByText(/demo: random weights, answers are gibberish/));
+  await expectVisible(panel.getByText(/demo: not trained, it answers by quoting the document/));
   await expectText(page.getByTestId('load-model'), /Load Embedded demo model/);
 
   const hub = page.getByLabel('Hub repo id');

@@ -63,6 +63,7 @@ function scripted(script: { loadFault?: Error; askFault?: Error; pieceMs?: numbe
         }
         return { promptTokens: 3, generatedTokens: i, queryMs: 7, decodeTokensPerSecond: 50, stoppedBy: o.signal?.aborted ? 'abort' : 'eos' };
       },
+      async resetConversation() {},
       async dispose() {
         record.disposed = true;
       },

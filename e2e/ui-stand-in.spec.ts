@@ -42,7 +42,7 @@ t.test(
     await screenshots('stand-in-model-progress', { at: progress });
     await expectVisible(page.getByTestId('model-loaded'));
     await expectText(page.getByTestId('context-window'), /^4K tokens$/);
-    await expectText(page.getByTestId('model-loaded'), /demo: random weights/);
+    await expectText(page.getByTestId('model-loaded'), /demo: not trained/);
   },
   { initScript: slow(250) },
 );

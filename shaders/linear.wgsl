@@ -1,41 +1,36 @@
-// Linear layer for many rows: Y[m, y_col0 + n] = sum_k X[m, k] * W[n, k] (+ bias[y_col0 + n]).
-// W is laid out as Hugging Face stores nn.Linear weights: [out, in], row-major, read through the weight
-// format's include (shaders/weight_f32.wgsl and the files that replace it); accumulation is always f32.
-// With ACCUMULATE in flags, Y += instead of Y = (the residual add folded into the projection).
-// A weight too large for one storage binding is split into row ranges, one dispatch each: y_col0 says
-// where this range's outputs go in Y's rows of y_stride elements.
+// Linear layer for many rows: Y[m, y_col0 + n] = sum_k X[m, k] * W[n, k] (+ bias[y_col0 + n]), in f32.
+// Layout, bindings and the K-slice pipeline: shaders/linear_tiles.wgsl.
 //
-// Each workgroup computes a TILE_M x TILE_N tile of Y; each of its 16x16 invocations a 4x4 block.
-// The K dimension is walked TILE_K at a time through workgroup memory.
+// Each workgroup computes a TILE_M x TILE_N tile of Y; each of its WG_N x WG_M invocations an 8x8 block
+// of it, as two 4-row halves TILE_M / 2 apart by two 4-column halves TILE_N / 2 apart, so that the
+// invocations of a subgroup read consecutive vec4s of the staged slices. Slices are staged transposed,
+// [k][m] and [k][n], so that one vec4 read gives 4 rows (or columns) at one k. Tile sizes are override
+// constants (linear.ts chooses them).
 
-//#include weight_f32
+//#include linear_tiles
 
-struct Params {
-  rows: u32,      // M
-  outs: u32,      // N in this dispatch
-  ins: u32,       // K
-  y_stride: u32,  // elements per row of Y
-  y_col0: u32,    // first column of Y written here
-  flags: u32,     // HAS_BIAS | ACCUMULATE
+override WG_M: u32 = 16u;     // invocations along M
+override WG_N: u32 = 16u;     // invocations along N
+override TILE_K: u32 = 8u;    // a multiple of 4
+override TILE_M = WG_M * 8u;
+override TILE_N = WG_N * 8u;
+override THREADS = WG_M * WG_N;
+override X_LOADS = TILE_M * TILE_K / 4u / THREADS;
+override W_LOADS = TILE_N * TILE_K / 4u / THREADS;
+
+var<workgroup> x_tile: array<vec4<f32>, TILE_K * TILE_M / 4u>; // [k][m / 4]
+var<workgroup> w_tile: array<vec4<f32>, TILE_K * TILE_N / 4u>; // [k][n / 4]
+
+/** Stages elements c..c+3 of row r of the X slice: component r % 4 of 4 consecutive k. */
+fn stage_x(r: u32, c: u32, v: vec4<f32>) {
+  for (var j = 0u; j < 4u; j++) { x_tile[(c + j) * (TILE_M / 4u) + r / 4u][r % 4u] = v[j]; }
 }
 
-const HAS_BIAS = 1u;
-const ACCUMULATE = 2u;
+fn stage_w(r: u32, c: u32, v: vec4<f32>) {
+  for (var j = 0u; j < 4u; j++) { w_tile[(c + j) * (TILE_N / 4u) + r / 4u][r % 4u] = v[j]; }
+}
 
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-
-const TILE_M = 64u;
-const TILE_N = 64u;
-const TILE_K = 16u;
-const THREADS = 256u;
-
-var<workgroup> x_tile: array<f32, TILE_K * TILE_M>; // [k][m]
-var<workgroup> w_tile: array<f32, TILE_K * TILE_N>; // [k][n]
-
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(WG_N, WG_M)
 fn main(
   @builtin(workgroup_id) group: vec3u,
   @builtin(local_invocation_id) local: vec3u,
@@ -43,49 +38,34 @@ fn main(
 ) {
   let m0 = group.y * TILE_M;
   let n0 = group.x * TILE_N;
-  var acc: array<array<f32, 4>, 4>;
+  var acc: array<vec4<f32>, 16>; // [row 0..7][column half 0..1]
 
+  var next = fetch_slices(m0, n0, 0u, thread);
   for (var k0 = 0u; k0 < p.ins; k0 += TILE_K) {
-    // Stage a TILE_M x TILE_K slice of X and a TILE_N x TILE_K slice of W, zero outside the matrices.
-    for (var i = 0u; i < TILE_M * TILE_K / THREADS; i++) {
-      let e = thread + i * THREADS;
-      let r = e / TILE_K;
-      let c = e % TILE_K;
-      let k = k0 + c;
-      var xv = 0.0;
-      if (m0 + r < p.rows && k < p.ins) { xv = x[(m0 + r) * p.ins + k]; }
-      x_tile[c * TILE_M + r] = xv;
-      var wv = 0.0;
-      if (n0 + r < p.outs && k < p.ins) { wv = weight1((n0 + r) * p.ins + k); }
-      w_tile[c * TILE_N + r] = wv;
-    }
+    workgroupBarrier(); // the previous slice is no longer read
+    stage_slices(next, thread);
     workgroupBarrier();
+    if (k0 + TILE_K < p.ins) { next = fetch_slices(m0, n0, k0 + TILE_K, thread); }
+
     for (var k = 0u; k < TILE_K; k++) {
-      var xr: array<f32, 4>;
-      var wr: array<f32, 4>;
+      let xa = x_tile[k * (TILE_M / 4u) + local.y];
+      let xb = x_tile[k * (TILE_M / 4u) + TILE_M / 8u + local.y];
+      let wa = w_tile[k * (TILE_N / 4u) + local.x];
+      let wb = w_tile[k * (TILE_N / 4u) + TILE_N / 8u + local.x];
       for (var i = 0u; i < 4u; i++) {
-        xr[i] = x_tile[k * TILE_M + local.y * 4u + i];
-        wr[i] = w_tile[k * TILE_N + local.x * 4u + i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] += xr[i] * wr[j]; }
+        acc[2u * i] += xa[i] * wa;
+        acc[2u * i + 1u] += xa[i] * wb;
+        acc[2u * i + 8u] += xb[i] * wa;
+        acc[2u * i + 9u] += xb[i] * wb;
       }
     }
-    workgroupBarrier();
   }
 
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + local.y * 4u + i;
-    if (m >= p.rows) { break; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + local.x * 4u + j;
-      if (n < p.outs) {
-        var v = acc[i][j];
-        if ((p.flags & HAS_BIAS) != 0u) { v += bias[p.y_col0 + n]; }
-        let at = m * p.y_stride + p.y_col0 + n;
-        if ((p.flags & ACCUMULATE) != 0u) { v += y[at]; }
-        y[at] = v;
-      }
+  for (var i = 0u; i < 8u; i++) {
+    let m = m0 + (i / 4u) * (TILE_M / 2u) + local.y * 4u + i % 4u;
+    for (var j = 0u; j < 8u; j++) {
+      let n = n0 + (j / 4u) * (TILE_N / 2u) + local.x * 4u + j % 4u;
+      write_y(m, n, acc[2u * i + j / 4u][j % 4u]);
     }
   }
 }

@@ -6,6 +6,7 @@ import { Host, type EncodeJob } from '../src/star/host.ts';
 import { fromHostErrorData, toHostErrorData } from '../src/star/host-error.ts';
 import type { HostOpenRequest } from '../src/star/engine.ts';
 import type { RemoteAttention } from '../src/model/transformer.ts';
+import type { AnswerOptions } from '../src/model/answer-decoder.ts';
 import { parentEndpoint } from '#host-endpoint';
 
 let host: Host | undefined;
@@ -37,6 +38,10 @@ const api = {
     opened().partialAttention(layer, q, rows, firstPosition),
   feed: (ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention) =>
     opened().feed(ids, firstPosition, logits, remote && revivingErrors(remote)),
+  beginAnswer: (options: AnswerOptions) => opened().beginAnswer(options),
+  step: (ids: readonly number[], firstPosition: number, remote?: RemoteAttention) =>
+    opened().step(ids, firstPosition, remote && revivingErrors(remote)),
+  endAnswer: () => opened().endAnswer(),
   kvLength: () => opened().kvLength(),
   truncate: (rows: number) => opened().truncate(rows),
   kvBytes: () => opened().kvBytes(),

@@ -15,6 +15,10 @@ declare global {
   var __standInFaults: StandInFault[] | undefined;
   /** Milliseconds per simulated step; tests shorten or lengthen it. */
   var __standInStepMs: number | undefined;
+  /** The answer's text instead of the canned one (Markdown, a hostile answer…), streamed in pieces of a few characters. */
+  var __standInAnswer: string | undefined;
+  /** How many times the conversation was reset (Clear chat, Regenerate, Edit). */
+  var __standInResets: number | undefined;
 }
 
 const stepMs = () => globalThis.__standInStepMs ?? 40;
@@ -116,7 +120,10 @@ class DevStandInReader implements Reader {
     question: string,
     options: { maxTokens?: number; signal?: AbortSignal } = {},
   ): AsyncGenerator<string, AnswerStats> {
-    const words = `(stand-in answer, no model ran) You asked: “${question}”. The document has ${this.documentTokens} tokens. This text streams word by word so the UI's streaming, stop and copy can be tried.`.split(' ');
+    const canned = `(stand-in answer, no model ran) You asked: “${question}”. The document has ${this.documentTokens} tokens. This text streams word by word so the UI's streaming, stop and copy can be tried.`;
+    const given = globalThis.__standInAnswer;
+    const words = given === undefined ? canned.split(' ') : (given.match(/[\s\S]{1,6}/g) ?? []);
+    const separator = given === undefined ? ' ' : '';
     const max = Math.min(options.maxTokens ?? 512, words.length);
     let generated = 0;
     for (; generated < max; generated++) {
@@ -124,15 +131,22 @@ class DevStandInReader implements Reader {
       await sleep(stepMs()).catch(() => undefined);
       const fault = generated === 3 ? takeFault('ask') : undefined;
       if (fault) throw fault;
-      yield (generated ? ' ' : '') + words[generated];
+      yield (generated ? separator : '') + words[generated];
     }
+    const aborted = options.signal?.aborted ?? false;
     return {
       promptTokens: this.countTokens(question) + 12,
       generatedTokens: generated,
       queryMs: 42,
-      decodeTokensPerSecond: 1000 / stepMs(),
-      stoppedBy: options.signal?.aborted ? 'abort' : generated === words.length ? 'eos' : 'max-tokens',
+      // As the engine does: a stopped answer reports no decode rate (the UI measures it from the stream).
+      decodeTokensPerSecond: aborted ? 0 : 1000 / stepMs(),
+      stoppedBy: aborted ? 'abort' : generated === words.length ? 'eos' : 'max-tokens',
     };
+  }
+
+  /** The stand-in keeps no conversation (its answers never depend on earlier ones); resets are counted for the tests. */
+  async resetConversation(): Promise<void> {
+    globalThis.__standInResets = (globalThis.__standInResets ?? 0) + 1;
   }
 
   async dispose(): Promise<void> {}

@@ -8,6 +8,7 @@ import { parseOptions, UsageError, type OptionSpec } from './args.ts';
 import { writeSyntheticModel } from './synthetic-model.ts';
 import { qwen25HalfBLayout } from '../model/synthetic-weights.ts';
 import { StarEngine } from '../star/engine.ts';
+import { parseWeightType, type WeightType } from '../model/weights.ts';
 import { openLocalHost } from '../star/local-host.ts';
 import { openAttentionTimer } from '../star/attention-timing.ts';
 import {
@@ -31,6 +32,7 @@ export const benchOptions = {
   hosts: { type: 'string', default: benchDefaults.hosts, help: 'host counts to run Star Attention on, comma-separated' },
   decode: { type: 'number', default: benchDefaults.decode, help: 'tokens generated after each encode to measure decode speed' },
   repeat: { type: 'number', default: benchDefaults.repeat, help: 'runs of each measurement (the fastest is kept)' },
+  'weight-type': { type: 'string', default: 'f32', help: 'weights on the GPU: f32, bf16, f16 (16-bit files kept as they are), q8 or q4 (Node only)' },
   quick: { type: 'boolean', help: 'two short lengths, one block divisor: a few minutes on a CPU WebGPU (lavapipe in Node, SwiftShader in Chromium)' },
   browser: { type: 'boolean', help: 'run in Chromium (WebGPU in the page, hosts in Workers): bench/browser/speed.html' },
   out: { type: 'string', help: 'output path without extension, .json and .md written (default bench/results/latest, or browser-latest with --browser)' },
@@ -45,7 +47,13 @@ export async function bench(argv: readonly string[]): Promise<void> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const report = o.browser ? await benchInBrowser(args, o.model) : await benchInNode(options, o.model);
+  let weightType: WeightType;
+  try {
+    weightType = parseWeightType(o['weight-type']);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const report = o.browser ? await benchInBrowser(args, o.model) : await benchInNode(options, o.model, weightType);
   const out = o.out ?? (o.browser ? 'bench/results/browser-latest' : 'bench/results/latest');
   await mkdir(resolve(out, '..'), { recursive: true });
   await writeFile(`${out}.json`, JSON.stringify(report, null, 2));
@@ -54,17 +62,17 @@ export async function bench(argv: readonly string[]): Promise<void> {
   console.log(markdown);
 }
 
-async function benchInNode(options: BenchOptions, modelPath: string | undefined): Promise<SpeedReport> {
+async function benchInNode(options: BenchOptions, modelPath: string | undefined, weightType: WeightType): Promise<SpeedReport> {
   const model = modelPath ?? qwen25HalfBLayout.name;
   const path = modelPath ? resolve(modelPath) : await writeSyntheticModel(qwen25HalfBLayout);
   console.error(`bench: ${model}`);
   const plan = benchPlan(options);
   const subject = engineSubject(
-    (hosts) => StarEngine.create({ model: { kind: 'directory', path }, hosts, openHost: openLocalHost, conversationRoom: options.decode + 1 }),
+    (hosts) => StarEngine.create({ model: { kind: 'directory', path }, hosts, weightType, openHost: openLocalHost, conversationRoom: options.decode + 1 }),
     openAttentionTimer,
   );
   const result = await runSpeedBench(subject, plan, { onEvent: (event) => console.error(`  ${describeSpeedEvent(event)}`) });
-  return speedReport(result, plan, model, 'node (Dawn)');
+  return speedReport(result, plan, `${model} (${weightType} weights)`, 'node (Dawn)');
 }
 
 async function benchInBrowser(args: BenchArguments, modelPath: string | undefined): Promise<SpeedReport> {

@@ -10,6 +10,7 @@ import type { AttentionMode } from '../star/reader-api.ts';
 import { RULER_TASKS, rulerTask } from '../eval/ruler/tasks.ts';
 import { runRuler } from '../eval/ruler/runner.ts';
 import { formatMarkdown } from '../eval/ruler/report.ts';
+import { megabytes, progressLine } from './progress.ts';
 
 export const evalOptions = {
   model: { type: 'string', required: true, help: 'model directory in Hub layout, with tokenizer.json' },
@@ -46,7 +47,14 @@ export async function evaluate(argv: readonly string[]): Promise<void> {
   const cap = o['max-new-tokens'];
   if (cap !== undefined && (!Number.isInteger(cap) || cap < 1)) throw new UsageError('--max-new-tokens must be a positive integer');
 
-  const reader = await createReader({ model: { kind: 'directory', path: resolve(o.model) }, hosts: o.hosts, openHost: openLocalHost });
+  const loading = progressLine('loading the model', megabytes);
+  const reader = await createReader({
+    model: { kind: 'directory', path: resolve(o.model) },
+    hosts: o.hosts,
+    openHost: openLocalHost,
+    onLoadProgress: (p) => loading.update(p.bytesDone, p.bytesTotal),
+  });
+  loading.end();
   try {
     console.error(`eval ruler: ${reader.model.name} (${reader.model.modelType}, context window ${reader.model.contextWindow}) on ${reader.model.adapter}`);
     const report = await runRuler(reader, {

@@ -8,6 +8,7 @@ import { parseOptions, UsageError, type OptionSpec } from './args.ts';
 import { createReader } from '../star/reader.ts';
 import { openLocalHost } from '../star/local-host.ts';
 import type { AnswerStats, Reader } from '../star/reader-api.ts';
+import { megabytes, progressLine, tokens } from './progress.ts';
 
 export const generateOptions = {
   model: { type: 'string', required: true, help: 'model directory in Hub layout, with tokenizer.json' },
@@ -29,15 +30,26 @@ export async function generate(argv: readonly string[]): Promise<void> {
   if (!o.chat && o.prompt === undefined) throw new UsageError('Give --prompt "…" or --chat');
   if (o.attention !== 'star' && o.attention !== 'full') throw new UsageError(`--attention must be star or full, got "${o.attention}"`);
   const document = o.document ? await readFile(resolve(o.document), 'utf8') : '';
+  const loading = progressLine('loading the model', megabytes);
   const reader = await createReader({
     model: { kind: 'directory', path: resolve(o.model) },
     hosts: o.hosts,
     openHost: openLocalHost,
+    onLoadProgress: (p) => loading.update(p.bytesDone, p.bytesTotal),
   });
+  loading.end();
   try {
-    const stats = await reader.loadDocument(document, { attention: o.attention, blockSize: o['block-size'] });
+    const reading = progressLine('reading the document', tokens);
+    const stats = await reader.loadDocument(document, {
+      attention: o.attention,
+      blockSize: o['block-size'],
+      onProgress: (p) => reading.update(p.tokensDone, p.tokensTotal),
+    });
+    reading.end();
     console.error(`[read ${stats.tokens} tokens in ${stats.encodeMs.toFixed(0)} ms: ${stats.attention} attention, ${stats.blocks} block(s), ${stats.hosts} host(s)]`);
-    const sampling = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], seed: o.seed };
+    // Only the options given: an undefined temperature would override the model's generation_config.
+    const given = { temperature: o.temperature, topK: o['top-k'], topP: o['top-p'], seed: o.seed };
+    const sampling = Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined));
     if (o.prompt !== undefined) await answer(reader, o.prompt, o['max-tokens'], sampling);
     if (o.chat) {
       const lines = createInterface({ input: process.stdin, terminal: false });

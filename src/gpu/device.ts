@@ -11,7 +11,24 @@ export interface AdapterReport {
   subgroupSizes: { min: number; max: number };
   features: string[];
   limits: Record<string, number>;
+  /** Tensor-core shapes the device was given (chromium-experimental-subgroup-matrix); empty without. */
+  subgroupMatrixConfigs: SubgroupMatrixConfig[];
 }
+
+/**
+ * One shape the adapter's subgroup matrices (tensor cores) multiply: left M×K times right K×N into an
+ * M×N result, of the named WGSL component types.
+ */
+export interface SubgroupMatrixConfig {
+  componentType: string;
+  resultComponentType: string;
+  M: number;
+  N: number;
+  K: number;
+}
+
+/** The feature behind WGSL's `enable chromium_experimental_subgroup_matrix;`. */
+export const subgroupMatrixFeature = 'chromium-experimental-subgroup-matrix' as GPUFeatureName;
 
 export interface DeviceRequest {
   /** 'low-power' asks for an integrated GPU, 'high-performance' (the default) for a discrete one. */
@@ -20,12 +37,18 @@ export interface DeviceRequest {
   adapterName?: string;
   /** false: no subgroup operations even when the adapter has them (the kernels' workgroup-memory path). */
   subgroups?: boolean;
+  /**
+   * false: no tensor cores (subgroup matrices) even where the adapter has them. Otherwise they are
+   * asked for (in Node through Dawn's unsafe-API option, see gpu-entry.node.ts) with shader-f16, and
+   * linear layers with 16-bit weights use them, rounding activations to f16.
+   */
+  tensorCores?: boolean;
   /** Called when the device is lost (driver reset, DEVICE_HUNG, tab backgrounded too long). */
   onLost?: (info: GPUDeviceLostInfo) => void;
 }
 
 /** Features used when present; each kernel that needs one also has a path without it. */
-const wantedFeatures: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+const wantedFeatures: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query', subgroupMatrixFeature];
 
 /** Limits asked at the adapter's maximum: big KV caches and weight tensors need them. */
 const wantedLimits = [
@@ -50,7 +73,8 @@ export class NoWebGpuError extends Error {
 export async function requestDevice(
   request: DeviceRequest = {},
 ): Promise<{ device: GPUDevice; adapter: AdapterReport }> {
-  const gpu = gpuEntry(request.adapterName);
+  const tensorCores = request.tensorCores !== false;
+  const gpu = gpuEntry(request.adapterName, tensorCores);
   if (!gpu) throw new NoWebGpuError('WebGPU is not available.');
   let adapter: GPUAdapter | null;
   try {
@@ -65,7 +89,11 @@ export async function requestDevice(
     throw new NoWebGpuError('WebGPU found no adapter.');
   }
 
-  const requiredFeatures = wantedFeatures.filter((f) => adapter.features.has(f) && (f !== 'subgroups' || request.subgroups !== false));
+  const refused = new Set<GPUFeatureName>([
+    ...(request.subgroups === false ? (['subgroups'] as const) : []),
+    ...(tensorCores ? [] : [subgroupMatrixFeature]),
+  ]);
+  const requiredFeatures = wantedFeatures.filter((f) => adapter.features.has(f) && !refused.has(f));
   const requiredLimits: Record<string, number> = {};
   for (const name of wantedLimits) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
@@ -87,6 +115,22 @@ export async function requestDevice(
       subgroupSizes: { min: info.subgroupMinSize ?? 0, max: info.subgroupMaxSize ?? 0 },
       features: [...device.features].sort(),
       limits,
+      subgroupMatrixConfigs: device.features.has(subgroupMatrixFeature) ? subgroupMatrixConfigsOf(info) : [],
     },
   };
+}
+
+/**
+ * The adapter's subgroup-matrix shapes: Dawn (npm webgpu 0.6.2) and Chromium list them as
+ * GPUAdapterInfo.subgroupMatrixConfigs, which @webgpu/types does not declare yet.
+ */
+function subgroupMatrixConfigsOf(info: GPUAdapterInfo): SubgroupMatrixConfig[] {
+  const configs = (info as { subgroupMatrixConfigs?: Iterable<SubgroupMatrixConfig> }).subgroupMatrixConfigs ?? [];
+  return [...configs].map(({ componentType, resultComponentType, M, N, K }) => ({
+    componentType,
+    resultComponentType,
+    M: Number(M),
+    N: Number(N),
+    K: Number(K),
+  }));
 }

@@ -1,7 +1,10 @@
 // Browser (tab or Worker): WebGPU is navigator.gpu.
 
-/** The page's GPU object, or undefined when this browser has no WebGPU. A browser picks adapters by power preference only. */
-export function gpuEntry(_adapterName?: string): GPU | undefined {
+/**
+ * The page's GPU object, or undefined when this browser has no WebGPU. A browser picks adapters by
+ * power preference only, and offers experimental features (tensor cores) by its own flags.
+ */
+export function gpuEntry(_adapterName?: string, _tensorCores?: boolean): GPU | undefined {
   return typeof navigator !== 'undefined' && 'gpu' in navigator ? navigator.gpu : undefined;
 }
 

@@ -4,17 +4,25 @@ import { create, globals } from 'webgpu';
 const entries = new Map<string, GPU>();
 
 /**
+ * Dawn's options that expose the tensor cores: `allow_unsafe_apis` lets the adapter offer experimental
+ * features (chromium-experimental-subgroup-matrix among them), and NVIDIA's Vulkan driver only gets
+ * shader-f16 with `vulkan_enable_f16_on_nvidia`. Other drivers ignore the second.
+ */
+const tensorCoreToggles = 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
+
+/**
  * Dawn's GPU object; installs the WebGPU globals (GPUBufferUsage, …) once. `adapterName` picks one
  * adapter by (part of) its name — on a machine with several GPUs, one per host — through Dawn's
- * `adapter=` option.
+ * `adapter=` option. `tensorCores` creates it with the options above.
  */
-export function gpuEntry(adapterName?: string): GPU {
-  const key = adapterName ?? '';
+export function gpuEntry(adapterName?: string, tensorCores = false): GPU {
+  const options = [...(adapterName ? [`adapter=${adapterName}`] : []), ...(tensorCores ? [tensorCoreToggles] : [])];
+  const key = options.join(' ');
   let entry = entries.get(key);
   if (!entry) {
     Object.assign(globalThis, globals);
     // lavapipe (Mesa's CPU Vulkan driver) is found through VK_ICD_FILENAMES when no GPU driver is set.
-    entry = create(adapterName ? [`adapter=${adapterName}`] : []) as GPU;
+    entry = create(options) as GPU;
     entries.set(key, entry);
   }
   return entry;

@@ -29,9 +29,26 @@ const maxBindGroupsPerPipeline = 4096;
 /** Distinct sizes of staging buffers kept for reuse. */
 const maxStagingSizes = 8;
 
+function packUniform(fields: readonly UniformField[]): ArrayBuffer {
+  const words = Math.max(4, Math.ceil(fields.length / 4) * 4);
+  const data = new ArrayBuffer(words * 4);
+  const view = new DataView(data);
+  fields.forEach(([type, value], i) => {
+    if (type === 'f32') view.setFloat32(i * 4, value, true);
+    else if (type === 'i32') view.setInt32(i * 4, value, true);
+    else view.setUint32(i * 4, value, true);
+  });
+  return data;
+}
+
+function uniformKey(data: ArrayBuffer): string {
+  return Array.from(new Uint32Array(data)).join(',');
+}
+
 export class Gpu {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly uniforms = new Map<string, GPUBuffer>();
+  private readonly uniformSlots = new Map<string, { buffer: GPUBuffer; content: string; pending: Set<GPUCommandEncoder> }>();
   private readonly bindGroups = new WeakMap<GPUComputePipeline, Map<string, GPUBindGroup>>();
   /** Numbers naming buffers in bind-group keys; never reused, so a key never matches a new buffer. */
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
@@ -40,6 +57,8 @@ export class Gpu {
   /** Mappable buffers for reads, by size, reused: a decoded token reads back every time. */
   private readonly stagingPool = new Map<number, GPUBuffer[]>();
   private uniformsCreated = 0;
+  /** What this device was asked to do so far: for benchmarks' per-token breakdowns. */
+  readonly counters = { dispatches: 0, passes: 0, submits: 0, waits: 0, bindGroupsMade: 0, bytesRead: 0 };
   private firstError: string | undefined;
   /** Why the device is gone (lost or destroyed); afterwards every call fails with this. */
   private gone: string | undefined;
@@ -105,30 +124,48 @@ export class Gpu {
 
   /** A uniform buffer holding the given 4-byte fields in order (pad to 16 bytes). Cached by content. */
   uniform(fields: readonly UniformField[]): GPUBuffer {
-    const words = Math.max(4, Math.ceil(fields.length / 4) * 4);
-    const data = new ArrayBuffer(words * 4);
-    const view = new DataView(data);
-    fields.forEach(([type, value], i) => {
-      if (type === 'f32') view.setFloat32(i * 4, value, true);
-      else if (type === 'i32') view.setInt32(i * 4, value, true);
-      else view.setUint32(i * 4, value, true);
-    });
-    const key = Array.from(new Uint32Array(data)).join(',');
+    const data = packUniform(fields);
+    const key = uniformKey(data);
     let buffer = this.uniforms.get(key);
     if (!buffer) {
       // Forgetting, not destroying: commands recorded but not yet submitted may still use them, and
       // the garbage collector frees each one once no command does.
       if (this.uniforms.size >= maxCachedUniforms) this.uniforms.clear();
-      this.uniformsCreated++;
-      buffer = this.device.createBuffer({
-        size: data.byteLength,
-        usage: GPUBufferUsage.UNIFORM,
-        mappedAtCreation: true,
-      });
-      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data));
-      buffer.unmap();
+      buffer = this.createUniform(data);
       this.uniforms.set(key, buffer);
     }
+    return buffer;
+  }
+
+  /**
+   * A uniform whose buffer stays while its content changes between submissions: decoding's per-token
+   * values (the query's position, the growing span's length) are the same at every layer of a token
+   * and new at each token, so a uniform cached by content would be a new buffer per token, and each
+   * layer a new bind group. New content is written with queue.writeBuffer, which the queue orders
+   * after every command buffer already submitted and before the next one. While an encoder that
+   * used the old content is not yet submitted, a different content gets an ordinary uniform.
+   */
+  slotUniform(encoder: GPUCommandEncoder, slot: string, fields: readonly UniformField[]): GPUBuffer {
+    const data = packUniform(fields);
+    const content = uniformKey(data);
+    let entry = this.uniformSlots.get(slot);
+    if (!entry) {
+      entry = { buffer: this.createUniform(data, GPUBufferUsage.COPY_DST), content, pending: new Set() };
+      this.uniformSlots.set(slot, entry);
+    } else if (entry.content !== content) {
+      if (entry.pending.size > 0) return this.uniform(fields);
+      this.device.queue.writeBuffer(entry.buffer, 0, data);
+      entry.content = content;
+    }
+    entry.pending.add(encoder);
+    return entry.buffer;
+  }
+
+  private createUniform(data: ArrayBuffer, extraUsage = 0): GPUBuffer {
+    this.uniformsCreated++;
+    const buffer = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | extraUsage, mappedAtCreation: true });
+    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data));
+    buffer.unmap();
     return buffer;
   }
 
@@ -137,11 +174,15 @@ export class Gpu {
     return { created: this.uniformsCreated, cached: this.uniforms.size };
   }
 
-  /** Records one compute dispatch into the encoder's open compute pass; resources bind in order to @group(0) @binding(0, 1, …). */
+  /**
+   * Records one compute dispatch into the encoder's open compute pass; resources bind in order to
+   * @group(0) @binding(0, 1, …), an undefined entry leaving its binding number out (a quantized weight's
+   * scales sit at binding 5 whatever the kernel's other bindings).
+   */
   dispatch(
     encoder: GPUCommandEncoder,
     pipeline: GPUComputePipeline,
-    resources: readonly Binding[],
+    resources: readonly (Binding | undefined)[],
     workgroups: readonly [number, number?, number?],
   ): void {
     const [x, y = 1, z = 1] = workgroups;
@@ -151,6 +192,7 @@ export class Gpu {
     }
     if (x === 0 || y === 0 || z === 0) return;
     const pass = this.passOf(encoder);
+    this.counters.dispatches++;
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, this.bindGroup(pipeline, resources));
     pass.dispatchWorkgroups(x, y, z);
@@ -172,6 +214,8 @@ export class Gpu {
   submit(encoder: GPUCommandEncoder): void {
     this.endPass(encoder);
     this.device.queue.submit([encoder.finish()]);
+    for (const slot of this.uniformSlots.values()) slot.pending.delete(encoder);
+    this.counters.submits++;
   }
 
   /** Encodes work with `record` and submits it as one command buffer. */
@@ -186,6 +230,7 @@ export class Gpu {
     if (!pass) {
       pass = encoder.beginComputePass();
       this.openPasses.set(encoder, pass);
+      this.counters.passes++;
     }
     return pass;
   }
@@ -202,23 +247,23 @@ export class Gpu {
    * The bind group of `resources` for `pipeline`, made once: the weights, the KV cache and the
    * activations live as long as the model, so decoding finds nearly every bind group made.
    */
-  private bindGroup(pipeline: GPUComputePipeline, resources: readonly Binding[]): GPUBindGroup {
+  private bindGroup(pipeline: GPUComputePipeline, resources: readonly (Binding | undefined)[]): GPUBindGroup {
     let cache = this.bindGroups.get(pipeline);
     if (!cache) {
       cache = new Map();
       this.bindGroups.set(pipeline, cache);
     }
-    const key = resources.map((r) => (r instanceof GPUBuffer ? `${this.bufferId(r)}` : `${this.bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? '*'}`)).join(',');
+    const key = resources
+      .map((r) => (r === undefined ? '-' : r instanceof GPUBuffer ? `${this.bufferId(r)}` : `${this.bufferId(r.buffer)}@${r.offset ?? 0}+${r.size ?? '*'}`))
+      .join(',');
     let group = cache.get(key);
     if (!group) {
       // Bind groups need no destroy: dropping the cache only lets unused ones be collected.
       if (cache.size >= maxBindGroupsPerPipeline) cache.clear();
+      this.counters.bindGroupsMade++;
       group = this.device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: resources.map((r, binding) => ({
-          binding,
-          resource: r instanceof GPUBuffer ? { buffer: r } : r,
-        })),
+        entries: resources.flatMap((r, binding) => (r === undefined ? [] : [{ binding, resource: r instanceof GPUBuffer ? { buffer: r } : r }])),
       });
       cache.set(key, group);
     }
@@ -282,6 +327,9 @@ export class Gpu {
       const encoder = this.device.createCommandEncoder();
       encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
       this.device.queue.submit([encoder.finish()]);
+      this.counters.submits++;
+      this.counters.waits++;
+      this.counters.bytesRead += size;
       await staging.mapAsync(GPUMapMode.READ);
       const copy = staging.getMappedRange().slice(0, bytes);
       staging.unmap();
@@ -329,6 +377,7 @@ export class Gpu {
   /** Waits for all submitted work; throws the first GPU error seen. */
   async finish(): Promise<void> {
     this.checkDevice();
+    this.counters.waits++;
     await this.device.queue.onSubmittedWorkDone();
     this.throwIfErrored();
   }
@@ -353,6 +402,8 @@ export class Gpu {
     this.gone ??= 'GPU device destroyed';
     for (const buffer of this.uniforms.values()) buffer.destroy();
     this.uniforms.clear();
+    for (const slot of this.uniformSlots.values()) slot.buffer.destroy();
+    this.uniformSlots.clear();
     for (const free of this.stagingPool.values()) for (const buffer of free) buffer.destroy();
     this.stagingPool.clear();
     this.pipelines.clear();

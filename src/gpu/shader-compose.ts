@@ -4,6 +4,7 @@
 //                       a pipeline may swap an included file for another with the same functions
 //                       (`includes`, e.g. the subgroup reductions for the workgroup-memory ones);
 //   `enable x;`         in any file, included ones too, is moved to the top, where WGSL wants directives;
+//   `diagnostic(...);`  likewise, after the enables (WGSL wants it before any declaration, aliases too);
 //   type aliases        chosen per pipeline (e.g. the weight type W = f16 or f32) are prepended,
 //                       with `enable f16;` when any alias is f16.
 
@@ -19,6 +20,7 @@ export interface ComposeOptions {
 
 const includeLine = /^\s*\/\/#include\s+([\w-]+)\s*$/gm;
 const enableLine = /^\s*enable\s+([\w\s,]+);\s*$/gm;
+const diagnosticLine = /^\s*(diagnostic\s*\([\w\s.,]+\)\s*;)\s*$/gm;
 
 export function composeShader(name: string, read: (name: string) => string, options: ComposeOptions = {}): string {
   const { aliases = {}, includes = {} } = options;
@@ -38,9 +40,14 @@ export function composeShader(name: string, read: (name: string) => string, opti
     for (const extension of list.split(',')) if (extension.trim()) extensions.add(extension.trim());
     return '';
   });
+  const diagnostics = new Set<string>();
+  const code = body.replace(diagnosticLine, (_line, directive: string) => {
+    diagnostics.add(directive);
+    return '';
+  });
   const enables = [...extensions].map((extension) => `enable ${extension};\n`).join('');
   const aliasLines = Object.entries(aliases)
     .map(([alias, t]) => `alias ${alias} = ${t};\n`)
     .join('');
-  return enables + aliasLines + body;
+  return enables + [...diagnostics].map((d) => `${d}\n`).join('') + aliasLines + code;
 }

@@ -80,8 +80,20 @@ function num(obj: Json, key: string, where = ''): number {
 
 function positiveInt(obj: Json, key: string): number {
   const v = num(obj, key);
-  if (!Number.isInteger(v) || v <= 0) throw new ModelConfigError(`field "${key}" must be a positive integer, got ${v}`);
+  // Safe integers only: sizes past 2^53 are no model, and would make every size computed from them inexact.
+  if (!Number.isSafeInteger(v) || v <= 0) throw new ModelConfigError(`field "${key}" must be a positive integer, got ${v}`);
   return v;
+}
+
+/** A number > 0: epsilons, RoPE bases and scaling factors (0 or less would give NaN or Infinity on the GPU). */
+function positive(obj: Json, key: string, where = ''): number {
+  const v = num(obj, key, where);
+  if (!(v > 0)) throw new ModelConfigError(`field "${where}${key}" must be greater than 0, got ${v}`);
+  return v;
+}
+
+function optionalPositive(obj: Json, key: string, where = ''): number | undefined {
+  return has(obj, key) ? positive(obj, key, where) : undefined;
 }
 
 function optionalNum(obj: Json, key: string, where = ''): number | undefined {
@@ -99,7 +111,7 @@ function tokenIds(obj: Json, key: string): number[] {
   if (!has(obj, key)) return [];
   const v = obj[key];
   const ids = Array.isArray(v) ? v : [v];
-  if (!ids.every((id) => Number.isInteger(id) && id >= 0)) {
+  if (!ids.every((id) => Number.isSafeInteger(id) && id >= 0)) {
     throw new ModelConfigError(`field "${key}" must be a token id or a list of them, got ${JSON.stringify(v)}`);
   }
   return ids as number[];
@@ -116,7 +128,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
   }
   if (!(supportedModelTypes as readonly unknown[]).includes(modelType)) {
     throw new ModelConfigError(
-      `model_type "${String(modelType)}" is not supported (supported: ${supportedModelTypes.join(', ')})`,
+      `model_type ${JSON.stringify(modelType)} is not supported (supported: ${supportedModelTypes.join(', ')})`,
     );
   }
   const type = modelType as ModelType;
@@ -159,7 +171,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
     headDim,
     intermediate: positiveInt(json, 'intermediate_size'),
     vocab: positiveInt(json, 'vocab_size'),
-    rmsNormEps: num(json, 'rms_norm_eps'),
+    rmsNormEps: positive(json, 'rms_norm_eps'),
     rope,
     tieWordEmbeddings: bool(json, 'tie_word_embeddings', false),
     attentionBias: type === 'qwen2' || attentionBiasField,
@@ -187,9 +199,9 @@ function parseRope(json: Json, headDim: number): RopeConfig {
     where = 'rope_scaling.';
   }
   const theta =
-    (where === 'rope_parameters.' ? optionalNum(params, 'rope_theta', where) : undefined) ??
-    optionalNum(json, 'rope_theta') ??
-    optionalNum(params, 'rope_theta', where);
+    (where === 'rope_parameters.' ? optionalPositive(params, 'rope_theta', where) : undefined) ??
+    optionalPositive(json, 'rope_theta') ??
+    optionalPositive(params, 'rope_theta', where);
   if (theta === undefined) throw new ModelConfigError('missing field "rope_theta" (or "rope_parameters.rope_theta")');
   const partialRotaryFactor =
     optionalNum(json, 'partial_rotary_factor') ?? optionalNum(params, 'partial_rotary_factor', where) ?? 1;
@@ -200,7 +212,7 @@ function parseRope(json: Json, headDim: number): RopeConfig {
   const ropeType = params.rope_type ?? params.type ?? 'default';
   if (!(supportedRopeTypes as readonly unknown[]).includes(ropeType)) {
     throw new ModelConfigError(
-      `${where}rope_type "${String(ropeType)}" is not supported (supported: ${supportedRopeTypes.join(', ')})`,
+      `${where}rope_type ${JSON.stringify(ropeType)} is not supported (supported: ${supportedRopeTypes.join(', ')})`,
     );
   }
   const maxPositions = optionalNum(json, 'max_position_embeddings');
@@ -214,12 +226,12 @@ function parseRope(json: Json, headDim: number): RopeConfig {
       scaling = undefined;
       break;
     case 'linear':
-      scaling = { type: 'linear', factor: num(params, 'factor', where) };
+      scaling = { type: 'linear', factor: positive(params, 'factor', where) };
       break;
     case 'llama3':
       scaling = {
         type: 'llama3',
-        factor: num(params, 'factor', where),
+        factor: positive(params, 'factor', where),
         lowFreqFactor: num(params, 'low_freq_factor', where),
         highFreqFactor: num(params, 'high_freq_factor', where),
         originalMaxPositionEmbeddings: num(params, 'original_max_position_embeddings', where),
@@ -228,14 +240,14 @@ function parseRope(json: Json, headDim: number): RopeConfig {
     case 'dynamic':
       scaling = {
         type: 'dynamic',
-        factor: num(params, 'factor', where),
+        factor: positive(params, 'factor', where),
         originalMaxPositionEmbeddings: field('original_max_position_embeddings') ?? maxPositions,
       };
       break;
     case 'yarn':
       scaling = {
         type: 'yarn',
-        factor: num(params, 'factor', where),
+        factor: positive(params, 'factor', where),
         originalMaxPositionEmbeddings: field('original_max_position_embeddings') ?? maxPositions,
         attentionFactor: field('attention_factor'),
         betaFast: field('beta_fast'),

@@ -184,18 +184,18 @@ function slidingRope(json: Json, common: CommonFields, read: FieldReader): RopeC
 }
 
 /** Where one projection's weight is stored: rows [firstRow, firstRow + rows) of `tensor`. */
-export interface StoredRows {
+export interface ProjectionRows {
   tensor: string;
   firstRow: number;
   rows: number;
 }
 
 export interface ProjectionSources {
-  q: StoredRows;
-  k: StoredRows;
-  v: StoredRows;
-  gate: StoredRows;
-  up: StoredRows;
+  q: ProjectionRows;
+  k: ProjectionRows;
+  v: ProjectionRows;
+  gate: ProjectionRows;
+  up: ProjectionRows;
 }
 
 export interface ProjectionShape {
@@ -218,7 +218,7 @@ export function projectionSources(shape: ProjectionShape, layer: number): Projec
   const kv = shape.kvHeads * shape.headDim;
   const n = shape.intermediate;
   if (!shape.family.fusedProjections) {
-    const whole = (tensor: string, rows: number): StoredRows => ({ tensor: `${p}${tensor}.weight`, firstRow: 0, rows });
+    const whole = (tensor: string, rows: number): ProjectionRows => ({ tensor: `${p}${tensor}.weight`, firstRow: 0, rows });
     return {
       q: whole('self_attn.q_proj', q),
       k: whole('self_attn.k_proj', kv),

@@ -7,6 +7,7 @@
 // (a host holding blocks 3–4 of a document starts at position 3·b, not 0).
 import type { Gpu } from '../gpu/gpu.ts';
 import type { KvSpan } from '../gpu/kernels/attention.ts';
+import { kvStore } from '../gpu/kernels/kv-store.ts';
 
 export interface KvShape {
   layers: number;
@@ -84,16 +85,13 @@ export class KvCache {
    * cache rows starting at `cacheRow`. Chunks are allocated on demand.
    */
   write(encoder: GPUCommandEncoder, layer: number, keys: GPUBuffer, values: GPUBuffer, sourceRow: number, cacheRow: number, rows: number): void {
-    const tokenBytes = this.tokenBytes;
     let done = 0;
     while (done < rows) {
       const row = cacheRow + done;
       const chunk = this.chunkAt(row);
       const inChunk = row - chunk.startRow;
       const count = Math.min(rows - done, chunk.tokens - inChunk);
-      const from = (sourceRow + done) * tokenBytes;
-      this.gpu.copy(encoder, keys, from, chunk.keys[layer], inChunk * tokenBytes, count * tokenBytes);
-      this.gpu.copy(encoder, values, from, chunk.values[layer], inChunk * tokenBytes, count * tokenBytes);
+      kvStore(this.gpu, encoder, { keys, values, row: sourceRow + done }, { keys: chunk.keys[layer], values: chunk.values[layer], row: inChunk }, count, this.tokenBytes / 4);
       done += count;
     }
   }

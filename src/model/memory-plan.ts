@@ -1,9 +1,13 @@
 // Will this model and this much context fit on the device? Computed from config.json alone, before
-// any download: weights (as loadWeights lays them out), the f32 KV cache, and the prefill scratch the
+// any download: weights (as loadWeights lays them out, in any weight format: bytes per weight with the
+// quantized formats' scales counted), the KV cache (f32 or f16), and the prefill scratch the
 // Transformer allocates. WebGPU does not tell how much memory a device has, so the budget is the
 // caller's (a user setting, or an estimate); without one only the per-buffer limits are checked.
+import { weightBytes as formatBytes, type WeightFormat } from '../gpu/kernels/weight-format.ts';
 import type { ModelConfig } from './config.ts';
 import { expectedTensors, type WeightType } from './weights.ts';
+
+export type KvType = 'f32' | 'f16';
 
 export interface MemoryLimits {
   maxBufferSize: number;
@@ -16,6 +20,13 @@ export interface MemoryPlanOptions {
   /** KV room kept beside them for the questions and answers (the query host's). */
   conversationTokens?: number;
   weightType: WeightType;
+  /**
+   * Formats of particular matrices that differ from weightType: a pre-quantized checkpoint's (GPTQ/AWQ
+   * layers are q4, its embeddings 16-bit; a GGUF file's per tensor). Absent names take weightType.
+   */
+  tensorFormats?: ReadonlyMap<string, WeightFormat>;
+  /** The KV cache's element type (default f32). */
+  kvType?: KvType;
   limits: MemoryLimits;
   /** Bytes this model may use on the device; undefined when unknown. */
   deviceMemoryBudget?: number;
@@ -25,7 +36,7 @@ export interface MemoryPlanOptions {
 
 export interface MemoryPlan {
   weightBytes: number;
-  /** 2 (K and V) · layers · kvHeads · headDim · 4 bytes (f32). */
+  /** 2 (K and V) · layers · kvHeads · headDim · 4 (f32) or 2 (f16) bytes. */
   kvBytesPerToken: number;
   kvBytes: number;
   activationBytes: number;
@@ -48,18 +59,20 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
   const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const problems: string[] = [];
 
-  // Weights: matrices and biases in the weight type, split by rows to fit a binding; norms in f32.
+  // Weights: matrices in their format (data and scales), split by rows to fit a binding; norm weights
+  // and biases in f32. Parts are whole rows, and rows of every format are whole 4-byte words.
   let weightBytes = 0;
   for (const tensor of expectedTensors(config)) {
-    const itemBytes = tensor.type === 'linear' && weightType === 'f16' ? 2 : 4;
+    const format = tensor.type === 'matrix' ? (options.tensorFormats?.get(tensor.name) ?? weightType) : 'f32';
     const elements = tensor.shape.reduce((a, b) => a * b, 1);
-    weightBytes += Math.ceil((elements * itemBytes) / 4) * 4;
-    const rowBytes = tensor.shape[tensor.shape.length - 1] * itemBytes;
+    const bytes = formatBytes(format, elements);
+    weightBytes += bytes.data + bytes.scales;
+    const rowBytes = formatBytes(format, tensor.shape[tensor.shape.length - 1]).data;
     if (rowBytes > binding) problems.push(`one row of ${tensor.name} (${mb(rowBytes)}) exceeds a storage binding (${mb(binding)})`);
   }
 
   const kvWidth = config.kvHeads * config.headDim;
-  const kvBytesPerToken = 2 * config.layers * kvWidth * 4;
+  const kvBytesPerToken = 2 * config.layers * kvWidth * (options.kvType === 'f16' ? 2 : 4);
   const kvBytes = (contextTokens + conversationTokens) * kvBytesPerToken;
 
   // The Transformer's per-piece buffers: hidden, normed, projected, q, attention output, k, v,
@@ -83,7 +96,7 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
       const advice =
         maxContextTokens > 0
           ? `the largest context that fits is ${maxContextTokens} tokens`
-          : `even the weights and scratch alone do not fit${weightType === 'f32' ? ': try f16 weights' : ''}`;
+          : `even the weights and scratch alone do not fit${smallerAdvice(weightType)}`;
       problems.unshift(`needs ${mb(totalBytes)} (${parts}) but the memory budget is ${mb(deviceMemoryBudget)}: ${advice}`);
     }
   }
@@ -97,4 +110,12 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
     maxContextTokens,
     message: problems.length ? `This model does not fit: ${problems.join('; ')}` : undefined,
   };
+}
+
+/** What to try when the weights alone are too big: the next smaller weight type. */
+function smallerAdvice(weightType: WeightType): string {
+  if (weightType === 'f32') return ': try bf16 or f16 weights';
+  if (weightType === 'bf16' || weightType === 'f16') return ': try q8 or q4 weights';
+  if (weightType === 'q8') return ': try q4 weights';
+  return '';
 }

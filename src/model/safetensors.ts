@@ -85,38 +85,22 @@ export async function readSafetensorsHeader(source: WeightSource, file: string):
 
 function parseHeader(json: unknown, file: string, dataStart: number, fileBytes: number): SafetensorsHeader {
   const fail = (message: string) => new SafetensorsError(file, message);
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw fail('header is not a JSON object');
+  if (!isRecord(json)) throw fail('header is not a JSON object');
   const tensors = new Map<string, TensorInfo>();
   let metadata: Record<string, string> = {};
   const dataBytes = fileBytes - dataStart;
-  for (const [name, entry] of Object.entries(json as Record<string, unknown>)) {
+  for (const [name, entry] of Object.entries(json)) {
     if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
+      metadata = parseMetadata(entry, fail);
       continue;
     }
-    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !(dtype in itemBytes)) {
-      throw fail(`tensor "${name}" has unknown dtype ${JSON.stringify(dtype)}`);
-    }
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw fail(`tensor "${name}" has an invalid shape ${JSON.stringify(shape)}`);
-    }
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-      throw fail(`tensor "${name}" has invalid data_offsets ${JSON.stringify(offsets)}`);
-    }
-    const [begin, end] = offsets as [number, number];
-    const expected = (shape as number[]).reduce((a, b) => a * b, 1) * itemBytes[dtype as SafetensorsDType];
-    if (end - begin !== expected) {
-      throw fail(
-        `tensor "${name}" (${dtype} [${shape.join(', ')}]) should take ${expected} bytes but its data_offsets [${begin}, ${end}] span ${end - begin}`,
-      );
-    }
+    const { dtype, shape, begin, end } = parseEntry(name, entry, fail);
     if (end > dataBytes) {
       throw fail(
         `tensor "${name}" data ends at byte ${dataStart + end}, past the end of the file (${fileBytes} bytes): the file is truncated`,
       );
     }
-    tensors.set(name, { name, file, dtype: dtype as SafetensorsDType, shape: shape as number[], begin: dataStart + begin, end: dataStart + end });
+    tensors.set(name, { name, file, dtype, shape, begin: dataStart + begin, end: dataStart + end });
   }
   const sorted = [...tensors.values()].sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < sorted.length; i++) {
@@ -124,6 +108,46 @@ function parseHeader(json: unknown, file: string, dataStart: number, fileBytes: 
     if (b.begin < a.end) throw fail(`tensors "${a.name}" and "${b.name}" overlap in the file`);
   }
   return { tensors, metadata };
+}
+
+/** One tensor's entry, {dtype, shape, data_offsets: [begin, end]} with offsets relative to the data. */
+function parseEntry(
+  name: string,
+  entry: unknown,
+  fail: (message: string) => SafetensorsError,
+): { dtype: SafetensorsDType; shape: number[]; begin: number; end: number } {
+  if (!isRecord(entry)) throw fail(`tensor "${name}" is ${JSON.stringify(entry)}, not an object {dtype, shape, data_offsets}`);
+  const { dtype, shape, data_offsets: offsets } = entry;
+  // Own keys only: "constructor" or "toString" are no dtypes.
+  if (typeof dtype !== 'string' || !Object.hasOwn(itemBytes, dtype)) {
+    throw fail(`tensor "${name}" has ${dtype === undefined ? 'no dtype' : `unknown dtype ${JSON.stringify(dtype)}`}`);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw fail(`tensor "${name}" has ${shape === undefined ? 'no shape' : `an invalid shape ${JSON.stringify(shape)}`}`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+    throw fail(`tensor "${name}" has ${offsets === undefined ? 'no data_offsets' : `invalid data_offsets ${JSON.stringify(offsets)}`}`);
+  }
+  const [begin, end] = offsets as [number, number];
+  const expected = (shape as number[]).reduce((a, b) => a * b, 1) * itemBytes[dtype as SafetensorsDType];
+  if (end - begin !== expected) {
+    throw fail(
+      `tensor "${name}" (${dtype} [${shape.join(', ')}]) should take ${expected} bytes but its data_offsets [${begin}, ${end}] span ${end - begin}`,
+    );
+  }
+  return { dtype: dtype as SafetensorsDType, shape: shape as number[], begin, end };
+}
+
+/** `__metadata__`: string keys to string values, as the format defines it. */
+function parseMetadata(value: unknown, fail: (message: string) => SafetensorsError): Record<string, string> {
+  if (!isRecord(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+    throw fail(`__metadata__ must map names to strings, got ${JSON.stringify(value)}`);
+  }
+  return value as Record<string, string>;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -36,17 +36,22 @@ export function configToken(config: unknown, key: string): string | undefined {
   return undefined;
 }
 
+/** A tokenizer.json that cannot be loaded or used; the message says which part is at fault. */
+export class TokenizerError extends Error {
+  constructor(message: string) {
+    super(`tokenizer.json: ${message}`);
+    this.name = 'TokenizerError';
+  }
+}
+
 export function createTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown | undefined): TextTokenizer {
   if (!isRecord(tokenizerJson) || !isRecord(tokenizerJson.model)) {
-    throw new Error('tokenizer.json: expected an object with a "model" entry');
+    throw new TokenizerError('expected an object with a "model" entry');
   }
   const config = isRecord(tokenizerConfig) ? tokenizerConfig : {};
-  // tokenizers.js cleans "a ." into "a." unless told otherwise; transformers no longer does by default.
-  const cleanUp = config.clean_up_tokenization_spaces === true;
-  const tokenizer = new Tokenizer(
-    { added_tokens: [], ...tokenizerJson },
-    { ...config, clean_up_tokenization_spaces: cleanUp },
-  );
+  const cleanUp = cleansUpSpaces(tokenizerJson.model, config);
+  checkTokenIds(tokenizerJson);
+  const tokenizer = loadTokenizer({ added_tokens: [], ...tokenizerJson }, { ...config, clean_up_tokenization_spaces: cleanUp });
 
   const special = new Set<number>();
   let vocabSize = 0;
@@ -74,13 +79,87 @@ export function createTokenizer(tokenizerJson: unknown, tokenizerConfig: unknown
     bosTokenId: idOf('bos_token'),
     eosToken: configToken(config, 'eos_token'),
     eosTokenId: idOf('eos_token'),
-    encode: (text, { addSpecialTokens }) => tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids,
+    encode: (text, { addSpecialTokens }) => encodeChecked(tokenizer, text, addSpecialTokens),
     decode: (ids, options) => decode(ids, options?.skipSpecialTokens),
     createStreamDecoder: (options) =>
       createStreamDecoder((ids) => decode(ids, options?.skipSpecialTokens ?? true), cleanUp),
     tokenToId: (token) => tokenizer.token_to_id(token),
     isSpecial: (id) => special.has(id),
   };
+}
+
+/**
+ * tokenizers.js builds an id-to-token array as long as the largest id: one absurd id (2^31) would take
+ * minutes and gigabytes. Ids of real tokenizers are dense, so they must stay below twice the number
+ * of tokens (plus room for gaps).
+ */
+function checkTokenIds(json: Record<string, unknown>): void {
+  const vocab = (json.model as Record<string, unknown>).vocab;
+  const vocabIds = isRecord(vocab) ? Object.entries(vocab) : [];
+  const added = Array.isArray(json.added_tokens) ? json.added_tokens : [];
+  const limit = 2 * (vocabIds.length + added.length) + 1024;
+  const bad = (id: unknown) => !Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= limit;
+  for (const [token, id] of vocabIds) {
+    if (bad(id)) throw new TokenizerError(`its "model.vocab" gives ${JSON.stringify(token)} the id ${JSON.stringify(id)}, not a token id below ${limit}`);
+  }
+  for (const token of added) {
+    if (isRecord(token) && bad(token.id)) {
+      throw new TokenizerError(`its "added_tokens" give ${JSON.stringify(token.content)} the id ${JSON.stringify(token.id)}, not a token id below ${limit}`);
+    }
+  }
+}
+
+/** The parts of tokenizer.json that tokenizers.js builds besides the model, and what stands for "none". */
+const OPTIONAL_PARTS: Record<string, unknown> = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null };
+// Letters, digits, punctuation, whitespace, accents, CJK and an emoji: every tokenizer must take these.
+const SAMPLE_TEXT = 'Hello, world! 123 café 中文 😀\n\t';
+
+/**
+ * tokenizers.js on a tokenizer.json, tried on a sample text: a file it cannot build or use fails here,
+ * as a TokenizerError naming the part at fault (found by loading again without each part), not later
+ * as a TypeError from inside the library.
+ */
+function loadTokenizer(json: Record<string, unknown>, config: Record<string, unknown>): Tokenizer {
+  const loaded = tryLoad(json, config);
+  if (loaded instanceof Tokenizer) return loaded;
+  const culprit = Object.keys(OPTIONAL_PARTS).find(
+    (part) => json[part] !== OPTIONAL_PARTS[part] && tryLoad({ ...json, [part]: OPTIONAL_PARTS[part] }, config) instanceof Tokenizer,
+  );
+  const part = culprit ?? (tryLoad({ ...json, ...OPTIONAL_PARTS }, config) instanceof Tokenizer ? 'several of its parts' : 'model');
+  throw new TokenizerError(`tokenizers.js cannot use ${part.includes(' ') ? part : `its "${part}"`} (${loaded.message})`);
+}
+
+function tryLoad(json: Record<string, unknown>, config: Record<string, unknown>): Tokenizer | Error {
+  try {
+    const tokenizer = new Tokenizer(json, config);
+    tokenizer.decode(encodeChecked(tokenizer, SAMPLE_TEXT, true));
+    return tokenizer;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** Ids of `text`; a piece the vocabulary has no id for (and no unk_token to fall back on) is an error. */
+function encodeChecked(tokenizer: Tokenizer, text: string, addSpecialTokens: boolean): number[] {
+  const { ids, tokens } = tokenizer.encode(text, { add_special_tokens: addSpecialTokens });
+  const missing = ids.findIndex((id) => !Number.isSafeInteger(id) || id < 0);
+  if (missing >= 0) {
+    throw new TokenizerError(`cannot encode ${JSON.stringify(tokens[missing])}: the vocabulary has no id for it and no "unk_token"`);
+  }
+  return ids;
+}
+
+/**
+ * Whether decoding removes spaces before punctuation ("a ." to "a."), as transformers 5 decides: only
+ * when tokenizer_config.json asks for it (tokenizers.js would by default), and never for a BPE model
+ * (Llama 3, Qwen, SmolLM), where the spaces are real text, unless the config insists with
+ * clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output.
+ */
+function cleansUpSpaces(model: Record<string, unknown>, config: Record<string, unknown>): boolean {
+  if (config.clean_up_tokenization_spaces !== true) return false;
+  // tokenizer.json files from before model.type existed tell a BPE model by its merges.
+  const bpe = model.type === 'BPE' || (model.type === undefined && 'merges' in model);
+  return !bpe || config.clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output === true;
 }
 
 // Cleanup rewrites " ." to "." and so on (tokenizers.js clean_up_tokenization); text ending in the

@@ -72,6 +72,14 @@ export interface ForwardRequest {
   /** Checked between pieces; an aborted forward leaves the cache as it was before the call. */
   signal?: AbortSignal;
   /**
+   * The rows' ids are on the GPU (u32 each, e.g. the id a GPU sampler just chose): the embedding reads
+   * them here and `ids` gives only their count. Lets a decoded token be queued before the previous
+   * one's id has come back to the CPU.
+   */
+  tokens?: GPUBuffer;
+  /** Records more work on the logits into the same submission (a GPU sampler), before it is sent. */
+  afterLogits?: (encoder: GPUCommandEncoder, logits: Tensor) => void;
+  /**
    * The most positions this conversation (document, questions and answers) may reach: LongRoPE picks
    * its factors from it, once for the whole document (see ropeInverseFrequencies). Every forward over
    * one cache must pass the same value. Default: the model's max_position_embeddings.
@@ -233,7 +241,7 @@ export class Transformer {
     const ropes = this.layerRopes(request.conversationLength ?? config.maxPositionEmbeddings);
     const norm = { weightOffset: family.normWeightOffset };
     const a = this.activationsFor(rows);
-    gpu.write(a.ids, Uint32Array.from(request.ids));
+    if (!request.tokens) gpu.write(a.ids, Uint32Array.from(request.ids));
     gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => request.firstPosition + i));
     const cacheRow = request.cache.append(rows, request.firstPosition);
     // Remote partials are awaited mid-layer, so that path submits around each attention.
@@ -245,7 +253,7 @@ export class Transformer {
       encoder = gpu.encoder('forward');
     };
 
-    embed(gpu, encoder, weights.embedding, a.ids, a.hidden, rows);
+    embed(gpu, encoder, weights.embedding, request.tokens ?? a.ids, a.hidden, rows);
     if (family.embeddingScale !== 1) scaleInPlace(gpu, encoder, a.hidden, family.embeddingScale, rows * config.hidden);
 
     for (let layer = 0; layer < config.layers; layer++) {
@@ -298,8 +306,10 @@ export class Transformer {
     rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps, norm);
     linear(gpu, encoder, a.normed, weights.lmHead, logits, logitRows);
     if (family.finalLogitSoftcap !== undefined) softcapInPlace(gpu, encoder, logits, family.finalLogitSoftcap, logitRows * config.vocab);
+    const out = { ...logits, shape: [logitRows, config.vocab] };
+    request.afterLogits?.(encoder, out);
     gpu.submit(encoder);
-    return { ...logits, shape: [logitRows, config.vocab] };
+    return out;
   }
 
   /**

@@ -1,23 +1,38 @@
 // Model weights from a WeightSource to GPU buffers, tensor by tensor and in bounded chunks, so the
 // model never sits whole in JS memory. Every expected tensor is checked (present, right shape, a float
 // dtype) before anything is allocated; on any error, every buffer created so far is destroyed.
-// Matrices become LinearWeights in the requested type (f32, or f16 on devices with shader-f16),
-// split into row ranges when larger than one storage binding; norm weights are always f32.
+// Matrices become LinearWeights in the requested format (src/gpu/kernels/weight-format.ts), split into
+// row ranges when larger than one storage binding; norm weights and biases are always f32.
+//   f32:       every matrix as f32.
+//   bf16, f16: 16 bits a weight on every adapter: a bf16 or f16 tensor keeps its bytes as they are on
+//              disk (whichever of the two was asked for: converting one to the other would round), an
+//              f32 tensor is rounded to the requested one.
+//   q8, q4:    group-quantized at load (src/model/formats/quantize.ts).
+// Pre-quantized tensors (GPTQ/AWQ layers, GGUF blocks) keep their own quantized format whatever was asked.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { LinearWeight } from '../gpu/kernels/linear.ts';
-import { bytesPerElement, type Tensor } from '../gpu/tensor.ts';
+import { isQuantized, quantGroupSize, weightBytes, type WeightFormat, type WeightPart } from '../gpu/kernels/weight-format.ts';
+import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from './config.ts';
-import { f32ToF16Bits } from './dtype.ts';
-import { layerNormNames, projectionSources, type StoredRows } from './families.ts';
-import { floatDTypes, readTensorBytes, readTensorIndex, toFloat32, type FloatDType, type TensorInfo } from './safetensors.ts';
+import { f32ToBf16Bits, f32ToF16Bits } from './dtype.ts';
+import { layerNormNames, projectionSources, type ProjectionRows } from './families.ts';
+import { quantize, QuantizationError, type PackedWeights } from './formats/quantize.ts';
+import { safetensorsProvider } from './formats/safetensors-provider.ts';
+import { WeightFormatError, type StoredRows, type StoredTensor, type TensorProvider } from './formats/stored-tensor.ts';
+import { toFloat32, type FloatDType } from './safetensors.ts';
 import type { WeightProgress, WeightSource } from './weight-source.ts';
+
+/** A matrix as loadWeights stores it: every part a WeightPart (format, and scales when quantized). */
+export interface LoadedLinear extends LinearWeight {
+  parts: readonly WeightPart[];
+}
 
 export interface LayerWeights {
   inputNorm: Tensor;
-  q: LinearWeight;
-  k: LinearWeight;
-  v: LinearWeight;
-  o: LinearWeight;
+  q: LoadedLinear;
+  k: LoadedLinear;
+  v: LoadedLinear;
+  o: LoadedLinear;
   qNorm?: Tensor;
   kNorm?: Tensor;
   /** Gemma: the norm of attention's output, before the residual add. */
@@ -26,28 +41,42 @@ export interface LayerWeights {
   postAttentionNorm: Tensor;
   /** Gemma: the norm of the MLP's output, before the residual add. */
   mlpOutputNorm?: Tensor;
-  gate: LinearWeight;
-  up: LinearWeight;
-  down: LinearWeight;
+  gate: LoadedLinear;
+  up: LoadedLinear;
+  down: LoadedLinear;
 }
 
 export interface ModelWeights {
-  embedding: LinearWeight;
+  embedding: LoadedLinear;
   layers: LayerWeights[];
   finalNorm: Tensor;
   /** The same object as `embedding` when the model ties them. */
-  lmHead: LinearWeight;
+  lmHead: LoadedLinear;
   /** GPU bytes of all weight buffers. */
   bytes: number;
   destroy(): void;
 }
 
-export type WeightType = 'f32' | 'f16';
+/** The weight format asked for (see the top of this file for what each does with each checkpoint). */
+export type WeightType = 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
+
+export const weightTypes: readonly WeightType[] = ['f32', 'bf16', 'f16', 'q8', 'q4'];
+
+/** A weight type as a user writes it (the CLI's --weight-type, a setting); throws saying the choices. */
+export function parseWeightType(text: string): WeightType {
+  const type = text.trim().toLowerCase();
+  if (!(weightTypes as readonly string[]).includes(type)) {
+    throw new ModelWeightsError(`Weight type must be one of ${weightTypes.join(', ')}, got "${text}"`);
+  }
+  return type as WeightType;
+}
 
 export interface LoadWeightsOptions {
   weightType?: WeightType;
   onProgress?: (progress: WeightProgress) => void;
   signal?: AbortSignal;
+  /** Where the tensors come from; default: the source's safetensors (GPTQ/AWQ recognised by config.json). */
+  provider?: TensorProvider;
 }
 
 export class ModelWeightsError extends Error {
@@ -65,43 +94,37 @@ const flushBytes = 256 << 20;
 interface Expected {
   name: string;
   shape: number[];
-  /** Linear weights take the requested weight type; norm weights stay f32. */
-  type: 'linear' | 'norm';
+  /** Matrices take the requested weight type; vectors (norm weights, biases) stay f32. */
+  type: 'matrix' | 'vector';
 }
 
 /** Hugging Face tensor names and shapes a model with this config has. */
 export function expectedTensors(config: ModelConfig): Expected[] {
   const { hidden, heads, kvHeads, headDim, intermediate, vocab } = config;
-  const linear = (name: string, shape: number[]): Expected => ({ name, shape, type: 'linear' });
-  const norm = (name: string, size: number): Expected => ({ name, shape: [size], type: 'norm' });
+  const linear = (name: string, shape: number[]): Expected => ({ name, shape, type: 'matrix' });
+  const norm = (name: string, size: number): Expected => ({ name, shape: [size], type: 'vector' });
   const list = [linear('model.embed_tokens.weight', [vocab, hidden])];
   // Stored tensors holding several projections (Phi-3's fused ones): the sum of their rows.
-  const storedRows = (parts: StoredRows[]) => parts.reduce((rows, part) => rows + part.rows, 0);
+  const storedRows = (parts: ProjectionRows[]) => parts.reduce((rows, part) => rows + part.rows, 0);
+  const tensorsOf = (parts: ProjectionRows[]) => [...new Set(parts.map((part) => part.tensor))];
+  const projections = (parts: ProjectionRows[]) =>
+    tensorsOf(parts).map((tensor) => linear(tensor, [storedRows(parts.filter((part) => part.tensor === tensor)), hidden]));
   for (let i = 0; i < config.layers; i++) {
     const p = `model.layers.${i}.`;
     const sources = projectionSources(config, i);
     const norms = layerNormNames(config.family, i);
-    const tensorsOf = (parts: StoredRows[]) => [...new Set(parts.map((part) => part.tensor))];
-    list.push(norm(norms.input, hidden));
-    for (const tensor of tensorsOf([sources.q, sources.k, sources.v])) {
-      list.push(linear(tensor, [storedRows([sources.q, sources.k, sources.v].filter((part) => part.tensor === tensor)), hidden]));
-    }
-    list.push(linear(`${p}self_attn.o_proj.weight`, [hidden, heads * headDim]));
+    list.push(norm(norms.input, hidden), ...projections([sources.q, sources.k, sources.v]), linear(`${p}self_attn.o_proj.weight`, [hidden, heads * headDim]));
     if (config.attentionBias) {
       list.push(
-        linear(`${p}self_attn.q_proj.bias`, [heads * headDim]),
-        linear(`${p}self_attn.k_proj.bias`, [kvHeads * headDim]),
-        linear(`${p}self_attn.v_proj.bias`, [kvHeads * headDim]),
+        norm(`${p}self_attn.q_proj.bias`, heads * headDim),
+        norm(`${p}self_attn.k_proj.bias`, kvHeads * headDim),
+        norm(`${p}self_attn.v_proj.bias`, kvHeads * headDim),
       );
     }
-    if (config.attentionOutputBias) list.push(linear(`${p}self_attn.o_proj.bias`, [hidden]));
+    if (config.attentionOutputBias) list.push(norm(`${p}self_attn.o_proj.bias`, hidden));
     if (config.qkNorm) list.push(norm(`${p}self_attn.q_norm.weight`, headDim), norm(`${p}self_attn.k_norm.weight`, headDim));
     if (norms.attentionOutput) list.push(norm(norms.attentionOutput, hidden));
-    list.push(norm(norms.mlpInput, hidden));
-    for (const tensor of tensorsOf([sources.gate, sources.up])) {
-      list.push(linear(tensor, [storedRows([sources.gate, sources.up].filter((part) => part.tensor === tensor)), hidden]));
-    }
-    list.push(linear(`${p}mlp.down_proj.weight`, [hidden, intermediate]));
+    list.push(norm(norms.mlpInput, hidden), ...projections([sources.gate, sources.up]), linear(`${p}mlp.down_proj.weight`, [hidden, intermediate]));
     if (norms.mlpOutput) list.push(norm(norms.mlpOutput, hidden));
   }
   list.push(norm('model.norm.weight', hidden));
@@ -109,37 +132,50 @@ export function expectedTensors(config: ModelConfig): Expected[] {
   return list;
 }
 
-function checkTensors(index: Map<string, TensorInfo>, expected: Expected[], sourceName: string): Map<string, TensorInfo> {
-  const found = new Map<string, TensorInfo>();
-  for (const { name, shape } of expected) {
-    const info = index.get(name);
-    if (!info) {
+/** Every expected tensor from the provider, present and of the shape config.json implies. */
+function checkTensors(provider: TensorProvider, expected: Expected[], sourceName: string): Map<string, StoredTensor> {
+  const found = new Map<string, StoredTensor>();
+  for (const { name, shape, type } of expected) {
+    const stored = provider.get(name);
+    if (!stored) {
       const hint = name === 'lm_head.weight' ? ' (config.json says tie_word_embeddings: false)' : '';
       throw new ModelWeightsError(`Tensor "${name}" is missing from ${sourceName}${hint}`);
     }
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-      throw new ModelWeightsError(
-        `Tensor "${name}" in ${info.file} has shape [${info.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`,
-      );
+    if (stored.shape.length !== shape.length || stored.shape.some((d, i) => d !== shape[i])) {
+      throw new ModelWeightsError(`Tensor "${name}" in ${stored.file} has shape [${stored.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`);
     }
-    if (!(floatDTypes as readonly string[]).includes(info.dtype)) {
-      throw new ModelWeightsError(
-        `Tensor "${name}" in ${info.file} is ${info.dtype}, which is not supported (weights must be ${floatDTypes.join(', ')}; quantized checkpoints are not)`,
-      );
-    }
-    found.set(name, info);
+    if (type === 'vector' && stored.quantized) throw new ModelWeightsError(`Tensor "${name}" in ${stored.file} is quantized, but norm weights and biases must be float`);
+    found.set(name, stored);
   }
   return found;
 }
 
+/** The GPU format of a matrix stored as `stored` when `weightType` is asked for. */
+export function matrixFormat(stored: Pick<StoredTensor, 'quantized' | 'floatDType'>, weightType: WeightType): WeightFormat {
+  if (stored.quantized) return stored.quantized;
+  if (weightType === 'bf16' || weightType === 'f16') {
+    if (stored.floatDType === 'BF16') return 'bf16';
+    if (stored.floatDType === 'F16') return 'f16';
+  }
+  return weightType;
+}
+
+/** Checks a matrix's rows suit its GPU format: whole 4-element reads, and whole groups when quantized. */
+function checkRows(name: string, ins: number, format: WeightFormat): void {
+  if (ins % 4 !== 0) {
+    throw new ModelWeightsError(`Tensor "${name}" has rows of ${ins} elements: weight matrices need a multiple of 4 (the kernels read 4 at a time)`);
+  }
+  if (isQuantized(format) && ins % quantGroupSize !== 0) {
+    throw new ModelWeightsError(`Tensor "${name}" has rows of ${ins} elements, not whole groups of ${quantGroupSize}: it cannot be stored as ${format} (use bf16 or f16 weights)`);
+  }
+}
+
 export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelConfig, options: LoadWeightsOptions = {}): Promise<ModelWeights> {
   const weightType = options.weightType ?? 'f32';
-  if (weightType === 'f16' && !gpu.hasF16) {
-    throw new ModelWeightsError('f16 weights need the shader-f16 feature, which this device lacks: use f32 weights');
-  }
+  if (!weightTypes.includes(weightType)) throw new ModelWeightsError(`Unknown weight type "${weightType}" (one of ${weightTypes.join(', ')})`);
   const expected = expectedTensors(config);
-  const tensors = checkTensors(await readTensorIndex(source), expected, source.name);
-  const bytesTotal = expected.reduce((sum, e) => sum + tensors.get(e.name)!.end - tensors.get(e.name)!.begin, 0);
+  const tensors = await asWeightsError(async () => checkTensors(options.provider ?? (await safetensorsProvider(source)), expected, source.name));
+  const bytesTotal = [...tensors.values()].reduce((sum, t) => sum + t.fileBytes, 0);
 
   const created: GPUBuffer[] = [];
   const destroyAll = () => created.forEach((b) => b.destroy());
@@ -147,36 +183,47 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
   let unflushed = 0;
 
   /**
-   * One tensor, or rows [firstRow, firstRow + rows) of it, as GPU row ranges of `dtype`, each at most
-   * one storage binding.
+   * One tensor, or its rows [range.firstRow, range.firstRow + range.rows), as GPU row ranges in
+   * `format`, each at most one storage binding.
    */
-  async function upload(name: string, dtype: WeightType, range?: { firstRow: number; rows: number }): Promise<Tensor[]> {
-    const info = tensors.get(name)!;
-    const [storedRows, ins] = info.shape.length === 2 ? info.shape : [1, info.shape[0]];
-    const sourceRowBytes = (info.end - info.begin) / storedRows;
+  async function upload(name: string, format: WeightFormat, range?: { firstRow: number; rows: number }): Promise<WeightPart[]> {
+    const stored = tensors.get(name)!;
+    const [storedRows, ins] = stored.shape.length === 2 ? stored.shape : [1, stored.shape[0]];
     const rangeFirst = range?.firstRow ?? 0;
     const rows = range?.rows ?? storedRows;
-    const rowBytes = ins * bytesPerElement[dtype];
+    if (stored.shape.length === 2) checkRows(name, ins, format);
+    const rowBytes = weightBytes(format, ins).data;
     const partRows = Math.min(rows, Math.floor(gpu.maxBindingBytes / rowBytes));
     if (partRows === 0) {
       throw new ModelWeightsError(`One row of "${name}" (${rowBytes} bytes) exceeds the device's largest storage binding (${gpu.maxBindingBytes} bytes)`);
     }
-    // Whole rows per step, an even count so f16 writes stay 4-byte aligned.
-    const stepRows = Math.max(2, Math.floor(chunkBytes / sourceRowBytes / 2) * 2);
-    const parts: Tensor[] = [];
+    // Whole rows per step, an even count so 16-bit values and q8 scales stay 4-byte aligned.
+    const sourceRowBytes = stored.fileBytes / storedRows;
+    const stepRows = Math.max(stored.minReadRows, Math.floor(chunkBytes / sourceRowBytes / 2) * 2);
+    const parts: WeightPart[] = [];
     for (let first = 0; first < rows; first += partRows) {
       const count = Math.min(partRows, rows - first);
-      const shape = info.shape.length === 2 ? [count, ins] : [ins];
+      const shape = stored.shape.length === 2 ? [count, ins] : [ins];
       const label = partRows < storedRows ? `${name} rows ${rangeFirst + first}–${rangeFirst + first + count - 1}` : name;
-      const part = { buffer: await allocate(count * rowBytes, label), dtype, shape };
+      const sizes = weightBytes(format, count * ins);
+      const buffer = await allocate(sizes.data, label);
+      const scales = isQuantized(format) ? await allocate(sizes.scales, `${label} scales`) : undefined;
+      const part: WeightPart = { buffer, scales, format, dtype: isQuantized(format) ? 'u32' : format, shape };
       parts.push(part);
       for (let row = first; row < first + count; row += stepRows) {
         options.signal?.throwIfAborted();
         const n = Math.min(stepRows, first + count - row);
-        const bytes = await readTensorBytes(source, info, (rangeFirst + row) * sourceRowBytes, n * sourceRowBytes);
-        gpu.write(part.buffer, convert(bytes, info.dtype as FloatDType, dtype, name), (row - first) * rowBytes);
-        bytesDone += bytes.byteLength;
-        unflushed += n * rowBytes;
+        const read = await stored.read(rangeFirst + row, n);
+        const local = (row - first) * ins;
+        const converted = convert(read, format, name);
+        if (converted instanceof Float32Array || converted instanceof Uint16Array) {
+          gpu.write(buffer, converted, weightBytes(format, local).data);
+        } else {
+          gpu.write(buffer, converted.data, weightBytes(format, local).data);
+          gpu.write(scales!, converted.scales, weightBytes(format, local).scales);
+        }
+        bytesDone += n * sourceRowBytes;
+        unflushed += weightBytes(format, n * ins).data;
         if (unflushed >= flushBytes) {
           await gpu.device.queue.onSubmittedWorkDone();
           unflushed = 0;
@@ -197,18 +244,20 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
     return buffer;
   }
 
-  const norm = async (name: string) => (await upload(name, 'f32'))[0];
-  const linear = async (name: string, bias?: string): Promise<LinearWeight> => {
-    const parts = await upload(`${name}.weight`, weightType);
-    const [outs, ins] = tensors.get(`${name}.weight`)!.shape;
-    return { parts, outs, ins, bias: bias === undefined ? undefined : (await upload(bias, 'f32'))[0] };
+  const vector = async (name: string): Promise<Tensor> => (await upload(name, 'f32'))[0];
+  const linear = async (name: string, bias?: string): Promise<LoadedLinear> => {
+    const weight = tensors.get(`${name}.weight`)!;
+    const parts = await upload(`${name}.weight`, matrixFormat(weight, weightType));
+    const [outs, ins] = weight.shape;
+    return { parts, outs, ins, bias: bias === undefined ? undefined : await vector(bias) };
   };
   /** A projection without bias from its stored rows (a whole tensor, or its rows in a fused one). */
-  const projection = async ({ tensor, firstRow, rows }: StoredRows): Promise<LinearWeight> => {
-    const parts = await upload(tensor, weightType, { firstRow, rows });
-    return { parts, outs: rows, ins: tensors.get(tensor)!.shape[1], bias: undefined };
+  const projection = async ({ tensor, firstRow, rows }: ProjectionRows): Promise<LoadedLinear> => {
+    const stored = tensors.get(tensor)!;
+    const parts = await upload(tensor, matrixFormat(stored, weightType), { firstRow, rows });
+    return { parts, outs: rows, ins: stored.shape[1], bias: undefined };
   };
-  const optionalNorm = async (name: string | undefined) => (name === undefined ? undefined : await norm(name));
+  const optionalVector = async (name: string | undefined) => (name === undefined ? undefined : await vector(name));
 
   try {
     const embedding = await linear('model.embed_tokens');
@@ -217,32 +266,45 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
       const p = `model.layers.${i}.`;
       const sources = projectionSources(config, i);
       const norms = layerNormNames(config.family, i);
-      // q/k/v biases exist only for unfused projections (config.ts refuses a fused qkv bias).
       const withBias = (proj: string, has: boolean) => linear(`${p}self_attn.${proj}`, has ? `${p}self_attn.${proj}.bias` : undefined);
+      // q/k/v biases exist only for unfused projections (config.ts refuses a fused qkv bias).
       const qkv = async (proj: 'q' | 'k' | 'v') => (config.attentionBias ? withBias(`${proj}_proj`, true) : projection(sources[proj]));
       layers.push({
-        inputNorm: await norm(norms.input),
+        inputNorm: await vector(norms.input),
         q: await qkv('q'),
         k: await qkv('k'),
         v: await qkv('v'),
         o: await withBias('o_proj', config.attentionOutputBias),
-        qNorm: config.qkNorm ? await norm(`${p}self_attn.q_norm.weight`) : undefined,
-        kNorm: config.qkNorm ? await norm(`${p}self_attn.k_norm.weight`) : undefined,
-        attentionOutputNorm: await optionalNorm(norms.attentionOutput),
-        postAttentionNorm: await norm(norms.mlpInput),
+        qNorm: config.qkNorm ? await vector(`${p}self_attn.q_norm.weight`) : undefined,
+        kNorm: config.qkNorm ? await vector(`${p}self_attn.k_norm.weight`) : undefined,
+        attentionOutputNorm: await optionalVector(norms.attentionOutput),
+        postAttentionNorm: await vector(norms.mlpInput),
         gate: await projection(sources.gate),
         up: await projection(sources.up),
-        mlpOutputNorm: await optionalNorm(norms.mlpOutput),
+        mlpOutputNorm: await optionalVector(norms.mlpOutput),
         down: await linear(`${p}mlp.down_proj`),
       });
     }
-    const finalNorm = await norm('model.norm.weight');
+    const finalNorm = await vector('model.norm.weight');
     const lmHead = config.tieWordEmbeddings ? embedding : await linear('lm_head');
     await gpu.finish();
     return { embedding, layers, finalNorm, lmHead, bytes: sum(created), destroy: destroyAll };
   } catch (error) {
     destroyAll();
-    throw error;
+    throw weightsError(error);
+  }
+}
+
+/** A checkpoint's format problems (unsupported dtype, packing, quantization) are the weights' errors. */
+function weightsError(error: unknown): unknown {
+  return error instanceof QuantizationError || error instanceof WeightFormatError ? new ModelWeightsError(error.message) : error;
+}
+
+async function asWeightsError<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw weightsError(error);
   }
 }
 
@@ -250,14 +312,26 @@ function sum(buffers: GPUBuffer[]): number {
   return buffers.reduce((total, b) => total + b.size, 0);
 }
 
-function convert(bytes: Uint8Array, from: FloatDType, to: WeightType, name: string): Float32Array | Uint16Array {
-  if (to === 'f32') return toFloat32(bytes, from);
-  if (from === 'F16') return new Uint16Array(bytes.slice().buffer);
-  const values = toFloat32(bytes, from);
+/** Rows read from a checkpoint in the GPU format: f32 values, 16-bit bits, or packed quantized words. */
+function convert(rows: StoredRows, format: WeightFormat, name: string): Float32Array | Uint16Array | PackedWeights {
+  if (rows.kind === 'packed') {
+    if (rows.packed.format !== format) throw new ModelWeightsError(`Tensor "${name}" is ${rows.packed.format} in the file but was to be stored as ${format}`);
+    return rows.packed;
+  }
+  const { bytes, dtype } = rows;
+  if ((format === 'bf16' && dtype === 'BF16') || (format === 'f16' && dtype === 'F16')) return new Uint16Array(bytes.slice().buffer);
+  const values = toFloat32(bytes, dtype as FloatDType);
+  if (format === 'f32') return values;
+  if (format === 'bf16') return f32ToBf16Bits(values);
+  if (format === 'f16') return toF16Checked(values, name);
+  return quantize(format, values, `Tensor "${name}"`);
+}
+
+function toF16Checked(values: Float32Array, name: string): Uint16Array {
   const half = f32ToF16Bits(values);
   for (let i = 0; i < half.length; i++) {
     if ((half[i] & 0x7fff) === 0x7c00 && Number.isFinite(values[i])) {
-      throw new ModelWeightsError(`Tensor "${name}" has values beyond f16's range (${values[i]}): load it with f32 weights`);
+      throw new ModelWeightsError(`Tensor "${name}" has values beyond f16's range (${values[i]}): load it with bf16 or f32 weights`);
     }
   }
   return half;

@@ -5,6 +5,7 @@ import { attentionFlops, attentionPairs, planBlocks, type BlockPlan } from './bl
 import { planMemory } from '../model/memory-plan.ts';
 import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo, HostOpenOptions } from './host.ts';
 import type { RemoteAttention, RemotePartials } from '../model/transformer.ts';
+import type { AnswerOptions } from '../model/answer-decoder.ts';
 import type { AttentionMode, EncodeProgress, EncodeStats } from './reader-api.ts';
 
 /** What the engine needs of a host, whether it lives in this thread or in a Worker (all async). */
@@ -13,6 +14,9 @@ export interface HostHandle {
   encode(job: EncodeJob, onProgress?: (tokensDone: number) => void, signal?: AbortSignal): Promise<EncodeResult>;
   partialAttention(layer: number, q: Float32Array, rows: number, firstPosition: number): Promise<{ o: Float32Array; lse: Float32Array }>;
   feed(ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention): Promise<Float32Array>;
+  beginAnswer(options: AnswerOptions): Promise<void>;
+  step(ids: readonly number[], firstPosition: number, remote?: RemoteAttention): Promise<number>;
+  endAnswer(): Promise<void>;
   kvLength(): Promise<number> | number;
   truncate(rows: number): Promise<void> | void;
   kvBytes(): Promise<number> | number;
@@ -97,6 +101,7 @@ export class StarEngine {
     ids: readonly number[],
     options: EncodeOptions & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal } = {},
   ): Promise<EncodeStats> {
+    this.checkTokenIds(ids, 'the context');
     const n = ids.length;
     const room = this.options.conversationRoom ?? 1024;
     if (n + 1 > this.contextWindow) {
@@ -175,6 +180,22 @@ export class StarEngine {
     };
   }
 
+  /**
+   * The GPU reads embedding row `id` unchecked: an id outside the vocabulary (a tokenizer of another
+   * model, a bad ids file) would turn whatever lies past the table into logits. Refused here, before
+   * anything changes or runs.
+   */
+  private checkTokenIds(ids: readonly number[], what: string): void {
+    const vocab = this.info.config.vocab;
+    const at = ids.findIndex((id) => !Number.isInteger(id) || id < 0 || id >= vocab);
+    if (at >= 0) {
+      throw new EngineError(
+        `Token id ${ids[at]} (index ${at} of ${what}) is outside the model's vocabulary of ${vocab} (ids 0–${vocab - 1}): ` +
+          'were the ids made by another model\'s tokenizer?',
+      );
+    }
+  }
+
   /** Refuses a plan whose largest share (with the query host's room) does not fit one device. */
   private checkMemory(plan: BlockPlan, room: number): void {
     const shares = plan.hosts.map((h) => ({ context: h.end - h.start, conversation: h.host === plan.queryHost ? room : 0 }));
@@ -198,17 +219,43 @@ export class StarEngine {
    * the logits of the last row ([vocab]) or of every row ([rows·vocab]).
    */
   async feed(ids: readonly number[], logits: 'last' | 'all' = 'last'): Promise<Float32Array> {
+    const { queryHost, remote } = this.phase2(ids);
+    const out = await queryHost.feed(ids, this.nextPosition, logits, remote);
+    this.nextPosition += ids.length;
+    return out;
+  }
+
+  /** The query host and the other hosts' attention for feeding `ids` next; refuses what cannot be fed. */
+  private phase2(ids: readonly number[]): { queryHost: HostHandle; remote: RemoteAttention | undefined } {
     if (!this.plan) throw new EngineError('No document encoded: call encode() first');
+    this.checkTokenIds(ids, 'the fed tokens');
     if (this.nextPosition + ids.length > this.contextWindow) {
       throw new EngineError(`The conversation reached the model's context window of ${this.contextWindow} tokens`);
     }
     const plan = this.plan;
-    const queryHost = this.hosts[plan.queryHost];
     const others = plan.hosts.filter((share) => share.host !== plan.queryHost).map((share) => this.hosts[share.host]);
-    const remote = others.length ? this.remoteAttention(others) : undefined;
-    const out = await queryHost.feed(ids, this.nextPosition, logits, remote);
+    return { queryHost: this.hosts[plan.queryHost], remote: others.length ? this.remoteAttention(others) : undefined };
+  }
+
+  /**
+   * Starts an answer whose tokens the query host chooses on its GPU: step() feeds ids (the question,
+   * then each chosen token) and returns the next id; endAnswer() must follow, on every way out.
+   */
+  async beginAnswer(options: AnswerOptions): Promise<void> {
+    if (!this.plan) throw new EngineError('No document encoded: call encode() first');
+    await this.hosts[this.plan.queryHost].beginAnswer(options);
+  }
+
+  /** Phase 2 within an answer: feeds ids at the next positions, returns the id chosen after them. */
+  async step(ids: readonly number[]): Promise<number> {
+    const { queryHost, remote } = this.phase2(ids);
+    const id = await queryHost.step(ids, this.nextPosition, remote);
     this.nextPosition += ids.length;
-    return out;
+    return id;
+  }
+
+  async endAnswer(): Promise<void> {
+    if (this.plan) await this.hosts[this.plan.queryHost].endAnswer();
   }
 
   /** Marks the conversation so far; rollBack() returns to it (an aborted answer leaves no trace). */

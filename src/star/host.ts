@@ -9,12 +9,13 @@ import { openWeightSource } from '../model/open-weight-source.ts';
 import { KvCache } from '../model/kv-cache.ts';
 import { planMemory } from '../model/memory-plan.ts';
 import { Transformer, type RemoteAttention } from '../model/transformer.ts';
+import { AnswerDecoder, type AnswerOptions } from '../model/answer-decoder.ts';
 import type { LoadProgress, ModelLocation } from './reader-api.ts';
 import { HostError } from './host-error.ts';
 
 export interface HostOpenOptions {
   model: ModelLocation;
-  weightType?: 'f32' | 'f16';
+  weightType?: 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
   /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
   maxRows?: number;
   /** See TransformerOptions.ropeDType. */
@@ -69,6 +70,7 @@ export interface EncodeResult {
 
 export class Host {
   private cache: KvCache | undefined;
+  private answer: AnswerDecoder | undefined;
   private lost: string | undefined;
   /** Of the encoded document, for every forward over its cache (ForwardRequest.conversationLength). */
   private conversationLength: number | undefined;
@@ -133,6 +135,7 @@ export class Host {
   async encode(job: EncodeJob, onProgress?: (tokensDone: number) => void, signal?: AbortSignal): Promise<EncodeResult> {
     this.checkAlive();
     const started = performance.now();
+    await this.endAnswer();
     this.cache?.destroy();
     const shape = { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim };
     const cache = new KvCache(this.gpu, shape, job.capacity, job.attention === 'star' ? job.blockSize : 1, this.maxKvChunkBytes);
@@ -209,12 +212,38 @@ export class Host {
     }
   }
 
+  /** Starts an answer: its tokens are chosen on this host's GPU (see src/model/answer-decoder.ts). */
+  async beginAnswer(options: AnswerOptions): Promise<void> {
+    this.checkAlive();
+    await this.endAnswer();
+    this.answer = new AnswerDecoder(this.gpu, this.transformer, this.requireCache(), options);
+  }
+
+  /** Feeds ids at the next positions (the question, then each chosen token); returns the next chosen id. */
+  async step(ids: readonly number[], firstPosition: number, remote?: RemoteAttention): Promise<number> {
+    this.checkAlive();
+    if (!this.answer) throw new Error('step() outside an answer: call beginAnswer() first');
+    try {
+      return await this.answer.step(ids, firstPosition, remote);
+    } catch (error) {
+      throw this.wrap(error);
+    }
+  }
+
+  /** Ends the answer; a token computed ahead and not fed is dropped from the KV. */
+  async endAnswer(): Promise<void> {
+    const answer = this.answer;
+    this.answer = undefined;
+    if (answer && !this.lost) await answer.end();
+  }
+
   /** KV rows held; truncate() rolls back to an earlier length (an aborted question). */
   kvLength(): number {
     return this.cache?.length ?? 0;
   }
 
-  truncate(rows: number): void {
+  async truncate(rows: number): Promise<void> {
+    await this.endAnswer();
     this.requireCache().truncate(rows);
   }
 

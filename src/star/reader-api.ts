@@ -102,7 +102,20 @@ export interface Reader {
     document: string | readonly number[],
     options?: EncodeChoices & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal },
   ): Promise<EncodeStats>;
-  /** Phase 2: streams the answer's text pieces; the generator's return value holds the stats. */
+  /**
+   * Phase 2: streams the answer's text pieces; the generator's return value holds the stats. The
+   * question and its answer join the conversation (follow-ups build on them) only when the answer ends
+   * by itself (stoppedBy 'eos', 'stop-string' or 'max-tokens'). Aborting through `signal`, leaving the
+   * loop early (`break`, `stream.return()`) or an error leaves the conversation as it was before the
+   * question.
+   */
   ask(question: string, options?: AskOptions): AsyncGenerator<string, AnswerStats>;
+  /**
+   * Forgets every question and answer and keeps the encoded document: the next question is laid out
+   * as the first one (the app's "Clear chat"). Cheap: it cuts the query host's KV back to the
+   * document's end, nothing is encoded again. Does nothing when no document is loaded; like every
+   * other call it is refused while an answer is streaming (finish or `return()` the stream first).
+   */
+  resetConversation(): Promise<void>;
   dispose(): Promise<void>;
 }

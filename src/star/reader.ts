@@ -21,7 +21,7 @@ import {
   type DocumentPromptInput,
 } from '../model/chat-prompt.ts';
 import { parseGenerationConfig, type GenerationConfig } from '../model/generation-config.ts';
-import { createSampler, createStopChecker } from '../model/sampling.ts';
+import { createStopChecker } from '../model/sampling.ts';
 import type { ModelConfig } from '../model/config.ts';
 import type { AnswerStats, EncodeProgress, EncodeStats, ModelSummary, Reader, ReaderOptions, AskOptions } from './reader-api.ts';
 
@@ -115,10 +115,36 @@ function parameterCount(c: ModelConfig): number {
   return c.layers * (attention + mlp + 2 * c.hidden) + embeddings + c.hidden;
 }
 
-class TextReader implements Reader {
-  private history: ChatHistory | undefined;
+/** A point in the query host's KV that the engine can return to. */
+type EngineMark = Awaited<ReturnType<StarEngine['checkpoint']>>;
+
+/**
+ * The loaded document and the conversation on it, exactly as the query host's KV holds them: `ids` are
+ * the KV's tokens, `history.fed` their text, and the engine's position follows `ids`. Every answer
+ * either appends to all three or to none (see TextReader.ask).
+ */
+interface Conversation {
+  history: ChatHistory;
   /** Every id in the query host's context so far, for the repetition penalty. */
-  private ids: number[] = [];
+  ids: number[];
+  /** Where the document ends: resetConversation() returns here. */
+  document: { mark: EngineMark; ids: number; fed: string };
+}
+
+/** How one answer ended, for ask() to keep (commit) or undo. */
+interface AnswerTurn {
+  queryText: string;
+  /** The ids generated and fed to the KV (an end-of-sequence token is neither). */
+  generated: number[];
+  /** The text streamed: the generated text up to a stop string. */
+  answer: string;
+  stats: AnswerStats;
+}
+
+class TextReader implements Reader {
+  private conversation: Conversation | undefined;
+  /** Why there is no conversation although a document was loaded: its KV could not be put back. */
+  private lost: string | undefined;
   private busy = false;
 
   constructor(
@@ -137,10 +163,10 @@ class TextReader implements Reader {
     options: EncodeOptions & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal } = {},
   ): Promise<EncodeStats> {
     return this.exclusive(async () => {
-      this.history = undefined;
-      this.ids = [];
+      this.conversation = undefined;
+      this.lost = undefined;
       let ids: number[];
-      let context: string;
+      let context: string | undefined;
       if (typeof document === 'string') {
         // The context does not depend on the question: any question finds the split.
         const prompt = this.layout({ system: this.system, document, question: '?' });
@@ -148,88 +174,147 @@ class TextReader implements Reader {
         ids = this.text.tokenizer.encode(context, { addSpecialTokens: prompt.addSpecialTokens });
       } else {
         ids = [...document];
-        context = this.text.tokenizer.decode(ids);
       }
+      // The engine refuses ids the model has no embedding for before anything runs; decode after it.
       const stats = await this.engine.encode(ids, options);
-      this.ids = ids;
-      this.history = { system: this.system, document: typeof document === 'string' ? document : context, turns: [], fed: context };
+      context ??= this.text.tokenizer.decode(ids);
+      const history = { system: this.system, document: typeof document === 'string' ? document : context, turns: [], fed: context };
+      const mark = await this.engine.checkpoint();
+      this.conversation = { history, ids, document: { mark, ids: ids.length, fed: context } };
       return stats;
     });
   }
 
+  async resetConversation(): Promise<void> {
+    return this.exclusive(async () => {
+      const conversation = this.conversation;
+      if (!conversation) {
+        if (this.lost !== undefined) throw this.lostError();
+        return;
+      }
+      await this.rollBack(conversation, conversation.document.mark, conversation.document.ids);
+      if (!this.conversation) throw this.lostError();
+      conversation.history.turns = [];
+      conversation.history.fed = conversation.document.fed;
+    });
+  }
+
+  /**
+   * Streams one answer. The turn is kept only when the answer ends by itself (end of sequence, stop
+   * string, max tokens); every other way out — abort signal, the caller leaving the loop (break,
+   * return(), throw), an error, a lost device — rolls the KV, the ids and the history back to before
+   * the question, in the one `finally` every exit runs.
+   */
   async *ask(question: string, options: AskOptions = {}): AsyncGenerator<string, AnswerStats> {
-    const history = this.history;
-    if (!history) throw new ReaderError('Load a document before asking');
     if (this.busy) throw new ReaderError('The reader is busy with another request');
+    const conversation = this.conversation;
+    if (!conversation) throw this.lost !== undefined ? this.lostError() : new ReaderError('Load a document before asking');
     this.busy = true;
     try {
-      const { tokenizer, generation } = this.text;
-      const answerPrefix = options.answerPrefix ?? '';
-      const queryText = this.queryText(history, question) + answerPrefix;
-      const queryIds = tokenizer.encode(queryText, { addSpecialTokens: false });
       const mark = await this.engine.checkpoint();
-      const idsBefore = this.ids.length;
-      // Embedding rows past the tokenizer's vocabulary (Qwen pads its embedding) are never sampled.
-      const vocab = Math.min(tokenizer.vocabSize, this.engine.info.config.vocab);
-      const sampler = createSampler({ ...generation.sampling, ...options.sampling }, vocab);
-      const stops = createStopChecker(this.text.template ? [] : PLAIN_STOP_STRINGS);
-      const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
-      const eos = new Set(generation.eosTokenIds);
-      const maxTokens = options.maxTokens ?? generation.maxNewTokens ?? 512;
-      const started = performance.now();
-      let firstTokenAt = started;
-      const generated: number[] = [];
-      let answer = '';
-      let stoppedBy: AnswerStats['stoppedBy'] = 'max-tokens';
+      const idsBefore = conversation.ids.length;
+      let kept = false;
       try {
-        let logits = await this.engine.feed(queryIds);
-        this.ids.push(...queryIds);
-        while (generated.length < maxTokens) {
-          options.signal?.throwIfAborted();
-          const next = sampler.sample(logits, this.ids);
-          if (generated.length === 0) firstTokenAt = performance.now();
-          if (eos.has(next)) {
-            stoppedBy = 'eos';
-            break;
-          }
-          generated.push(next);
-          const shown = stops.push(decoder.push(next));
-          answer += shown.text;
-          if (shown.text) yield shown.text;
-          logits = await this.engine.feed([next]);
-          this.ids.push(next);
-          if (shown.stopped) {
-            stoppedBy = 'stop-string';
-            break;
-          }
+        const turn = yield* this.answer(conversation, question, options);
+        if (turn.stats.stoppedBy !== 'abort') {
+          this.keep(conversation, question, turn, options.answerPrefix ?? '');
+          kept = true;
         }
-        if (stoppedBy !== 'stop-string') {
-          const rest = stops.push(decoder.flush()).text + stops.flush();
-          answer += rest;
-          if (rest) yield rest;
-        }
-      } catch (error) {
-        // An aborted or failed answer leaves no trace: the next question sees the conversation as before.
-        await this.engine.rollBack(mark).catch(() => {});
-        this.ids.length = idsBefore;
-        if (options.signal?.aborted) {
-          return { promptTokens: queryIds.length, generatedTokens: generated.length, queryMs: firstTokenAt - started, decodeTokensPerSecond: 0, stoppedBy: 'abort' };
-        }
-        throw error;
+        return turn.stats;
+      } finally {
+        if (!kept) await this.rollBack(conversation, mark, idsBefore);
       }
-      const decodeSeconds = (performance.now() - firstTokenAt) / 1000;
-      history.turns = [...history.turns, { question: question.trim(), answer: answerPrefix + answer }];
-      history.fed += queryText + tokenizer.decode(generated);
-      return {
-        promptTokens: queryIds.length,
-        generatedTokens: generated.length,
-        queryMs: firstTokenAt - started,
-        decodeTokensPerSecond: generated.length > 1 ? (generated.length - 1) / decodeSeconds : 0,
-        stoppedBy,
-      };
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Feeds the question and generates; pushes every id it feeds onto `conversation.ids`. */
+  private async *answer(conversation: Conversation, question: string, options: AskOptions): AsyncGenerator<string, AnswerTurn> {
+    const { tokenizer, generation } = this.text;
+    const queryText = this.queryText(conversation.history, question) + (options.answerPrefix ?? '');
+    const queryIds = tokenizer.encode(queryText, { addSpecialTokens: false });
+    // Embedding rows past the tokenizer's vocabulary (Qwen pads its embedding) are never sampled.
+    const vocab = Math.min(tokenizer.vocabSize, this.engine.info.config.vocab);
+    const sampling = { ...generation.sampling, ...options.sampling };
+    const stops = createStopChecker(this.text.template ? [] : PLAIN_STOP_STRINGS);
+    const decoder = tokenizer.createStreamDecoder({ skipSpecialTokens: true });
+    const eos = new Set(generation.eosTokenIds);
+    const maxTokens = options.maxTokens ?? generation.maxNewTokens ?? 512;
+    const started = performance.now();
+    let firstTokenAt = started;
+    const generated: number[] = [];
+    let answer = '';
+    let stoppedBy: AnswerStats['stoppedBy'] = 'max-tokens';
+    // Tokens are chosen on the query host's GPU; only their ids come back (src/model/answer-decoder.ts).
+    await this.engine.beginAnswer({ sampling, vocab, seen: [...conversation.ids, ...queryIds] });
+    try {
+      let next = await this.engine.step(queryIds);
+      conversation.ids.push(...queryIds);
+      while (generated.length < maxTokens) {
+        if (options.signal?.aborted) {
+          stoppedBy = 'abort';
+          break;
+        }
+        if (generated.length === 0) firstTokenAt = performance.now();
+        if (eos.has(next)) {
+          stoppedBy = 'eos';
+          break;
+        }
+        generated.push(next);
+        const shown = stops.push(decoder.push(next));
+        answer += shown.text;
+        if (shown.text) yield shown.text;
+        const fed = next;
+        next = await this.engine.step([fed]);
+        conversation.ids.push(fed);
+        if (shown.stopped) {
+          stoppedBy = 'stop-string';
+          break;
+        }
+      }
+    } finally {
+      await this.engine.endAnswer();
+    }
+    if (stoppedBy !== 'stop-string' && stoppedBy !== 'abort') {
+      const rest = stops.push(decoder.flush()).text + stops.flush();
+      answer += rest;
+      if (rest) yield rest;
+    }
+    const decodeSeconds = (performance.now() - firstTokenAt) / 1000;
+    const stats: AnswerStats = {
+      promptTokens: queryIds.length,
+      generatedTokens: generated.length,
+      queryMs: firstTokenAt - started,
+      decodeTokensPerSecond: stoppedBy !== 'abort' && generated.length > 1 ? (generated.length - 1) / decodeSeconds : 0,
+      stoppedBy,
+    };
+    return { queryText, generated, answer, stats };
+  }
+
+  /** Appends a finished answer to the history; the KV and the ids already hold it. */
+  private keep(conversation: Conversation, question: string, turn: AnswerTurn, answerPrefix: string): void {
+    const history = conversation.history;
+    history.turns = [...history.turns, { question: question.trim(), answer: answerPrefix + turn.answer }];
+    history.fed += turn.queryText + this.text.tokenizer.decode(turn.generated);
+  }
+
+  /**
+   * Returns the KV and the ids to `mark`. When the engine cannot (the device is gone), the conversation
+   * is dropped rather than left out of step with the KV: the next ask() says to load the document again.
+   */
+  private async rollBack(conversation: Conversation, mark: EngineMark, ids: number): Promise<void> {
+    conversation.ids.length = ids;
+    try {
+      await this.engine.rollBack(mark);
+    } catch (error) {
+      this.conversation = undefined;
+      this.lost = error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  private lostError(): ReaderError {
+    return new ReaderError(`The conversation could not be restored after a failure (${this.lost}): load the document again`);
   }
 
   private layout(input: DocumentPromptInput) {

@@ -88,6 +88,10 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
     partialAttention: (layer, q, rows, firstPosition) => guard(() => remote.partialAttention(layer, q, rows, firstPosition)),
     feed: (ids, firstPosition, logits, remoteAttention) =>
       guard(() => remote.feed(ids, firstPosition, logits, remoteAttention ? Comlink.proxy(plainErrors(remoteAttention)) : undefined)),
+    beginAnswer: (options) => guard(() => remote.beginAnswer(options)),
+    step: (ids, firstPosition, remoteAttention) =>
+      guard(() => remote.step(ids, firstPosition, remoteAttention ? Comlink.proxy(plainErrors(remoteAttention)) : undefined)),
+    endAnswer: () => guard(() => remote.endAnswer()),
     kvLength: () => guard(() => remote.kvLength()),
     truncate: (rows) => guard(() => remote.truncate(rows)),
     kvBytes: () => guard(() => remote.kvBytes()),

@@ -12,6 +12,8 @@ import { ModelPanel } from './components/ModelPanel.tsx';
 import { RecoveryNotice } from './components/RecoveryNotice.tsx';
 import { SettingsPanel } from './components/SettingsPanel.tsx';
 import { SpeedupPage } from './components/SpeedupPage.tsx';
+import { SavedConversations } from './components/SavedConversations.tsx';
+import { useConversationArchive } from './conversations.ts';
 
 export interface AppProps {
   /** The engine factory; defaults to the engine. */
@@ -57,6 +59,7 @@ export function App({ createReader = createEngineReader }: AppProps) {
     };
   }, []);
 
+  const archive = useConversationArchive(state);
   const engine = engineSettings(settings);
   const budget = reader.documentBudget(settings.maxTokens);
   const engineChanged = !!state.model && !!state.engine && !sameEngine(state.engine, engine) && state.phase === 'ready';
@@ -138,8 +141,11 @@ export function App({ createReader = createEngineReader }: AppProps) {
                 state={state}
                 onAsk={(q) => void reader.ask(q, askOptions(settings))}
                 onStop={() => reader.cancel()}
-                onClear={() => reader.clearChat()}
+                onClear={() => void reader.clearChat()}
+                onRegenerate={() => void reader.regenerate(askOptions(settings))}
+                onEdit={(q) => void reader.editLastQuestion(q, askOptions(settings))}
               />
+              <SavedConversations archive={archive} />
             </div>
           </div>
         )}

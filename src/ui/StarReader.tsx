@@ -111,7 +111,9 @@ export function StarReader({ model, document: doc, settings: overrides, title = 
         state={state}
         onAsk={(q) => void reader.ask(q, askOptions(settings))}
         onStop={() => reader.cancel()}
-        onClear={() => reader.clearChat()}
+        onClear={() => void reader.clearChat()}
+        onRegenerate={() => void reader.regenerate(askOptions(settings))}
+        onEdit={(q) => void reader.editLastQuestion(q, askOptions(settings))}
       />
     </div>
   );

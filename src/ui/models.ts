@@ -78,7 +78,10 @@ export function hubSource(repo: string): ModelSource {
 }
 
 export const demoModelLabel = 'Embedded demo model';
-export const demoModelWarning = 'demo: random weights, answers are gibberish — for trying the flow and the speedup';
+export const demoModelWarning = 'demo: not trained, it answers by quoting the document — for trying the flow and the speedup';
+/** Said beside the demo's answers, so that a quote is not taken for an answer. */
+export const demoModelAnswers =
+  'Demo model, not trained: it answers by quoting your document, without understanding it. Load a real model for real answers.';
 
 const demoBase = (pageBase: string) => new URL('models/demo/', pageBase).href;
 

@@ -80,6 +80,8 @@ export interface SessionState {
   error?: UiError;
   /** A short line for what just happened (cancelled, copied…); cleared by the next step. */
   notice?: string;
+  /** A line about the conversation itself (an answer asked again on its own); cleared by the next question. */
+  chatNotice?: string;
   /**
    * The GPU was lost: the model reloads by itself (once per answer that went through; a second loss
    * in a row waits for the user) and reads the document again. Cleared by the next answer.
@@ -220,16 +222,17 @@ export class ReaderSession {
     if (reader) await reader.dispose().catch(() => undefined);
   }
 
+  /** A new document starts a new conversation: the chat on screen was about the old one. */
   setDocument(input: DocumentInput): void {
-    if (this.state.phase === 'encoding') this.cancel();
+    if (this.state.phase === 'encoding' || this.state.phase === 'answering') this.cancel();
     const version = (this.state.document?.version ?? 0) + 1;
-    this.set({ document: { ...input, version }, encoded: undefined, error: undefined, notice: undefined });
+    this.set({ document: { ...input, version }, encoded: undefined, error: undefined, notice: undefined, messages: [], chatNotice: undefined });
     this.scheduleCount();
   }
 
   clearDocument(): void {
-    if (this.state.phase === 'encoding') this.cancel();
-    this.set({ document: undefined, encoded: undefined });
+    if (this.state.phase === 'encoding' || this.state.phase === 'answering') this.cancel();
+    this.set({ document: undefined, encoded: undefined, messages: [], chatNotice: undefined });
   }
 
   /** Reads only the first `maxTokens` tokens of the document (default: what fits the context window). */
@@ -302,7 +305,45 @@ export class ReaderSession {
     if (!text || !this.reader || !this.state.document) return;
     if (this.state.phase !== 'ready') return;
     const user: ChatMessage = { id: ++this.messageIds, role: 'user', text, status: 'done' };
-    this.set({ messages: [...this.state.messages, user] });
+    this.set({ messages: [...this.state.messages, user], chatNotice: undefined });
+    await this.answer(text, options);
+  }
+
+  /** The last question again, with a fresh answer in place of the last one. */
+  async regenerate(options: AskOptions = {}): Promise<void> {
+    const question = this.lastQuestion();
+    if (question) await this.replaceLastTurn(question.text, options);
+  }
+
+  /** The last question, edited, and a new answer to it, in place of the last turn. */
+  async editLastQuestion(text: string, options: AskOptions = {}): Promise<void> {
+    if (text.trim() && this.lastQuestion()) await this.replaceLastTurn(text.trim(), options);
+  }
+
+  /** The last user message, if the chat can go back to it now. */
+  lastQuestion(): ChatMessage | undefined {
+    if (this.state.phase !== 'ready' || !this.reader) return undefined;
+    return this.state.messages.findLast((m) => m.role === 'user');
+  }
+
+  /**
+   * The reader's conversation cannot drop only its last turn, so it starts over from the encoded
+   * document (cheap: phase 1 is kept) and the question is asked alone. Earlier turns stay on screen,
+   * and the notice says that the model no longer sees them.
+   */
+  private async replaceLastTurn(question: string, options: AskOptions): Promise<void> {
+    const reader = this.reader;
+    const last = this.lastQuestion();
+    if (!reader || !last) return;
+    const kept = this.state.messages.slice(0, this.state.messages.indexOf(last));
+    const user: ChatMessage = { id: ++this.messageIds, role: 'user', text: question, status: 'done' };
+    this.set({ messages: [...kept, user], chatNotice: undefined });
+    if (this.state.encoded?.version === this.state.document?.version) await reader.resetConversation();
+    await this.answer(question, options);
+    if (kept.length > 0) this.set({ chatNotice: 'Asked again on its own: the model now sees the document and this question, not the earlier turns.' });
+  }
+
+  private async answer(text: string, options: AskOptions): Promise<void> {
     if (!(await this.encodeDocument())) return;
     const reader = this.reader;
     if (!reader) return;
@@ -316,23 +357,29 @@ export class ReaderSession {
       messages: [...this.state.messages, { id, role: 'assistant', text: '', status: 'streaming', kvBytes }],
     });
     let answer = '';
+    const streamed = { pieces: 0, started: this.now(), first: 0, last: 0 };
     try {
       const stream = reader.ask(text, { ...options, signal: op.controller.signal });
+      // After Stop the reader still ends the stream (with its stats): read it to the end, showing nothing more.
       let step = await stream.next();
-      while (!step.done && this.isLive(op)) {
-        answer += step.value;
-        this.updateMessage(id, { text: answer });
+      while (!step.done) {
+        if (this.isLive(op)) {
+          answer += step.value;
+          streamed.last = this.now();
+          if (streamed.pieces++ === 0) streamed.first = streamed.last;
+          this.updateMessage(id, { text: answer });
+        }
         step = await stream.next();
       }
-      if (!step.done) {
-        await stream.return(undefined as never).catch(() => undefined);
-        throw new DOMException('Answer stopped', 'AbortError');
+      if (!this.isCurrent(op)) {
+        this.updateMessage(id, { status: 'stopped', stats: statsAsStreamed(step.value, streamed) });
+        return;
       }
       this.end(op);
-      const stats = step.done ? step.value : undefined;
-      this.updateMessage(id, { status: stats?.stoppedBy === 'abort' ? 'stopped' : 'done', stats });
+      const stopped = step.value.stoppedBy === 'abort' || op.controller.signal.aborted;
+      this.updateMessage(id, { status: stopped ? 'stopped' : 'done', stats: statsAsStreamed(step.value, streamed) });
       this.autoRecoveries = 0;
-      this.set({ phase: 'ready', recovery: undefined });
+      this.set({ phase: 'ready', recovery: undefined, notice: stopped ? 'Answer stopped.' : undefined });
     } catch (error) {
       if (!this.isCurrent(op)) {
         this.updateMessage(id, { status: 'stopped' });
@@ -350,9 +397,12 @@ export class ReaderSession {
     this.operation?.controller.abort();
   }
 
-  clearChat(): void {
+  /** Empties the chat and the reader's conversation; the encoded document stays, so the next question is cheap. */
+  async clearChat(): Promise<void> {
     if (this.state.phase === 'answering') this.cancel();
-    this.set({ messages: [] });
+    this.set({ messages: [], notice: undefined, chatNotice: undefined });
+    const reader = this.reader;
+    if (reader && this.state.encoded && this.state.phase === 'ready') await reader.resetConversation();
   }
 
   dismissError(): void {
@@ -458,6 +508,25 @@ export class ReaderSession {
     this.state = { ...this.state, ...patch };
     for (const listener of this.listeners) listener();
   }
+}
+
+interface Streamed {
+  pieces: number;
+  /** this.now() when the question was sent, at the first piece and at the last. */
+  started: number;
+  first: number;
+  last: number;
+}
+
+/**
+ * The reader's stats, with the decode rate measured from what streamed where the reader gives none
+ * (a stopped answer reports 0 tokens/s): its tokens after the first, over the time they took.
+ */
+export function statsAsStreamed(stats: AnswerStats, streamed: Streamed): AnswerStats {
+  if (stats.decodeTokensPerSecond > 0) return stats;
+  const seconds = (streamed.last - streamed.first) / 1000;
+  const measured = stats.generatedTokens > 1 && seconds > 0 ? (stats.generatedTokens - 1) / seconds : undefined;
+  return measured === undefined ? stats : { ...stats, decodeTokensPerSecond: measured };
 }
 
 /** The part of the document the engine reads. */

@@ -23,6 +23,9 @@ export type StarReaderController = Pick<
   | 'ask'
   | 'cancel'
   | 'clearChat'
+  | 'regenerate'
+  | 'editLastQuestion'
+  | 'lastQuestion'
   | 'dismissError'
   | 'currentReader'
 >;

@@ -3,6 +3,7 @@ import { embed } from '../../src/gpu/kernels/embed.ts';
 import type { LinearWeight } from '../../src/gpu/kernels/linear.ts';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/model/dtype.ts';
 import { embedRef } from '../reference/embed.ts';
+import { dequantize, quantize } from '../../src/model/formats/quantize.ts';
 import { testGpu } from '../support/gpu.ts';
 import { randomArray } from '../support/random.ts';
 import type { Gpu } from '../../src/gpu/gpu.ts';
@@ -47,6 +48,20 @@ describe('embed (token id → hidden row)', () => {
     const one = Uint32Array.from([777]);
     expect(await lookUp(gpu, tableWeight(gpu, [vocab]), one)).toEqual(embedRef(table, one, hidden));
   });
+
+  for (const format of ['q8', 'q4'] as const) {
+    it(`${format} table: rows of the dequantized values`, async () => {
+      const gpu = await testGpu();
+      const [v, h] = [37, 64];
+      const packed = quantize(format, randomArray(v * h, 3));
+      const part = { buffer: gpu.upload(packed.data), scales: gpu.upload(packed.scales), dtype: 'u32', shape: [v, h], format } as const;
+      const weight: LinearWeight = { parts: [part], outs: v, ins: h };
+      const tokenIds = Uint32Array.from([36, 0, 1, 37, 18]);
+      const out = gpu.tensor('f32', [tokenIds.length, h]);
+      gpu.run((enc) => embed(gpu, enc, weight, gpu.upload(tokenIds), out, tokenIds.length));
+      expect(await gpu.readF32(out)).toEqual(embedRef(dequantize(packed), tokenIds, h));
+    });
+  }
 
   // 16-bit tables stay packed as on disk, read on every adapter (no shader-f16 needed).
   for (const [format, bits, widen] of [['f16', f32ToF16Bits, f16BitsToF32], ['bf16', f32ToBf16Bits, bf16BitsToF32]] as const) {

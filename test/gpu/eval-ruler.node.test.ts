@@ -1,8 +1,9 @@
-// `star-reader eval ruler` run in process on the demo model (random weights, so its answers are
-// gibberish and its scores near 0: this checks the plumbing). Samples fitted to each length in the
+// `star-reader eval ruler` run in process on the demo model (not trained: it quotes the document, so
+// its scores mean nothing: this checks the plumbing). Samples fitted to each length in the
 // model's tokens, full and Star Attention over the same sample, scores and the table; the samples
 // regenerate from the seed with their needles in place.
 import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,9 +11,14 @@ import { evaluate } from '../../src/cli/eval.ts';
 import type { RulerReport } from '../../src/eval/ruler/runner.ts';
 import { rulerTask } from '../../src/eval/ruler/tasks.ts';
 import { stringMatchAll, taskScore } from '../../src/eval/ruler/score.ts';
+import { createTokenizer } from '../../src/model/tokenizer.ts';
 
 const demo = decodeURIComponent(new URL('../../public/models/demo/', import.meta.url).pathname);
-const bytes = (text: string) => new TextEncoder().encode(text).length; // the demo model's tokenizer
+const demoTokenizer = createTokenizer(
+  JSON.parse(readFileSync(join(demo, 'tokenizer.json'), 'utf8')),
+  JSON.parse(readFileSync(join(demo, 'tokenizer_config.json'), 'utf8')),
+);
+const countTokens = (text: string) => demoTokenizer.encode(text, { addSpecialTokens: false }).length;
 
 describe('star-reader eval ruler', () => {
   it('scores full and Star Attention on the same samples, fitted to each length', async () => {
@@ -46,7 +52,7 @@ describe('star-reader eval ruler', () => {
         expect(result.scores[mode]).toBeLessThanOrEqual(100);
       }
       // The sample regenerates from the seed, and its answers are in the document.
-      const sample = task.generator({ seed: 7, length: result.length, countTokens: bytes })(0, s.units);
+      const sample = task.generator({ seed: 7, length: result.length, countTokens })(0, s.units);
       expect(sample.references).toEqual(s.references);
       expect(s.references.length).toBeGreaterThan(0);
       for (const reference of s.references) expect(sample.document).toContain(reference);

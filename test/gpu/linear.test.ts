@@ -4,10 +4,13 @@ import { linearRef } from '../reference/linear.ts';
 import { maxAbsDiff, randomArray } from '../support/random.ts';
 import { subgroupPaths, testGpu } from '../support/gpu.ts';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/model/dtype.ts';
+import { dequantize, quantize } from '../../src/model/formats/quantize.ts';
 
 // Rows up to maxMatvecRows take the matrix–vector kernel, more rows the tiled one. The matrix–vector
 // kernel has a subgroup path and a workgroup-memory path: its shapes run on both, with outputs that
 // leave the last workgroup part-filled and input lengths shorter than a workgroup or than a subgroup.
+// The tiled kernel reads inputs 4 at a time (every stored matrix's rows are): its rows have ins % 4 = 0
+// (more in linear-tiled.test.ts).
 const shapes: Array<[rows: number, outs: number, ins: number]> = [
   [1, 1, 1],
   [1, 64, 64],
@@ -16,9 +19,9 @@ const shapes: Array<[rows: number, outs: number, ins: number]> = [
   [2, 4999, 2048],
   [4, 1027, 1000],
   [maxMatvecRows, 258, 130],
-  [maxMatvecRows + 1, 258, 130],
+  [maxMatvecRows + 1, 258, 132],
   [64, 64, 16],
-  [65, 130, 33],
+  [65, 130, 36],
   [100, 96, 160],
   [17, 300, 64],
 ];
@@ -106,7 +109,7 @@ for (const path of subgroupPaths) {
   ] as const;
   for (const { format, bits, widen } of sixteenBit) {
     describe(`linear, ${format} weights [${path.name}]`, () => {
-      for (const [rows, outs, ins] of [[1, 70, 40], [3, 70, 40], [maxMatvecRows, 33, 36], [1, 9, 7], [33, 70, 40], [40, 13, 5]].filter(([r]) => onThisPath(r))) {
+      for (const [rows, outs, ins] of [[1, 70, 40], [3, 70, 40], [maxMatvecRows, 33, 36], [1, 9, 7], [33, 70, 40], [40, 13, 8]].filter(([r]) => onThisPath(r))) {
         it(`equals f32 storage of the same values, rows=${rows} outs=${outs} ins=${ins}`, async () => {
           const gpu = await testGpu(path);
           const x = gpu.tensorFrom(randomArray(rows * ins, 11), 'f32', [rows, ins]);
@@ -121,6 +124,31 @@ for (const path of subgroupPaths) {
             linear(gpu, enc, x, widened, y32, rows);
           });
           expect(await gpu.readF32(y16)).toEqual(await gpu.readF32(y32));
+        });
+      }
+    });
+  }
+
+  // Quantized weights: dequantized in the kernel, so the result must be what f32 storage of the
+  // dequantized values gives (sums in the same order: equal up to the rounding of each product).
+  for (const format of ['q8', 'q4'] as const) {
+    describe(`linear, ${format} weights [${path.name}]`, () => {
+      for (const [rows, outs, ins] of [[1, 70, 64], [maxMatvecRows, 33, 96], [33, 70, 64]].filter(([r]) => onThisPath(r))) {
+        it(`equals f32 storage of the dequantized values, rows=${rows} outs=${outs} ins=${ins}`, async () => {
+          const gpu = await testGpu(path);
+          const x = gpu.tensorFrom(randomArray(rows * ins, 21), 'f32', [rows, ins]);
+          const packed = quantize(format, randomArray(outs * ins, 22));
+          const bias = gpu.tensorFrom(randomArray(outs, 23), 'f32', [outs]);
+          const part = { buffer: gpu.upload(packed.data), scales: gpu.upload(packed.scales), dtype: 'u32', shape: [outs, ins], format } as const;
+          const quantized: LinearWeight = { parts: [part], outs, ins, bias };
+          const widened: LinearWeight = { parts: [gpu.tensorFrom(dequantize(packed), 'f32', [outs, ins])], outs, ins, bias };
+          const yq = gpu.tensor('f32', [rows, outs]);
+          const y32 = gpu.tensor('f32', [rows, outs]);
+          gpu.run((enc) => {
+            linear(gpu, enc, x, quantized, yq, rows);
+            linear(gpu, enc, x, widened, y32, rows);
+          });
+          expect(maxAbsDiff(await gpu.readF32(yq), await gpu.readF32(y32))).toBeLessThan(1e-5);
         });
       }
     });

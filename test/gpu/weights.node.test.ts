@@ -10,7 +10,7 @@ import { SafetensorsError } from '../../src/model/safetensors.ts';
 import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
 import type { WeightSource } from '../../src/model/weight-source.ts';
 import { loadWeights, ModelWeightsError, type LoadWeightsOptions } from '../../src/model/weights.ts';
-import { fixtureLocation, fixtureWeights, type FixtureModel } from '../support/fixtures.ts';
+import { fixtureConfig, fixtureLocation, fixtureWeights, type FixtureModel } from '../support/fixtures.ts';
 import { testGpu } from '../support/gpu.ts';
 import { maxAbsDiff } from '../support/random.ts';
 
@@ -185,17 +185,21 @@ describe('failures while uploading destroy every buffer already created', () => 
     expect(live).toBe(0);
   });
 
-  it('a bf16 value beyond the f16 range when loading as f16', async () => {
-    const dir = await copyFixture('tiny-llama3');
+  it('an f32 value beyond the f16 range when loading as f16 (16-bit files keep their own type)', async () => {
+    const dir = await copyFixture('tiny-qwen3');
     const path = join(dir, 'model.safetensors');
     const bytes = await readFile(path);
-    const header = JSON.parse(bytes.subarray(8, 8 + 3016).toString());
-    bytes.writeUInt16LE(0x4780, 8 + 3016 + header['model.layers.2.mlp.up_proj.weight'].data_offsets[0] + 6); // 65536
+    const length = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + length).toString());
+    bytes.writeFloatLE(70000, 8 + length + header['model.layers.1.mlp.up_proj.weight'].data_offsets[0] + 12);
     await writeFile(path, bytes);
     const { error, created, live } = await loadFails(dir, { weightType: 'f16' });
-    expect(error.message).toBe('Tensor "model.layers.2.mlp.up_proj.weight" has values beyond f16\'s range (65536): load it with f32 weights');
-    expect(created).toBeGreaterThan(20);
+    expect(error).toBeInstanceOf(ModelWeightsError);
+    expect(error.message).toBe('Tensor "model.layers.1.mlp.up_proj.weight" has values beyond f16\'s range (70000): load it with bf16 or f32 weights');
+    expect(created).toBeGreaterThan(10);
     expect(live).toBe(0);
+    // bf16 holds it.
+    (await loadWeights(await testGpu(), directoryWeightSource(dir), await fixtureConfig('tiny-qwen3'), { weightType: 'bf16' })).destroy();
   });
 });
 

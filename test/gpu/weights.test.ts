@@ -3,8 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { LinearWeight } from '../../src/gpu/kernels/linear.ts';
-import { f32ToF16Bits } from '../../src/model/dtype.ts';
-import { loadWeights, ModelWeightsError } from '../../src/model/weights.ts';
+import { loadWeights } from '../../src/model/weights.ts';
 import { clearCachedModel, listCachedModels, urlWeightSource, type WeightProgress } from '../../src/model/weight-source.ts';
 import { fixtureConfig, fixtureLocation, fixtureModels, fixtureSource, fixtureWeights, fixturesUrl } from '../support/fixtures.ts';
 import { inBrowser, testGpu } from '../support/gpu.ts';
@@ -54,30 +53,6 @@ describe.each(fixtureModels)('loadWeights, %s', (name) => {
       expect(final.tensor).toBe(config.tieWordEmbeddings ? 'model.norm.weight' : 'lm_head.weight');
       const fileBytes = [...cpu.values()].reduce((s, v) => s + v.length, 0) * 4;
       expect(weights.bytes).toBe(fileBytes); // every tensor, f32, once
-    } finally {
-      weights.destroy();
-    }
-  });
-});
-
-describe('loadWeights, f16 weights', () => {
-  it('bf16 and f32 files become f16 on devices with shader-f16; others say why not', async () => {
-    const gpu = await testGpu();
-    const config = await fixtureConfig('tiny-llama3');
-    const load = () => fixtureSource('tiny-llama3').then((source) => loadWeights(gpu, source, config, { weightType: 'f16' }));
-    if (!gpu.hasF16) {
-      await expect(load()).rejects.toThrow(/f16 weights need the shader-f16 feature/);
-      await expect(load()).rejects.toBeInstanceOf(ModelWeightsError);
-      return;
-    }
-    const weights = await load();
-    try {
-      const cpu = await fixtureWeights('tiny-llama3');
-      const part = weights.layers[1].gate.parts[0];
-      expect(part.dtype).toBe('f16');
-      const got = new Uint16Array(await gpu.read(part.buffer, 160 * 64 * 2));
-      expect(got).toEqual(f32ToF16Bits(cpu.get('model.layers.1.mlp.gate_proj.weight')!));
-      expect(weights.finalNorm.dtype).toBe('f32');
     } finally {
       weights.destroy();
     }

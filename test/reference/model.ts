@@ -5,7 +5,7 @@
 // golden fixtures do (make_golden.py star_cache). Sliding windows are by true positions, at the anchor
 // too (the rule src/model/transformer.ts's attendStarBlocks explains).
 import type { ModelConfig } from '../../src/model/config.ts';
-import { layerNormNames, projectionSources, type StoredRows } from '../../src/model/families.ts';
+import { layerNormNames, projectionSources, type ProjectionRows } from '../../src/model/families.ts';
 import { ropeInverseFrequencies } from '../../src/model/rope-frequencies.ts';
 import { roundThrough } from '../../src/model/dtype.ts';
 
@@ -94,7 +94,7 @@ export class ReferenceModel {
     const maybe = (name: string, present: boolean) => (present ? get(name) : undefined);
     const optional = (name: string | undefined) => (name === undefined ? undefined : get(name));
     // A projection's rows of its stored tensor (Phi-3 stores q/k/v and gate/up fused); all read the hidden state.
-    const rowsOf = ({ tensor, firstRow, rows }: StoredRows) => get(tensor).subarray(firstRow * config.hidden, (firstRow + rows) * config.hidden);
+    const rowsOf = ({ tensor, firstRow, rows }: ProjectionRows) => get(tensor).subarray(firstRow * config.hidden, (firstRow + rows) * config.hidden);
     this.embedding = get('model.embed_tokens.weight');
     const { family } = config;
     this.layers = Array.from({ length: config.layers }, (_, i) => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../src/model/config.ts';
 import { planMemory } from '../../src/model/memory-plan.ts';
+import type { WeightType } from '../../src/model/weights.ts';
 import { fixtureConfig, fixtureWeights } from '../support/fixtures.ts';
 
 const limits = { maxBufferSize: 4 * 2 ** 30, maxStorageBufferBindingSize: 128 * 2 ** 20 };
@@ -33,12 +34,32 @@ describe('planMemory', () => {
     expect([plan.fits, plan.maxContextTokens, plan.message]).toEqual([true, undefined, undefined]);
   });
 
-  it('f16 halves matrices and biases but not norms', () => {
-    const f32 = planMemory(llama1b, { contextTokens: 0, weightType: 'f32', limits });
-    const f16 = planMemory(llama1b, { contextTokens: 0, weightType: 'f16', limits });
+  it('16-bit formats halve matrices but not norms; q8 and q4 count their scales', () => {
+    const plan = (weightType: WeightType) => planMemory(llama1b, { contextTokens: 0, weightType, limits }).weightBytes;
     const norms = (2 * 16 + 1) * 2048 * 4;
-    expect(f32.weightBytes).toBe(1_235_814_400 * 4);
-    expect(f16.weightBytes).toBe((1_235_814_400 - norms / 4) * 2 + norms);
+    const matrixElements = 1_235_814_400 - norms / 4;
+    expect(plan('f32')).toBe(1_235_814_400 * 4);
+    expect(plan('f16')).toBe(matrixElements * 2 + norms);
+    expect(plan('bf16')).toBe(matrixElements * 2 + norms);
+    // q8: a byte a weight and an f16 scale per 32; q4: half a byte and an f16 scale and zero per 32.
+    expect(plan('q8')).toBe(matrixElements + (matrixElements / 32) * 2 + norms);
+    expect(plan('q4')).toBe(matrixElements / 2 + (matrixElements / 32) * 4 + norms);
+  });
+
+  it("a pre-quantized checkpoint's own formats override the weight type per tensor", () => {
+    const embedding = 128256 * 2048;
+    const tensorFormats = new Map([['model.embed_tokens.weight', 'q8' as const]]);
+    const f16 = planMemory(llama1b, { contextTokens: 0, weightType: 'f16', limits }).weightBytes;
+    const mixed = planMemory(llama1b, { contextTokens: 0, weightType: 'f16', tensorFormats, limits }).weightBytes;
+    expect(f16 - mixed).toBe(embedding * 2 - (embedding + (embedding / 32) * 2));
+  });
+
+  it('an f16 KV cache takes half the bytes per token', () => {
+    const f32 = planMemory(llama1b, { contextTokens: 32768, weightType: 'q4', limits });
+    const f16 = planMemory(llama1b, { contextTokens: 32768, weightType: 'q4', kvType: 'f16', limits });
+    expect(f32.kvBytesPerToken).toBe(2 * 16 * 8 * 64 * 4);
+    expect(f16.kvBytesPerToken).toBe(2 * 16 * 8 * 64 * 2);
+    expect(f32.kvBytes - f16.kvBytes).toBe(32768 * 2 * 16 * 8 * 64 * 2);
   });
 
   it('within a budget: the largest context that fits, and the numbers when it does not', () => {
@@ -70,7 +91,7 @@ describe('planMemory', () => {
     );
     const noRoom = planMemory(llama1b, { contextTokens: 1000, weightType: 'f32', limits, deviceMemoryBudget: 4e9 });
     expect(noRoom.maxContextTokens).toBe(0);
-    expect(noRoom.message).toMatch(/even the weights and scratch alone do not fit: try f16 weights$/);
+    expect(noRoom.message).toMatch(/even the weights and scratch alone do not fit: try bf16 or f16 weights$/);
   });
 
   it('checks buffers against the binding limit', () => {

@@ -185,6 +185,13 @@ describe('parseModelConfig: what it refuses, and says why', () => {
     ['an unknown rope type', with_(smollm2, { rope_scaling: { type: 'ntk-by-parts', factor: 2 } }), 'config.json: rope_scaling.rope_type "ntk-by-parts" is not supported (supported: default, linear, llama3, dynamic, yarn, longrope, su)'],
     ['llama3 scaling without its fields', with_(smollm2, { rope_scaling: { rope_type: 'llama3', factor: 8 } }), 'config.json: missing field "rope_scaling.low_freq_factor"'],
     ['an odd head size', with_(smollm2, { head_dim: 63 }), 'config.json: head_dim 63 is odd: RoPE needs an even head size'],
+    // Found by test/unit/parsers.property.test.ts.
+    ['a model_type that is no string', with_(smollm2, { model_type: { name: 'llama' } }), 'config.json: model_type {"name":"llama"} is not supported (supported: llama, mistral, qwen2, qwen3, phi3, smollm3, gemma2, gemma3_text)'],
+    ['a zero epsilon', with_(smollm2, { rms_norm_eps: 0 }), 'config.json: field "rms_norm_eps" must be greater than 0, got 0'],
+    ['a negative RoPE base', with_(smollm2, { rope_theta: -10000 }), 'config.json: field "rope_theta" must be greater than 0, got -10000'],
+    ['a zero scaling factor', with_(smollm2, { rope_scaling: { rope_type: 'linear', factor: 0 } }), 'config.json: field "rope_scaling.factor" must be greater than 0, got 0'],
+    ['a size past 2^53', with_(smollm2, { hidden_size: 2 ** 60 }), `config.json: field "hidden_size" must be a positive integer, got ${2 ** 60}`],
+    ['an eos id past 2^53', with_(smollm2, { eos_token_id: 1e300 }), 'config.json: field "eos_token_id" must be a token id or a list of them, got 1e+300'],
   ];
   for (const [what, json, message] of cases) {
     it(what, () => {

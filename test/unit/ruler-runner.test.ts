@@ -49,6 +49,7 @@ function oracleReader(contextWindow = 20_000): Reader & { encoded: { document: s
       if (options.maxTokens) yield text;
       return { promptTokens: tokens(question) + 5, generatedTokens: tokens(text), queryMs: 1, decodeTokensPerSecond: 1, stoppedBy: 'eos' };
     },
+    async resetConversation() {},
     async dispose() {},
   };
 }

@@ -63,6 +63,12 @@ describe('readSafetensorsHeader', () => {
       'm.safetensors: tensor "x" (F32 [2, 2]) should take 16 bytes but its data_offsets [28, 40] span 12',
     );
     expect(await bad({ dtype: 'F32', shape: [1], data_offsets: [16, 20] })).toBe('m.safetensors: tensors "b.bias" and "x" overlap in the file');
+    // Found by test/unit/parsers.property.test.ts: inherited keys were taken for dtypes ("should take
+    // NaN bytes"), entries that are no objects had "unknown dtype undefined", metadata went unchecked.
+    expect(await bad({ dtype: 'constructor', shape: [1], data_offsets: [28, 32] })).toBe('m.safetensors: tensor "x" has unknown dtype "constructor"');
+    expect(await bad(null)).toBe('m.safetensors: tensor "x" is null, not an object {dtype, shape, data_offsets}');
+    expect(await bad({ shape: [1], data_offsets: [28, 32] })).toBe('m.safetensors: tensor "x" has no dtype');
+    expect(await fails(file({ ...good, __metadata__: { format: 5 } }, 28))).toBe('m.safetensors: __metadata__ must map names to strings, got {"format":5}');
     const truncated = await bad({ dtype: 'F32', shape: [4], data_offsets: [28, 44] }, 40);
     expect(truncated).toMatch(/^m\.safetensors: tensor "x" data ends at byte \d+, past the end of the file \(\d+ bytes\): the file is truncated$/);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSampler, createStopChecker } from '../../src/model/sampling.ts';
+import { createSampler, createStopChecker, penalised, planSampling, SeenIds, TokenChooser } from '../../src/model/sampling.ts';
 import type { SamplingOptions } from '../../src/star/reader-api.ts';
 import { rng } from '../support/random.ts';
 
@@ -166,6 +166,79 @@ describe('edge cases', () => {
     const logits = Float32Array.of(1, 2, 3);
     createSampler({ temperature: 0.5, repetitionPenalty: 1.3, seed: 1 }, 3).sample(logits, [2]);
     expect([...logits]).toEqual([1, 2, 3]);
+  });
+});
+
+describe('repetition penalty memory', () => {
+  it('marks only the new ids of a growing array, and rereads another or a shorter one', () => {
+    const sampler = createSampler({ temperature: 0, repetitionPenalty: 10 }, 3);
+    const logits = Float32Array.of(3, 2, 1);
+    const ids: number[] = [];
+    expect(sampler.sample(logits, ids)).toBe(0);
+    ids.push(0);
+    expect(sampler.sample(logits, ids)).toBe(1); // 0 is penalised: 0.3
+    ids.push(1);
+    expect(sampler.sample(logits, ids)).toBe(2);
+    ids.length = 1; // rolled back: 1 is no longer seen
+    expect(sampler.sample(logits, ids)).toBe(1);
+    expect(sampler.sample(logits, [2])).toBe(0); // another array: only 2 is seen
+  });
+
+  it('SeenIds keeps each id once and ignores ids outside the vocabulary', () => {
+    const seen = new SeenIds(5);
+    seen.add([4, 1, 4, -1, 5, 1]);
+    expect([...seen.list()]).toEqual([4, 1]);
+    expect([...seen.flags]).toEqual([0, 1, 0, 0, 1]);
+    seen.clear();
+    expect([...seen.flags]).toEqual([0, 0, 0, 0, 0]);
+    expect(seen.list().length).toBe(0);
+  });
+
+  it('is transformers’ f32 penalty, the division as a product by f32(1 / penalty)', () => {
+    const plan = planSampling({ repetitionPenalty: 1.3 }, 4);
+    expect(plan.penalty).toBe(Math.fround(1.3));
+    expect(penalised(-2, true, plan)).toBe(Math.fround(-2 * Math.fround(1.3)));
+    expect(penalised(2, true, plan)).toBe(Math.fround(2 * Math.fround(1 / Math.fround(1.3))));
+    expect(Math.abs(penalised(2, true, plan) - 2 / 1.3)).toBeLessThan(3e-7);
+    expect(penalised(2, false, plan)).toBe(2);
+    expect(penalised(-Infinity, true, plan)).toBe(-Infinity);
+  });
+});
+
+describe('TokenChooser.fromCandidates', () => {
+  const n = 2000;
+  // 21 strong ids over a tail, so that a top-p nucleus fits among 64 candidates.
+  const logits = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7) * 3 + (i % 97 === 0 ? 8 : 0));
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
+  /** The best `count` ids, as the GPU hands them over (shuffled), with the rest summarised. */
+  const candidatesOf = (count: number, temperature: number) => {
+    const ids = order.slice(0, count).reverse();
+    const max = logits[order[0]];
+    const rest = order.slice(count);
+    return {
+      ids,
+      logits: ids.map((id) => logits[id]),
+      bestOther: logits[rest[0]],
+      restMass: rest.reduce((sum, id) => sum + Math.exp((logits[id] - max) / temperature), 0),
+    };
+  };
+
+  it('gives fromLogits’ token for the same draws, and undefined without a draw when it cannot', () => {
+    for (const options of [{ topK: 40 }, { topK: 64, topP: 0.7 }, { topP: 0.6, temperature: 0.8 }]) {
+      const plan = planSampling(options, n);
+      const full = new TokenChooser(plan, 77);
+      const partial = new TokenChooser(plan, 77);
+      const c = candidatesOf(64, plan.temperature);
+      for (let step = 0; step < 50; step++) expect(partial.fromCandidates(c)).toBe(full.fromLogits(logits));
+    }
+    const plan = planSampling({ topK: 65 }, n);
+    const full = new TokenChooser(plan, 78);
+    const partial = new TokenChooser(plan, 78);
+    expect(partial.fromCandidates(candidatesOf(64, 1))).toBeUndefined(); // top-k beyond the candidates
+    const draws = (chooser: TokenChooser) => Array.from({ length: 20 }, () => chooser.fromLogits(logits));
+    expect(draws(partial)).toEqual(draws(full)); // no random number was used
+    expect(new TokenChooser(planSampling({ temperature: 0.5 }, n), 1).fromCandidates(candidatesOf(64, 0.5))).toBeUndefined();
+    expect(new TokenChooser(planSampling({ topP: 0.999 }, n), 1).fromCandidates(candidatesOf(64, 1))).toBeUndefined();
   });
 });
 

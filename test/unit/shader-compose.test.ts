@@ -49,6 +49,21 @@ describe('composeShader', () => {
     ]);
   });
 
+  it('moves `diagnostic` directives to the top after the enables, before the aliases', () => {
+    const read = files({
+      main: 'enable f16;\ndiagnostic(off, chromium.subgroup_matrix_uniformity);\n//#include other\nfn main() {}\n',
+      other: 'diagnostic(off, derivative_uniformity);\n@diagnostic(off, derivative_uniformity) fn other() {}\n',
+    });
+    expect(lines(composeShader('main', read, { aliases: { B: 'f32' } }))).toEqual([
+      'enable f16;',
+      'diagnostic(off, chromium.subgroup_matrix_uniformity);',
+      'diagnostic(off, derivative_uniformity);',
+      'alias B = f32;',
+      '@diagnostic(off, derivative_uniformity) fn other() {}',
+      'fn main() {}',
+    ]);
+  });
+
   it('swaps an included file for another with `includes`, everywhere it is included', () => {
     const read = files({
       main: '//#include reduce\n//#include helper\nfn main() {}\n',

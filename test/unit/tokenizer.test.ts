@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configToken, createTokenizer, type TextTokenizer } from '../../src/model/tokenizer.ts';
+import { configToken, createTokenizer, TokenizerError, type TextTokenizer } from '../../src/model/tokenizer.ts';
 
 const fixture = (name: string) =>
   JSON.parse(readFileSync(new URL(`../fixtures/text/${name}`, import.meta.url), 'utf8')) as unknown;
@@ -22,6 +22,29 @@ function llama(config: Record<string, unknown> = {}): TextTokenizer {
     eos_token: '<|eot_id|>',
     ...config,
   });
+}
+
+/** transformers' switch that cleans up BPE output anyway. */
+const FORCED_BPE_CLEANUP = {
+  clean_up_tokenization_spaces: true,
+  clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output: true,
+};
+
+/** A three-piece SentencePiece-style Unigram model: "a . b" is ▁a ▁. ▁b (ids 1, 2, 3). */
+function unigram(config: Record<string, unknown>): TextTokenizer {
+  const metaspace = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true };
+  const unk = { id: 0, content: '<unk>', special: true, single_word: false, lstrip: false, rstrip: false, normalized: false };
+  return createTokenizer(
+    {
+      added_tokens: [unk],
+      normalizer: null,
+      post_processor: null,
+      pre_tokenizer: metaspace,
+      decoder: metaspace,
+      model: { type: 'Unigram', unk_id: 0, vocab: [['<unk>', 0], ['\u2581a', -1], ['\u2581.', -1], ['\u2581b', -1], ['\u2581', -2]] },
+    },
+    config,
+  );
 }
 
 function qwen(): TextTokenizer {
@@ -78,14 +101,33 @@ describe('createTokenizer: byte-level BPE like Llama 3', () => {
     expect(t.decode(ids)).toBe(text);
   });
 
-  it('decodes without cleanup unless the config asks for it', () => {
+  it('keeps spaces before punctuation even when the config asks for cleanup, as transformers 5 does for BPE', () => {
     const ids = llama().encode('a . b', { addSpecialTokens: false });
     expect(llama().decode(ids)).toBe('a . b');
-    expect(llama({ clean_up_tokenization_spaces: true }).decode(ids)).toBe('a. b');
+    // Llama 3.x's tokenizer_config.json says clean_up_tokenization_spaces: true.
+    expect(llama({ clean_up_tokenization_spaces: true }).decode(ids)).toBe('a . b');
+    expect(llama({ clean_up_tokenization_spaces: true }).decode(llama().encode('print(x) ; y = "a , b"', { addSpecialTokens: false }))).toBe(
+      'print(x) ; y = "a , b"',
+    );
+    expect(llama(FORCED_BPE_CLEANUP).decode(ids)).toBe('a. b');
   });
 
   it('decodes an empty list to an empty string', () => {
     expect(llama().decode([])).toBe('');
+  });
+});
+
+describe('createTokenizer: other models than BPE', () => {
+  it('clean up spaces before punctuation only when the config asks for it', () => {
+    expect(unigram({}).encode('a . b', { addSpecialTokens: false })).toEqual([1, 2, 3]);
+    expect(unigram({}).decode([1, 2, 3])).toBe('a . b');
+    expect(unigram({ clean_up_tokenization_spaces: true }).decode([1, 2, 3])).toBe('a. b');
+  });
+
+  it('stream the cleaned-up text piece by piece', () => {
+    const t = unigram({ clean_up_tokenization_spaces: true });
+    const ids = t.encode('a . b . a b .', { addSpecialTokens: false });
+    expect(streamed(t, ids).join('')).toBe('a. b. a b.');
   });
 });
 
@@ -123,7 +165,7 @@ describe('stream decoder', () => {
   });
 
   it('concatenates to decode() of the whole sequence', () => {
-    for (const t of [llama(), llama({ clean_up_tokenization_spaces: true }), qwen()]) {
+    for (const t of [llama(), llama({ clean_up_tokenization_spaces: true }), llama(FORCED_BPE_CLEANUP), qwen()]) {
       for (const text of [
         'Hello world, in the end.',
         "a . b ? c ! d , e ' f n't g 's h 've i 're j 'm",
@@ -142,7 +184,7 @@ describe('stream decoder', () => {
   });
 
   it('with cleanup on, holds a trailing space until the next token decides it', () => {
-    const t = llama({ clean_up_tokenization_spaces: true });
+    const t = llama(FORCED_BPE_CLEANUP);
     // "a", " ", "." : cleanup turns "a ." into "a."
     expect(streamed(t, [97, 32, 46])).toEqual(['a', '', '.', '']);
     expect(streamed(t, [97, 32, 98])).toEqual(['a', '', ' b', '']);
@@ -167,5 +209,23 @@ describe('configToken', () => {
     expect(configToken({ eos_token: { content: '</s>' } }, 'eos_token')).toBe('</s>');
     expect(configToken({ bos_token: null }, 'bos_token')).toBeUndefined();
     expect(configToken(undefined, 'bos_token')).toBeUndefined();
+  });
+});
+
+describe('createTokenizer: damaged tokenizer.json (found by test/unit/parsers.property.test.ts)', () => {
+  const json = () => structuredClone(fixture('llama3-style.tokenizer.json')) as Record<string, Record<string, unknown>>;
+
+  it('refuses an absurd token id before tokenizers.js allocates an array that long', () => {
+    const broken = json();
+    (broken.model.vocab as Record<string, number>)['*'] = 2 ** 31;
+    const started = performance.now();
+    expect(() => createTokenizer(broken, {})).toThrow(new TokenizerError('its "model.vocab" gives "*" the id 2147483648, not a token id below 1586'));
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('names the part tokenizers.js cannot use', () => {
+    const broken = json();
+    broken.decoder = { type: 'NoSuchDecoder' };
+    expect(() => createTokenizer(broken, {})).toThrow(/^tokenizer\.json: tokenizers\.js cannot use its "decoder" \(Unknown Decoder type: NoSuchDecoder\)$/);
   });
 });

@@ -46,7 +46,13 @@ export interface AttentionOutput {
 /** Storage bindings at an offset need it to be a multiple of this (the largest value the limit may take). */
 const bindingAlignment = 256;
 const maxVecsPerLane = 16; // MAX_VECS_PER_LANE in flash_tile.wgsl
-const splitDefault = 256;
+/**
+ * Decode spreads its keys over about this many workgroups (splits × kv heads × query tiles). A fixed
+ * split of 256 keys gave 1 query over 1K–4K keys only 8–32 workgroups, and 10 GB/s, on an H200 with
+ * 132 multiprocessors; splits of at most 1024 keys keep the merge's partials few at long contexts.
+ */
+const decodeWorkgroupsWanted = 1024;
+const maxDecodeSplit = 1024;
 
 // Tile sizes (rows/lanes/keys). Prefill, on both CPU adapters, the only ones here (2 cores shared with
 // other jobs; every comparison within one run, candidates interleaved, fastest of N):
@@ -203,7 +209,7 @@ interface DecodePlan {
 function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[]): DecodePlan {
   const group = check(shape);
   const tiles = shape.tiles?.decode ?? decodeTiles(shape.headDim, rows * group);
-  const split = shape.tiles?.splitKeys ?? splitDefault;
+  const split = shape.tiles?.splitKeys ?? decodeSplit(shape, tiles, rows, spans);
   if (split % tiles.keys !== 0) throw new Error(`splitKeys ${split} must be a multiple of the tile's ${tiles.keys} keys`);
   const splits = spans.map((s) => Math.ceil(s.length / split));
   const count = splits.reduce((a, b) => a + b, 0);
@@ -216,6 +222,14 @@ function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[
     oBytes: Math.max(bindingAlignment, Math.ceil((count * rowBytes * shape.headDim) / bindingAlignment) * bindingAlignment),
     lseBytes: Math.max(4, count * rowBytes),
   };
+}
+
+/** Keys per split: enough splits to fill the GPU, a whole number of key tiles, at most maxDecodeSplit. */
+function decodeSplit(shape: AttentionShape, tiles: FlashTiles, rows: number, spans: readonly KvSpan[]): number {
+  const keys = spans.reduce((n, s) => n + s.length, 0);
+  const queryTiles = Math.ceil((rows * (shape.heads / shape.kvHeads)) / tiles.rows);
+  const perWorkgroup = Math.ceil((keys * shape.kvHeads * queryTiles) / decodeWorkgroupsWanted);
+  return Math.min(maxDecodeSplit, Math.max(tiles.keys, Math.ceil(perWorkgroup / tiles.keys) * tiles.keys));
 }
 
 /** Scratch bytes attentionDecode needs for these rows and spans (allocate once, for the longest cache). */
@@ -249,7 +263,8 @@ export function attentionDecode(
   const queryTiles = Math.ceil((query.rows * group) / tiles.rows);
   let base = 0;
   spans.forEach((span, i) => {
-    const params = gpu.uniform([
+    // Span i is the same at every layer of a token: one uniform buffer for all of them.
+    const params = gpu.slotUniform(encoder, `attention_decode span ${i}`, [
       ['u32', query.rows],
       ['u32', shape.heads],
       ['u32', shape.kvHeads],

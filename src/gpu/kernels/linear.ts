@@ -1,15 +1,15 @@
 // Y = X·Wᵀ (+ b) (or Y += …) with W in Hugging Face's [out, in] layout in any weight format, f32
-// accumulation.
-// Two kernels with the same bindings and parameters: a tiled matrix product for prefill, and for the
-// few rows of decoding a matrix–vector kernel that reads W once for all rows (bandwidth-bound).
+// accumulation. Kernels with the same bindings and parameters: for prefill a tiled matrix product, in
+// f32 (shaders/linear.wgsl) or on tensor cores (shaders/linear_subgroup_matrix.wgsl, for 16-bit weights
+// where the device has them); and for the few rows of decoding a matrix–vector kernel that reads W once
+// for all rows (bandwidth-bound).
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
+import { subgroupMatrixFeature } from '../device.ts';
 import { foldedGrid } from './grid.ts';
 import { reduceIncludes } from './reduce.ts';
-import { weightFormatOf, weightIncludes, type WeightFormat } from './weight-format.ts';
+import { weightFormatOf, weightIncludes, type WeightFormat, type WeightPart } from './weight-format.ts';
 
-const tileM = 64;
-const tileN = 64;
 /**
  * Up to this many rows go to the matrix–vector kernel (MAX_ROWS in shaders/matvec.wgsl): measured on
  * lavapipe with a 4096×2048 weight it beat the tiled kernel, which computes a whole 64-row tile, 12× at
@@ -42,6 +42,8 @@ export interface LinearWeight {
 export interface LinearOptions {
   /** y += x·wᵀ instead of y = x·wᵀ: the residual add done by the projection itself. */
   accumulate?: boolean;
+  /** The kernel for more than maxMatvecRows rows, instead of chooseTiledLinear's (tests and benchmarks). */
+  tiled?: TiledLinear;
 }
 
 interface LinearKernel {
@@ -49,10 +51,84 @@ interface LinearKernel {
   grid: (outs: number) => readonly [number, number];
 }
 
-function tiledKernel(gpu: Gpu, format: WeightFormat, rows: number): LinearKernel {
+/**
+ * A tiled kernel for many rows. 'f32': shaders/linear.wgsl with wgM × wgN invocations of 8×8 outputs.
+ * 'tensor-cores': shaders/linear_subgroup_matrix.wgsl with sgM × sgN subgroups of 32×64 outputs. Both
+ * walk K in slices of tileK.
+ */
+export type TiledLinear =
+  | { kind: 'f32'; wgM: 8 | 16; wgN: 8 | 16; tileK: 8 | 16 | 32 }
+  | { kind: 'tensor-cores'; sgM: 2 | 4; sgN: 1 | 2; tileK: 16 | 32 | 48 | 64 };
+
+/** Chunks of MAX_LOADS in shaders/linear_tiles.wgsl: 4-element loads per invocation per K slice. */
+const maxLoads = 16;
+
+/**
+ * The formats that go to tensor cores, those checked there on the H200. f32 weights ask for f32
+ * products; q8 and q4 read through the same weight4 and would only need that check.
+ */
+const sixteenBitFormats: readonly WeightFormat[] = ['f16', 'bf16'];
+
+/**
+ * Whether linear layers with this weight go to tensor cores: 16-bit weights, and a device with subgroup matrices of the shape the kernel is written for (f16 16×16×16
+ * into f32), f16, and subgroups of exactly 32 invocations, which the kernel's fragment layout assumes.
+ */
+export function hasTensorCoresFor(gpu: Gpu, weight: LinearWeight): boolean {
+  const { features } = gpu.device;
+  const { subgroupSizes, subgroupMatrixConfigs } = gpu.adapter;
+  return (
+    sixteenBitFormats.includes(weightFormatOf(weight.parts[0])) &&
+    features.has(subgroupMatrixFeature) &&
+    gpu.hasF16 &&
+    gpu.hasSubgroups &&
+    subgroupSizes.min === 32 &&
+    subgroupSizes.max === 32 &&
+    subgroupMatrixConfigs.some(
+      (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16,
+    )
+  );
+}
+
+/**
+ * The tiled kernel for `rows` rows. Measured on the H200 (bench/results/h200-prefill-kernels.md, 4096
+ * and 16384 rows of Qwen2.5-0.5B's and Llama-3.2-1B's MLP): f32 128×128 with K slices of 8 was the
+ * fastest f32 tile (29–35 TFLOP/s; slices of 16 and 32, and 64-row or 64-column tiles, slower), and
+ * 128×128 with K slices of 64 the fastest tensor-core tile (60–83 TFLOP/s; slices of 32 45–60). Up to
+ * 64 rows take 64-row tiles so that fewer rows go to waste (not measured).
+ */
+export function chooseTiledLinear(gpu: Gpu, weight: LinearWeight, rows: number): TiledLinear {
+  if (hasTensorCoresFor(gpu, weight)) return { kind: 'tensor-cores', sgM: rows <= 64 ? 2 : 4, sgN: 2, tileK: 64 };
+  return { kind: 'f32', wgM: rows <= 64 ? 8 : 16, wgN: 16, tileK: 8 };
+}
+
+function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledLinear): LinearKernel {
+  if (weight.ins % 4 !== 0) throw new Error(`The tiled linear kernels need inputs a multiple of 4 long, not ${weight.ins}`);
+  const includes = weightIncludes(weightFormatOf(weight.parts[0]));
+  let shader: string;
+  let constants: Record<string, number>;
+  let tile: { m: number; n: number; loads: number[]; sharedBytes: number };
+  if (tiled.kind === 'f32') {
+    const { wgM, wgN, tileK } = tiled;
+    shader = 'linear';
+    constants = { WG_M: wgM, WG_N: wgN, TILE_K: tileK };
+    tile = { m: 8 * wgM, n: 8 * wgN, loads: [(2 * tileK) / wgN, (2 * tileK) / wgM], sharedBytes: 4 * tileK * 8 * (wgM + wgN) };
+  } else {
+    const { sgM, sgN, tileK } = tiled;
+    shader = 'linear_subgroup_matrix';
+    constants = { SG_M: sgM, SG_N: sgN, TILE_K: tileK };
+    // Workgroup memory as declared for the largest tile: f16 rows of 64 + 8 for 128 rows of X and of W, and 8 scratch fragments.
+    tile = { m: 32 * sgM, n: 64 * sgN, loads: [tileK / (4 * sgN), tileK / (2 * sgM)], sharedBytes: 2 * 2 * 128 * 72 + 4 * 8 * 256 };
+  }
+  if (tile.loads.some((n) => !Number.isInteger(n) || n < 1 || n > maxLoads)) {
+    throw new Error(`Linear tile ${JSON.stringify(tiled)} does not split its K slices evenly into at most ${maxLoads} loads per invocation`);
+  }
+  const sharedLimit = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  if (tile.sharedBytes > sharedLimit) {
+    throw new Error(`Linear tile ${JSON.stringify(tiled)} needs ${tile.sharedBytes} bytes of workgroup memory; this device has ${sharedLimit}`);
+  }
   return {
-    pipeline: gpu.pipeline('linear', { includes: weightIncludes(format) }),
-    grid: (outs) => [Math.ceil(outs / tileN), Math.ceil(rows / tileM)],
+    pipeline: gpu.pipeline(shader, { includes, constants }),
+    grid: (outs) => [Math.ceil(outs / tile.n), Math.ceil(rows / tile.m)],
   };
 }
 
@@ -63,13 +139,20 @@ function matvecKernel(gpu: Gpu, format: WeightFormat, rows: number): LinearKerne
   };
 }
 
+/** A quantized part's scales (binding 5 of the format's include); undefined for the other formats. */
+export function scalesOf(part: Tensor | WeightPart): GPUBuffer | undefined {
+  return 'scales' in part ? part.scales : undefined;
+}
+
 const hasBias = 1;
 const accumulate = 2;
 
 /** y[rows, outs] = x[rows, ins] · wᵀ (+ bias), or y += that with options.accumulate. */
 export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number, options: LinearOptions = {}): void {
-  const format = weightFormatOf(weight.parts[0].dtype);
-  const kernel = rows <= maxMatvecRows ? matvecKernel(gpu, format, rows) : tiledKernel(gpu, format, rows);
+  const kernel =
+    rows <= maxMatvecRows
+      ? matvecKernel(gpu, weightFormatOf(weight.parts[0]), rows)
+      : tiledKernel(gpu, weight, rows, options.tiled ?? chooseTiledLinear(gpu, weight, rows));
   const bias = weight.bias;
   let col0 = 0;
   for (const part of weight.parts) {
@@ -83,7 +166,7 @@ export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: 
       ['u32', (bias ? hasBias : 0) | (options.accumulate ? accumulate : 0)],
     ]);
     const biasBuffer = bias ? bias.buffer : part.buffer; // unread when has_bias = 0
-    gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer], kernel.grid(outs));
+    gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer, scalesOf(part)], kernel.grid(outs));
     col0 += outs;
   }
 }

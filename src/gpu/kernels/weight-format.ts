@@ -3,20 +3,70 @@
 // swaps that include for the format's file (shaders/weight_<format>.wgsl), which declares binding 2 to
 // match. 16-bit formats keep the bytes as they are on disk and widen them to f32 in the shader, so they
 // need no shader-f16 and compute exactly what f32 storage of the same numbers computes.
+// Quantized formats (q8, q4) also declare binding 5, the per-group scales (and q4's zero points):
+//   q8: int8 values, 4 per u32 (element e in byte e % 4 of word e / 4); one f16 scale per 32
+//       consecutive elements of a row, 2 per u32 (group g in the low half of word g / 2 when g is even);
+//       value = q · scale. Symmetric: GGUF's Q8_0 is exactly this.
+//   q4: uint4 values, 8 per u32 (element e in bits 4·(e % 8) of word e / 8); per group of 32 one u32
+//       holding two f16, the scale (low half) and the zero point (high half); value = (q − zero) · scale.
+//       Asymmetric, so GPTQ/AWQ (integer zeros) and GGUF's Q4_0 (zero 8) are stored exactly.
+// Groups are counted over the row-major matrix (group of element e: e / 32), which is "32 along a
+// row" because quantized matrices have rows of a multiple of 32 elements.
 import type { IncludeSwaps } from '../shader-compose.ts';
-import type { DType } from '../tensor.ts';
+import type { DType, Tensor } from '../tensor.ts';
 
-export type WeightFormat = 'f32' | 'f16' | 'bf16';
+export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8' | 'q4';
 
-export const weightFormats: readonly WeightFormat[] = ['f32', 'f16', 'bf16'];
+export const weightFormats: readonly WeightFormat[] = ['f32', 'f16', 'bf16', 'q8', 'q4'];
+
+export type QuantizedFormat = 'q8' | 'q4';
+
+/** Elements sharing one scale (and zero point) in the quantized formats. */
+export const quantGroupSize = 32;
+
+/** The binding at which a quantized format's include declares its scales buffer. */
+export const weightScalesBinding = 5;
+
+/**
+ * One row range of a weight matrix on the GPU, as loadWeights makes it. Assignable to Tensor, so the
+ * kernels that only know f32/f16/bf16 keep working; quantized kernels read `format` and `scales`.
+ *   buffer: what binding 2 reads (for q8/q4 the packed u32 words; `dtype` is then 'u32');
+ *   scales: what binding 5 reads, present exactly when the format is q8 or q4;
+ *   shape:  the logical matrix [rows, ins] (or [ins] for a vector), in elements, whatever the packing.
+ */
+export interface WeightPart extends Tensor {
+  readonly format: WeightFormat;
+  readonly scales?: GPUBuffer;
+}
+
+export function isQuantized(format: WeightFormat): format is QuantizedFormat {
+  return format === 'q8' || format === 'q4';
+}
 
 /** The include swap that makes a kernel read weights stored in `format`. */
 export function weightIncludes(format: WeightFormat): IncludeSwaps {
   return format === 'f32' ? {} : { weight_f32: `weight_${format}` };
 }
 
-/** The format of a weight tensor from its element type. */
-export function weightFormatOf(dtype: DType): WeightFormat {
-  if (dtype === 'f32' || dtype === 'f16' || dtype === 'bf16') return dtype;
-  throw new Error(`A weight cannot be stored as ${dtype}`);
+/** The format of a weight tensor: a WeightPart's own, else from its element type. */
+export function weightFormatOf(weight: DType | WeightPart | Tensor): WeightFormat {
+  if (typeof weight !== 'string') return 'format' in weight ? (weight as WeightPart).format : weightFormatOf(weight.dtype);
+  if (weight === 'f32' || weight === 'f16' || weight === 'bf16') return weight;
+  throw new Error(`A weight cannot be stored as ${weight}`);
+}
+
+/** GPU bytes of `elements` weights in `format` at binding 2 (data) and binding 5 (scales). */
+export function weightBytes(format: WeightFormat, elements: number): { data: number; scales: number } {
+  const groups = Math.ceil(elements / quantGroupSize);
+  switch (format) {
+    case 'f32':
+      return { data: elements * 4, scales: 0 };
+    case 'f16':
+    case 'bf16':
+      return { data: Math.ceil(elements / 2) * 4, scales: 0 };
+    case 'q8':
+      return { data: Math.ceil(elements / 4) * 4, scales: Math.ceil(groups / 2) * 4 };
+    case 'q4':
+      return { data: Math.ceil(elements / 8) * 4, scales: groups * 4 };
+  }
 }

@@ -5,7 +5,14 @@ import { clearCachedModel, listCachedModels, type CachedModel } from '../../star
 import { formatBytes } from '../format.ts';
 import { urlModelLabel } from '../models.ts';
 
-export function CachedModels() {
+export interface CachedModelList {
+  /** Undefined until the Cache API answered. */
+  models: CachedModel[] | undefined;
+  refresh: () => void;
+}
+
+/** What this browser holds, read once and again after each change. */
+export function useCachedModels(): CachedModelList {
   const [models, setModels] = useState<CachedModel[] | undefined>();
   const refresh = useCallback(() => {
     listCachedModels()
@@ -13,7 +20,10 @@ export function CachedModels() {
       .catch(() => setModels([]));
   }, []);
   useEffect(refresh, [refresh]);
+  return { models, refresh };
+}
 
+export function CachedModels({ cached: { models, refresh } }: { cached: CachedModelList }) {
   if (!models) return null;
   const total = models.reduce((sum, m) => sum + m.bytes, 0);
   return (

@@ -1,12 +1,19 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { copyText } from '../clipboard.ts';
 import { formatBytes, formatCount, formatDuration, formatPerSecond } from '../format.ts';
+import { demoModelAnswers } from '../models.ts';
 import type { ChatMessage, SessionState } from '../session.ts';
+import { Markdown } from './Markdown.tsx';
 
 interface Props {
   state: SessionState;
   onAsk: (question: string) => void;
   onStop: () => void;
   onClear: () => void;
+  /** A new answer to the last question. */
+  onRegenerate: () => void;
+  /** The last question, edited, asked again. */
+  onEdit: (question: string) => void;
   /** Shown as the panel's heading; the embeddable component uses its own. */
   title?: string;
 }
@@ -28,7 +35,7 @@ export function askBlocker(state: SessionState): string | undefined {
   return undefined;
 }
 
-export function ChatPanel({ state, onAsk, onStop, onClear, title = 'Chat' }: Props) {
+export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit, title = 'Chat' }: Props) {
   const ids = useId();
   const [question, setQuestion] = useState('');
   const log = useRef<HTMLOListElement>(null);
@@ -36,6 +43,10 @@ export function ChatPanel({ state, onAsk, onStop, onClear, title = 'Chat' }: Pro
   const answering = phase === 'answering';
   const blocker = askBlocker(state);
   const last = messages.at(-1);
+  // Regenerate and edit apply to the last turn, once nothing runs.
+  const canRedo = !blocker && phase === 'ready';
+  const lastQuestionId = messages.findLast((m) => m.role === 'user')?.id;
+  const lastAnswerId = last?.role === 'assistant' ? last.id : undefined;
 
   // Follow the streaming answer (and keep the end in view when the log shrinks, e.g. under a banner)
   // unless the reader scrolled up to read something earlier; a new question always goes to the end.
@@ -82,6 +93,11 @@ export function ChatPanel({ state, onAsk, onStop, onClear, title = 'Chat' }: Pro
           </button>
         )}
       </div>
+      {state.source?.key === 'demo' && state.model && (
+        <p className="notice warn small demo-note" data-testid="demo-note">
+          {demoModelAnswers}
+        </p>
+      )}
       <ol
         className="chat-log"
         ref={log}
@@ -109,9 +125,19 @@ export function ChatPanel({ state, onAsk, onStop, onClear, title = 'Chat' }: Pro
           </li>
         )}
         {messages.map((m) => (
-          <Message key={m.id} message={m} />
+          <Message
+            key={m.id}
+            message={m}
+            onRegenerate={canRedo && m.id === lastAnswerId ? onRegenerate : undefined}
+            onEdit={canRedo && m.id === lastQuestionId ? onEdit : undefined}
+          />
         ))}
       </ol>
+      {state.chatNotice && (
+        <p className="notice info small" data-testid="chat-notice">
+          {state.chatNotice}
+        </p>
+      )}
       <form className="ask" onSubmit={submit}>
         <label htmlFor={`${ids}-question`} className="visually-hidden">
           Question
@@ -157,13 +183,51 @@ function Step({ done, children }: { done: boolean; children: string }) {
   );
 }
 
-function Message({ message }: { message: ChatMessage }) {
+interface MessageProps {
+  message: ChatMessage;
+  onRegenerate?: () => void;
+  onEdit?: (question: string) => void;
+}
+
+function Message({ message, onRegenerate, onEdit }: MessageProps) {
   const [copied, setCopied] = useState(false);
+  const [editing, setEditing] = useState<string>();
   const { role, text, status, stats, kvBytes, error } = message;
   if (role === 'user') {
+    if (editing !== undefined && onEdit) {
+      const send = (event: FormEvent) => {
+        event.preventDefault();
+        if (!editing.trim()) return;
+        setEditing(undefined);
+        onEdit(editing);
+      };
+      return (
+        <li className="message user editing" data-testid="message-user">
+          <form className="edit-question" onSubmit={send}>
+            <label className="visually-hidden" htmlFor={`edit-${message.id}`}>
+              Edit the question
+            </label>
+            <textarea id={`edit-${message.id}`} className="input" rows={2} value={editing} onChange={(e) => setEditing(e.target.value)} data-testid="edit-question" />
+            <div className="row">
+              <button type="submit" className="button small primary" disabled={!editing.trim()} data-testid="send-edit">
+                Send
+              </button>
+              <button type="button" className="button small quiet" onClick={() => setEditing(undefined)}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        </li>
+      );
+    }
     return (
       <li className="message user" data-testid="message-user">
         <p className="message-text">{text}</p>
+        {onEdit && (
+          <button type="button" className="button small quiet message-action" onClick={() => setEditing(text)} data-testid="edit">
+            Edit
+          </button>
+        )}
       </li>
     );
   }
@@ -174,11 +238,10 @@ function Message({ message }: { message: ChatMessage }) {
   };
   return (
     <li className={`message assistant ${status}`} data-testid="message-answer" data-status={status}>
-      <p className="message-text" data-testid="answer-text">
-        {text}
-        {status === 'streaming' && <span className="cursor" aria-hidden="true" />}
+      <div className="message-text markdown" data-testid="answer-text">
+        <Markdown text={text} />
         {status === 'streaming' && !text && <span className="hint">Thinking…</span>}
-      </p>
+      </div>
       {error && (
         <p className="message-error" role="alert">
           {error.title}: {error.message} {error.help}
@@ -188,7 +251,7 @@ function Message({ message }: { message: ChatMessage }) {
         {stats && (
           <p className="message-stats" data-testid="answer-stats">
             <span title="Time to read the question and produce the first token">Query {formatDuration(stats.queryMs)}</span>
-            <span>{formatPerSecond(stats.decodeTokensPerSecond, 'tokens')}</span>
+            {stats.decodeTokensPerSecond > 0 && <span>{formatPerSecond(stats.decodeTokensPerSecond, 'tokens')}</span>}
             {kvBytes !== undefined && <span title="KV cache held for the document">KV {formatBytes(kvBytes)}</span>}
             <span>
               {formatCount(stats.generatedTokens)} tokens · {stoppedBy[stats.stoppedBy] ?? stats.stoppedBy}
@@ -196,28 +259,19 @@ function Message({ message }: { message: ChatMessage }) {
           </p>
         )}
         {!stats && status === 'stopped' && <p className="message-stats">Stopped</p>}
-        {text && status !== 'streaming' && (
-          <button type="button" className="button small quiet" onClick={() => void copy()} data-testid="copy">
-            {copied ? 'Copied' : 'Copy'}
-          </button>
-        )}
+        <span className="message-actions">
+          {text && status !== 'streaming' && (
+            <button type="button" className="button small quiet" onClick={() => void copy()} data-testid="copy">
+              {copied ? 'Copied' : 'Copy'}
+            </button>
+          )}
+          {onRegenerate && (
+            <button type="button" className="button small quiet" onClick={onRegenerate} data-testid="regenerate">
+              Regenerate
+            </button>
+          )}
+        </span>
       </div>
     </li>
   );
-}
-
-async function copyText(text: string): Promise<void> {
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    // Clipboard API refused (no permission, insecure context): the selection route still works.
-    const area = document.createElement('textarea');
-    area.value = text;
-    area.style.position = 'fixed';
-    area.style.opacity = '0';
-    document.body.append(area);
-    area.select();
-    document.execCommand('copy');
-    area.remove();
-  }
 }

@@ -14,7 +14,7 @@ import { formatBytes, formatParams, formatTokensShort } from '../format.ts';
 import type { SessionState } from '../session.ts';
 import { ProgressBar } from './ProgressBar.tsx';
 import { ErrorNotice } from './ErrorNotice.tsx';
-import { CachedModels } from './CachedModels.tsx';
+import { CachedModels, useCachedModels, type CachedModelList } from './CachedModels.tsx';
 
 interface Props {
   state: SessionState;
@@ -41,6 +41,12 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
   const heading = useRef<HTMLHeadingElement>(null);
   const ids = useId();
   const modelError = error?.step === 'model' && error.kind !== 'lost' ? error : undefined;
+  const cached = useCachedModels();
+  // A load just stored (or continued) a download: read the list again.
+  const refreshCached = cached.refresh;
+  useEffect(() => {
+    if (!loading) refreshCached();
+  }, [loading, refreshCached]);
 
   const hubRepo = parseHubRepo(hubInput);
   const folderMissing = folder ? missingModelFiles(folder.files) : [];
@@ -263,10 +269,11 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
               </span>
             </div>
           </fieldset>
+          {selected && <SelectedModelFacts source={selected} cached={cached} />}
           <p className="hint">
             Sizes are approximate (parameters × 2 bytes, bf16 download); context windows from each config.json.
           </p>
-          <CachedModels />
+          <CachedModels cached={cached} />
           <div className="row load-bar">
             <button type="button" className="button primary" disabled={!selected} onClick={load} data-testid="load-model">
               Load {selected ? selected.label : 'model'}
@@ -275,5 +282,35 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
         </div>
       )}
     </section>
+  );
+}
+
+/**
+ * Before anything downloads: how big the selected model is, how much GPU memory its weights take
+ * (the engine keeps them as f32: twice the bf16 download) and whether this browser already holds it.
+ */
+function SelectedModelFacts({ source, cached }: { source: ModelSource; cached: CachedModelList }) {
+  const base = source.location.kind === 'url' ? source.location.base : undefined;
+  const held = base ? cached.models?.find((m) => m.base === base) : undefined;
+  const state =
+    source.location.kind !== 'url'
+      ? 'On this computer: nothing to download.'
+      : !cached.models
+        ? undefined
+        : !held
+          ? 'Not downloaded yet.'
+          : held.partialFiles.length > 0
+            ? `Partly downloaded (${formatBytes(held.bytes)}): loading continues where it stopped.`
+            : `Downloaded in this browser (${formatBytes(held.bytes)}): loads offline.`;
+  return (
+    <p className="model-facts hint" data-testid="selected-model-facts">
+      {source.downloadBytes !== undefined && (
+        <>
+          Download ≈{formatBytes(source.downloadBytes)} · GPU memory ≈{formatBytes(source.downloadBytes * 2)} for the weights (f32), plus the
+          document&rsquo;s KV cache.{' '}
+        </>
+      )}
+      {state}
+    </p>
   );
 }

@@ -1,0 +1,133 @@
+// `npm run bench:decode -- --model DIR`: decode speed of one model at several context lengths, in Node
+// (Dawn), greedy, two ways in the same run: as the query host answers (src/model/answer-decoder.ts:
+// the id chosen on the GPU, the next token queued before it is read back) and the CPU way (every
+// logit read back, argmax on the CPU); with the per-token breakdown (dispatches, passes, submits,
+// waits, bind groups made, bytes read back). The KV cache is filled with random keys and values instead of
+// encoding a document: decode time does not depend on what the keys say, and a 64K-token encode
+// would cost minutes. Writes <out>.json and <out>.md (default bench/results/decode-latest).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Gpu } from '../src/gpu/gpu.ts';
+import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
+import { KvCache } from '../src/model/kv-cache.ts';
+import { openWeightSource } from '../src/model/open-weight-source.ts';
+import { Transformer } from '../src/model/transformer.ts';
+import { loadWeights, type WeightType } from '../src/model/weights.ts';
+import { uniformStream } from '../src/model/synthetic-weights.ts';
+import { AnswerDecoder } from '../src/model/answer-decoder.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    contexts: { type: 'string', default: '1024,16384,65536' },
+    tokens: { type: 'string', default: '64' },
+    'weight-type': { type: 'string', default: 'f32' },
+    out: { type: 'string', default: 'bench/results/decode-latest' },
+  },
+});
+if (!args.model) throw new Error('--model DIR (a model directory in Hub layout) is required');
+
+interface DecodeRow {
+  context: number;
+  way: 'gpu sampler, queued ahead' | 'logits read back';
+  tokens: number;
+  tokensPerSecond: number;
+  msPerToken: number;
+  perToken: Record<string, number>;
+}
+
+const gpu = await Gpu.create();
+const source = openWeightSource({ kind: 'directory', path: resolve(args.model) });
+const config = parseModelConfig(await source.readJson('config.json'));
+const weightType = args['weight-type'] as WeightType;
+const loadStarted = performance.now();
+const weights = await loadWeights(gpu, source, config, { weightType });
+console.error(`loaded ${args.model} (${(weights.bytes / 2 ** 30).toFixed(2)} GiB as ${weightType}) in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s on ${gpu.adapter.description}`);
+const transformer = new Transformer(gpu, config, weights);
+const tokens = Number(args.tokens);
+const rows: DecodeRow[] = [];
+for (const context of args.contexts.split(',').map(Number)) {
+  const cache = new KvCache(gpu, { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim }, context + tokens + 8);
+  await fillWithRandomKv(cache, config, context);
+  for (const way of ['gpu sampler, queued ahead', 'logits read back'] as const) {
+    await timeDecode(cache, context, 4, way); // warm-up: compiles pipelines, makes bind groups
+    cache.truncate(context);
+    const row = await timeDecode(cache, context, tokens, way);
+    cache.truncate(context);
+    rows.push(row);
+    console.error(`  context ${context}, ${way}: ${row.tokensPerSecond.toFixed(1)} tok/s`);
+  }
+  cache.destroy();
+}
+
+const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, weightBytes: weights.bytes, rows };
+await mkdir(resolve(args.out, '..'), { recursive: true });
+await writeFile(`${args.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
+const markdown = formatMarkdown(report);
+await writeFile(`${args.out}.md`, markdown);
+console.log(markdown);
+transformer.destroy();
+weights.destroy();
+gpu.destroy();
+process.exit(0);
+
+/** Appends `context` rows at positions 0… with random keys and values, as a long document would leave. */
+async function fillWithRandomKv(cache: KvCache, c: ModelConfig, context: number): Promise<void> {
+  cache.append(context, 0);
+  const tokenFloats = c.kvHeads * c.headDim;
+  const block = uniformStream(7)(4096 * tokenFloats, 1);
+  for (let layer = 0; layer < c.layers; layer++) {
+    for (const span of cache.spans(layer)) {
+      for (let row = 0; row < span.length; row += 4096) {
+        const n = Math.min(4096, span.length - row);
+        const at = (span.start + row) * tokenFloats * 4;
+        gpu.write(span.keys, block.subarray(0, n * tokenFloats), at);
+        gpu.write(span.values, block.subarray(0, n * tokenFloats), at);
+      }
+    }
+    await gpu.finish();
+  }
+}
+
+async function timeDecode(cache: KvCache, context: number, count: number, way: DecodeRow['way']): Promise<DecodeRow> {
+  const before = { ...gpu.counters };
+  const started = performance.now();
+  if (way === 'logits read back') {
+    let id = 1;
+    for (let i = 0; i < count; i++) {
+      const logits = await transformer.forward({ ids: [id], firstPosition: context + i, cache, attention: { kind: 'causal' }, logits: 'last' });
+      id = argmax(await gpu.readF32(logits!));
+    }
+  } else {
+    const answer = new AnswerDecoder(gpu, transformer, cache, { sampling: { temperature: 0 }, vocab: config.vocab, seen: [] });
+    let id = 1;
+    for (let i = 0; i < count; i++) id = await answer.step([id], context + i);
+    await answer.end();
+  }
+  const ms = performance.now() - started;
+  const perToken = Object.fromEntries(Object.entries(gpu.counters).map(([k, v]) => [k, (v - before[k as keyof typeof before]) / count]));
+  return { context, way, tokens: count, tokensPerSecond: (count * 1000) / ms, msPerToken: ms / count, perToken };
+}
+
+function argmax(values: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
+  return best;
+}
+
+function formatMarkdown(r: typeof report): string {
+  const lines = [
+    `# Decode: ${r.model} (${r.modelType}, ${r.layers} layers, ${r.weightType} weights, ${(r.weightBytes / 2 ** 30).toFixed(2)} GiB)`,
+    '',
+    `Adapter: ${r.adapter}. Greedy, one token per forward; KV cache filled with random values. Per-token counts include the token queued ahead.`,
+    '',
+    '| context | way | tok/s | ms/token | dispatches | passes | submits | waits | bind groups made | bytes read |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const row of r.rows) {
+    const p = row.perToken;
+    lines.push(`| ${row.context} | ${row.way} | ${row.tokensPerSecond.toFixed(1)} | ${row.msPerToken.toFixed(2)} | ${p.dispatches} | ${p.passes} | ${p.submits} | ${p.waits} | ${p.bindGroupsMade.toFixed(1)} | ${p.bytesRead} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}

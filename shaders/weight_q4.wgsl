@@ -1,0 +1,28 @@
+// Weight reads for q4: uint4 values eight to a u32 (element e in bits 4·(e % 8) of word e / 8); per
+// group of 32 consecutive elements one u32 at binding 5 holding two f16, the scale (low half) and the
+// zero point (high half); value = (q − zero) · scale. Layout: src/gpu/kernels/weight-format.ts. Same
+// functions as shaders/weight_f32.wgsl.
+//#include weight_q_scales
+
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(5) var<storage, read> w_scales: array<u32>;
+
+/** (scale, zero) of the group holding element e. */
+fn q4_group(e: u32) -> vec2<f32> {
+  let packed = w_scales[e / 32u];
+  return vec2<f32>(q_f16_to_f32(packed & 0xffffu), q_f16_to_f32(packed >> 16u));
+}
+
+fn weight4(e: u32) -> vec4<f32> {
+  // e is a multiple of 4: its four nibbles are the low or the high half of one word.
+  let half = w[e / 8u] >> ((e % 8u) * 4u);
+  let q = vec4<u32>(half & 0xfu, (half >> 4u) & 0xfu, (half >> 8u) & 0xfu, (half >> 12u) & 0xfu);
+  let g = q4_group(e);
+  return (vec4<f32>(q) - g.y) * g.x;
+}
+
+fn weight1(e: u32) -> f32 {
+  let q = (w[e / 8u] >> ((e % 8u) * 4u)) & 0xfu;
+  let g = q4_group(e);
+  return (f32(q) - g.y) * g.x;
+}

@@ -1,0 +1,171 @@
+// loadWeights in every weight format: 16-bit checkpoints kept as they are on disk (bf16 stays bf16, f16
+// stays f16, f32 rounded to the one asked for), q8/q4 quantized at load; what the GPU reads back
+// (through weight_expand) against the CPU's own conversion of the file, and the bytes against the
+// memory plan. Shapes the formats cannot hold are refused with the reason.
+import { describe, expect, it } from 'vitest';
+import type { Gpu } from '../../src/gpu/gpu.ts';
+import { expandWeight } from '../../src/gpu/kernels/weight-expand.ts';
+import type { WeightPart } from '../../src/gpu/kernels/weight-format.ts';
+import { parseModelConfig } from '../../src/model/config.ts';
+import { roundThrough } from '../../src/model/dtype.ts';
+import { openCheckpoint } from '../../src/model/formats/checkpoint.ts';
+import { dequantize, quantize } from '../../src/model/formats/quantize.ts';
+import { planMemory } from '../../src/model/memory-plan.ts';
+import { syntheticModelFiles } from '../../src/model/synthetic-weights.ts';
+import { fileWeightSource, urlWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
+import { loadWeights, ModelWeightsError, type LoadedLinear, type WeightType } from '../../src/model/weights.ts';
+import { fixtureConfig, fixtureModels, fixtureSource, fixturesUrl, fixtureWeights } from '../support/fixtures.ts';
+import { testGpu } from '../support/gpu.ts';
+
+/** test/fixtures/formats: from disk in Node, over HTTP from the test server in the browser. */
+async function formatFixtures(): Promise<WeightSource> {
+  const url = new URL('../formats/', fixturesUrl); // beside hf-golden, served the same way
+  if (url.protocol !== 'file:') return urlWeightSource(url.href, { cache: false });
+  const { directoryWeightSource } = await import('../../src/model/weight-source.node.ts');
+  return directoryWeightSource(decodeURIComponent(url.pathname));
+}
+
+async function expandLinear(gpu: Gpu, w: LoadedLinear): Promise<Float32Array> {
+  const out = new Float32Array(w.outs * w.ins);
+  let at = 0;
+  for (const part of w.parts) {
+    const values = gpu.tensor('f32', [part.shape[0] * w.ins]);
+    gpu.run((encoder) => expandWeight(gpu, encoder, part, values));
+    out.set(await gpu.readF32(values), at);
+    at += part.shape[0] * w.ins;
+  }
+  return out;
+}
+
+const fileDType = { 'tiny-llama3': 'bf16', 'tiny-qwen2': 'f16', 'tiny-qwen3': 'f32' } as const;
+const limits = (gpu: Gpu) => ({ maxBufferSize: gpu.device.limits.maxBufferSize, maxStorageBufferBindingSize: gpu.maxBindingBytes });
+
+describe.each(fixtureModels)('loadWeights in 16 bits, %s', (model) => {
+  it.each(['bf16', 'f16'] as const)('asked for %s: 16-bit files as they are, f32 files rounded; norms and biases f32', async (weightType) => {
+    const gpu = await testGpu();
+    const [config, cpu] = await Promise.all([fixtureConfig(model), fixtureWeights(model)]);
+    const weights = await loadWeights(gpu, await fixtureSource(model), config, { weightType });
+    try {
+      const stored = fileDType[model] === 'f32' ? weightType : fileDType[model];
+      const p = `model.layers.${config.layers - 1}.`;
+      for (const [w, name] of [
+        [weights.embedding, 'model.embed_tokens.weight'],
+        [weights.layers[config.layers - 1].q, `${p}self_attn.q_proj.weight`],
+        [weights.layers[config.layers - 1].down, `${p}mlp.down_proj.weight`],
+      ] as const) {
+        expect(w.parts[0].format).toBe(stored);
+        expect(w.parts[0].dtype).toBe(stored);
+        // Read through the format's WGSL: exactly the file's numbers (rounded once when the file is f32).
+        expect(await expandLinear(gpu, w)).toEqual(roundThrough(cpu.get(name)!, stored));
+      }
+      expect(weights.finalNorm.dtype).toBe('f32');
+      const bias = weights.layers[0].k.bias;
+      if (bias) expect(bias.dtype).toBe('f32');
+      expect(weights.bytes).toBe(planMemory(config, { contextTokens: 0, weightType, limits: limits(gpu) }).weightBytes);
+    } finally {
+      weights.destroy();
+    }
+  });
+});
+
+describe('loadWeights quantized at load', () => {
+  it.each(['q8', 'q4'] as const)('%s: every matrix packed with its scales, read back as the reference dequantizer reads it', async (weightType) => {
+    const gpu = await testGpu();
+    const model = 'tiny-qwen2';
+    const [config, cpu] = await Promise.all([fixtureConfig(model), fixtureWeights(model)]);
+    const weights = await loadWeights(gpu, await fixtureSource(model), config, { weightType });
+    try {
+      const layer = weights.layers[1];
+      for (const [w, name] of [
+        [weights.embedding, 'model.embed_tokens.weight'],
+        [layer.v, 'model.layers.1.self_attn.v_proj.weight'],
+        [layer.up, 'model.layers.1.mlp.up_proj.weight'],
+      ] as const) {
+        const part: WeightPart = w.parts[0];
+        expect([part.format, part.dtype, part.scales !== undefined]).toEqual([weightType, 'u32', true]);
+        const values = cpu.get(name)!;
+        const want = dequantize(quantize(weightType, values));
+        expect(await expandLinear(gpu, w)).toEqual(want);
+        // The quantization error is within the format's step: |x| / 127 for q8, range / 15 for q4.
+        const worst = values.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+        const largest = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        expect(worst).toBeLessThanOrEqual(weightType === 'q8' ? largest / 254 + 1e-7 : (2 * largest) / 15);
+      }
+      expect(layer.k.bias!.dtype).toBe('f32');
+      expect(weights.bytes).toBe(planMemory(config, { contextTokens: 0, weightType, limits: limits(gpu) }).weightBytes);
+    } finally {
+      weights.destroy();
+    }
+  });
+});
+
+describe('loadWeights quantized, matrices larger than one storage binding', () => {
+  it.each(['q8', 'q4'] as const)('%s: row ranges with their own scales hold the whole matrix', async (weightType) => {
+    const gpu = await testGpu();
+    // Bindings of 1 KiB: 16 rows of 64 q8 weights, 32 of q4, per part.
+    const small = Object.create(gpu, { maxBindingBytes: { value: 1024 } }) as Gpu;
+    const config = await fixtureConfig('tiny-qwen3');
+    const cpu = await fixtureWeights('tiny-qwen3');
+    const weights = await loadWeights(small, await fixtureSource('tiny-qwen3'), config, { weightType });
+    try {
+      const lmHead = weights.lmHead;
+      expect(lmHead.parts.length).toBe(Math.ceil(lmHead.outs / (weightType === 'q8' ? 16 : 32)));
+      expect(lmHead.parts.every((p) => p.buffer.size <= 1024 && p.scales !== undefined)).toBe(true);
+      expect(await expandLinear(gpu, lmHead)).toEqual(dequantize(quantize(weightType, cpu.get('lm_head.weight')!)));
+    } finally {
+      weights.destroy();
+    }
+  });
+});
+
+describe('loadWeights refuses shapes a format cannot hold', () => {
+  const source = (hidden: number) => {
+    const shape = { name: 'odd', modelType: 'llama' as const, hidden, intermediate: 64, layers: 1, heads: 2, kvHeads: 1, headDim: 8, vocab: 64, maxPositions: 64 };
+    const files = syntheticModelFiles(shape);
+    const config = parseModelConfig(JSON.parse(new TextDecoder().decode(files.get('config.json'))));
+    return { config, source: fileWeightSource(new Map([...files].map(([name, bytes]) => [name, new File([bytes as Uint8Array<ArrayBuffer>], name)]))) };
+  };
+  const cases: Array<[number, WeightType, RegExp]> = [
+    [36, 'q8', /"model\.embed_tokens\.weight" has rows of 36 elements, not whole groups of 32: it cannot be stored as q8 \(use bf16 or f16 weights\)/],
+    [36, 'q4', /rows of 36 elements, not whole groups of 32: it cannot be stored as q4/],
+    [18, 'f16', /"model\.embed_tokens\.weight" has rows of 18 elements: weight matrices need a multiple of 4/],
+  ];
+  it.each(cases)('hidden %i as %s', async (hidden, weightType, message) => {
+    const gpu = await testGpu();
+    const { config, source: files } = source(hidden);
+    const error = await loadWeights(gpu, files, config, { weightType }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ModelWeightsError);
+    expect((error as Error).message).toMatch(message);
+    // The same model in a format that can hold it loads.
+    const ok = await loadWeights(gpu, files, config, { weightType: 'f32' }).catch((e: unknown) => e);
+    if (hidden % 4 === 0) (ok as { destroy(): void }).destroy();
+    else expect((ok as Error).message).toMatch(/multiple of 4/);
+  });
+});
+
+describe('loadWeights from a GGUF file', () => {
+  it('each tensor in the format its ggml type maps to, read back as the reference reads it; bytes as planned', async () => {
+    const gpu = await testGpu();
+    const fixtures = await formatFixtures();
+    const checkpoint = await openCheckpoint(fixtures, 'tiny-llama.gguf');
+    const weights = await loadWeights(gpu, fixtures, checkpoint.config, { weightType: 'f16', provider: checkpoint.provider });
+    try {
+      const layer = weights.layers[0];
+      const formats = [weights.embedding, layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down, weights.lmHead].map((w) => w.parts[0].format);
+      // BF16 and F16 stay 16-bit (f16 asked), Q4_K/Q4_0 → q4, Q6_K/Q8_0 → q8.
+      expect(formats).toEqual(['bf16', 'q4', 'q8', 'q8', 'q4', 'q4', 'q8', 'q8', 'f16']);
+      for (const [w, name] of [
+        [layer.q, 'model.layers.0.self_attn.q_proj.weight'],
+        [layer.down, 'model.layers.0.mlp.down_proj.weight'],
+      ] as const) {
+        const stored = await checkpoint.provider.get(name)!.read(0, w.outs);
+        if (stored.kind !== 'packed') expect.fail(`${name} should be quantized`);
+        expect(await expandLinear(gpu, w)).toEqual(dequantize(stored.packed));
+      }
+      const plan = planMemory(checkpoint.config, { contextTokens: 0, weightType: 'f16', tensorFormats: checkpoint.tensorFormats, limits: limits(gpu) });
+      expect(weights.bytes).toBe(plan.weightBytes);
+    } finally {
+      weights.destroy();
+    }
+  });
+});
