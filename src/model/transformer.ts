@@ -81,8 +81,9 @@ export interface ForwardRequest {
   afterLogits?: (encoder: GPUCommandEncoder, logits: Tensor) => void;
   /**
    * The most positions this conversation (document, questions and answers) may reach: LongRoPE picks
-   * its factors from it, once for the whole document (see ropeInverseFrequencies). Every forward over
-   * one cache must pass the same value. Default: the model's max_position_embeddings.
+   * its factors from it, once for the whole document (see ropeInverseFrequencies). A forward without
+   * it uses the value an earlier forward gave for the same cache, so every key of one cache is rotated
+   * alike; without either, the model's max_position_embeddings.
    */
   conversationLength?: number;
 }
@@ -127,6 +128,8 @@ export class Transformer {
   private readonly ropeDType: 'f32' | 'f16' | 'bf16';
   /** By the frequencies' values: layers with the same RoPE share one table. */
   private readonly ropeTables = new Map<string, RopeTable>();
+  /** ForwardRequest.conversationLength as first given for each cache. */
+  private readonly conversationLengths = new WeakMap<KvCache, number>();
   /** The last conversation length's tables per layer: a decoded token does not recompute them. */
   private layerRopeCache: { conversationLength: number; ropes: (RopeTable | undefined)[] } | undefined;
   private activations: Activations | undefined;
@@ -157,6 +160,11 @@ export class Transformer {
     };
     this.layerShapes = config.family.layers.map((layer) => ({ ...this.shape, window: layer.window }));
     this.ropeDType = options.ropeDType ?? 'f32';
+  }
+
+  private conversationLength({ cache, conversationLength }: ForwardRequest): number {
+    if (conversationLength !== undefined && !this.conversationLengths.has(cache)) this.conversationLengths.set(cache, conversationLength);
+    return conversationLength ?? this.conversationLengths.get(cache) ?? this.config.maxPositionEmbeddings;
   }
 
   /** Per layer, the RoPE table for a conversation of up to `conversationLength` positions (undefined: a NoPE layer). */
@@ -238,7 +246,7 @@ export class Transformer {
     const { gpu, config, weights } = this;
     const { family } = config;
     const rows = request.ids.length;
-    const ropes = this.layerRopes(request.conversationLength ?? config.maxPositionEmbeddings);
+    const ropes = this.layerRopes(this.conversationLength(request));
     const norm = { weightOffset: family.normWeightOffset };
     const a = this.activationsFor(rows);
     if (!request.tokens) gpu.write(a.ids, Uint32Array.from(request.ids));

@@ -72,8 +72,6 @@ export class Host {
   private cache: KvCache | undefined;
   private answer: AnswerDecoder | undefined;
   private lost: string | undefined;
-  /** Of the encoded document, for every forward over its cache (ForwardRequest.conversationLength). */
-  private conversationLength: number | undefined;
 
   private constructor(
     readonly index: number,
@@ -140,7 +138,6 @@ export class Host {
     const shape = { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim };
     const cache = new KvCache(this.gpu, shape, job.capacity, job.attention === 'star' ? job.blockSize : 1, this.maxKvChunkBytes);
     this.cache = cache;
-    this.conversationLength = job.conversationLength;
     const { conversationLength } = job;
     let anchorCache: KvCache | undefined;
     try {
@@ -204,7 +201,7 @@ export class Host {
   async feed(ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention): Promise<Float32Array> {
     this.checkAlive();
     try {
-      const out = await this.transformer.forward({ ids, firstPosition, cache: this.requireCache(), attention: { kind: 'causal' }, logits, remote, conversationLength: this.conversationLength });
+      const out = await this.transformer.forward({ ids, firstPosition, cache: this.requireCache(), attention: { kind: 'causal' }, logits, remote });
       if (!out) throw new Error('no logits');
       return await this.gpu.readF32(out);
     } catch (error) {

@@ -8,7 +8,8 @@ import { StarEngine } from '../../src/star/engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { scoreGreedy } from '../../src/star/greedy-score.ts';
 import { openWorkerHost } from '../../src/star/worker-host.ts';
-import { familyFixtureModels, fixtureLocation, loadGolden, type FixtureModel, type Golden, type GoldenRun } from '../support/fixtures.ts';
+import { familyFixtureModels, fixtureConfig, fixtureLocation, fixtureWeights, loadGolden, type FixtureModel, type Golden, type GoldenRun } from '../support/fixtures.ts';
+import { ReferenceModel } from '../reference/model.ts';
 import type { ModelLocation } from '../../src/model/open-weight-source.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { inBrowser } from '../support/gpu.ts';
@@ -87,6 +88,38 @@ if (!inBrowser) describe('f16 weights, fused projections split at load', () => {
     try {
       await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 128 });
       expectMatches(await scoreQuery(engine, golden), golden.star.get(128)!, 'tiny-phi3 star b=128 f16 weights');
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
+// LongRoPE's short factors: a conversation that stays within original_max_position_embeddings (64 for
+// tiny-phi3) keeps them in both phases — the query and every decoded token rotate as the document did
+// — checked against the CPU reference model given the same conversation length.
+describe('tiny-phi3: LongRoPE short factors for a short conversation', () => {
+  it('a 40-token context with room for 20 more: short factors throughout, as the reference computes', async () => {
+    const golden = await loadGolden('tiny-phi3');
+    const [context, query, steps, room] = [Array.from(golden.contextIds.subarray(0, 40)), Array.from(golden.queryIds), 4, 20];
+    const [config, weights] = await Promise.all([fixtureConfig('tiny-phi3'), fixtureWeights('tiny-phi3')]);
+    const reference = (conversationLength: number) => {
+      const model = new ReferenceModel(config, weights, { conversationLength });
+      const cache = model.newCache();
+      model.forward(cache, context, context.map((_, i) => i));
+      const { logits } = model.generate(cache, query, steps);
+      const all = new Float32Array(logits.length * config.vocab);
+      logits.forEach((row, i) => all.set(row, i * config.vocab));
+      return all;
+    };
+    const short = reference(context.length + room);
+    expect(maxAbsDiff(short, reference(config.maxPositionEmbeddings))).toBeGreaterThan(1e-2);
+    const engine = await StarEngine.create({ model: location('tiny-phi3'), conversationRoom: room, openHost: inBrowser ? openWorkerHost : openLocalHost });
+    try {
+      await engine.encode(context, { attention: 'full' });
+      const got = await scoreGreedy(engine, query, steps);
+      const diff = maxAbsDiff(got.logits, short);
+      console.log(`tiny-phi3 short factors (conversation of ${context.length + room}): max |logit diff| vs the CPU reference ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThan(tolerance);
     } finally {
       await engine.dispose();
     }
