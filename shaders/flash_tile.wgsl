@@ -13,6 +13,18 @@
 //   fn load_kv(is_value: bool, key: u32, e: u32) -> f32  element e of key `key`'s row [kv_heads·HEAD_DIM]
 //                                                         of the keys (is_value = false) or the values;
 //   fn key_position(key: u32) -> u32                    the position of key `key`.
+//
+// Which keys a query sees is decided here for every kernel, by true positions: causal (key position ≤
+// query position) and, for a sliding-window layer, within the window (query − key position < WINDOW).
+// Scores may be soft-capped (Gemma 2) before the softmax.
+
+//#include tanh
+
+// Sliding window (Mistral v0.1, Gemma's local layers, Qwen's use_sliding_window): a key is visible only
+// when its position is greater than the query's minus WINDOW. 0: no window.
+override WINDOW: u32 = 0u;
+// Soft-capping (Gemma 2): score → SOFTCAP · tanh(score / SOFTCAP), on the scaled score. 0: none.
+override SOFTCAP: f32 = 0.0;
 
 // Tile sizes are chosen (by measurement) in src/gpu/kernels/attention.ts.
 override HEAD_DIM: u32;
@@ -122,12 +134,15 @@ fn flash_stage(is_value: bool, key0: u32, n: u32) {
 }
 
 fn flash_visible(key: u32) -> bool {
-  return key_position(key) <= q_position;
+  let position = key_position(key);
+  // q_position − position cannot wrap: it is evaluated only for keys at or before the query.
+  return position <= q_position && (WINDOW == 0u || q_position - position < WINDOW);
 }
 
 fn flash_score(c: u32) -> f32 {
   var s = 0.0;
   for (var k = 0u; k < LANES; k++) { s += partial_tile[(row * KEYS + c) * LANES + k]; }
+  if (SOFTCAP > 0.0) { s = SOFTCAP * stable_tanh(s / SOFTCAP); }
   return s;
 }
 

@@ -1,5 +1,8 @@
 // RMS normalization over the last dimension, as Hugging Face's LlamaRMSNorm computes it in float32:
 //   y = weight * (x / sqrt(mean(x²) + eps))
+// Gemma's norms scale by (1 + weight) instead (WEIGHT_OFFSET = 1; the sum rounds to f32 first, as
+// torch's `1.0 + self.weight.float()`). With ACCUMULATE, main adds the result to y (Gemma's norms after
+// attention and after the MLP, straight into the residual stream).
 // Two entry points:
 //   main      x[rows, dim] -> y[rows, dim], one workgroup of 256 per row (hidden-size rows);
 //   in_place  x[rows, dim] normalized in place, one workgroup of 64 per row — Qwen3's q_norm/k_norm,
@@ -8,6 +11,9 @@
 
 //#include grid
 //#include workgroup_reduce
+
+override WEIGHT_OFFSET: f32 = 0.0;
+override ACCUMULATE: bool = false;
 
 struct Params {
   rows: u32,
@@ -27,6 +33,10 @@ fn inverse_rms(sum_of_squares: f32) -> f32 {
   return inverseSqrt(sum_of_squares / f32(p.dim) + p.eps);
 }
 
+fn scaled_weight(i: u32) -> f32 {
+  return WEIGHT_OFFSET + f32(weight[i]);
+}
+
 @compute @workgroup_size(256)
 fn main(
   @builtin(workgroup_id) group: vec3u,
@@ -43,7 +53,8 @@ fn main(
   }
   let scale = inverse_rms(workgroup_sum(thread, squares, 256u));
   for (var i = thread; i < p.dim; i += 256u) {
-    y[base + i] = f32(weight[i]) * (x[base + i] * scale);
+    let normed = scaled_weight(i) * (x[base + i] * scale);
+    y[base + i] = select(normed, y[base + i] + normed, ACCUMULATE);
   }
 }
 
@@ -63,6 +74,6 @@ fn in_place(
   }
   let scale = inverse_rms(workgroup_sum(thread, squares, 64u));
   for (var i = thread; i < p.dim; i += 64u) {
-    x_inout[base + i] = f32(weight[i]) * (x_inout[base + i] * scale);
+    x_inout[base + i] = scaled_weight(i) * (x_inout[base + i] * scale);
   }
 }

@@ -26,6 +26,11 @@ export interface ChatTemplateOptions {
 export class ChatTemplate {
   private readonly template: Template;
   private readonly variables: Record<string, unknown>;
+  /**
+   * Whether the template takes a system message. Gemma 2's raises "System role not supported"; the
+   * system prompt then opens the first user message, as Gemma 3's template itself does.
+   */
+  readonly systemRole: boolean;
 
   constructor(source: string, options: ChatTemplateOptions = {}) {
     this.template = new Template(source);
@@ -47,6 +52,19 @@ export class ChatTemplate {
       star_reader_strftime: (format: string) => strftime(date, format),
       ...options.variables,
     };
+    this.systemRole = this.renders([
+      { role: 'system', content: 's' },
+      { role: 'user', content: 'u' },
+    ]);
+  }
+
+  private renders(messages: readonly ChatMessage[]): boolean {
+    try {
+      this.render(messages, true);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   render(messages: readonly ChatMessage[], addGenerationPrompt: boolean): string {
@@ -134,14 +152,18 @@ function firstUserMessage(document: string, question: string): string {
   return document + '\n\n' + question;
 }
 
-function conversation(history: Omit<ChatHistory, 'fed'>, question: string, lastAnswer?: string): ChatMessage[] {
-  const messages: ChatMessage[] = history.system === undefined ? [] : [{ role: 'system', content: history.system }];
+function conversation(template: ChatTemplate, history: Omit<ChatHistory, 'fed'>, question: string, lastAnswer?: string): ChatMessage[] {
+  const { system } = history;
+  const systemMessage = system !== undefined && template.systemRole;
+  const messages: ChatMessage[] = systemMessage ? [{ role: 'system', content: system }] : [];
+  // Without a system role, the system prompt opens the first user message.
+  const first = (q: string) => (system !== undefined && !systemMessage ? system + '\n\n' : '') + firstUserMessage(history.document, q);
   history.turns.forEach((turn, i) => {
-    const content = i === 0 ? firstUserMessage(history.document, turn.question) : turn.question;
+    const content = i === 0 ? first(turn.question) : turn.question;
     const answer = i === history.turns.length - 1 && lastAnswer !== undefined ? lastAnswer : turn.answer;
     messages.push({ role: 'user', content }, { role: 'assistant', content: answer });
   });
-  const content = history.turns.length === 0 ? firstUserMessage(history.document, question) : question;
+  const content = history.turns.length === 0 ? first(question) : question;
   messages.push({ role: 'user', content });
   return messages;
 }
@@ -163,9 +185,9 @@ function splitAt(text: string, mark: string): [string, string] {
 export function splitDocumentPrompt(template: ChatTemplate, input: DocumentPromptInput): DocumentPrompt {
   const question = input.question.trim();
   const history = { system: input.system, document: input.document, turns: [] };
-  const [context, rest] = splitAt(template.render(conversation(history, QUESTION_MARK), true), QUESTION_MARK);
+  const [context, rest] = splitAt(template.render(conversation(template, history, QUESTION_MARK), true), QUESTION_MARK);
   const query = question + rest;
-  if (context + query !== template.render(conversation(history, question), true)) {
+  if (context + query !== template.render(conversation(template, history, question), true)) {
     throw new Error('chat template: the question changes the render around it; cannot split the prompt');
   }
   return { context, query, addSpecialTokens: false };
@@ -181,9 +203,9 @@ export function splitDocumentPrompt(template: ChatTemplate, input: DocumentPromp
 export function followUpQuery(template: ChatTemplate, history: ChatHistory, question: string): string {
   if (history.turns.length === 0) throw new Error('followUpQuery: no earlier turn; use splitDocumentPrompt');
   const asked = question.trim();
-  const full = template.render(conversation(history, asked), true);
+  const full = template.render(conversation(template, history, asked), true);
   if (full.startsWith(history.fed)) return full.slice(history.fed.length);
-  return splitAt(template.render(conversation(history, asked, ANSWER_MARK), true), ANSWER_MARK)[1];
+  return splitAt(template.render(conversation(template, history, asked, ANSWER_MARK), true), ANSWER_MARK)[1];
 }
 
 /** For base models without a chat template. Generation should stop at PLAIN_STOP_STRINGS. */

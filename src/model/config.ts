@@ -2,17 +2,27 @@
 // Hub configs come from several transformers versions: rope settings may be legacy `rope_theta` +
 // `rope_scaling` (with `type` or `rope_type`) or the newer `rope_parameters`; both are read here.
 import type { RopeScaling } from './rope-frequencies.ts';
+import { parseFamily, type FamilyConfig } from './families.ts';
 
-export const supportedModelTypes = ['llama', 'mistral', 'qwen2', 'qwen3'] as const;
+export const supportedModelTypes = ['llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'smollm3', 'gemma2', 'gemma3_text'] as const;
 export type ModelType = (typeof supportedModelTypes)[number];
 
-const supportedRopeTypes = ['default', 'linear', 'llama3', 'dynamic', 'yarn'] as const;
+/** Hub model types that are close to a supported one but are not it, with what to do instead. */
+const unsupportedRelatives: Record<string, string> = {
+  gemma3: 'the multimodal Gemma 3 (a vision tower and language_model.* weights); Gemma 3 1B, or a text-only gemma3_text conversion, is supported',
+  gemma: 'Gemma 1; Gemma 2 (gemma2) and Gemma 3 (gemma3_text) are supported',
+  phi3small: 'Phi-3-small (block-sparse attention); Phi-3/3.5-mini and Phi-4-mini (phi3) are supported',
+  phimoe: 'Phi-3.5-MoE; Phi-3/3.5-mini and Phi-4-mini (phi3) are supported',
+};
+
+// 'su' is longrope's older name in Phi-3 configs.
+const supportedRopeTypes = ['default', 'linear', 'llama3', 'dynamic', 'yarn', 'longrope', 'su'] as const;
 
 export interface RopeConfig {
   theta: number;
   /** undefined: plain RoPE (rope type "default"). */
   scaling: RopeScaling | undefined;
-  /** Fraction of each head's dimensions that are rotated (1 for every supported family so far). */
+  /** Fraction of each head's dimensions that are rotated (Phi-4-mini: 0.75). */
   partialRotaryFactor: number;
 }
 
@@ -32,8 +42,10 @@ export interface ModelConfig {
   attentionBias: boolean;
   /** o_proj has a bias (Llama and Qwen3 with attention_bias; never Qwen2). */
   attentionOutputBias: boolean;
-  /** Per-head RMSNorm of q and k before RoPE (Qwen3). */
+  /** Per-head RMSNorm of q and k before RoPE (Qwen3, Gemma 3). */
   qkNorm: boolean;
+  /** Per-layer attention and the family's conventions (families.ts). */
+  family: FamilyConfig;
   maxPositionEmbeddings: number;
   bosTokenId: number | undefined;
   eosTokenIds: number[];
@@ -111,6 +123,9 @@ export function parseModelConfig(json: unknown): ModelConfig {
   if (!has(json, 'model_type')) {
     throw new ModelConfigError(`missing field "model_type" (supported: ${supportedModelTypes.join(', ')})`);
   }
+  if (typeof modelType === 'string' && unsupportedRelatives[modelType]) {
+    throw new ModelConfigError(`model_type "${modelType}" is not supported: it is ${unsupportedRelatives[modelType]}`);
+  }
   if (!(supportedModelTypes as readonly unknown[]).includes(modelType)) {
     throw new ModelConfigError(
       `model_type ${JSON.stringify(modelType)} is not supported (supported: ${supportedModelTypes.join(', ')})`,
@@ -137,14 +152,16 @@ export function parseModelConfig(json: unknown): ModelConfig {
   }
   if (headDim % 2 !== 0) throw new ModelConfigError(`head_dim ${headDim} is odd: RoPE needs an even head size`);
 
-  const hiddenAct = has(json, 'hidden_act') ? json.hidden_act : 'silu';
-  if (hiddenAct !== 'silu') {
-    throw new ModelConfigError(`hidden_act ${JSON.stringify(hiddenAct)} is not supported (only silu)`);
-  }
   if (bool(json, 'mlp_bias', false)) throw new ModelConfigError('mlp_bias: true is not supported');
-  checkNoSlidingWindow(json, type);
 
   const attentionBiasField = bool(json, 'attention_bias', false);
+  if (type === 'phi3' && attentionBiasField) throw new ModelConfigError('attention_bias: true is not supported for phi3 (a fused qkv_proj bias)');
+  const rope = parseRope(json, headDim);
+  const family = parseFamily(json, { type, layers, headDim, hidden, rope }, {
+    optionalNum,
+    bool,
+    error: (message) => new ModelConfigError(message),
+  });
   return {
     modelType: type,
     hidden,
@@ -155,30 +172,16 @@ export function parseModelConfig(json: unknown): ModelConfig {
     intermediate: positiveInt(json, 'intermediate_size'),
     vocab: positiveInt(json, 'vocab_size'),
     rmsNormEps: positive(json, 'rms_norm_eps'),
-    rope: parseRope(json, headDim),
+    rope,
     tieWordEmbeddings: bool(json, 'tie_word_embeddings', false),
     attentionBias: type === 'qwen2' || attentionBiasField,
     attentionOutputBias: type !== 'qwen2' && attentionBiasField,
-    qkNorm: type === 'qwen3',
+    qkNorm: type === 'qwen3' || type === 'gemma3_text',
+    family,
     maxPositionEmbeddings: positiveInt(json, 'max_position_embeddings'),
     bosTokenId: tokenIds(json, 'bos_token_id')[0],
     eosTokenIds: tokenIds(json, 'eos_token_id'),
   };
-}
-
-function checkNoSlidingWindow(json: Json, type: ModelType): void {
-  const unsupported = (detail: string) =>
-    new ModelConfigError(`sliding-window attention is enabled (${detail}); Star Reader supports full attention only`);
-  // Qwen configs always carry a `sliding_window` size; only `use_sliding_window` turns it on.
-  if (type === 'mistral' && has(json, 'sliding_window')) throw unsupported(`sliding_window: ${JSON.stringify(json.sliding_window)}`);
-  if ((type === 'qwen2' || type === 'qwen3') && bool(json, 'use_sliding_window', false)) {
-    throw unsupported('use_sliding_window: true');
-  }
-  const layerTypes = json.layer_types;
-  if (Array.isArray(layerTypes)) {
-    const other = layerTypes.find((t) => t !== 'full_attention');
-    if (other !== undefined) throw unsupported(`layer_types contains ${JSON.stringify(other)}`);
-  }
 }
 
 function parseRope(json: Json, headDim: number): RopeConfig {
@@ -213,6 +216,9 @@ function parseRope(json: Json, headDim: number): RopeConfig {
     );
   }
   const maxPositions = optionalNum(json, 'max_position_embeddings');
+  // transformers reads original_max_position_embeddings from the rope parameters, or from the top
+  // level where Phi-3 configs keep it.
+  const originalMax = () => optionalNum(params, 'original_max_position_embeddings', where) ?? optionalNum(json, 'original_max_position_embeddings');
   const field = (key: string) => optionalNum(params, key, where);
   let scaling: RopeScaling | undefined;
   switch (ropeType as (typeof supportedRopeTypes)[number]) {
@@ -251,6 +257,32 @@ function parseRope(json: Json, headDim: number): RopeConfig {
         truncate: typeof params.truncate === 'boolean' ? params.truncate : undefined,
       };
       break;
+    case 'longrope':
+    case 'su':
+      scaling = longrope(params, where, headDim * partialRotaryFactor, maxPositions, originalMax());
+      break;
   }
   return { theta, scaling, partialRotaryFactor };
+}
+
+function factorList(params: Json, key: string, where: string, count: number): number[] {
+  const v = params[key];
+  if (!Array.isArray(v) || v.length !== count || !v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+    throw new ModelConfigError(`${where}${key} must be ${count} positive numbers (one per rotated dimension pair), got ${JSON.stringify(v)}`);
+  }
+  return v as number[];
+}
+
+/** LongRoPE (Phi-3.5, Phi-4-mini). Its factor is max/original positions when both are known, as in transformers. */
+function longrope(params: Json, where: string, rotaryDim: number, maxPositions: number | undefined, originalMax: number | undefined): RopeScaling {
+  const factor = originalMax !== undefined && maxPositions !== undefined ? maxPositions / originalMax : optionalNum(params, 'factor', where);
+  if (factor === undefined) throw new ModelConfigError(`${where}longrope needs original_max_position_embeddings or ${where}factor`);
+  return {
+    type: 'longrope',
+    factor,
+    originalMaxPositionEmbeddings: originalMax ?? maxPositions,
+    attentionFactor: optionalNum(params, 'attention_factor', where),
+    shortFactor: factorList(params, 'short_factor', where, rotaryDim / 2),
+    longFactor: factorList(params, 'long_factor', where, rotaryDim / 2),
+  };
 }

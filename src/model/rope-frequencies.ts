@@ -5,7 +5,7 @@
 // rounded one by 1 ulp; everything else here is bit-identical.
 
 export interface RopeScaling {
-  type: 'default' | 'linear' | 'llama3' | 'dynamic' | 'yarn';
+  type: 'default' | 'linear' | 'llama3' | 'dynamic' | 'yarn' | 'longrope';
   factor?: number;
   lowFreqFactor?: number;
   highFreqFactor?: number;
@@ -18,6 +18,9 @@ export interface RopeScaling {
   mscaleAllDim?: number;
   /** yarn: round the correction range outward to whole dimensions (transformers' default: true). */
   truncate?: boolean;
+  // longrope (Phi-3.5, Phi-4-mini): per-frequency divisors for contexts up to and past the original length.
+  shortFactor?: number[];
+  longFactor?: number[];
 }
 
 export interface RopeFrequencies {
@@ -29,11 +32,20 @@ export interface RopeFrequencies {
 
 const f32 = Math.fround;
 
+/**
+ * @param conversationLength the most positions the conversation (document, questions and answers) may
+ *   reach: LongRoPE takes its long factors when it exceeds the original context. transformers switches
+ *   factors per forward call by that call's highest position; Star Attention would then rotate a block
+ *   encoded as [anchor ; block i] differently from the full context (block 0 alone may be short), and
+ *   a conversation that grows past the original length would mix keys rotated both ways in one cache.
+ *   So the factors are chosen once for the whole document, from the length it may reach.
+ */
 export function ropeInverseFrequencies(
   headDim: number,
   theta: number,
   scaling?: RopeScaling,
   partialRotaryFactor = 1,
+  conversationLength = Infinity,
 ): RopeFrequencies {
   const dim = Math.trunc(headDim * partialRotaryFactor); // Python's int(head_dim * partial_rotary_factor)
   switch (scaling?.type ?? 'default') {
@@ -46,6 +58,8 @@ export function ropeInverseFrequencies(
       return { invFreq: llama3InverseFrequencies(dim, theta, scaling as RopeScaling), attentionScaling: 1 };
     case 'yarn':
       return yarnFrequencies(dim, theta, scaling as RopeScaling);
+    case 'longrope':
+      return longropeFrequencies(dim, theta, scaling as RopeScaling, conversationLength);
   }
 }
 
@@ -131,6 +145,24 @@ function yarnFrequencies(dim: number, theta: number, scaling: RopeScaling): Rope
     const extrapolationFactor = f32(1 - ramp);
     invFreq[i] = f32(f32(interpolation * f32(1 - extrapolationFactor)) + f32(extrapolation * extrapolationFactor));
   }
+  return { invFreq, attentionScaling };
+}
+
+/**
+ * LongRoPE (transformers' _compute_longrope_parameters): inv_freq = 1 / (ext_factor · base^(2i/dim)),
+ * the long factors past original_max_position_embeddings, and cos/sin scaled by
+ * √(1 + ln(factor) / ln(original)) with factor = max_position_embeddings / original (unless given).
+ */
+function longropeFrequencies(dim: number, theta: number, scaling: RopeScaling, conversationLength: number): RopeFrequencies {
+  const originalMax = required(scaling, 'originalMaxPositionEmbeddings');
+  const factors = conversationLength > originalMax ? scaling.longFactor : scaling.shortFactor;
+  if (!factors || factors.length !== dim / 2) {
+    throw new Error(`longrope needs ${dim / 2} short and long factors (one per rotated dimension pair), got ${factors?.length ?? 'none'}`);
+  }
+  const factor = required(scaling, 'factor');
+  const attentionScaling = scaling.attentionFactor ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(originalMax)));
+  const posFreqs = positionFrequencies(dim, theta);
+  const invFreq = posFreqs.map((p, i) => f32(1 / f32(f32(factors[i]) * p)));
   return { invFreq, attentionScaling };
 }
 

@@ -1,6 +1,9 @@
-// The decoder-only transformer (Llama, Mistral, Qwen2, Qwen3) on the GPU, read top to bottom:
-// embed → for each layer: RMSNorm → q,k,v → (q/k norm) → RoPE → KV cache → attention → o_proj →
-// residual → RMSNorm → SwiGLU MLP → residual → final RMSNorm → lm_head.
+// The decoder-only transformer (Llama, Mistral, Qwen2/3, Phi-3, SmolLM3, Gemma 2/3) on the GPU, read
+// top to bottom: embed (× Gemma's scale) → for each layer: RMSNorm → q,k,v → (q/k norm) → RoPE (not on
+// NoPE layers; the layer's own base) → KV cache → attention (windowed on sliding layers, soft-capped
+// for Gemma 2) → o_proj → (Gemma: RMSNorm) → residual → RMSNorm → gated MLP (SwiGLU or GELU-tanh) →
+// (Gemma: RMSNorm) → residual → final RMSNorm → lm_head (→ Gemma 2's logit soft-capping).
+// What differs between families is read once from config.json (src/model/families.ts).
 //
 // What attention sees is the caller's choice (AttentionPlan): ordinary causal attention over the
 // whole cache (full attention, Star Attention's phase 2, decoding), or Star Attention's phase 1, where
@@ -9,9 +12,9 @@
 // (a few rows) is one submission for the whole model, since its cost is the recording, not the work.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { linear } from '../gpu/kernels/linear.ts';
+import { linear, type LinearWeight } from '../gpu/kernels/linear.ts';
 import { rmsNorm, headRmsNorm } from '../gpu/kernels/norms.ts';
-import { siluMul } from '../gpu/kernels/elementwise.ts';
+import { gatedActivation, scaleInPlace, softcapInPlace } from '../gpu/kernels/elementwise.ts';
 import { rope } from '../gpu/kernels/rope.ts';
 import { embed } from '../gpu/kernels/embed.ts';
 import {
@@ -24,7 +27,7 @@ import {
   type AttentionShape,
   type KvSpan,
 } from '../gpu/kernels/attention.ts';
-import type { ModelConfig } from './config.ts';
+import type { ModelConfig, RopeConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
 import { ropeInverseFrequencies } from './rope-frequencies.ts';
 import { roundThrough } from './dtype.ts';
@@ -76,6 +79,19 @@ export interface ForwardRequest {
   tokens?: GPUBuffer;
   /** Records more work on the logits into the same submission (a GPU sampler), before it is sent. */
   afterLogits?: (encoder: GPUCommandEncoder, logits: Tensor) => void;
+  /**
+   * The most positions this conversation (document, questions and answers) may reach: LongRoPE picks
+   * its factors from it, once for the whole document (see ropeInverseFrequencies). A forward without
+   * it uses the value an earlier forward gave for the same cache, so every key of one cache is rotated
+   * alike; without either, the model's max_position_embeddings.
+   */
+  conversationLength?: number;
+}
+
+/** RoPE's inverse frequencies on the GPU and the factor cos and sin are scaled by. */
+interface RopeTable {
+  invFreq: Tensor;
+  attentionScaling: number;
 }
 
 interface Activations {
@@ -105,12 +121,24 @@ export interface TransformerOptions {
 }
 
 export class Transformer {
+  /** The attention shape of every layer but for its window. */
   readonly shape: AttentionShape;
-  private readonly invFreq: Tensor;
-  private readonly attentionScaling: number;
+  /** Per layer: the shape with the layer's sliding window, if any. */
+  private readonly layerShapes: AttentionShape[];
+  private readonly ropeDType: 'f32' | 'f16' | 'bf16';
+  /** By the frequencies' values: layers with the same RoPE share one table. */
+  private readonly ropeTables = new Map<string, RopeTable>();
+  /** ForwardRequest.conversationLength as first given for each cache. */
+  private readonly conversationLengths = new WeakMap<KvCache, number>();
+  /** The last conversation length's tables per layer: a decoded token does not recompute them. */
+  private layerRopeCache: { conversationLength: number; ropes: (RopeTable | undefined)[] } | undefined;
   private activations: Activations | undefined;
-  private partials: AttentionOutput | undefined;
-  private partialsBytes = 0;
+  /**
+   * Scratch for partial attention outputs, one per use: the spans of this host's cache (attendSpans)
+   * and the hosts of phase 2 (attendWithRemote), whose partials must survive this host's own
+   * multi-span attention recorded between their upload and their merge.
+   */
+  private readonly partials = new Map<'spans' | 'hosts', { buffers: AttentionOutput; bytes: number }>();
   private decodeScratch: GPUBuffer | undefined;
   private logitsBuffer: Tensor | undefined;
 
@@ -127,16 +155,38 @@ export class Transformer {
       heads: config.heads,
       kvHeads: config.kvHeads,
       headDim: config.headDim,
-      scale: 1 / Math.sqrt(config.headDim),
+      scale: config.family.attentionScale,
+      softcap: config.family.attentionSoftcap,
     };
-    const { invFreq, attentionScaling } = ropeInverseFrequencies(
-      config.headDim,
-      config.rope.theta,
-      config.rope.scaling,
-      config.rope.partialRotaryFactor,
-    );
-    this.invFreq = gpu.tensorFrom(roundThrough(invFreq, options.ropeDType ?? 'f32'), 'f32', [invFreq.length]);
-    this.attentionScaling = attentionScaling;
+    this.layerShapes = config.family.layers.map((layer) => ({ ...this.shape, window: layer.window }));
+    this.ropeDType = options.ropeDType ?? 'f32';
+  }
+
+  private conversationLength({ cache, conversationLength }: ForwardRequest): number {
+    if (conversationLength !== undefined && !this.conversationLengths.has(cache)) this.conversationLengths.set(cache, conversationLength);
+    return conversationLength ?? this.conversationLengths.get(cache) ?? this.config.maxPositionEmbeddings;
+  }
+
+  /** Per layer, the RoPE table for a conversation of up to `conversationLength` positions (undefined: a NoPE layer). */
+  private layerRopes(conversationLength: number): (RopeTable | undefined)[] {
+    if (this.layerRopeCache?.conversationLength !== conversationLength) {
+      const ropes = this.config.family.layers.map((layer) => layer.rope && this.ropeTable(layer.rope, conversationLength));
+      this.layerRopeCache = { conversationLength, ropes };
+    }
+    return this.layerRopeCache.ropes;
+  }
+
+  private ropeTable(rope: RopeConfig, conversationLength: number): RopeTable {
+    const { headDim } = this.config;
+    const frequencies = ropeInverseFrequencies(headDim, rope.theta, rope.scaling, rope.partialRotaryFactor, conversationLength);
+    const invFreq = roundThrough(frequencies.invFreq, this.ropeDType);
+    const key = `${frequencies.attentionScaling}:${invFreq.join(',')}`;
+    let table = this.ropeTables.get(key);
+    if (!table) {
+      table = { invFreq: this.gpu.tensorFrom(invFreq, 'f32', [invFreq.length]), attentionScaling: frequencies.attentionScaling };
+      this.ropeTables.set(key, table);
+    }
+    return table;
   }
 
   /**
@@ -194,7 +244,10 @@ export class Transformer {
 
   private async forwardPiece(request: ForwardRequest): Promise<Tensor | undefined> {
     const { gpu, config, weights } = this;
+    const { family } = config;
     const rows = request.ids.length;
+    const ropes = this.layerRopes(this.conversationLength(request));
+    const norm = { weightOffset: family.normWeightOffset };
     const a = this.activationsFor(rows);
     if (!request.tokens) gpu.write(a.ids, Uint32Array.from(request.ids));
     gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => request.firstPosition + i));
@@ -209,19 +262,23 @@ export class Transformer {
     };
 
     embed(gpu, encoder, weights.embedding, request.tokens ?? a.ids, a.hidden, rows);
+    if (family.embeddingScale !== 1) scaleInPlace(gpu, encoder, a.hidden, family.embeddingScale, rows * config.hidden);
 
     for (let layer = 0; layer < config.layers; layer++) {
       const w = weights.layers[layer];
-      rmsNorm(gpu, encoder, a.hidden, w.inputNorm, a.normed, rows, config.rmsNormEps);
+      rmsNorm(gpu, encoder, a.hidden, w.inputNorm, a.normed, rows, config.rmsNormEps, norm);
       linear(gpu, encoder, a.normed, w.q, a.q, rows);
       linear(gpu, encoder, a.normed, w.k, a.k, rows);
       linear(gpu, encoder, a.normed, w.v, a.v, rows);
       if (w.qNorm && w.kNorm) {
-        headRmsNorm(gpu, encoder, a.q, w.qNorm, rows, config.heads, config.rmsNormEps);
-        headRmsNorm(gpu, encoder, a.k, w.kNorm, rows, config.kvHeads, config.rmsNormEps);
+        headRmsNorm(gpu, encoder, a.q, w.qNorm, rows, config.heads, config.rmsNormEps, norm);
+        headRmsNorm(gpu, encoder, a.k, w.kNorm, rows, config.kvHeads, config.rmsNormEps, norm);
       }
-      rope(gpu, encoder, a.q, a.positions, this.invFreq, rows, config.heads, config.headDim, this.attentionScaling);
-      rope(gpu, encoder, a.k, a.positions, this.invFreq, rows, config.kvHeads, config.headDim, this.attentionScaling);
+      const table = ropes[layer]; // none on a NoPE layer (SmolLM3): q and k keep no position
+      if (table) {
+        rope(gpu, encoder, a.q, a.positions, table.invFreq, rows, config.heads, config.headDim, table.attentionScaling);
+        rope(gpu, encoder, a.k, a.positions, table.invFreq, rows, config.kvHeads, config.headDim, table.attentionScaling);
+      }
       request.cache.write(encoder, layer, a.k.buffer, a.v.buffer, 0, cacheRow, rows);
 
       if (request.remote) {
@@ -232,13 +289,12 @@ export class Transformer {
         this.attend(encoder, request, layer, cacheRow, rows, a);
       }
 
-      // The residual adds are done by o_proj and down_proj themselves (accumulate).
-      linear(gpu, encoder, a.attentionOut, w.o, a.hidden, rows, { accumulate: true });
-      rmsNorm(gpu, encoder, a.hidden, w.postAttentionNorm, a.normed, rows, config.rmsNormEps);
+      this.residualAdd(encoder, a.attentionOut, w.o, w.attentionOutputNorm, a, rows);
+      rmsNorm(gpu, encoder, a.hidden, w.postAttentionNorm, a.normed, rows, config.rmsNormEps, norm);
       linear(gpu, encoder, a.normed, w.gate, a.gate, rows);
       linear(gpu, encoder, a.normed, w.up, a.up, rows);
-      siluMul(gpu, encoder, a.gate, a.up, a.gate, rows * config.intermediate);
-      linear(gpu, encoder, a.gate, w.down, a.hidden, rows, { accumulate: true });
+      gatedActivation(gpu, encoder, family.activation, a.gate, a.up, a.gate, rows * config.intermediate);
+      this.residualAdd(encoder, a.gate, w.down, w.mlpOutputNorm, a, rows);
       submitLayer();
     }
 
@@ -255,12 +311,27 @@ export class Transformer {
       gpu.copy(encoder, a.hidden.buffer, (rows - 1) * rowBytes, a.projected.buffer, 0, rowBytes);
       source = a.projected;
     }
-    rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps);
+    rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps, norm);
     linear(gpu, encoder, a.normed, weights.lmHead, logits, logitRows);
+    if (family.finalLogitSoftcap !== undefined) softcapInPlace(gpu, encoder, logits, family.finalLogitSoftcap, logitRows * config.vocab);
     const out = { ...logits, shape: [logitRows, config.vocab] };
     request.afterLogits?.(encoder, out);
     gpu.submit(encoder);
     return out;
+  }
+
+  /**
+   * hidden += x·Wᵀ, or, with Gemma's output norm, hidden += RMSNorm(x·Wᵀ). Either way the projection
+   * or the norm adds to the residual stream itself (accumulate), with no separate add.
+   */
+  private residualAdd(encoder: GPUCommandEncoder, x: Tensor, w: LinearWeight, outputNorm: Tensor | undefined, a: Activations, rows: number): void {
+    const { gpu, config } = this;
+    if (!outputNorm) {
+      linear(gpu, encoder, x, w, a.hidden, rows, { accumulate: true });
+      return;
+    }
+    linear(gpu, encoder, x, w, a.projected, rows);
+    rmsNorm(gpu, encoder, a.projected, outputNorm, a.hidden, rows, config.rmsNormEps, { weightOffset: config.family.normWeightOffset, accumulate: true });
   }
 
   /** Attention for this piece's rows at one layer over this host's cache, into a.attention (o normalised, lse). */
@@ -270,7 +341,7 @@ export class Transformer {
     if (plan.kind === 'star-blocks') {
       this.attendStarBlocks(encoder, plan, request.cache, layer, cacheRow, query, a.attention);
     } else {
-      this.attendCausal(encoder, query, request.cache.spans(layer, 0, cacheRow + rows), a.attention);
+      this.attendCausal(encoder, this.layerShapes[layer], query, request.cache.spans(layer, 0, cacheRow + rows), a.attention);
     }
   }
 
@@ -279,19 +350,20 @@ export class Transformer {
    * the query's tokens) and the other hosts' partials over theirs, merged exactly by log-sum-exp.
    */
   private async attendWithRemote(request: ForwardRequest, layer: number, cacheRow: number, rows: number, a: Activations): Promise<void> {
-    const { gpu, shape } = this;
+    const { gpu } = this;
+    const shape = this.layerShapes[layer];
     const query = { q: a.q.buffer, rows, firstPosition: request.firstPosition };
     const spans = request.cache.spans(layer, 0, cacheRow + rows);
     const q = await gpu.readF32({ ...a.q, shape: [rows, shape.heads * shape.headDim] });
     const remote = await request.remote!(layer, q, rows, request.firstPosition);
     const count = 1 + remote.count;
-    const partials = this.partialsFor(count, rows);
+    const partials = this.partialsFor('hosts', count, rows);
     const oBytes = rows * shape.heads * shape.headDim * 4;
     const lseBytes = rows * shape.heads * 4;
     gpu.write(partials.o, remote.o, oBytes);
     gpu.write(partials.lse, remote.lse, lseBytes);
     gpu.run((encoder) => {
-      this.attendCausal(encoder, query, spans, a.attention);
+      this.attendCausal(encoder, shape, query, spans, a.attention);
       gpu.copy(encoder, a.attention.o, 0, partials.o, 0, oBytes);
       gpu.copy(encoder, a.attention.lse, 0, partials.lse, 0, lseBytes);
       lseMerge(gpu, encoder, shape, partials, count, rows, a.attention);
@@ -311,8 +383,18 @@ export class Transformer {
     query: { q: GPUBuffer; rows: number; firstPosition: number },
     out: AttentionOutput,
   ): void {
-    const { gpu, shape } = this;
-    const anchorSpans = plan.anchorCache.spans(layer, 0, plan.anchorRows);
+    const { gpu } = this;
+    // A sliding-window layer applies its window here too, by true positions, to the anchor as to the
+    // block: a block whose queries are all farther than the window from position a−1 sees no anchor
+    // key at that layer, only its own block's keys within the window. Why not keep the anchor visible:
+    // a windowed layer never attended beyond its window in training (Gemma's local layers rotate with
+    // their own RoPE base for short distances only), so an anchor thousands of positions back would
+    // be a distribution it has never seen, while full attention at that layer sees nothing that far
+    // back either. So Star Attention changes only the global layers (anchor + block instead of the
+    // whole prefix); windowed layers differ from full attention only in the window's keys that fall in
+    // earlier blocks. With b ≥ n it is exactly full attention, and phase 2 is exact at every layer.
+    const shape = this.layerShapes[layer];
+    const anchorSpans = plan.anchorCache.spans(layer, 0, plan.anchorRows).map((span) => withinWindow(span, shape.window, query.firstPosition));
     const b = plan.blockSize;
     const offsetInBlock = query.firstPosition % b;
     const blockSpans = cache.spans(layer, cacheRow - offsetInBlock, cacheRow + query.rows);
@@ -323,27 +405,42 @@ export class Transformer {
     }
     // Part of one block (pieceEnd keeps a piece within its block whenever this path can be taken):
     // the anchor, all at earlier positions, and the block so far, causal; merged.
-    this.attendSpans(encoder, query, [...anchorSpans, ...blockSpans], out);
+    this.attendSpans(encoder, shape, query, [...anchorSpans, ...blockSpans], out);
   }
 
   /** Causal attention of `query` over `spans` of this host's cache. */
-  private attendCausal(encoder: GPUCommandEncoder, query: { q: GPUBuffer; rows: number; firstPosition: number }, spans: KvSpan[], out: AttentionOutput): void {
+  private attendCausal(
+    encoder: GPUCommandEncoder,
+    shape: AttentionShape,
+    query: { q: GPUBuffer; rows: number; firstPosition: number },
+    cached: KvSpan[],
+    out: AttentionOutput,
+  ): void {
+    const spans = cached.map((span) => withinWindow(span, shape.window, query.firstPosition));
     if (query.rows <= decodeRows) {
-      const scratch = this.decodeScratchFor(decodeScratchBytes(this.shape, query.rows, spans));
-      attentionDecode(this.gpu, encoder, this.shape, query, spans, scratch, out);
+      // Sized for the whole cache, not the windowed spans: every layer of a decoded token shares this
+      // scratch in one submission, so it must not be replaced by a larger one between layers.
+      const scratch = this.decodeScratchFor(decodeScratchBytes(shape, query.rows, cached));
+      attentionDecode(this.gpu, encoder, shape, query, spans, scratch, out);
     } else {
-      this.attendSpans(encoder, query, spans, out);
+      this.attendSpans(encoder, shape, query, spans, out);
     }
   }
 
   /** Flash attention over each span (causal by position), merged by log-sum-exp when more than one. */
-  private attendSpans(encoder: GPUCommandEncoder, query: { q: GPUBuffer; rows: number; firstPosition: number }, spans: KvSpan[], out: AttentionOutput): void {
-    const { gpu, shape } = this;
+  private attendSpans(
+    encoder: GPUCommandEncoder,
+    shape: AttentionShape,
+    query: { q: GPUBuffer; rows: number; firstPosition: number },
+    spans: KvSpan[],
+    out: AttentionOutput,
+  ): void {
+    const { gpu } = this;
     if (spans.length === 1) {
       attentionPrefill(gpu, encoder, shape, query, spans[0], out);
       return;
     }
-    const partials = this.partialsFor(spans.length, query.rows);
+    const partials = this.partialsFor('spans', spans.length, query.rows);
     const oBytes = query.rows * shape.heads * shape.headDim * 4;
     const lseBytes = query.rows * shape.heads * 4;
     spans.forEach((span, i) => {
@@ -364,7 +461,7 @@ export class Transformer {
     const a = this.activationsFor(rows);
     this.gpu.write(a.q.buffer, q);
     const spans = cache.spans(layer);
-    this.gpu.run((encoder) => this.attendCausal(encoder, { q: a.q.buffer, rows, firstPosition }, spans, a.attention));
+    this.gpu.run((encoder) => this.attendCausal(encoder, this.layerShapes[layer], { q: a.q.buffer, rows, firstPosition }, spans, a.attention));
     const o = await this.gpu.readF32({ buffer: a.attention.o, dtype: 'f32', shape: [rows, this.shape.heads * this.shape.headDim] });
     const lse = await this.gpu.readF32({ buffer: a.attention.lse, dtype: 'f32', shape: [rows, this.shape.heads] });
     return { o, lse };
@@ -396,18 +493,20 @@ export class Transformer {
     return this.activations;
   }
 
-  private partialsFor(count: number, rows: number): AttentionOutput {
+  private partialsFor(use: 'spans' | 'hosts', count: number, rows: number): AttentionOutput {
     const bytes = count * rows * this.shape.heads * this.shape.headDim * 4;
-    if (!this.partials || this.partialsBytes < bytes) {
-      this.partials?.o.destroy();
-      this.partials?.lse.destroy();
-      this.partials = {
-        o: this.gpu.buffer(bytes, 'attention partials o'),
-        lse: this.gpu.buffer(count * rows * this.shape.heads * 4, 'attention partials lse'),
+    let scratch = this.partials.get(use);
+    if (!scratch || scratch.bytes < bytes) {
+      scratch?.buffers.o.destroy();
+      scratch?.buffers.lse.destroy();
+      const buffers = {
+        o: this.gpu.buffer(bytes, `attention partials o (${use})`),
+        lse: this.gpu.buffer(count * rows * this.shape.heads * 4, `attention partials lse (${use})`),
       };
-      this.partialsBytes = bytes;
+      scratch = { buffers, bytes };
+      this.partials.set(use, scratch);
     }
-    return this.partials;
+    return scratch.buffers;
   }
 
   private decodeScratchFor(bytes: number): GPUBuffer {
@@ -432,11 +531,25 @@ export class Transformer {
       for (const t of [a.hidden, a.normed, a.q, a.k, a.v, a.attentionOut, a.projected, a.gate, a.up]) t.buffer.destroy();
       for (const b of [a.attention.lse, a.ids, a.positions]) b.destroy();
     }
-    this.partials?.o.destroy();
-    this.partials?.lse.destroy();
+    for (const { buffers } of this.partials.values()) {
+      buffers.o.destroy();
+      buffers.lse.destroy();
+    }
     this.decodeScratch?.destroy();
     this.logitsBuffer?.buffer.destroy();
-    this.invFreq.buffer.destroy();
+    for (const table of this.ropeTables.values()) table.invFreq.buffer.destroy();
   }
 }
 
+/**
+ * The part of `span` that a query at `firstPosition` or later can see through a sliding window: keys at
+ * positions ≤ firstPosition − window are outside every such query's window. Cutting them keeps a
+ * windowed layer's attention about `window` keys per query instead of the whole cache; the result is
+ * the same, since the kernels mask by position anyway. The span may become empty (an anchor far
+ * behind a block), which every kernel takes as "no visible key".
+ */
+function withinWindow(span: KvSpan, window: number | undefined, firstPosition: number): KvSpan {
+  if (window === undefined) return span;
+  const skip = Math.min(span.length, Math.max(0, firstPosition - window + 1 - span.firstPosition));
+  return { ...span, start: span.start + skip, length: span.length - skip, firstPosition: span.firstPosition + skip };
+}

@@ -15,6 +15,7 @@ import { isQuantized, quantGroupSize, weightBytes, type WeightFormat, type Weigh
 import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from './config.ts';
 import { f32ToBf16Bits, f32ToF16Bits } from './dtype.ts';
+import { layerNormNames, projectionSources, type ProjectionRows } from './families.ts';
 import { quantize, QuantizationError, type PackedWeights } from './formats/quantize.ts';
 import { safetensorsProvider } from './formats/safetensors-provider.ts';
 import { WeightFormatError, type StoredRows, type StoredTensor, type TensorProvider } from './formats/stored-tensor.ts';
@@ -34,7 +35,12 @@ export interface LayerWeights {
   o: LoadedLinear;
   qNorm?: Tensor;
   kNorm?: Tensor;
+  /** Gemma: the norm of attention's output, before the residual add. */
+  attentionOutputNorm?: Tensor;
+  /** The norm before the MLP (Hugging Face's post_attention_layernorm, Gemma's pre_feedforward_layernorm). */
   postAttentionNorm: Tensor;
+  /** Gemma: the norm of the MLP's output, before the residual add. */
+  mlpOutputNorm?: Tensor;
   gate: LoadedLinear;
   up: LoadedLinear;
   down: LoadedLinear;
@@ -98,15 +104,16 @@ export function expectedTensors(config: ModelConfig): Expected[] {
   const linear = (name: string, shape: number[]): Expected => ({ name, shape, type: 'matrix' });
   const norm = (name: string, size: number): Expected => ({ name, shape: [size], type: 'vector' });
   const list = [linear('model.embed_tokens.weight', [vocab, hidden])];
+  // Stored tensors holding several projections (Phi-3's fused ones): the sum of their rows.
+  const storedRows = (parts: ProjectionRows[]) => parts.reduce((rows, part) => rows + part.rows, 0);
+  const tensorsOf = (parts: ProjectionRows[]) => [...new Set(parts.map((part) => part.tensor))];
+  const projections = (parts: ProjectionRows[]) =>
+    tensorsOf(parts).map((tensor) => linear(tensor, [storedRows(parts.filter((part) => part.tensor === tensor)), hidden]));
   for (let i = 0; i < config.layers; i++) {
     const p = `model.layers.${i}.`;
-    list.push(
-      norm(`${p}input_layernorm.weight`, hidden),
-      linear(`${p}self_attn.q_proj.weight`, [heads * headDim, hidden]),
-      linear(`${p}self_attn.k_proj.weight`, [kvHeads * headDim, hidden]),
-      linear(`${p}self_attn.v_proj.weight`, [kvHeads * headDim, hidden]),
-      linear(`${p}self_attn.o_proj.weight`, [hidden, heads * headDim]),
-    );
+    const sources = projectionSources(config, i);
+    const norms = layerNormNames(config.family, i);
+    list.push(norm(norms.input, hidden), ...projections([sources.q, sources.k, sources.v]), linear(`${p}self_attn.o_proj.weight`, [hidden, heads * headDim]));
     if (config.attentionBias) {
       list.push(
         norm(`${p}self_attn.q_proj.bias`, heads * headDim),
@@ -116,12 +123,9 @@ export function expectedTensors(config: ModelConfig): Expected[] {
     }
     if (config.attentionOutputBias) list.push(norm(`${p}self_attn.o_proj.bias`, hidden));
     if (config.qkNorm) list.push(norm(`${p}self_attn.q_norm.weight`, headDim), norm(`${p}self_attn.k_norm.weight`, headDim));
-    list.push(
-      norm(`${p}post_attention_layernorm.weight`, hidden),
-      linear(`${p}mlp.gate_proj.weight`, [intermediate, hidden]),
-      linear(`${p}mlp.up_proj.weight`, [intermediate, hidden]),
-      linear(`${p}mlp.down_proj.weight`, [hidden, intermediate]),
-    );
+    if (norms.attentionOutput) list.push(norm(norms.attentionOutput, hidden));
+    list.push(norm(norms.mlpInput, hidden), ...projections([sources.gate, sources.up]), linear(`${p}mlp.down_proj.weight`, [hidden, intermediate]));
+    if (norms.mlpOutput) list.push(norm(norms.mlpOutput, hidden));
   }
   list.push(norm('model.norm.weight', hidden));
   if (!config.tieWordEmbeddings) list.push(linear('lm_head.weight', [vocab, hidden]));
@@ -178,10 +182,15 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
   let bytesDone = 0;
   let unflushed = 0;
 
-  /** One tensor as GPU row ranges in `format`, each at most one storage binding. */
-  async function upload(name: string, format: WeightFormat): Promise<WeightPart[]> {
+  /**
+   * One tensor, or its rows [range.firstRow, range.firstRow + range.rows), as GPU row ranges in
+   * `format`, each at most one storage binding.
+   */
+  async function upload(name: string, format: WeightFormat, range?: { firstRow: number; rows: number }): Promise<WeightPart[]> {
     const stored = tensors.get(name)!;
-    const [rows, ins] = stored.shape.length === 2 ? stored.shape : [1, stored.shape[0]];
+    const [storedRows, ins] = stored.shape.length === 2 ? stored.shape : [1, stored.shape[0]];
+    const rangeFirst = range?.firstRow ?? 0;
+    const rows = range?.rows ?? storedRows;
     if (stored.shape.length === 2) checkRows(name, ins, format);
     const rowBytes = weightBytes(format, ins).data;
     const partRows = Math.min(rows, Math.floor(gpu.maxBindingBytes / rowBytes));
@@ -189,13 +198,13 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
       throw new ModelWeightsError(`One row of "${name}" (${rowBytes} bytes) exceeds the device's largest storage binding (${gpu.maxBindingBytes} bytes)`);
     }
     // Whole rows per step, an even count so 16-bit values and q8 scales stay 4-byte aligned.
-    const sourceRowBytes = stored.fileBytes / rows;
+    const sourceRowBytes = stored.fileBytes / storedRows;
     const stepRows = Math.max(stored.minReadRows, Math.floor(chunkBytes / sourceRowBytes / 2) * 2);
     const parts: WeightPart[] = [];
     for (let first = 0; first < rows; first += partRows) {
       const count = Math.min(partRows, rows - first);
       const shape = stored.shape.length === 2 ? [count, ins] : [ins];
-      const label = partRows < rows ? `${name} rows ${first}–${first + count - 1}` : name;
+      const label = partRows < storedRows ? `${name} rows ${rangeFirst + first}–${rangeFirst + first + count - 1}` : name;
       const sizes = weightBytes(format, count * ins);
       const buffer = await allocate(sizes.data, label);
       const scales = isQuantized(format) ? await allocate(sizes.scales, `${label} scales`) : undefined;
@@ -204,16 +213,16 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
       for (let row = first; row < first + count; row += stepRows) {
         options.signal?.throwIfAborted();
         const n = Math.min(stepRows, first + count - row);
-        const storedRows = await stored.read(row, n);
+        const read = await stored.read(rangeFirst + row, n);
         const local = (row - first) * ins;
-        const converted = convert(storedRows, format, name);
+        const converted = convert(read, format, name);
         if (converted instanceof Float32Array || converted instanceof Uint16Array) {
           gpu.write(buffer, converted, weightBytes(format, local).data);
         } else {
           gpu.write(buffer, converted.data, weightBytes(format, local).data);
           gpu.write(scales!, converted.scales, weightBytes(format, local).scales);
         }
-        bytesDone += (stored.fileBytes * n) / rows;
+        bytesDone += n * sourceRowBytes;
         unflushed += weightBytes(format, n * ins).data;
         if (unflushed >= flushBytes) {
           await gpu.device.queue.onSubmittedWorkDone();
@@ -242,24 +251,37 @@ export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelC
     const [outs, ins] = weight.shape;
     return { parts, outs, ins, bias: bias === undefined ? undefined : await vector(bias) };
   };
+  /** A projection without bias from its stored rows (a whole tensor, or its rows in a fused one). */
+  const projection = async ({ tensor, firstRow, rows }: ProjectionRows): Promise<LoadedLinear> => {
+    const stored = tensors.get(tensor)!;
+    const parts = await upload(tensor, matrixFormat(stored, weightType), { firstRow, rows });
+    return { parts, outs: rows, ins: stored.shape[1], bias: undefined };
+  };
+  const optionalVector = async (name: string | undefined) => (name === undefined ? undefined : await vector(name));
 
   try {
     const embedding = await linear('model.embed_tokens');
     const layers: LayerWeights[] = [];
     for (let i = 0; i < config.layers; i++) {
       const p = `model.layers.${i}.`;
+      const sources = projectionSources(config, i);
+      const norms = layerNormNames(config.family, i);
       const withBias = (proj: string, has: boolean) => linear(`${p}self_attn.${proj}`, has ? `${p}self_attn.${proj}.bias` : undefined);
+      // q/k/v biases exist only for unfused projections (config.ts refuses a fused qkv bias).
+      const qkv = async (proj: 'q' | 'k' | 'v') => (config.attentionBias ? withBias(`${proj}_proj`, true) : projection(sources[proj]));
       layers.push({
-        inputNorm: await vector(`${p}input_layernorm.weight`),
-        q: await withBias('q_proj', config.attentionBias),
-        k: await withBias('k_proj', config.attentionBias),
-        v: await withBias('v_proj', config.attentionBias),
+        inputNorm: await vector(norms.input),
+        q: await qkv('q'),
+        k: await qkv('k'),
+        v: await qkv('v'),
         o: await withBias('o_proj', config.attentionOutputBias),
         qNorm: config.qkNorm ? await vector(`${p}self_attn.q_norm.weight`) : undefined,
         kNorm: config.qkNorm ? await vector(`${p}self_attn.k_norm.weight`) : undefined,
-        postAttentionNorm: await vector(`${p}post_attention_layernorm.weight`),
-        gate: await linear(`${p}mlp.gate_proj`),
-        up: await linear(`${p}mlp.up_proj`),
+        attentionOutputNorm: await optionalVector(norms.attentionOutput),
+        postAttentionNorm: await vector(norms.mlpInput),
+        gate: await projection(sources.gate),
+        up: await projection(sources.up),
+        mlpOutputNorm: await optionalVector(norms.mlpOutput),
         down: await linear(`${p}mlp.down_proj`),
       });
     }

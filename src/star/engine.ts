@@ -150,6 +150,7 @@ export class StarEngine {
           anchorSize: plan.anchorSize,
           anchorIds: share.start === 0 ? undefined : anchorIds,
           capacity: share.end - share.start + (share.host === plan.queryHost ? room : 0),
+          conversationLength: n + room,
         };
         try {
           return await this.hosts[share.host].encode(

@@ -68,6 +68,8 @@ export interface EncodeJob {
   anchorIds?: readonly number[];
   /** KV rows to allocate up front: the blocks plus, on the query host, room for questions and answers. */
   capacity: number;
+  /** The most positions the conversation may reach (document + room): LongRoPE's factors follow it. */
+  conversationLength: number;
 }
 
 export interface EncodeResult {
@@ -158,18 +160,19 @@ export class Host {
     const shape = { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim };
     const cache = new KvCache(this.gpu, shape, job.capacity, job.attention === 'star' ? job.blockSize : 1, this.maxKvChunkBytes);
     this.cache = cache;
+    const { conversationLength } = job;
     let anchorCache: KvCache | undefined;
     try {
       const t = this.transformer;
       const progress = (done: number) => onProgress?.(done);
       if (job.attention === 'full') {
-        await t.forward({ ids: job.ids, firstPosition: job.start, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal });
+        await t.forward({ ids: job.ids, firstPosition: job.start, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal, conversationLength });
       } else {
         let first = 0;
         if (job.start === 0) {
           // This host holds block 0: encode it alone; its KV is the anchor of every later block.
           first = Math.min(job.blockSize, job.ids.length);
-          await t.forward({ ids: job.ids.slice(0, first), firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal });
+          await t.forward({ ids: job.ids.slice(0, first), firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: progress, signal, conversationLength });
           anchorCache = cache;
         } else {
           if (!job.anchorIds || job.anchorIds.length !== job.anchorSize) {
@@ -177,7 +180,7 @@ export class Host {
           }
           // The anchor's KV, computed once on this device and dropped after phase 1.
           anchorCache = new KvCache(this.gpu, shape, job.anchorSize, 1, this.maxKvChunkBytes);
-          await t.forward({ ids: job.anchorIds, firstPosition: 0, cache: anchorCache, attention: { kind: 'causal' }, logits: 'none', signal });
+          await t.forward({ ids: job.anchorIds, firstPosition: 0, cache: anchorCache, attention: { kind: 'causal' }, logits: 'none', signal, conversationLength });
         }
         if (first < job.ids.length) {
           await t.forward({
@@ -188,6 +191,7 @@ export class Host {
             logits: 'none',
             onPiece: (done) => progress(first + done),
             signal,
+            conversationLength,
           });
         }
       }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addInPlace, siluMul } from '../../src/gpu/kernels/elementwise.ts';
-import { addRef, siluMulRef } from '../reference/elementwise.ts';
+import { addInPlace, gatedActivation, scaleInPlace, siluMul, softcapInPlace } from '../../src/gpu/kernels/elementwise.ts';
+import { addRef, geluTanhMulRef, siluMulRef, softcapRef } from '../reference/elementwise.ts';
 import { testGpu } from '../support/gpu.ts';
 import { maxAbsDiff, randomArray } from '../support/random.ts';
 
@@ -67,5 +67,61 @@ describe('siluMul (SwiGLU gate)', () => {
     const out = gpu.tensor('f32', [1000]);
     gpu.run((enc) => siluMul(gpu, enc, gpu.tensorFrom(small, 'f32', [1000]), gpu.tensorFrom(ones, 'f32', [1000]), out, 1000));
     expect(maxAbsDiff(await gpu.readF32(out), siluMulRef(small, ones))).toBeLessThan(1e-9);
+  });
+});
+
+describe('gatedActivation gelu_tanh (Gemma MLP gate)', () => {
+  // gate values out to ±30: tanh of large arguments must stay finite (±1)
+  const gate = randomArray(3000, 11, 30);
+  const up = randomArray(3000, 12, 3);
+
+  it('into a separate output and in place, only the first `count` elements', async () => {
+    const gpu = await testGpu();
+    const out = gpu.tensor('f32', [3000]);
+    const g = gpu.tensorFrom(gate, 'f32', [3000]);
+    const u = gpu.tensorFrom(up, 'f32', [3000]);
+    gpu.run((enc) => gatedActivation(gpu, enc, 'gelu_tanh', g, u, out, 3000));
+    const separate = await gpu.readF32(out);
+    expect(separate.every(Number.isFinite)).toBe(true);
+    expect(maxAbsDiff(separate, geluTanhMulRef(gate, up))).toBeLessThan(1e-4); // |values| up to 90
+    gpu.run((enc) => gatedActivation(gpu, enc, 'gelu_tanh', g, u, g, 2049));
+    const inPlace = await gpu.readF32(g);
+    expect(maxAbsDiff(inPlace.subarray(0, 2049), geluTanhMulRef(gate, up).subarray(0, 2049))).toBeLessThan(1e-4);
+    expect(inPlace.subarray(2049)).toEqual(gate.subarray(2049));
+  });
+
+  it('gates of order 1, where gelu and silu differ most', async () => {
+    const gpu = await testGpu();
+    const g = randomArray(1000, 13, 2);
+    const ones = new Float32Array(1000).fill(1);
+    const out = gpu.tensor('f32', [1000]);
+    gpu.run((enc) => gatedActivation(gpu, enc, 'gelu_tanh', gpu.tensorFrom(g, 'f32', [1000]), gpu.tensorFrom(ones, 'f32', [1000]), out, 1000));
+    const want = geluTanhMulRef(g, ones);
+    expect(maxAbsDiff(await gpu.readF32(out), want)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(want, siluMulRef(g, ones))).toBeGreaterThan(0.05);
+  });
+});
+
+describe('scaleInPlace and softcapInPlace (Gemma embedding scale, Gemma 2 logit soft-capping)', () => {
+  it('scale by √hidden, only the first `count` elements', async () => {
+    const gpu = await testGpu();
+    const x = randomArray(700, 14, 2);
+    const t = gpu.tensorFrom(x, 'f32', [700]);
+    const s = Math.fround(Math.sqrt(2304));
+    gpu.run((enc) => scaleInPlace(gpu, enc, t, s, 650));
+    const got = await gpu.readF32(t);
+    expect(got.subarray(0, 650)).toEqual(x.subarray(0, 650).map((v) => Math.fround(v * s)));
+    expect(got.subarray(650)).toEqual(x.subarray(650));
+  });
+
+  it('soft-cap at 30: logits far past the cap approach ±30, small ones barely move', async () => {
+    const gpu = await testGpu();
+    const x = randomArray(5000, 15, 200);
+    const t = gpu.tensorFrom(x, 'f32', [5000]);
+    gpu.run((enc) => softcapInPlace(gpu, enc, t, 30, 5000));
+    const got = await gpu.readF32(t);
+    expect(got.every((v) => Math.abs(v) <= 30)).toBe(true);
+    expect(maxAbsDiff(got, softcapRef(x, 30))).toBeLessThan(1e-5);
+    expect(() => gpu.run((enc) => softcapInPlace(gpu, enc, t, 0, 5000))).toThrow('soft-capping needs a positive cap, got 0');
   });
 });

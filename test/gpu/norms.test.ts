@@ -80,6 +80,39 @@ for (const path of subgroupPaths) {
     });
   });
 
+  describe(`Gemma's norms: (1 + w), and added into y [${path.name}]`, () => {
+    it('rmsNorm with weight offset 1, then accumulated into y', async () => {
+      const gpu = await testGpu(path);
+      const [rows, dim] = [5, 300];
+      const x = randomArray(rows * dim, 31, 3);
+      const w = randomArray(dim, 32, 0.1);
+      const y0 = randomArray(rows * dim, 33);
+      const xt = gpu.tensorFrom(x, 'f32', [rows, dim]);
+      const wt = gpu.tensorFrom(w, 'f32', [dim]);
+      const set = gpu.tensor('f32', [rows, dim]);
+      const added = gpu.tensorFrom(y0, 'f32', [rows, dim]);
+      gpu.run((enc) => {
+        rmsNorm(gpu, enc, xt, wt, set, rows, eps, { weightOffset: 1 });
+        rmsNorm(gpu, enc, xt, wt, added, rows, eps, { weightOffset: 1, accumulate: true });
+      });
+      const want = rmsNormRef(x, w, rows, eps, 1);
+      expect(maxAbsDiff(await gpu.readF32(set), want)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(await gpu.readF32(added), want.map((v, i) => v + y0[i]))).toBeLessThan(1e-5);
+      // The offset matters: weights near 0 scale by about 1, not 0.
+      expect(maxAbsDiff(want, rmsNormRef(x, w, rows, eps))).toBeGreaterThan(0.5);
+    });
+
+    it('headRmsNorm with weight offset 1 (Gemma 3 q_norm / k_norm)', async () => {
+      const gpu = await testGpu(path);
+      const [rows, heads, headDim] = [3, 4, 32];
+      const x = randomArray(rows * heads * headDim, 34, 2);
+      const w = randomArray(headDim, 35, 0.1);
+      const t = gpu.tensorFrom(x, 'f32', [rows, heads, headDim]);
+      gpu.run((enc) => headRmsNorm(gpu, enc, t, gpu.tensorFrom(w, 'f32', [headDim]), rows, heads, eps, { weightOffset: 1 }));
+      expect(maxAbsDiff(await gpu.readF32(t), headRmsNormRef(x, w, rows, heads, eps, 1))).toBeLessThan(1e-5);
+    });
+  });
+
   describe(`norms, f16 weights [${path.name}]`, () => {
     it('rmsNorm and headRmsNorm match the reference on the f16-rounded weights', async () => {
       const gpu = await testGpu(path);

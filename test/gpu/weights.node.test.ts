@@ -149,7 +149,7 @@ describe('broken model folders', () => {
     const source = directoryWeightSource(dir);
     const parse = async () => parseModelConfig(await source.readJson('config.json'));
     await expect(parse()).rejects.toBeInstanceOf(ModelConfigError);
-    await expect(parse()).rejects.toThrow('config.json: model_type "gpt2" is not supported (supported: llama, mistral, qwen2, qwen3)');
+    await expect(parse()).rejects.toThrow('config.json: model_type "gpt2" is not supported (supported: llama, mistral, qwen2, qwen3, phi3, smollm3, gemma2, gemma3_text)');
   });
 
   it('no model.safetensors at all', async () => {

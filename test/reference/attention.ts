@@ -7,6 +7,8 @@ export interface RefShape {
   kvHeads: number;
   headDim: number;
   scale: number;
+  /** Gemma 2: scaled scores s → softcap · tanh(s / softcap). */
+  softcap?: number;
 }
 
 export interface RefOutput {
@@ -20,6 +22,14 @@ export type Visibility = (r: number, s: number) => boolean;
 /** Causal by position: key s is visible to query r iff its position is not after the query's. */
 export function causalMask(qPositions: ArrayLike<number>, kPositions: ArrayLike<number>): Visibility {
   return (r, s) => kPositions[s] <= qPositions[r];
+}
+
+/**
+ * A sliding window over another mask, by true positions: key s stays visible to query r only when
+ * its position is greater than the query's minus `window` (the anchor's keys included).
+ */
+export function windowed(mask: Visibility, window: number, qPositions: ArrayLike<number>, kPositions: ArrayLike<number>): Visibility {
+  return (r, s) => mask(r, s) && kPositions[s] > qPositions[r] - window;
 }
 
 /**
@@ -44,7 +54,7 @@ export function attentionRef(
   keys: number,
   visible: Visibility,
 ): RefOutput {
-  const { heads, kvHeads, headDim: dim, scale } = shape;
+  const { heads, kvHeads, headDim: dim, scale, softcap } = shape;
   const group = heads / kvHeads;
   const o = new Float32Array(rows * heads * dim);
   const lse = new Float32Array(rows * heads);
@@ -63,7 +73,7 @@ export function attentionRef(
         const kBase = (s * kvHeads + kvh) * dim;
         let dot = 0;
         for (let d = 0; d < dim; d++) dot += q[qBase + d] * k[kBase + d];
-        scores[s] = dot * scale;
+        scores[s] = softcap === undefined ? dot * scale : softcap * Math.tanh((dot * scale) / softcap);
         max = Math.max(max, scores[s]);
       }
       if (max === -Infinity) {

@@ -1,8 +1,11 @@
-// Plain-TypeScript reference of the decoder (Llama, Mistral, Qwen2, Qwen3), one token at a time in the
-// style of llama2.c's run.c: read it top to bottom. Weights are f32 (Hugging Face names, [out, in]),
-// activations and the KV cache are float64, so it sits between transformers' float32 and float64 runs.
-// It also builds the Star Attention cache exactly as the golden fixtures do (make_golden.py star_cache).
+// Plain-TypeScript reference of the decoder (Llama, Mistral, Qwen2, Qwen3, Phi-3, SmolLM3, Gemma 2 and
+// 3), one token at a time in the style of llama2.c's run.c: read it top to bottom. Weights are f32
+// (Hugging Face names, [out, in]), activations and the KV cache are float64, so it sits between
+// transformers' float32 and float64 runs. It also builds the Star Attention cache exactly as the
+// golden fixtures do (make_golden.py star_cache). Sliding windows are by true positions, at the anchor
+// too (the rule src/model/transformer.ts's attendStarBlocks explains).
 import type { ModelConfig } from '../../src/model/config.ts';
+import { layerNormNames, projectionSources, type ProjectionRows } from '../../src/model/families.ts';
 import { ropeInverseFrequencies } from '../../src/model/rope-frequencies.ts';
 import { roundThrough } from '../../src/model/dtype.ts';
 
@@ -41,10 +44,18 @@ interface Layer {
   oBias?: Float32Array;
   qNorm?: Float32Array;
   kNorm?: Float32Array;
+  /** Gemma: norm of attention's output before the residual add. */
+  attentionOutputNorm?: Float32Array;
   postNorm: Float32Array;
   gate: Float32Array;
   up: Float32Array;
   down: Float32Array;
+  /** Gemma: norm of the MLP's output before the residual add. */
+  mlpOutputNorm?: Float32Array;
+  /** undefined: a NoPE layer. */
+  invFreq?: Float32Array;
+  attentionScaling: number;
+  window?: number;
 }
 
 export interface GenerateResult {
@@ -60,6 +71,8 @@ export interface ReferenceOptions {
    * too, and the fixtures' logits carry it: see Golden.ropeDType.
    */
   ropeDType?: 'f32' | 'f16' | 'bf16';
+  /** LongRoPE: the most positions the conversation may reach (default max_position_embeddings). */
+  conversationLength?: number;
 }
 
 export class ReferenceModel {
@@ -67,8 +80,6 @@ export class ReferenceModel {
   private readonly layers: Layer[];
   private readonly finalNorm: Float32Array;
   private readonly lmHead: Float32Array;
-  private readonly invFreq: Float32Array;
-  private readonly attentionScaling: number;
 
   constructor(
     readonly config: ModelConfig,
@@ -81,14 +92,23 @@ export class ReferenceModel {
       return w;
     };
     const maybe = (name: string, present: boolean) => (present ? get(name) : undefined);
+    const optional = (name: string | undefined) => (name === undefined ? undefined : get(name));
+    // A projection's rows of its stored tensor (Phi-3 stores q/k/v and gate/up fused); all read the hidden state.
+    const rowsOf = ({ tensor, firstRow, rows }: ProjectionRows) => get(tensor).subarray(firstRow * config.hidden, (firstRow + rows) * config.hidden);
     this.embedding = get('model.embed_tokens.weight');
+    const { family } = config;
     this.layers = Array.from({ length: config.layers }, (_, i) => {
       const p = `model.layers.${i}.`;
+      const sources = projectionSources(config, i);
+      const norms = layerNormNames(family, i);
+      const { rope, window } = family.layers[i];
+      const frequencies =
+        rope && ropeInverseFrequencies(config.headDim, rope.theta, rope.scaling, rope.partialRotaryFactor, options.conversationLength ?? config.maxPositionEmbeddings);
       return {
-        inputNorm: get(`${p}input_layernorm.weight`),
-        q: get(`${p}self_attn.q_proj.weight`),
-        k: get(`${p}self_attn.k_proj.weight`),
-        v: get(`${p}self_attn.v_proj.weight`),
+        inputNorm: get(norms.input),
+        q: rowsOf(sources.q),
+        k: rowsOf(sources.k),
+        v: rowsOf(sources.v),
         o: get(`${p}self_attn.o_proj.weight`),
         qBias: maybe(`${p}self_attn.q_proj.bias`, config.attentionBias),
         kBias: maybe(`${p}self_attn.k_proj.bias`, config.attentionBias),
@@ -96,17 +116,19 @@ export class ReferenceModel {
         oBias: maybe(`${p}self_attn.o_proj.bias`, config.attentionOutputBias),
         qNorm: maybe(`${p}self_attn.q_norm.weight`, config.qkNorm),
         kNorm: maybe(`${p}self_attn.k_norm.weight`, config.qkNorm),
-        postNorm: get(`${p}post_attention_layernorm.weight`),
-        gate: get(`${p}mlp.gate_proj.weight`),
-        up: get(`${p}mlp.up_proj.weight`),
+        attentionOutputNorm: optional(norms.attentionOutput),
+        postNorm: get(norms.mlpInput),
+        gate: rowsOf(sources.gate),
+        up: rowsOf(sources.up),
         down: get(`${p}mlp.down_proj.weight`),
+        mlpOutputNorm: optional(norms.mlpOutput),
+        invFreq: frequencies && roundThrough(frequencies.invFreq, options.ropeDType ?? 'f32'),
+        attentionScaling: frequencies?.attentionScaling ?? 1,
+        window,
       };
     });
     this.finalNorm = get('model.norm.weight');
     this.lmHead = config.tieWordEmbeddings ? this.embedding : get('lm_head.weight');
-    const rope = ropeInverseFrequencies(config.headDim, config.rope.theta, config.rope.scaling, config.rope.partialRotaryFactor);
-    this.invFreq = roundThrough(rope.invFreq, options.ropeDType ?? 'f32');
-    this.attentionScaling = rope.attentionScaling;
   }
 
   newCache(): ReferenceKv {
@@ -129,52 +151,63 @@ export class ReferenceModel {
 
   /** One token through every layer; returns the final residual stream. */
   private token(cache: ReferenceKv, id: number, position: number): Float64Array {
-    const { hidden, heads, kvHeads, headDim, intermediate, rmsNormEps: eps } = this.config;
+    const { hidden, heads, kvHeads, headDim, intermediate, rmsNormEps: eps, family } = this.config;
+    const offset = family.normWeightOffset;
     const x = new Float64Array(hidden);
-    for (let i = 0; i < hidden; i++) x[i] = this.embedding[id * hidden + i];
+    for (let i = 0; i < hidden; i++) x[i] = this.embedding[id * hidden + i] * family.embeddingScale;
     cache.positions.push(position);
 
     for (let l = 0; l < this.layers.length; l++) {
       const w = this.layers[l];
       // attention
-      const xb = rmsNorm(x, w.inputNorm, eps);
+      const xb = rmsNorm(x, w.inputNorm, eps, offset);
       const q = matVec(w.q, w.qBias, xb, heads * headDim);
       const k = matVec(w.k, w.kBias, xb, kvHeads * headDim);
       const v = matVec(w.v, w.vBias, xb, kvHeads * headDim);
       if (w.qNorm && w.kNorm) {
-        for (let h = 0; h < heads; h++) rmsNormInPlace(q.subarray(h * headDim, (h + 1) * headDim), w.qNorm, eps);
-        for (let h = 0; h < kvHeads; h++) rmsNormInPlace(k.subarray(h * headDim, (h + 1) * headDim), w.kNorm, eps);
+        for (let h = 0; h < heads; h++) rmsNormInPlace(q.subarray(h * headDim, (h + 1) * headDim), w.qNorm, eps, offset);
+        for (let h = 0; h < kvHeads; h++) rmsNormInPlace(k.subarray(h * headDim, (h + 1) * headDim), w.kNorm, eps, offset);
       }
-      this.rope(q, heads, position);
-      this.rope(k, kvHeads, position);
+      if (w.invFreq) {
+        this.rope(q, heads, position, w.invFreq, w.attentionScaling);
+        this.rope(k, kvHeads, position, w.invFreq, w.attentionScaling);
+      }
       cache.keys[l].push(k);
       cache.values[l].push(v);
 
-      const att = attention(q, cache.keys[l], cache.values[l], heads, kvHeads, headDim);
-      addInPlace(x, matVec(w.o, w.oBias, att, hidden));
+      // Keys in the layer's window of true positions (all, without a window).
+      const visible = (t: number) => w.window === undefined || cache.positions[t] > position - w.window;
+      const att = attention(q, cache.keys[l], cache.values[l], visible, { heads, kvHeads, headDim, scale: family.attentionScale, softcap: family.attentionSoftcap });
+      const attOut = matVec(w.o, w.oBias, att, hidden);
+      addInPlace(x, w.attentionOutputNorm ? rmsNorm(attOut, w.attentionOutputNorm, eps, offset) : attOut);
 
-      // SwiGLU MLP
-      const xb2 = rmsNorm(x, w.postNorm, eps);
+      // gated MLP: silu (SwiGLU) or GELU-tanh
+      const xb2 = rmsNorm(x, w.postNorm, eps, offset);
       const gate = matVec(w.gate, undefined, xb2, intermediate);
       const up = matVec(w.up, undefined, xb2, intermediate);
-      for (let i = 0; i < intermediate; i++) gate[i] = (gate[i] / (1 + Math.exp(-gate[i]))) * up[i];
-      addInPlace(x, matVec(w.down, undefined, gate, hidden));
+      const act = family.activation === 'silu' ? silu : geluTanh;
+      for (let i = 0; i < intermediate; i++) gate[i] = act(gate[i]) * up[i];
+      const mlpOut = matVec(w.down, undefined, gate, hidden);
+      addInPlace(x, w.mlpOutputNorm ? rmsNorm(mlpOut, w.mlpOutputNorm, eps, offset) : mlpOut);
     }
     return x;
   }
 
   private logits(x: Float64Array): Float32Array {
-    return Float32Array.from(matVec(this.lmHead, undefined, rmsNorm(x, this.finalNorm, this.config.rmsNormEps), this.config.vocab));
+    const { rmsNormEps, vocab, family } = this.config;
+    const logits = matVec(this.lmHead, undefined, rmsNorm(x, this.finalNorm, rmsNormEps, family.normWeightOffset), vocab);
+    const cap = family.finalLogitSoftcap;
+    return Float32Array.from(cap === undefined ? logits : logits.map((v) => cap * Math.tanh(v / cap)));
   }
 
   /** Hugging Face RoPE (rotate_half: dimension i pairs with i + rotary/2) on each head of `x`. */
-  private rope(x: Float64Array, heads: number, position: number): void {
+  private rope(x: Float64Array, heads: number, position: number, invFreq: Float32Array, attentionScaling: number): void {
     const { headDim } = this.config;
-    const half = this.invFreq.length;
+    const half = invFreq.length;
     for (let i = 0; i < half; i++) {
-      const angle = position * this.invFreq[i];
-      const cos = Math.cos(angle) * this.attentionScaling;
-      const sin = Math.sin(angle) * this.attentionScaling;
+      const angle = position * invFreq[i];
+      const cos = Math.cos(angle) * attentionScaling;
+      const sin = Math.sin(angle) * attentionScaling;
       for (let h = 0; h < heads; h++) {
         const a = h * headDim + i;
         const b = a + half;
@@ -243,38 +276,65 @@ function matVec(w: Float32Array, bias: Float32Array | undefined, x: Float64Array
   return y;
 }
 
-function rmsNorm(x: Float64Array, weight: Float32Array, eps: number): Float64Array {
+/** RMSNorm scaled by (offset + weight): offset 1 for Gemma, whose sum torch rounds to f32. */
+function rmsNorm(x: Float64Array, weight: Float32Array, eps: number, offset: number): Float64Array {
   const y = Float64Array.from(x);
-  rmsNormInPlace(y, weight, eps);
+  rmsNormInPlace(y, weight, eps, offset);
   return y;
 }
 
-function rmsNormInPlace(x: Float64Array, weight: Float32Array, eps: number): void {
+function rmsNormInPlace(x: Float64Array, weight: Float32Array, eps: number, offset: number): void {
   let ss = 0;
   for (let i = 0; i < x.length; i++) ss += x[i] * x[i];
   const scale = 1 / Math.sqrt(ss / x.length + eps);
-  for (let i = 0; i < x.length; i++) x[i] = weight[i] * (x[i] * scale);
+  for (let i = 0; i < x.length; i++) x[i] = Math.fround(offset + weight[i]) * (x[i] * scale);
+}
+
+function silu(g: number): number {
+  return g / (1 + Math.exp(-g));
+}
+
+/** transformers' gelu_pytorch_tanh. */
+function geluTanh(g: number): number {
+  return 0.5 * g * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (g + 0.044715 * g ** 3)));
 }
 
 function addInPlace(x: Float64Array, y: Float64Array): void {
   for (let i = 0; i < x.length; i++) x[i] += y[i];
 }
 
-/** Softmax(q·kᵀ/√d)·v per query head over all cached rows; query head h reads kv head h / (heads/kvHeads). */
-function attention(q: Float64Array, keys: Float64Array[], values: Float64Array[], heads: number, kvHeads: number, headDim: number): Float64Array {
+interface AttentionParams {
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** Scores are q·k times this. */
+  scale: number;
+  /** Gemma 2: scores → softcap · tanh(scores / softcap). */
+  softcap: number | undefined;
+}
+
+/**
+ * Softmax(q·kᵀ·scale)·v per query head over the cached rows for which `visible` holds; query head h
+ * reads kv head h / (heads/kvHeads).
+ */
+function attention(q: Float64Array, keys: Float64Array[], values: Float64Array[], visible: (row: number) => boolean, params: AttentionParams): Float64Array {
+  const { heads, kvHeads, headDim, scale, softcap } = params;
   const out = new Float64Array(heads * headDim);
   const scores = new Float64Array(keys.length);
-  const scale = 1 / Math.sqrt(headDim);
   const group = heads / kvHeads;
   for (let h = 0; h < heads; h++) {
     const qo = h * headDim;
     const ko = Math.floor(h / group) * headDim;
     let max = -Infinity;
     for (let t = 0; t < keys.length; t++) {
+      if (!visible(t)) {
+        scores[t] = -Infinity;
+        continue;
+      }
       const k = keys[t];
       let dot = 0;
       for (let d = 0; d < headDim; d++) dot += q[qo + d] * k[ko + d];
-      scores[t] = dot * scale;
+      scores[t] = softcap === undefined ? dot * scale : softcap * Math.tanh((dot * scale) / softcap);
       max = Math.max(max, scores[t]);
     }
     let sum = 0;

@@ -1,27 +1,38 @@
 // The hf-golden fixtures (test/fixtures/hf-golden, see its README): three tiny Hub-layout models and
-// reference logits from transformers. Read from disk in Node and over HTTP from the Vite server in the
-// browser project, through the same WeightSource the app uses.
+// reference logits from transformers; and hf-golden-families (../shared/fixtures/hf-golden-families
+// beside the repository, see its README), three more families in the same layout. Read from disk in
+// Node and over HTTP from the Vite server in the browser project, through the same WeightSource the
+// app uses.
 import { parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
 import { readSafetensorsHeader, readTensorBytes, readTensorIndex, toFloat32, type FloatDType } from '../../src/model/safetensors.ts';
 import { urlWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
 
+// Vite's ?url names a file outside the repository as /@fs/<absolute path>, in Node and in the browser.
+import familiesReadme from '../../../shared/fixtures/hf-golden-families/README.md?url';
+
 export const fixtureModels = ['tiny-llama3', 'tiny-qwen2', 'tiny-qwen3'] as const;
-export type FixtureModel = (typeof fixtureModels)[number];
+export const familyFixtureModels = ['tiny-phi3', 'tiny-smollm3', 'tiny-gemma3'] as const;
+export type FixtureModel = (typeof fixtureModels)[number] | (typeof familyFixtureModels)[number];
 
 // Not `new URL('…', import.meta.url)` literally: Vite rewrites that form as an asset and drops the
 // trailing slash of a folder.
 const here = import.meta.url;
 export const fixturesUrl = new URL('../fixtures/hf-golden/', here);
+const inNode = fixturesUrl.protocol === 'file:';
+const familyFixturesUrl = inNode
+  ? new URL(`file://${familiesReadme.replace(/^\/@fs/, '').replace(/README\.md$/, '')}`)
+  : new URL(familiesReadme.replace(/README\.md$/, ''), globalThis.location.href);
 
 /** Node: the folder on disk. Browser: the URL the test server serves it at. */
 export function fixtureLocation(model: FixtureModel): string {
-  const url = new URL(`${model}/`, fixturesUrl);
-  return url.protocol === 'file:' ? decodeURIComponent(url.pathname) : url.href;
+  const folder = (familyFixtureModels as readonly string[]).includes(model) ? familyFixturesUrl : fixturesUrl;
+  const url = new URL(`${model}/`, folder);
+  return inNode ? decodeURIComponent(url.pathname) : url.href;
 }
 
 export async function fixtureSource(model: FixtureModel): Promise<WeightSource> {
   const location = fixtureLocation(model);
-  if (fixturesUrl.protocol !== 'file:') return urlWeightSource(location, { cache: false });
+  if (!inNode) return urlWeightSource(location, { cache: false });
   const { directoryWeightSource } = await import('../../src/model/weight-source.node.ts');
   return directoryWeightSource(location);
 }
@@ -57,6 +68,7 @@ export interface Golden {
    * make_golden.py casts the model to the checkpoint's dtype before its float32 run, which rounds
    * RoPE's inverse-frequency buffer to bf16 / f16 too: its logits are those of rounded frequencies
    * (up to 0.17 apart from float32 frequencies for tiny-llama3). Matching them needs the same rounding.
+   * make_golden_families.py loads the checkpoint back with from_pretrained: exact f32 frequencies.
    */
   ropeDType: 'f32' | 'f16' | 'bf16';
   /** [16, vocab]: the last 16 positions of one causal forward over context + query. */
@@ -68,9 +80,11 @@ export interface Golden {
 
 export async function loadGolden(model: FixtureModel): Promise<Golden> {
   const source = await fixtureSource(model);
-  const meta = (await source.readJson('golden.json')) as { generated: number; block_sizes: number[]; weights_dtype: string };
-  const ropeDType = ({ bfloat16: 'bf16', float16: 'f16', float32: 'f32' } as const)[meta.weights_dtype as 'float32'];
-  if (!ropeDType) throw new Error(`golden.json of ${model}: unknown weights_dtype ${meta.weights_dtype}`);
+  const meta = (await source.readJson('golden.json')) as { generated: number; block_sizes: number[]; weights_dtype: string; rope?: string };
+  const castDType = ({ bfloat16: 'bf16', float16: 'f16', float32: 'f32' } as const)[meta.weights_dtype as 'float32'];
+  if (!castDType) throw new Error(`golden.json of ${model}: unknown weights_dtype ${meta.weights_dtype}`);
+  const exactRope = meta.rope?.startsWith('exact float32') ?? false;
+  const ropeDType = exactRope ? 'f32' : castDType;
   const { tensors } = await readSafetensorsHeader(source, 'golden.safetensors');
   const read = async (name: string) => {
     const info = tensors.get(name);

@@ -233,6 +233,30 @@ describe('followUpQuery when the template rewrites earlier answers', () => {
   });
 });
 
+describe('a template without a system role (Gemma 2)', () => {
+  // google/gemma-2-2b-it's chat template.
+  const gemma2 =
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}" +
+    "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}" +
+    "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}" +
+    "{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}" +
+    "{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}" +
+    "{% if add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}";
+
+  it('the system prompt opens the first user message; follow-ups still extend the render', () => {
+    const t = new ChatTemplate(gemma2, { bosToken: '<bos>', eosToken: '<eos>' });
+    expect(t.systemRole).toBe(false);
+    const p = splitDocumentPrompt(t, { system: 'Be brief.', document: 'The doc.', question: 'What?' });
+    expect(p.context + p.query).toBe('<bos><start_of_turn>user\nBe brief.\n\nThe doc.\n\nWhat?<end_of_turn>\n<start_of_turn>model\n');
+    const history: ChatHistory = { system: 'Be brief.', document: 'The doc.', turns: [{ question: 'What?', answer: 'It is X.' }], fed: p.context + p.query + 'It is X.' };
+    expect(followUpQuery(t, history, 'Why?')).toBe('<end_of_turn>\n<start_of_turn>user\nWhy?<end_of_turn>\n<start_of_turn>model\n');
+  });
+
+  it('templates with a system role keep it as a message', () => {
+    expect(new ChatTemplate(text('qwen3.jinja')).systemRole).toBe(true);
+  });
+});
+
 describe('errors', () => {
   it('refuses a template that changes with the question', () => {
     const t = new ChatTemplate("{{ messages[0].content | upper }}{% if add_generation_prompt %}>{% endif %}");

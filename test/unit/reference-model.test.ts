@@ -1,8 +1,9 @@
-// The CPU reference model against transformers' own logits (test/fixtures/hf-golden): full attention,
-// and Star Attention phase 1 + 2 with blocks of 128 and 256 tokens.
+// The CPU reference model against transformers' own logits (test/fixtures/hf-golden and
+// ../shared/fixtures/hf-golden-families): full attention, and Star Attention phase 1 + 2 with blocks of
+// 128 and 256 tokens.
 import { describe, expect, it } from 'vitest';
 import { ReferenceModel, type GenerateResult } from '../reference/model.ts';
-import { fixtureConfig, fixtureModels, fixtureWeights, loadGolden } from '../support/fixtures.ts';
+import { familyFixtureModels, fixtureConfig, fixtureModels, fixtureWeights, loadGolden } from '../support/fixtures.ts';
 import { maxAbsDiff } from '../support/random.ts';
 
 const tolerance = 1e-3;
@@ -15,7 +16,7 @@ function rows(logits: Float32Array[]): Float32Array {
   return out;
 }
 
-describe.each(fixtureModels)('reference model, %s', (name) => {
+describe.each([...fixtureModels, ...familyFixtureModels])('reference model, %s', (name) => {
   const setup = (async () => {
     const [config, weights, golden] = await Promise.all([fixtureConfig(name), fixtureWeights(name), loadGolden(name)]);
     const model = new ReferenceModel(config, weights, { ropeDType: golden.ropeDType });

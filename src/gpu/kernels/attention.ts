@@ -1,5 +1,6 @@
 // Attention kernels: flash-attention prefill, Star Attention's block-anchor pass (phase 1), the exact
-// log-sum-exp merge of partials (phase 2, split-KV) and split-KV decoding. All causal by position.
+// log-sum-exp merge of partials (phase 2, split-KV) and split-KV decoding. All causal by position and,
+// for a sliding-window layer, windowed by position (shape.window), in flash_tile.wgsl's one check.
 // Layouts: q and o f32 [rows, heads, headDim]; lse f32 [rows, heads] (natural log, −3.4e38 when a row
 // sees no key); keys and values f32 [capacity, kvHeads, headDim] per KV cache chunk buffer.
 import type { Binding, Gpu } from '../gpu.ts';
@@ -17,6 +18,10 @@ export interface AttentionShape {
   kvHeads: number;
   headDim: number;
   scale: number;
+  /** Sliding window: a key is visible to a query only when key position > query position − window. */
+  window?: number;
+  /** Soft-capping of scaled scores, s → softcap · tanh(s / softcap) (Gemma 2). */
+  softcap?: number;
   /** Overrides the measured defaults (tests and benchmarks). */
   tiles?: { prefill?: FlashTiles; decode?: FlashTiles; splitKeys?: number };
 }
@@ -82,9 +87,11 @@ function decodeTiles(headDim: number, groupRows: number): FlashTiles {
 }
 
 function check(shape: AttentionShape): number {
-  const { heads, kvHeads, headDim } = shape;
+  const { heads, kvHeads, headDim, window, softcap } = shape;
   if (!(kvHeads > 0 && heads % kvHeads === 0)) throw new Error(`heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
   if (!(headDim > 0 && headDim <= 256)) throw new Error(`headDim ${headDim} is not in 1…256`);
+  if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window < 2 ** 32)) throw new Error(`window ${window} must be a positive integer`);
+  if (softcap !== undefined && !(softcap > 0)) throw new Error(`softcap ${softcap} must be positive`);
   return heads / kvHeads;
 }
 
@@ -95,7 +102,8 @@ function flashPipeline(gpu: Gpu, shader: string, shape: AttentionShape, tiles: F
   if (vecsPerLane > maxVecsPerLane || lanes > keys || keys % 2 !== 0 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Flash tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
-  return gpu.pipeline(shader, { constants: { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys } });
+  const masking = { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
+  return gpu.pipeline(shader, { constants: { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys, ...masking } });
 }
 
 /** Workgroup counts [x, z] for `n` workgroups in one dimension, folded when above the device limit. */
@@ -127,7 +135,8 @@ export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: At
 }
 
 /** Star Attention phase 1, one or several blocks in one dispatch: query rows [j*blockSize, (j+1)*blockSize) belong to block j of this
- *  batch (the last block may be shorter); each query sees ALL anchor keys (anchor positions precede its block) plus the keys of its own
+ *  batch (the last block may be shorter); each query sees ALL anchor keys (anchor positions precede its block; with shape.window, only those
+ *  within the window of its position) plus the keys of its own
  *  block that are causally visible by position. `blocks` spans the keys of all the batch's blocks, row-aligned with the queries
  *  (key row r belongs to the same block as query row r). Two KV sources read in one pass, no copy/concat. Never used for block 0. */
 export function attentionBlockAnchor(

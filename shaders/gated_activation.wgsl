@@ -1,8 +1,13 @@
-// SwiGLU's gating: out[i] = silu(gate[i]) * up[i], silu(g) = g · sigmoid(g) (Hugging Face "silu").
+// The MLP's gating: out[i] = act(gate[i]) * up[i], with act chosen by ACTIVATION:
+//   0  silu(g) = g · sigmoid(g)                                  (Hugging Face "silu": Llama, Qwen, Phi-3)
+//   1  gelu_tanh(g) = 0.5 · g · (1 + tanh(√(2/π) · (g + 0.044715 g³)))  ("gelu_pytorch_tanh": Gemma)
 // Two entry points: main writes a separate `out`; in_place overwrites `gate` (WebGPU forbids binding
 // one buffer as both a read-only and a writable input of the same dispatch).
 
 //#include grid
+//#include tanh
+
+override ACTIVATION: u32 = 0u;
 
 struct Params {
   count: u32,
@@ -22,6 +27,15 @@ fn sigmoid(g: f32) -> f32 {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), g >= 0.0);
 }
 
+const SQRT_2_OVER_PI = 0.7978845608028654f;
+
+fn activation(g: f32) -> f32 {
+  if (ACTIVATION == 1u) {
+    return 0.5 * g * (1.0 + stable_tanh(SQRT_2_OVER_PI * (g + 0.044715 * g * g * g)));
+  }
+  return g * sigmoid(g);
+}
+
 fn element(group: vec3u, groups: vec3u, thread: u32) -> u32 {
   return flat_workgroup(group, groups) * 256u + thread;
 }
@@ -34,8 +48,7 @@ fn main(
 ) {
   let i = element(group, groups, thread);
   if (i < p.count) {
-    let g = gate[i];
-    out[i] = g * sigmoid(g) * up[i];
+    out[i] = activation(gate[i]) * up[i];
   }
 }
 
@@ -47,7 +60,6 @@ fn in_place(
 ) {
   let i = element(group, groups, thread);
   if (i < p.count) {
-    let g = gate_inout[i];
-    gate_inout[i] = g * sigmoid(g) * up[i];
+    gate_inout[i] = activation(gate_inout[i]) * up[i];
   }
 }

@@ -1,0 +1,127 @@
+// More families against transformers (../shared/fixtures/hf-golden-families): Phi-3 (fused projections,
+// partial rotary, LongRoPE's long factors), SmolLM3 (a NoPE layer) and Gemma 3 ((1 + w) and sandwich
+// norms, q/k norms, GELU-tanh, embedding scale, sliding and full layers with their own RoPE bases).
+// Full attention and Star Attention with blocks of 128 and 256, then the query and 8 greedy tokens,
+// on 1 and 2 hosts: in-process in Node, Workers in Chromium.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StarEngine } from '../../src/star/engine.ts';
+import { openLocalHost } from '../../src/star/local-host.ts';
+import { scoreGreedy } from '../../src/star/greedy-score.ts';
+import { openWorkerHost } from '../../src/star/worker-host.ts';
+import { familyFixtureModels, fixtureConfig, fixtureLocation, fixtureWeights, loadGolden, type FixtureModel, type Golden, type GoldenRun } from '../support/fixtures.ts';
+import { ReferenceModel } from '../reference/model.ts';
+import type { ModelLocation } from '../../src/model/open-weight-source.ts';
+import { maxAbsDiff } from '../support/random.ts';
+import { inBrowser } from '../support/gpu.ts';
+
+const tolerance = 1e-3;
+const hostCounts = [1, 2];
+
+function location(model: FixtureModel): ModelLocation {
+  const where = fixtureLocation(model);
+  return inBrowser ? { kind: 'url', base: where } : { kind: 'directory', path: where };
+}
+
+async function scoreQuery(engine: StarEngine, golden: Golden): Promise<GoldenRun> {
+  const { logits, ids } = await scoreGreedy(engine, Array.from(golden.queryIds), golden.generated);
+  return { queryLogits: logits, greedyIds: ids };
+}
+
+function expectMatches(got: GoldenRun, want: GoldenRun, label: string): void {
+  const diff = maxAbsDiff(got.queryLogits, want.queryLogits);
+  console.log(`${label}: max |logit diff| ${diff.toExponential(2)}`);
+  expect(diff, `${label}: max |logit diff|`).toBeLessThan(tolerance);
+  expect(Array.from(got.greedyIds), `${label}: greedy ids`).toEqual(Array.from(want.greedyIds));
+}
+
+for (const model of familyFixtureModels) {
+  describe(`${model} against transformers, ${inBrowser ? 'hosts in Workers' : 'in-process hosts'}`, () => {
+    let engine: StarEngine;
+    let golden: Golden;
+
+    beforeAll(async () => {
+      golden = await loadGolden(model);
+      engine = await StarEngine.create({
+        model: location(model),
+        hosts: Math.max(...hostCounts),
+        ropeDType: golden.ropeDType,
+        conversationRoom: 64,
+        openHost: inBrowser ? openWorkerHost : openLocalHost,
+      });
+    });
+    afterAll(async () => engine?.dispose());
+
+    it('full attention: query logits, greedy ids', async () => {
+      await engine.encode(Array.from(golden.contextIds), { attention: 'full' });
+      expectMatches(await scoreQuery(engine, golden), golden.full, `${model} full`);
+    });
+
+    it('full attention: logits of the last 16 positions of context + query', async () => {
+      const all = [...golden.contextIds, ...golden.queryIds];
+      await engine.encode(all.slice(0, all.length - 16), { attention: 'full' });
+      const logits = await engine.feed(all.slice(all.length - 16), 'all');
+      const diff = maxAbsDiff(logits, golden.prefillLogitsLast16);
+      console.log(`${model} full prefill_logits_last16: max |logit diff| ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThan(tolerance);
+    });
+
+    for (const blockSize of [128, 256]) {
+      for (const hosts of hostCounts) {
+        it(`Star Attention b=${blockSize} on ${hosts} host(s)`, async () => {
+          const stats = await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize, hosts });
+          expect(stats.blocks).toBe(Math.ceil(golden.contextIds.length / blockSize));
+          expect(stats.hosts).toBe(hosts);
+          expectMatches(await scoreQuery(engine, golden), golden.star.get(blockSize)!, `${model} star b=${blockSize} hosts=${hosts}`);
+        });
+      }
+    }
+  });
+}
+
+// f16 weights for the fused projections' row ranges (lavapipe has shader-f16; SwiftShader has none):
+// tiny-phi3's bf16 checkpoint converts to f16 exactly, so the f32 tolerance holds.
+// Node only: defined there, not skipped in Chromium (whose f16 absence linear.test.ts checks).
+if (!inBrowser) describe('f16 weights, fused projections split at load', () => {
+  it('tiny-phi3: star b=128 within 1e-3 of transformers', async () => {
+    const golden = await loadGolden('tiny-phi3');
+    const engine = await StarEngine.create({ model: location('tiny-phi3'), weightType: 'f16', conversationRoom: 64, openHost: openLocalHost });
+    try {
+      await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 128 });
+      expectMatches(await scoreQuery(engine, golden), golden.star.get(128)!, 'tiny-phi3 star b=128 f16 weights');
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
+
+// LongRoPE's short factors: a conversation that stays within original_max_position_embeddings (64 for
+// tiny-phi3) keeps them in both phases — the query and every decoded token rotate as the document did
+// — checked against the CPU reference model given the same conversation length.
+describe('tiny-phi3: LongRoPE short factors for a short conversation', () => {
+  it('a 40-token context with room for 20 more: short factors throughout, as the reference computes', async () => {
+    const golden = await loadGolden('tiny-phi3');
+    const [context, query, steps, room] = [Array.from(golden.contextIds.subarray(0, 40)), Array.from(golden.queryIds), 4, 20];
+    const [config, weights] = await Promise.all([fixtureConfig('tiny-phi3'), fixtureWeights('tiny-phi3')]);
+    const reference = (conversationLength: number) => {
+      const model = new ReferenceModel(config, weights, { conversationLength });
+      const cache = model.newCache();
+      model.forward(cache, context, context.map((_, i) => i));
+      const { logits } = model.generate(cache, query, steps);
+      const all = new Float32Array(logits.length * config.vocab);
+      logits.forEach((row, i) => all.set(row, i * config.vocab));
+      return all;
+    };
+    const short = reference(context.length + room);
+    expect(maxAbsDiff(short, reference(config.maxPositionEmbeddings))).toBeGreaterThan(1e-2);
+    const engine = await StarEngine.create({ model: location('tiny-phi3'), conversationRoom: room, openHost: inBrowser ? openWorkerHost : openLocalHost });
+    try {
+      await engine.encode(context, { attention: 'full' });
+      const got = await scoreGreedy(engine, query, steps);
+      const diff = maxAbsDiff(got.logits, short);
+      console.log(`tiny-phi3 short factors (conversation of ${context.length + room}): max |logit diff| vs the CPU reference ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThan(tolerance);
+    } finally {
+      await engine.dispose();
+    }
+  });
+});
