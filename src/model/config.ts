@@ -78,6 +78,8 @@ function num(obj: Json, key: string, where = ''): number {
   return v;
 }
 
+const maxLayers = 1024;
+
 function positiveInt(obj: Json, key: string): number {
   const v = num(obj, key);
   // Safe integers only: sizes past 2^53 are no model, and would make every size computed from them inexact.
@@ -123,7 +125,7 @@ export function parseModelConfig(json: unknown): ModelConfig {
   if (!has(json, 'model_type')) {
     throw new ModelConfigError(`missing field "model_type" (supported: ${supportedModelTypes.join(', ')})`);
   }
-  if (typeof modelType === 'string' && unsupportedRelatives[modelType]) {
+  if (typeof modelType === 'string' && Object.hasOwn(unsupportedRelatives, modelType)) {
     throw new ModelConfigError(`model_type "${modelType}" is not supported: it is ${unsupportedRelatives[modelType]}`);
   }
   if (!(supportedModelTypes as readonly unknown[]).includes(modelType)) {
@@ -135,6 +137,9 @@ export function parseModelConfig(json: unknown): ModelConfig {
 
   const hidden = positiveInt(json, 'hidden_size');
   const layers = positiveInt(json, 'num_hidden_layers');
+  // Per-layer settings (sliding or full, NoPE) are lists of this length: a garbled count must not
+  // allocate without bound. The deepest open models have about 130 layers.
+  if (layers > maxLayers) throw new ModelConfigError(`num_hidden_layers is ${layers}; more than ${maxLayers} layers is no model this reader can run`);
   const heads = positiveInt(json, 'num_attention_heads');
   // transformers: a missing num_key_value_heads means multi-head attention.
   const kvHeads = has(json, 'num_key_value_heads') ? positiveInt(json, 'num_key_value_heads') : heads;

@@ -91,7 +91,7 @@ function activation(json: Json, type: ModelType, read: FieldReader): Activation 
   const name = json[key] ?? (gemmaTypes.includes(type) ? 'gelu_pytorch_tanh' : 'silu');
   if (name === 'silu') return 'silu';
   if (name === 'gelu_pytorch_tanh') return 'gelu_tanh';
-  throw read.error(`${key} "${String(name)}" is not supported (supported: silu, gelu_pytorch_tanh)`);
+  throw read.error(`${key} ${JSON.stringify(name)} is not supported (supported: silu, gelu_pytorch_tanh)`);
 }
 
 /** Per layer: full or sliding attention, as transformers decides it for each family. */
@@ -103,7 +103,7 @@ function layerKinds(json: Json, common: CommonFields, read: FieldReader, noRope:
     return listed.map((t, i) => {
       if (t === 'full_attention') return 'full';
       if (t === 'sliding_attention') return 'sliding';
-      throw read.error(`layer_types[${i}] "${String(t)}" is not supported (supported: full_attention, sliding_attention)`);
+      throw read.error(`layer_types[${i}] ${JSON.stringify(t)} is not supported (supported: full_attention, sliding_attention)`);
     });
   }
   const all = (kind: 'full' | 'sliding') => Array.from({ length: layers }, () => kind);
