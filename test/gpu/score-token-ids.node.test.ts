@@ -1,4 +1,4 @@
-// `star-reader score` with ids the model has no embedding row for (issue: id 999999 on a 320-token
+// `star-reader score` with ids the model has no embedding row for (issue: id 999999 on a small
 // model used to write logits computed from whatever the GPU read past the table): a clear error, no
 // output file. In-process on the demo model.
 import { access, mkdtemp, writeFile } from 'node:fs/promises';
@@ -20,13 +20,13 @@ async function scoreIds(context: number[], query: number[]): Promise<{ run: Prom
 describe('star-reader score and token ids outside the vocabulary', () => {
   it('refuses a context id past the vocabulary and writes nothing', async () => {
     const { run, out } = await scoreIds([1, 999_999, 3], [4]);
-    await expect(run).rejects.toThrow(/Token id 999999 \(index 1 of the context\) is outside the model's vocabulary of 320/);
+    await expect(run).rejects.toThrow(/Token id 999999 \(index 1 of the context\) is outside the model's vocabulary of 2048/);
     await expect(access(out)).rejects.toThrow();
   });
 
   it('refuses a query id equal to the vocabulary size', async () => {
-    const { run, out } = await scoreIds([1, 2, 3], [5, 320]);
-    await expect(run).rejects.toThrow(/Token id 320 \(index 1 of the fed tokens\) is outside/);
+    const { run, out } = await scoreIds([1, 2, 3], [5, 2048]);
+    await expect(run).rejects.toThrow(/Token id 2048 \(index 1 of the fed tokens\) is outside/);
     await expect(access(out)).rejects.toThrow();
   });
 });

@@ -79,7 +79,7 @@ function countBuffers() {
 
 interface Logged {
   reader: Reader;
-  /** The query host's feeds as "position:ids:logits checksum", for comparing two readers call by call. */
+  /** The query host's steps as "position:ids fed:id chosen", for comparing two readers call by call. */
   log: string[];
   /** Makes the next feed fail (a host error that leaves the host working). */
   failNextFeed(): void;
@@ -91,27 +91,21 @@ function loggedHosts(): Omit<Logged, 'reader'> & { open: HostFactory } {
   let fail = false;
   const open: HostFactory = async (index, request) => {
     const host = await openLocalHost(index, request);
-    const feed: HostHandle['feed'] = async (ids, firstPosition, logits, remote) => {
+    // The reader feeds through step(): the ids fed, where, and the id the GPU chose after them.
+    const step: HostHandle['step'] = async (ids, firstPosition, remote) => {
       if (fail) {
         fail = false;
         throw new HostError(index, 'injected feed failure');
       }
-      const out = await host.feed(ids, firstPosition, logits, remote);
-      log.push(`${firstPosition}:${ids.join(',')}:${checksum(out)}`);
-      return out;
+      const chosen = await host.step(ids, firstPosition, remote);
+      log.push(`${firstPosition}:${ids.join(',')}:${chosen}`);
+      return chosen;
     };
     return new Proxy(host, {
-      get: (target, name) => (name === 'feed' ? feed : (Reflect.get(target, name) as unknown as HostHandle[keyof HostHandle])),
+      get: (target, name) => (name === 'step' ? step : (Reflect.get(target, name) as unknown as HostHandle[keyof HostHandle])),
     });
   };
   return { open, log, failNextFeed: () => (fail = true) };
-}
-
-/** FNV-1a over the bits of the floats: equal only for bit-identical arrays (in practice). */
-function checksum(values: Float32Array): string {
-  let hash = 0x811c9dc5;
-  for (const bits of new Uint32Array(values.buffer, values.byteOffset, values.length)) hash = Math.imul(hash ^ bits, 0x01000193) >>> 0;
-  return hash.toString(16);
 }
 
 setFlagsFromString('--expose-gc');
