@@ -314,7 +314,7 @@ t.test('models: Hub ids, links and the recommended list', () => {
   assert.equal(parseHubRepo('https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct/blob/main/config.json'), 'HuggingFaceTB/SmolLM2-360M-Instruct');
   for (const bad of ['', 'qwen', 'a/b/c', '../x/y', 'a /b', 'https://example.com/a/b']) assert.equal(parseHubRepo(bad), undefined, bad);
   assert.equal(hubBase('Qwen/Qwen3-0.6B'), 'https://huggingface.co/Qwen/Qwen3-0.6B/resolve/main/');
-  assert.equal(recommendedModels.length, 8);
+  assert.equal(recommendedModels.length, 13);
   for (const m of recommendedModels) assert.equal(m.downloadBytes, m.parameters * 2);
   assert.equal(hubSource('Qwen/Qwen2.5-0.5B-Instruct').contextWindow, 32768);
   assert.equal(hubSource('someone/else').label, 'someone/else');

@@ -40,6 +40,13 @@ export const recommendedModels: RecommendedModel[] = [
   ),
   model('HuggingFaceTB/SmolLM2-1.7B-Instruct', 'SmolLM2-1.7B-Instruct', 1_711_376_384, 8_192),
   model('HuggingFaceTB/SmolLM2-360M-Instruct', 'SmolLM2-360M-Instruct', 361_821_120, 8_192),
+  // Families added with phi3, smollm3, gemma2 and gemma3_text. Parameter counts were not read from the
+  // Hub here (no access from this project's machines); they are the published sizes.
+  model('microsoft/Phi-3.5-mini-instruct', 'Phi-3.5-mini-instruct', 3_821_079_552, 131_072, 'LongRoPE: 128K tokens.'),
+  model('microsoft/Phi-4-mini-instruct', 'Phi-4-mini-instruct', 3_836_021_760, 131_072, 'LongRoPE: 128K tokens.'),
+  model('HuggingFaceTB/SmolLM3-3B', 'SmolLM3-3B', 3_075_098_624, 65_536, 'Every 4th layer without rotary embedding (NoPE).'),
+  model('unsloth/gemma-3-1b-it', 'Gemma-3-1B-it', 999_885_952, 32_768, 'Ungated copy of google/gemma-3-1b-it; local (sliding-window) and global layers.'),
+  model('unsloth/gemma-2-2b-it', 'Gemma-2-2B-it', 2_614_341_888, 8_192, 'Ungated copy of google/gemma-2-2b-it; soft-capped attention and logits.'),
 ];
 
 /** A model the app can load, with what the UI shows about it before the engine has read it. */
