@@ -4,31 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { dequantize, quantize } from '../../src/model/formats/quantize.ts';
 import { expectedTensors } from '../../src/model/weights.ts';
-import { StarEngine } from '../../src/star/engine.ts';
-import { scoreGreedy } from '../../src/star/greedy-score.ts';
-import { openLocalHost } from '../../src/star/local-host.ts';
 import { ReferenceModel } from '../reference/model.ts';
-import { fixtureConfig, fixtureLocation, fixtureWeights, loadGolden, type FixtureModel } from '../support/fixtures.ts';
-import { inBrowser } from '../support/gpu.ts';
+import { fixtureConfig, fixtureWeights, loadGolden, type FixtureModel } from '../support/fixtures.ts';
+import { fixtureQueryLogits } from '../support/engine-logits.ts';
 import { maxAbsDiff } from '../support/random.ts';
-
-async function engineQueryLogits(model: FixtureModel, weightType: 'q8' | 'q4'): Promise<Float32Array> {
-  const golden = await loadGolden(model);
-  const where = fixtureLocation(model);
-  const engine = await StarEngine.create({
-    model: inBrowser ? { kind: 'url', base: where } : { kind: 'directory', path: where },
-    weightType,
-    ropeDType: golden.ropeDType,
-    conversationRoom: 64,
-    openHost: openLocalHost,
-  });
-  try {
-    await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 128 });
-    return (await scoreGreedy(engine, Array.from(golden.queryIds), 0)).logits;
-  } finally {
-    await engine.dispose();
-  }
-}
 
 /** The reference model's query logits with every matrix replaced by its quantized-then-dequantized values, Star Attention b=128. */
 async function referenceQueryLogits(model: FixtureModel, format: 'q8' | 'q4'): Promise<Float32Array> {
@@ -47,7 +26,7 @@ async function referenceQueryLogits(model: FixtureModel, format: 'q8' | 'q4'): P
 
 describe('quantized weights through the engine', () => {
   it.each([['tiny-qwen2', 'q8'], ['tiny-llama3', 'q4']] as const)('%s in %s: the reference model\'s logits for the same dequantized matrices', async (model, format) => {
-    const [got, want] = await Promise.all([engineQueryLogits(model, format), referenceQueryLogits(model, format)]);
+    const [got, want] = await Promise.all([fixtureQueryLogits(model, format).then((r) => r.logits), referenceQueryLogits(model, format)]);
     expect(got.length).toBe(want.length);
     console.log(`${model} ${format}: max |engine − reference| ${maxAbsDiff(got, want).toExponential(2)}`);
     expect(maxAbsDiff(got, want)).toBeLessThan(1e-3);

@@ -1,0 +1,27 @@
+// The engine on a hf-golden fixture with a given weight type: Star Attention b=128 over the context,
+// then the query's logits (and `generate` greedy tokens'), and the GPU bytes its weights took.
+import type { WeightType } from '../../src/model/weights.ts';
+import { StarEngine } from '../../src/star/engine.ts';
+import { scoreGreedy } from '../../src/star/greedy-score.ts';
+import { openLocalHost } from '../../src/star/local-host.ts';
+import { fixtureLocation, loadGolden, type FixtureModel } from './fixtures.ts';
+import { inBrowser } from './gpu.ts';
+
+export async function fixtureQueryLogits(model: FixtureModel, weightType: WeightType, generate = 0): Promise<{ logits: Float32Array; bytes: number }> {
+  const golden = await loadGolden(model);
+  const where = fixtureLocation(model);
+  const engine = await StarEngine.create({
+    model: inBrowser ? { kind: 'url', base: where } : { kind: 'directory', path: where },
+    weightType,
+    ropeDType: golden.ropeDType,
+    conversationRoom: 64,
+    openHost: openLocalHost,
+  });
+  try {
+    await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 128 });
+    const { logits } = await scoreGreedy(engine, Array.from(golden.queryIds), generate);
+    return { logits, bytes: engine.info.weightBytes };
+  } finally {
+    await engine.dispose();
+  }
+}
