@@ -5,8 +5,9 @@ enable subgroups;
 // in workgroup memory, and after a single barrier every subgroup reduces the posted results.
 // Nothing is assumed about the subgroup size (4 to 128, 8 on lavapipe, 4 on SwiftShader, 32 or 64 on
 // GPUs) or about which invocations share a subgroup (WGSL ties subgroups to no local_invocation_index
-// order; a subgroup may even be partial): slots are claimed with an atomic counter, and lanes are
-// numbered among the subgroup's active invocations. Every invocation of the workgroup calls these in
+// order; a subgroup may even be partial): sums are posted at the posting invocation's own slot and
+// argmax candidates at slots claimed with an atomic counter (a maximum with ties to the lower index
+// does not depend on their order), and lanes are numbered among the subgroup's active invocations. Every invocation of the workgroup calls these in
 // uniform control flow; a workgroup calls one of them once (the slot counter is not reset).
 
 // Workgroups of up to 256 invocations; a slot per invocation even if every subgroup had one.
@@ -25,16 +26,18 @@ fn reduce_claim_slot(elected: bool) -> u32 {
   return slot;
 }
 
-fn workgroup_sum(_thread: u32, value: f32, _size: u32) -> f32 {
+// Each subgroup's sum goes to the slot of the invocation that posts it, not to a slot claimed in
+// arrival order: the total is then added up in the same order on every run (subgroups that finish
+// first on a real GPU would otherwise change the order, and the rounding, from run to run).
+// The other slots hold the zero that workgroup memory starts with.
+fn workgroup_sum(thread: u32, value: f32, size: u32) -> f32 {
   let sum = subgroupAdd(value);
-  let elected = subgroupElect();
-  let slot = reduce_claim_slot(elected);
-  if (elected) { reduce_values[slot] = sum; }
-  let posted = workgroupUniformLoad(&reduce_slots_used);
+  if (subgroupElect()) { reduce_values[thread] = sum; }
+  workgroupBarrier();
   let lane = subgroupExclusiveAdd(1u);
   let lanes = subgroupAdd(1u);
   var partial = 0.0;
-  for (var i = lane; i < posted; i += lanes) { partial += reduce_values[i]; }
+  for (var i = lane; i < size; i += lanes) { partial += reduce_values[i]; }
   return subgroupAdd(partial);
 }
 
