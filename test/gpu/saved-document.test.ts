@@ -15,7 +15,7 @@ const demo: ModelLocation = inBrowser
   ? { kind: 'url', base: new URL('/models/demo/', location.origin).href }
   : { kind: 'directory', path: decodeURIComponent(new URL('../../public/models/demo/', import.meta.url).pathname) };
 
-const document = 'The lighthouse keeper counted ships every night, and wrote their names in a book. '.repeat(12);
+const document = 'The lighthouse keeper counted ships every night, and wrote their names in a book. '.repeat(48);
 
 async function testStore(): Promise<DocumentStore> {
   if (inBrowser) return opfsDocumentStore({ kind: 'opfs', directory: `saved-document-test-${Date.now()}` });
