@@ -94,14 +94,16 @@ describe('a model from a URL', () => {
     const source = urlWeightSource(location, { cache: true, onDownload: (p) => downloads.push(p.file) });
     const weights = await loadWeights(gpu, source, await fixtureConfig('tiny-qwen2'));
     weights.destroy();
-    expect(new Set(downloads)).toEqual(new Set(['model.safetensors']));
+    // config.json is read too: a GPTQ/AWQ checkpoint is recognised by its quantization_config.
+    expect(new Set(downloads)).toEqual(new Set(['config.json', 'model.safetensors']));
     const cached = (await listCachedModels()).find((m) => m.base === location);
-    expect(cached?.files.sort()).toEqual(['model.safetensors']); // the 404 of the index is kept, not listed
-    expect(cached?.bytes).toBe(270952);
+    expect(cached?.files.sort()).toEqual(['config.json', 'model.safetensors']); // the 404 of the index is kept, not listed
+    const configBytes = (await (await fetch(`${location}config.json`)).arrayBuffer()).byteLength;
+    expect(cached?.bytes).toBe(270952 + configBytes);
     // A second source reads from the cache: no downloads.
     const again = urlWeightSource(location, { cache: true, onDownload: () => expect.unreachable('downloaded twice') });
     (await loadWeights(gpu, again, await fixtureConfig('tiny-qwen2'))).destroy();
-    expect(await clearCachedModel(location)).toBe(2);
+    expect(await clearCachedModel(location)).toBe(3);
     expect((await listCachedModels()).find((m) => m.base === location)).toBeUndefined();
   });
 });
