@@ -8,31 +8,15 @@ import { StarEngine } from '../../src/star/engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { scoreGreedy } from '../../src/star/greedy-score.ts';
 import { openWorkerHost } from '../../src/star/worker-host.ts';
-import { familyFixtureModels, fixtureConfig, fixtureLocation, fixtureWeights, loadGolden, type FixtureModel, type Golden, type GoldenRun } from '../support/fixtures.ts';
+import { familyFixtureModels, fixtureConfig, fixtureWeights, loadGolden, type Golden } from '../support/fixtures.ts';
 import { ReferenceModel } from '../reference/model.ts';
-import type { ModelLocation } from '../../src/model/open-weight-source.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { inBrowser } from '../support/gpu.ts';
+import { expectMatches, fixtureModelLocation, goldenTolerance, scoreQuery } from '../support/golden-checks.ts';
 
-const tolerance = 1e-3;
+const tolerance = goldenTolerance;
 const hostCounts = [1, 2];
 
-function location(model: FixtureModel): ModelLocation {
-  const where = fixtureLocation(model);
-  return inBrowser ? { kind: 'url', base: where } : { kind: 'directory', path: where };
-}
-
-async function scoreQuery(engine: StarEngine, golden: Golden): Promise<GoldenRun> {
-  const { logits, ids } = await scoreGreedy(engine, Array.from(golden.queryIds), golden.generated);
-  return { queryLogits: logits, greedyIds: ids };
-}
-
-function expectMatches(got: GoldenRun, want: GoldenRun, label: string): void {
-  const diff = maxAbsDiff(got.queryLogits, want.queryLogits);
-  console.log(`${label}: max |logit diff| ${diff.toExponential(2)}`);
-  expect(diff, `${label}: max |logit diff|`).toBeLessThan(tolerance);
-  expect(Array.from(got.greedyIds), `${label}: greedy ids`).toEqual(Array.from(want.greedyIds));
-}
 
 for (const model of familyFixtureModels) {
   describe(`${model} against transformers, ${inBrowser ? 'hosts in Workers' : 'in-process hosts'}`, () => {
@@ -42,7 +26,7 @@ for (const model of familyFixtureModels) {
     beforeAll(async () => {
       golden = await loadGolden(model);
       engine = await StarEngine.create({
-        model: location(model),
+        model: fixtureModelLocation(model),
         hosts: Math.max(...hostCounts),
         ropeDType: golden.ropeDType,
         conversationRoom: 64,
@@ -84,7 +68,7 @@ for (const model of familyFixtureModels) {
 if (!inBrowser) describe('f16 weights, fused projections split at load', () => {
   it('tiny-phi3: star b=128 within 1e-3 of transformers', async () => {
     const golden = await loadGolden('tiny-phi3');
-    const engine = await StarEngine.create({ model: location('tiny-phi3'), weightType: 'f16', conversationRoom: 64, openHost: openLocalHost });
+    const engine = await StarEngine.create({ model: fixtureModelLocation('tiny-phi3'), weightType: 'f16', conversationRoom: 64, openHost: openLocalHost });
     try {
       await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 128 });
       expectMatches(await scoreQuery(engine, golden), golden.star.get(128)!, 'tiny-phi3 star b=128 f16 weights');
@@ -113,7 +97,7 @@ describe('tiny-phi3: LongRoPE short factors for a short conversation', () => {
     };
     const short = reference(context.length + room);
     expect(maxAbsDiff(short, reference(config.maxPositionEmbeddings))).toBeGreaterThan(1e-2);
-    const engine = await StarEngine.create({ model: location('tiny-phi3'), conversationRoom: room, openHost: inBrowser ? openWorkerHost : openLocalHost });
+    const engine = await StarEngine.create({ model: fixtureModelLocation('tiny-phi3'), conversationRoom: room, openHost: inBrowser ? openWorkerHost : openLocalHost });
     try {
       await engine.encode(context, { attention: 'full' });
       const got = await scoreGreedy(engine, query, steps);

@@ -5,32 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StarEngine, type HostFactory } from '../../src/star/engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
-import { scoreGreedy } from '../../src/star/greedy-score.ts';
 import { openWorkerHost } from '../../src/star/worker-host.ts';
-import { fixtureLocation, fixtureModels, loadGolden, type FixtureModel, type Golden, type GoldenRun } from '../support/fixtures.ts';
-import type { ModelLocation } from '../../src/model/open-weight-source.ts';
+import { fixtureModels, loadGolden, type FixtureModel, type Golden } from '../support/fixtures.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { inBrowser } from '../support/gpu.ts';
+import { expectMatches, fixtureModelLocation, goldenTolerance, scoreQuery } from '../support/golden-checks.ts';
 
-const tolerance = 1e-3;
+const tolerance = goldenTolerance;
 
-function location(model: FixtureModel): ModelLocation {
-  const where = fixtureLocation(model);
-  return inBrowser ? { kind: 'url', base: where } : { kind: 'directory', path: where };
-}
-
-/** Query logits and greedy ids, as make_golden.py's continue_with produces them. */
-async function scoreQuery(engine: StarEngine, golden: Golden): Promise<GoldenRun> {
-  const { logits, ids } = await scoreGreedy(engine, Array.from(golden.queryIds), golden.generated);
-  return { queryLogits: logits, greedyIds: ids };
-}
-
-function expectMatches(got: GoldenRun, want: GoldenRun, label: string): void {
-  const diff = maxAbsDiff(got.queryLogits, want.queryLogits);
-  console.log(`${label}: max |logit diff| ${diff.toExponential(2)}`);
-  expect(diff, `${label}: max |logit diff|`).toBeLessThan(tolerance);
-  expect(Array.from(got.greedyIds), `${label}: greedy ids`).toEqual(Array.from(want.greedyIds));
-}
 
 interface Case {
   model: FixtureModel;
@@ -67,7 +49,7 @@ for (const { model, hosts, openHost, where, maxKvChunkBytes, maxRows } of cases)
     beforeAll(async () => {
       golden = await loadGolden(model);
       engine = await StarEngine.create({
-        model: location(model),
+        model: fixtureModelLocation(model),
         hosts: Math.max(...hosts),
         ropeDType: golden.ropeDType,
         conversationRoom: 64,
@@ -124,7 +106,7 @@ if (!inBrowser) describe('f16 weights against transformers', () => {
   for (const model of fixtureModels) {
     it(`${model}: full and star b=128 within ${f16Tolerance}`, async () => {
       const golden = await loadGolden(model);
-      const engine = await StarEngine.create({ model: location(model), weightType: 'f16', ropeDType: golden.ropeDType, conversationRoom: 64, openHost: openLocalHost });
+      const engine = await StarEngine.create({ model: fixtureModelLocation(model), weightType: 'f16', ropeDType: golden.ropeDType, conversationRoom: 64, openHost: openLocalHost });
       try {
         for (const [mode, want] of [['full', golden.full], ['star', golden.star.get(128)!]] as const) {
           await engine.encode(Array.from(golden.contextIds), { attention: mode, blockSize: 128 });

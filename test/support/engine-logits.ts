@@ -4,14 +4,13 @@ import type { WeightType } from '../../src/model/weights.ts';
 import { StarEngine } from '../../src/star/engine.ts';
 import { scoreGreedy } from '../../src/star/greedy-score.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
-import { fixtureLocation, loadGolden, type FixtureModel } from './fixtures.ts';
-import { inBrowser } from './gpu.ts';
+import { loadGolden, type FixtureModel } from './fixtures.ts';
+import { fixtureModelLocation } from './golden-checks.ts';
 
 export async function fixtureQueryLogits(model: FixtureModel, weightType: WeightType, generate = 0): Promise<{ logits: Float32Array; bytes: number }> {
   const golden = await loadGolden(model);
-  const where = fixtureLocation(model);
   const engine = await StarEngine.create({
-    model: inBrowser ? { kind: 'url', base: where } : { kind: 'directory', path: where },
+    model: fixtureModelLocation(model),
     weightType,
     ropeDType: golden.ropeDType,
     conversationRoom: 64,
