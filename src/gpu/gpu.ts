@@ -56,7 +56,6 @@ export class Gpu {
   private readonly openPasses = new WeakMap<GPUCommandEncoder, GPUComputePassEncoder>();
   /** Mappable buffers for reads, by size, reused: a decoded token reads back every time. */
   private readonly stagingPool = new Map<number, GPUBuffer[]>();
-  private uniformsCreated = 0;
   /** What this device was asked to do so far: for benchmarks' per-token breakdowns. */
   readonly counters = { dispatches: 0, passes: 0, submits: 0, waits: 0, bindGroupsMade: 0, bytesRead: 0 };
   private firstError: string | undefined;
@@ -162,17 +161,12 @@ export class Gpu {
   }
 
   private createUniform(data: ArrayBuffer, extraUsage = 0): GPUBuffer {
-    this.uniformsCreated++;
     const buffer = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | extraUsage, mappedAtCreation: true });
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data));
     buffer.unmap();
     return buffer;
   }
 
-  /** Uniform buffers created so far, and how many the cache holds (for soak tests and benchmarks). */
-  get uniformStats(): { created: number; cached: number } {
-    return { created: this.uniformsCreated, cached: this.uniforms.size };
-  }
 
   /**
    * Records one compute dispatch into the encoder's open compute pass; resources bind in order to
