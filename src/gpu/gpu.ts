@@ -167,7 +167,6 @@ export class Gpu {
     return buffer;
   }
 
-
   /**
    * Records one compute dispatch into the encoder's open compute pass; resources bind in order to
    * @group(0) @binding(0, 1, …), an undefined entry leaving its binding number out (a quantized weight's
