@@ -216,7 +216,8 @@ function cases(quick: boolean, hasF16: boolean): KernelCase[] {
         const { q, keys, values, out } = qkv(gpu);
         const spans = [{ keys, values, start: 0, length: n, firstPosition: 0 }];
         const scratch = gpu.buffer(decodeScratchBytes(attention, 1, spans));
-        return (e) => attentionDecode(gpu, e, attention, { q, rows: 1, firstPosition: n }, spans, scratch, out);
+        const positions = gpu.upload(Uint32Array.of(n));
+        return (e) => attentionDecode(gpu, e, attention, { q, rows: 1, positions }, spans, scratch, out);
       },
     });
   }

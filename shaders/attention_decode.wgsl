@@ -2,13 +2,15 @@
 // of `split` keys, one workgroup per (split, query tile, kv head), so a single decode row still spreads
 // over many workgroups. Each writes its partial (normalised O and LSE, causal by position) to slot
 // partial_base + split of the scratch partials [count, rows, heads, ·]; lse_merge combines them.
+// The queries' first position is read from `positions` rather than the parameters, so that the
+// parameters stay the same from one decoded token to the next (their commands are replayed): the
+// span may then reach past the keys written so far, which sit at later positions and are masked.
 
 struct Params {
   rows: u32,
   heads: u32,
   kv_heads: u32,
   group: u32,         // heads / kv_heads
-  q_first: u32,       // position of query row 0
   kv_start: u32,      // buffer row of the span's first key
   kv_length: u32,
   kv_first: u32,      // position of the span's first key
@@ -23,6 +25,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> values: array<f32>;
 @group(0) @binding(4) var<storage, read_write> o: array<f32>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+@group(0) @binding(6) var<storage, read> positions: array<u32>; // [0]: the position of query row 0
 
 //#include flash_tile
 
@@ -40,10 +43,11 @@ fn key_position(key: u32) -> u32 { return p.kv_first + split_first + key; }
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local_index: u32) {
   let i_begin = wg.y * ROWS;
   let i_end = min(i_begin + ROWS, p.rows * p.group);
-  flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.z, p.q_first, p.scale);
+  let q_first = positions[0];
+  flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.z, q_first, p.scale);
   let s0 = wg.x * p.split;
   split_first = s0;
-  let last = flash_last_position(i_end, p.group, p.q_first);
+  let last = flash_last_position(i_end, p.group, q_first);
   flash_keys(flash_visible_keys(min(p.split, p.kv_length - s0), p.kv_first + s0, last));
   flash_finish((p.partial_base + wg.x) * p.rows * p.heads, i_end - i_begin);
 }

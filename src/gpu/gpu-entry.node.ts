@@ -8,7 +8,20 @@ const entries = new Map<string, GPU>();
  * features (chromium-experimental-subgroup-matrix among them), and NVIDIA's Vulkan driver only gets
  * shader-f16 with `vulkan_enable_f16_on_nvidia`. Other drivers ignore the second.
  */
-const tensorCoreToggles = 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_f16_on_nvidia';
+const tensorCoreToggles = ['allow_unsafe_apis', 'vulkan_enable_f16_on_nvidia'];
+
+/**
+ * Dawn's `enable-dawn-features` and `disable-dawn-features` options: the tensor cores' toggles, plus any
+ * given in STAR_READER_DAWN_ENABLE / STAR_READER_DAWN_DISABLE (comma-separated Dawn toggle names), for
+ * measuring what a toggle costs on a real GPU (e.g. skip_validation, disable_robustness,
+ * timestamp_quantization) without changing code.
+ */
+function dawnToggles(tensorCores: boolean): string[] {
+  const listed = (name: string) => (process.env[name] ?? '').split(',').filter(Boolean);
+  const enable = [...(tensorCores ? tensorCoreToggles : []), ...listed('STAR_READER_DAWN_ENABLE')];
+  const disable = listed('STAR_READER_DAWN_DISABLE');
+  return [...(enable.length ? [`enable-dawn-features=${enable.join(',')}`] : []), ...(disable.length ? [`disable-dawn-features=${disable.join(',')}`] : [])];
+}
 
 /**
  * Dawn's GPU object; installs the WebGPU globals (GPUBufferUsage, …) once. `adapterName` picks one
@@ -16,7 +29,7 @@ const tensorCoreToggles = 'enable-dawn-features=allow_unsafe_apis,vulkan_enable_
  * `adapter=` option. `tensorCores` creates it with the options above.
  */
 export function gpuEntry(adapterName?: string, tensorCores = false): GPU {
-  const options = [...(adapterName ? [`adapter=${adapterName}`] : []), ...(tensorCores ? [tensorCoreToggles] : [])];
+  const options = [...(adapterName ? [`adapter=${adapterName}`] : []), ...dawnToggles(tensorCores)];
   const key = options.join(' ');
   let entry = entries.get(key);
   if (!entry) {

@@ -45,20 +45,45 @@ function uniformKey(data: ArrayBuffer): string {
   return Array.from(new Uint32Array(data)).join(',');
 }
 
+/** A compute pass being recorded, and the pipeline last set on it. */
+interface OpenPass {
+  pass: GPUComputePassEncoder;
+  pipeline: GPUComputePipeline | undefined;
+}
+
+type RecordedCommand =
+  | { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; x: number; y: number; z: number }
+  | { copy: [source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number] };
+
+/** Commands kept by Gpu.startRecording/stopRecording, to be replayed. */
+export interface Recording {
+  readonly commands: readonly RecordedCommand[];
+}
+
+interface Profiler {
+  querySet: GPUQuerySet;
+  perDispatch: boolean;
+  /** Passes that can be timed. */
+  capacity: number;
+  labels: string[];
+}
+
 export class Gpu {
   private readonly pipelines = new Map<string, GPUComputePipeline>();
   private readonly uniforms = new Map<string, GPUBuffer>();
-  private readonly uniformSlots = new Map<string, { buffer: GPUBuffer; content: string; pending: Set<GPUCommandEncoder> }>();
   private readonly bindGroups = new WeakMap<GPUComputePipeline, Map<string, GPUBindGroup>>();
   /** Numbers naming buffers in bind-group keys; never reused, so a key never matches a new buffer. */
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
-  private readonly openPasses = new WeakMap<GPUCommandEncoder, GPUComputePassEncoder>();
+  private readonly openPasses = new WeakMap<GPUCommandEncoder, OpenPass>();
+  /** Encoders whose commands are also being kept for replay (startRecording). */
+  private readonly recordings = new WeakMap<GPUCommandEncoder, RecordedCommand[]>();
   /** Mappable buffers for reads, by size, reused: a decoded token reads back every time. */
   private readonly stagingPool = new Map<number, GPUBuffer[]>();
   /** What this device was asked to do so far: for benchmarks' per-token breakdowns. */
   readonly counters = { dispatches: 0, passes: 0, submits: 0, waits: 0, bindGroupsMade: 0, bytesRead: 0 };
   private firstError: string | undefined;
+  private profiler: Profiler | undefined;
   /** Why the device is gone (lost or destroyed); afterwards every call fails with this. */
   private gone: string | undefined;
 
@@ -136,30 +161,6 @@ export class Gpu {
     return buffer;
   }
 
-  /**
-   * A uniform whose buffer stays while its content changes between submissions: decoding's per-token
-   * values (the query's position, the growing span's length) are the same at every layer of a token
-   * and new at each token, so a uniform cached by content would be a new buffer per token, and each
-   * layer a new bind group. New content is written with queue.writeBuffer, which the queue orders
-   * after every command buffer already submitted and before the next one. While an encoder that
-   * used the old content is not yet submitted, a different content gets an ordinary uniform.
-   */
-  slotUniform(encoder: GPUCommandEncoder, slot: string, fields: readonly UniformField[]): GPUBuffer {
-    const data = packUniform(fields);
-    const content = uniformKey(data);
-    let entry = this.uniformSlots.get(slot);
-    if (!entry) {
-      entry = { buffer: this.createUniform(data, GPUBufferUsage.COPY_DST), content, pending: new Set() };
-      this.uniformSlots.set(slot, entry);
-    } else if (entry.content !== content) {
-      if (entry.pending.size > 0) return this.uniform(fields);
-      this.device.queue.writeBuffer(entry.buffer, 0, data);
-      entry.content = content;
-    }
-    entry.pending.add(encoder);
-    return entry.buffer;
-  }
-
   private createUniform(data: ArrayBuffer, extraUsage = 0): GPUBuffer {
     const buffer = this.device.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.UNIFORM | extraUsage, mappedAtCreation: true });
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data));
@@ -184,15 +185,88 @@ export class Gpu {
       throw new Error(`Dispatch of ${x}x${y}x${z} workgroups exceeds the device limit of ${max} per dimension`);
     }
     if (x === 0 || y === 0 || z === 0) return;
-    const pass = this.passOf(encoder);
+    const bindGroup = this.bindGroup(pipeline, resources);
+    this.recordings.get(encoder)?.push({ pipeline, bindGroup, x, y, z });
+    this.encodeDispatch(encoder, pipeline, bindGroup, x, y, z);
+  }
+
+  private encodeDispatch(encoder: GPUCommandEncoder, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number, z: number): void {
+    const open = this.passOf(encoder);
     this.counters.dispatches++;
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.bindGroup(pipeline, resources));
-    pass.dispatchWorkgroups(x, y, z);
+    if (open.pipeline !== pipeline) {
+      open.pass.setPipeline(pipeline);
+      open.pipeline = pipeline;
+    }
+    open.pass.setBindGroup(0, bindGroup);
+    open.pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler?.perDispatch) {
+      this.profiler.labels[this.profiler.labels.length - 1] = pipeline.label;
+      this.endPass(encoder);
+    }
+  }
+
+  /**
+   * From now on, the dispatches and copies recorded on `encoder` are also kept, as they are (pipelines,
+   * bind groups, workgroup counts), until stopRecording. A decoded token records the same commands as
+   * the token before it — only the contents of buffers written with queue.writeBuffer (its id and
+   * position) differ — so replaying them costs a few native calls a dispatch instead of the kernels'
+   * JavaScript (pipeline and uniform look-ups, bind-group keys), which on a real GPU was most of a
+   * token's time.
+   */
+  startRecording(encoder: GPUCommandEncoder): void {
+    this.recordings.set(encoder, []);
+  }
+
+  stopRecording(encoder: GPUCommandEncoder): Recording {
+    const commands = this.recordings.get(encoder);
+    if (!commands) throw new Error('stopRecording without startRecording');
+    this.recordings.delete(encoder);
+    return { commands };
+  }
+
+  /**
+   * Records `recording`'s commands again on `encoder`. Its buffers must still be alive and hold what the
+   * commands expect; its uniforms are immutable, so they do.
+   */
+  replay(encoder: GPUCommandEncoder, recording: Recording): void {
+    this.checkDevice();
+    for (const command of recording.commands) {
+      if ('copy' in command) this.copy(encoder, ...command.copy);
+      else this.encodeDispatch(encoder, command.pipeline, command.bindGroup, command.x, command.y, command.z);
+    }
+  }
+
+  /**
+   * Times the GPU work of every compute pass recorded from now on (or of every dispatch, each then in
+   * a pass of its own) with timestamp queries, until stopProfile. For benchmarks: where the GPU's time
+   * goes, apart from the CPU's.
+   */
+  startProfile(perDispatch: boolean, capacity = 2048): void {
+    if (!this.device.features.has('timestamp-query')) throw new Error('This device has no timestamp-query feature');
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
+    this.profiler = { querySet, perDispatch, capacity, labels: [] };
+  }
+
+  /** GPU milliseconds of each pass (or dispatch) timed since startProfile, with its label; ends profiling. */
+  async stopProfile(): Promise<{ label: string; ms: number }[]> {
+    const profiler = this.profiler;
+    if (!profiler) throw new Error('stopProfile without startProfile');
+    this.profiler = undefined;
+    const count = 2 * profiler.labels.length;
+    if (count === 0) return [];
+    const resolved = this.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const encoder = this.device.createCommandEncoder();
+    encoder.resolveQuerySet(profiler.querySet, 0, count, resolved, 0);
+    this.device.queue.submit([encoder.finish()]);
+    const times = new BigUint64Array(await this.read(resolved));
+    resolved.destroy();
+    profiler.querySet.destroy();
+    return profiler.labels.map((label, i) => ({ label, ms: Number(times[2 * i + 1] - times[2 * i]) / 1e6 }));
   }
 
   /** Records a buffer copy, closing the open compute pass (copies cannot be recorded inside one). */
   copy(encoder: GPUCommandEncoder, source: GPUBuffer, sourceOffset: number, target: GPUBuffer, targetOffset: number, bytes: number): void {
+    this.recordings.get(encoder)?.push({ copy: [source, sourceOffset, target, targetOffset, bytes] });
     this.endPass(encoder);
     encoder.copyBufferToBuffer(source, sourceOffset, target, targetOffset, bytes);
   }
@@ -207,7 +281,6 @@ export class Gpu {
   submit(encoder: GPUCommandEncoder): void {
     this.endPass(encoder);
     this.device.queue.submit([encoder.finish()]);
-    for (const slot of this.uniformSlots.values()) slot.pending.delete(encoder);
     this.counters.submits++;
   }
 
@@ -218,20 +291,27 @@ export class Gpu {
     this.submit(encoder);
   }
 
-  private passOf(encoder: GPUCommandEncoder): GPUComputePassEncoder {
-    let pass = this.openPasses.get(encoder);
-    if (!pass) {
-      pass = encoder.beginComputePass();
-      this.openPasses.set(encoder, pass);
+  private passOf(encoder: GPUCommandEncoder): OpenPass {
+    let open = this.openPasses.get(encoder);
+    if (!open) {
+      open = { pass: encoder.beginComputePass({ timestampWrites: this.nextTimestampWrites() }), pipeline: undefined };
+      this.openPasses.set(encoder, open);
       this.counters.passes++;
     }
-    return pass;
+    return open;
+  }
+
+  private nextTimestampWrites(): GPUComputePassTimestampWrites | undefined {
+    const profiler = this.profiler;
+    if (!profiler || profiler.labels.length >= profiler.capacity) return undefined;
+    const index = profiler.labels.push('pass') - 1;
+    return { querySet: profiler.querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 };
   }
 
   private endPass(encoder: GPUCommandEncoder): void {
-    const pass = this.openPasses.get(encoder);
-    if (pass) {
-      pass.end();
+    const open = this.openPasses.get(encoder);
+    if (open) {
+      open.pass.end();
       this.openPasses.delete(encoder);
     }
   }
@@ -321,18 +401,33 @@ export class Gpu {
       encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
       this.device.queue.submit([encoder.finish()]);
       this.counters.submits++;
-      this.counters.waits++;
-      this.counters.bytesRead += size;
-      await staging.mapAsync(GPUMapMode.READ);
-      const copy = staging.getMappedRange().slice(0, bytes);
-      staging.unmap();
+      const copy = await this.readBack(staging, bytes);
       this.returnStaging(staging);
-      this.throwIfErrored();
       return copy;
     } catch (error) {
       staging.destroy();
       throw error;
     }
+  }
+
+  /**
+   * A buffer the CPU can read (readBack), to copy results into within the commands that make them: a
+   * decoded token's id then needs no submission of its own.
+   */
+  readbackBuffer(bytes: number, label?: string): GPUBuffer {
+    return this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label });
+  }
+
+  /** The first `bytes` of a readback buffer once the copies submitted into it are done; throws the first GPU error seen. */
+  async readBack(staging: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+    this.checkDevice();
+    this.counters.waits++;
+    this.counters.bytesRead += Math.ceil(bytes / 4) * 4;
+    await staging.mapAsync(GPUMapMode.READ);
+    const copy = staging.getMappedRange().slice(0, bytes);
+    staging.unmap();
+    this.throwIfErrored();
+    return copy;
   }
 
   private takeStaging(size: number): GPUBuffer {
@@ -395,8 +490,6 @@ export class Gpu {
     this.gone ??= 'GPU device destroyed';
     for (const buffer of this.uniforms.values()) buffer.destroy();
     this.uniforms.clear();
-    for (const slot of this.uniformSlots.values()) slot.buffer.destroy();
-    this.uniformSlots.clear();
     for (const free of this.stagingPool.values()) for (const buffer of free) buffer.destroy();
     this.stagingPool.clear();
     this.pipelines.clear();

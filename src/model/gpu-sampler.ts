@@ -27,7 +27,7 @@
 //
 // read() resolves to the steps' ids in the order they were recorded. In sampling mode the logits buffer
 // must stay untouched until read() resolves (the fallback reads it), so only one step may be pending.
-import type { Gpu } from '../gpu/gpu.ts';
+import type { Gpu, Recording } from '../gpu/gpu.ts';
 import {
   createSamplingBuffers,
   destroySamplingBuffers,
@@ -60,6 +60,9 @@ interface PendingStep {
   offset: number;
 }
 
+/** Greedy steps recorded once per logits buffer, row offset and result slot, then replayed (see Gpu.replay). */
+type GreedyRecordings = WeakMap<GPUBuffer, Map<string, Recording>>;
+
 export class GpuSampler {
   /** u32: the last chosen id, where the next forward pass's embedding reads it. */
   readonly token: GPUBuffer;
@@ -71,6 +74,9 @@ export class GpuSampler {
   private readonly inFlight: number;
   private readonly pending: PendingStep[] = [];
   private recorded = 0;
+  private readonly greedyRecordings: GreedyRecordings = new WeakMap();
+  /** Greedy: per result slot, the [status, id] copied out with the step's commands. */
+  private readonly readbacks: GPUBuffer[];
 
   constructor(
     private readonly gpu: Gpu,
@@ -84,6 +90,7 @@ export class GpuSampler {
     this.inFlight = this.pipelined ? inFlight : 1;
     this.buffers = createSamplingBuffers(gpu, vocabSize, candidates, this.inFlight);
     this.token = this.buffers.token;
+    this.readbacks = this.pipelined ? Array.from({ length: this.inFlight }, (_, slot) => gpu.readbackBuffer(8, `sampled id ${slot}`)) : [];
   }
 
   /** Marks ids for the repetition penalty (the prompt, once; or ids fed without this sampler): one upload. */
@@ -115,9 +122,28 @@ export class GpuSampler {
       inverseTemperature: plan.temperature > 0 ? 1 / plan.temperature : 1,
     };
     const slot = this.recorded++ % this.inFlight;
-    if (this.pipelined) recordGreedySample(this.gpu, encoder, this.buffers, step, slot);
+    if (this.pipelined) this.recordGreedy(encoder, step, slot);
     else recordCandidateSample(this.gpu, encoder, this.buffers, step);
     this.pending.push({ slot, logits, offset });
+  }
+
+  /** The greedy step's commands (replayed after the first time for the same logits row and slot), and the copy of its result. */
+  private recordGreedy(encoder: GPUCommandEncoder, step: SamplingStep, slot: number): void {
+    let recordings = this.greedyRecordings.get(step.logits);
+    if (!recordings) {
+      recordings = new Map();
+      this.greedyRecordings.set(step.logits, recordings);
+    }
+    const key = `${step.offset} ${slot}`;
+    const recorded = recordings.get(key);
+    if (recorded) {
+      this.gpu.replay(encoder, recorded);
+      return;
+    }
+    this.gpu.startRecording(encoder);
+    recordGreedySample(this.gpu, encoder, this.buffers, step, slot);
+    this.gpu.copy(encoder, this.buffers.results, slot * 8, this.readbacks[slot], 0, 8);
+    recordings.set(key, this.gpu.stopRecording(encoder));
   }
 
   /** The id of the oldest recorded step not read yet (its commands must have been submitted). */
@@ -135,10 +161,11 @@ export class GpuSampler {
 
   destroy(): void {
     destroySamplingBuffers(this.buffers);
+    for (const buffer of this.readbacks) buffer.destroy();
   }
 
   private async readGreedy(step: PendingStep): Promise<number> {
-    const [status, value] = new Uint32Array(await this.gpu.read(this.buffers.results, 8, step.slot * 8));
+    const [status, value] = new Uint32Array(await this.gpu.readBack(this.readbacks[step.slot], 8));
     throwOnStatus(status, value);
     this.counts.greedy++;
     return value;

@@ -40,6 +40,12 @@ export class KvCache {
   private readonly chunks: Chunk[] = [];
   private readonly runs: PositionRun[] = [];
   private rows = 0;
+  /**
+   * Changes whenever the cache's layout does (a run of positions or a chunk added, a run dropped), not
+   * when the last run only grows or shrinks: a decoded token's recorded commands stay valid for as long
+   * as it does (src/model/transformer.ts).
+   */
+  private layout = 0;
   readonly chunkTokens: number;
   readonly bytesPerToken: number;
   private readonly tokenBytes: number;
@@ -78,6 +84,10 @@ export class KvCache {
     return this.rows;
   }
 
+  get layoutVersion(): number {
+    return this.layout;
+  }
+
   get bytes(): number {
     return this.rows * this.bytesPerToken;
   }
@@ -88,19 +98,29 @@ export class KvCache {
   }
 
   /**
-   * Records `keys` and `values` ([rows, kvHeads·headDim] f32, at row `sourceRow`) of one layer as the
-   * cache rows starting at `cacheRow`. Chunks are allocated on demand.
+   * Records `keys` and `values` ([rows, kvHeads·headDim] f32, at row `sourceRow`; their positions, u32,
+   * at the same rows of `positions`) of one layer as the cache rows starting at `cacheRow`, which
+   * append() has reserved for those positions. Chunks are allocated on demand.
    */
-  write(encoder: GPUCommandEncoder, layer: number, keys: GPUBuffer, values: GPUBuffer, sourceRow: number, cacheRow: number, rows: number): void {
+  write(encoder: GPUCommandEncoder, layer: number, keys: GPUBuffer, values: GPUBuffer, positions: GPUBuffer, sourceRow: number, cacheRow: number, rows: number): void {
     let done = 0;
     while (done < rows) {
       const row = cacheRow + done;
       const chunk = this.chunkAt(row);
+      const run = this.runAt(row);
       const inChunk = row - chunk.startRow;
-      const count = Math.min(rows - done, chunk.tokens - inChunk);
-      kvStore(this.gpu, encoder, { keys, values, row: sourceRow + done }, { keys: chunk.keys[layer], values: chunk.values[layer], row: inChunk }, count, this.tokenBytes / 4);
+      const count = Math.min(rows - done, chunk.tokens - inChunk, run.row + run.length - row);
+      const from = { keys, values, row: sourceRow + done, positions };
+      const to = { keys: chunk.keys[layer], values: chunk.values[layer], row: inChunk, position: run.position + (row - run.row) };
+      kvStore(this.gpu, encoder, from, to, count, this.tokenBytes / 4);
       done += count;
     }
+  }
+
+  private runAt(row: number): PositionRun {
+    const run = this.runs.find((r) => row >= r.row && row < r.row + r.length);
+    if (!run) throw new Error(`KV cache row ${row} has not been appended`);
+    return run;
   }
 
   /** How many rows from `row` on lie in the same chunk (unbounded past the allocated capacity). */
@@ -115,7 +135,10 @@ export class KvCache {
     const row = this.rows;
     const last = this.runs[this.runs.length - 1];
     if (last && last.row + last.length === row && last.position + last.length === firstPosition) last.length += count;
-    else this.runs.push({ row, position: firstPosition, length: count });
+    else {
+      this.runs.push({ row, position: firstPosition, length: count });
+      this.layout++;
+    }
     this.rows += count;
     this.ensureCapacity(this.rows);
     return row;
@@ -125,7 +148,10 @@ export class KvCache {
   truncate(length: number): void {
     if (length > this.rows) throw new Error(`Cannot truncate a KV cache of ${this.rows} rows to ${length}`);
     this.rows = length;
-    while (this.runs.length && this.runs[this.runs.length - 1].row >= length) this.runs.pop();
+    while (this.runs.length && this.runs[this.runs.length - 1].row >= length) {
+      this.runs.pop();
+      this.layout++;
+    }
     const last = this.runs[this.runs.length - 1];
     if (last) last.length = Math.min(last.length, length - last.row);
   }
@@ -150,6 +176,24 @@ export class KvCache {
         row += length;
       }
     }
+    return spans;
+  }
+
+  /**
+   * spans(layer, 0, end) for queries whose own rows end at `end`, the last span reaching on, within its
+   * chunk, to the next multiple of `step` rows. Rows past `end` belong to positions after every query's
+   * (they are the next tokens' places, or stale rows of a conversation rolled back), so attention masks
+   * them; reaching past them keeps the spans the same for `step` decoded tokens, which then replay one
+   * recording. Only for rows appended last, in the last run: anything else past `end` might be visible.
+   */
+  spansReaching(layer: number, end: number, step: number): KvSpan[] {
+    const spans = this.spans(layer, 0, end);
+    const last = spans[spans.length - 1];
+    const run = this.runs[this.runs.length - 1];
+    if (!last || end !== this.rows || end !== run.row + run.length) throw new Error('spansReaching() needs the rows appended last');
+    const chunkRows = this.chunkAt(end - 1).tokens;
+    const reach = Math.min(chunkRows - last.start, Math.ceil((last.start + last.length) / step) * step - last.start);
+    spans[spans.length - 1] = { ...last, length: Math.max(last.length, reach) };
     return spans;
   }
 
@@ -236,6 +280,7 @@ export class KvCache {
           this.gpu.buffer(size * this.tokenBytes, `kv ${kind} rows ${startRow}+${size} layer ${l}`),
         );
       this.chunks.push({ startRow, tokens: size, keys: make('keys'), values: make('values') });
+      this.layout++;
     }
   }
 

@@ -10,7 +10,7 @@
 // a batch of blocks sees the anchor and its own block only. A piece of many rows is submitted one
 // layer at a time, so no single submission runs long enough to trip a GPU watchdog; a decoded token
 // (a few rows) is one submission for the whole model, since its cost is the recording, not the work.
-import type { Gpu } from '../gpu/gpu.ts';
+import type { Gpu, Recording } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { linear, type LinearWeight } from '../gpu/kernels/linear.ts';
 import { rmsNorm, headRmsNorm } from '../gpu/kernels/norms.ts';
@@ -25,7 +25,9 @@ import {
   lseMerge,
   type AttentionOutput,
   type AttentionShape,
+  type DecodeQueryRows,
   type KvSpan,
+  type QueryRows,
 } from '../gpu/kernels/attention.ts';
 import type { ModelConfig, RopeConfig } from './config.ts';
 import type { ModelWeights } from './weights.ts';
@@ -35,6 +37,15 @@ import type { KvCache } from './kv-cache.ts';
 
 /** Query rows up to this count use the split-KV decode kernel instead of the prefill kernel. */
 const decodeRows = 4;
+/**
+ * Decoding attends to spans reaching on to a multiple of this many cache rows (KvCache.spansReaching),
+ * so that a decoded token's recorded commands serve this many tokens before they are recorded anew.
+ * The keys past the current token are masked; a split of the decode kernel that holds only those
+ * returns at once.
+ */
+const decodeSpanStep = 256;
+/** Recorded decode steps kept (Transformer.keepRecording). */
+const maxRecordings = 16;
 /** Pieces of up to this many rows are recorded into one command buffer for all layers. */
 const singleSubmitRows = 8;
 
@@ -118,6 +129,11 @@ export interface TransformerOptions {
    * `model.to(dtype)` (the inv_freq buffer is cast too). Default f32, as `from_pretrained` keeps it.
    */
   ropeDType?: 'f32' | 'f16' | 'bf16';
+  /**
+   * false: every decoded token is recorded anew instead of replaying the commands recorded for an
+   * earlier one (see replayKey). The results are the same bit for bit (tested); only slower.
+   */
+  replay?: boolean;
 }
 
 export class Transformer {
@@ -141,8 +157,13 @@ export class Transformer {
   private readonly partials = new Map<'spans' | 'hosts', { buffers: AttentionOutput; bytes: number }>();
   private decodeScratch: GPUBuffer | undefined;
   private logitsBuffer: Tensor | undefined;
+  /** A decoded token's commands by replayKey: the next tokens replay them. */
+  private readonly recordings = new Map<string, Recording>();
+  private readonly objectIds = new WeakMap<object, number>();
+  private nextObjectId = 0;
 
   readonly maxRows: number;
+  private readonly replay: boolean;
 
   constructor(
     readonly gpu: Gpu,
@@ -160,6 +181,7 @@ export class Transformer {
     };
     this.layerShapes = config.family.layers.map((layer) => ({ ...this.shape, window: layer.window }));
     this.ropeDType = options.ropeDType ?? 'f32';
+    this.replay = options.replay ?? true;
   }
 
   private conversationLength({ cache, conversationLength }: ForwardRequest): number {
@@ -243,23 +265,82 @@ export class Transformer {
   }
 
   private async forwardPiece(request: ForwardRequest): Promise<Tensor | undefined> {
+    const { gpu, config } = this;
+    const rows = request.ids.length;
+    const a = this.activationsFor(rows);
+    if (!request.tokens) gpu.write(a.ids, Uint32Array.from(request.ids));
+    gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => request.firstPosition + i));
+    const cacheRow = request.cache.append(rows, request.firstPosition);
+    const logitRows = request.logits === 'all' ? rows : 1;
+    const logits = request.logits === 'none' ? undefined : this.logitsFor(logitRows);
+
+    let encoder = gpu.encoder('forward');
+    const replayKey = this.replayKey(request, rows);
+    const recorded = replayKey === undefined ? undefined : this.recordings.get(replayKey);
+    if (recorded) {
+      gpu.replay(encoder, recorded);
+    } else {
+      if (replayKey !== undefined) gpu.startRecording(encoder);
+      encoder = await this.recordModel(encoder, request, cacheRow, a, logits);
+      if (replayKey !== undefined) this.keepRecording(replayKey, gpu.stopRecording(encoder));
+    }
+    if (!logits) {
+      gpu.submit(encoder);
+      return undefined;
+    }
+    const out = { ...logits, shape: [logitRows, config.vocab] };
+    request.afterLogits?.(encoder, out);
+    gpu.submit(encoder);
+    return out;
+  }
+
+  /**
+   * What identifies a decoded token's commands: everything they depend on but the token's id and
+   * position (written into buffers before each replay). One row, all attention on this host, no sliding
+   * window (its spans move with every token); the cache's layout, its spans (the last one's reach is
+   * new every decodeSpanStep tokens, see KvCache.spansReaching), where the id comes from, the logits wanted and
+   * the RoPE tables' conversation length. Undefined: not replayable, record as usual.
+   */
+  private replayKey(request: ForwardRequest, rows: number): string | undefined {
+    if (!this.replay || rows !== 1 || request.remote || this.layerShapes.some((shape) => shape.window !== undefined)) return undefined;
+    const { cache } = request;
+    const spans = cache.spansReaching(0, cache.length, decodeSpanStep);
+    // With the layout fixed, the spans before the last are those that end where it starts.
+    const last = spans[spans.length - 1];
+    const span = `${spans.length} ${last.start} ${last.length} ${last.firstPosition}`;
+    const tokens = request.tokens ? this.bufferId(request.tokens) : -1;
+    return `${this.bufferId(cache)} ${cache.layoutVersion} ${span} ${tokens} ${request.logits} ${this.conversationLength(request)}`;
+  }
+
+  private keepRecording(key: string, recording: Recording): void {
+    // A few live at once (a conversation's cache, the next span's reach, a sampler's token buffer);
+    // older ones may hold buffers since destroyed, so they are dropped rather than kept without bound.
+    if (this.recordings.size >= maxRecordings) this.recordings.clear();
+    this.recordings.set(key, recording);
+  }
+
+  private bufferId(object: object): number {
+    let id = this.objectIds.get(object);
+    if (id === undefined) {
+      id = this.nextObjectId++;
+      this.objectIds.set(object, id);
+    }
+    return id;
+  }
+
+  /**
+   * Records the model's pass over the piece's rows — embedding, every layer, and the logits wanted —
+   * on `encoder`; returns the encoder the caller submits (a long piece submits one layer at a time,
+   * and attention with other hosts submits around each exchange).
+   */
+  private async recordModel(encoder: GPUCommandEncoder, request: ForwardRequest, cacheRow: number, a: Activations, logits: Tensor | undefined): Promise<GPUCommandEncoder> {
     const { gpu, config, weights } = this;
     const { family } = config;
     const rows = request.ids.length;
     const ropes = this.layerRopes(this.conversationLength(request));
     const norm = { weightOffset: family.normWeightOffset };
-    const a = this.activationsFor(rows);
-    if (!request.tokens) gpu.write(a.ids, Uint32Array.from(request.ids));
-    gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => request.firstPosition + i));
-    const cacheRow = request.cache.append(rows, request.firstPosition);
     // Remote partials are awaited mid-layer, so that path submits around each attention.
     const oneSubmission = rows <= singleSubmitRows && !request.remote;
-    let encoder = gpu.encoder('forward');
-    const submitLayer = () => {
-      if (oneSubmission) return;
-      gpu.submit(encoder);
-      encoder = gpu.encoder('forward');
-    };
 
     embed(gpu, encoder, weights.embedding, request.tokens ?? a.ids, a.hidden, rows);
     if (family.embeddingScale !== 1) scaleInPlace(gpu, encoder, a.hidden, family.embeddingScale, rows * config.hidden);
@@ -279,7 +360,7 @@ export class Transformer {
         rope(gpu, encoder, a.q, a.positions, table.invFreq, rows, config.heads, config.headDim, table.attentionScaling);
         rope(gpu, encoder, a.k, a.positions, table.invFreq, rows, config.kvHeads, config.headDim, table.attentionScaling);
       }
-      request.cache.write(encoder, layer, a.k.buffer, a.v.buffer, 0, cacheRow, rows);
+      request.cache.write(encoder, layer, a.k.buffer, a.v.buffer, a.positions, 0, cacheRow, rows);
 
       if (request.remote) {
         gpu.submit(encoder);
@@ -295,15 +376,14 @@ export class Transformer {
       linear(gpu, encoder, a.normed, w.up, a.up, rows);
       gatedActivation(gpu, encoder, family.activation, a.gate, a.up, a.gate, rows * config.intermediate);
       this.residualAdd(encoder, a.gate, w.down, w.mlpOutputNorm, a, rows);
-      submitLayer();
+      if (!oneSubmission) {
+        gpu.submit(encoder);
+        encoder = gpu.encoder('forward');
+      }
     }
 
-    if (request.logits === 'none') {
-      gpu.submit(encoder);
-      return undefined;
-    }
+    if (!logits) return encoder;
     const logitRows = request.logits === 'all' ? rows : 1;
-    const logits = this.logitsFor(logitRows);
     let source = a.hidden;
     if (request.logits === 'last' && rows > 1) {
       // Only the last row's logits are wanted: move it to the front of the scratch row.
@@ -314,10 +394,7 @@ export class Transformer {
     rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps, norm);
     linear(gpu, encoder, a.normed, weights.lmHead, logits, logitRows);
     if (family.finalLogitSoftcap !== undefined) softcapInPlace(gpu, encoder, logits, family.finalLogitSoftcap, logitRows * config.vocab);
-    const out = { ...logits, shape: [logitRows, config.vocab] };
-    request.afterLogits?.(encoder, out);
-    gpu.submit(encoder);
-    return out;
+    return encoder;
   }
 
   /**
@@ -336,12 +413,12 @@ export class Transformer {
 
   /** Attention for this piece's rows at one layer over this host's cache, into a.attention (o normalised, lse). */
   private attend(encoder: GPUCommandEncoder, request: ForwardRequest, layer: number, cacheRow: number, rows: number, a: Activations): void {
-    const query = { q: a.q.buffer, rows, firstPosition: request.firstPosition };
+    const query = { q: a.q.buffer, rows, firstPosition: request.firstPosition, positions: a.positions };
     const plan = request.attention;
     if (plan.kind === 'star-blocks') {
       this.attendStarBlocks(encoder, plan, request.cache, layer, cacheRow, query, a.attention);
     } else {
-      this.attendCausal(encoder, this.layerShapes[layer], query, request.cache.spans(layer, 0, cacheRow + rows), a.attention);
+      this.attendCausal(encoder, this.layerShapes[layer], query, ownSpans(request.cache, layer, cacheRow + rows, rows), a.attention);
     }
   }
 
@@ -352,8 +429,8 @@ export class Transformer {
   private async attendWithRemote(request: ForwardRequest, layer: number, cacheRow: number, rows: number, a: Activations): Promise<void> {
     const { gpu } = this;
     const shape = this.layerShapes[layer];
-    const query = { q: a.q.buffer, rows, firstPosition: request.firstPosition };
-    const spans = request.cache.spans(layer, 0, cacheRow + rows);
+    const query = { q: a.q.buffer, rows, firstPosition: request.firstPosition, positions: a.positions };
+    const spans = ownSpans(request.cache, layer, cacheRow + rows, rows);
     const q = await gpu.readF32({ ...a.q, shape: [rows, shape.heads * shape.headDim] });
     const remote = await request.remote!(layer, q, rows, request.firstPosition);
     const count = 1 + remote.count;
@@ -412,7 +489,7 @@ export class Transformer {
   private attendCausal(
     encoder: GPUCommandEncoder,
     shape: AttentionShape,
-    query: { q: GPUBuffer; rows: number; firstPosition: number },
+    query: QueryRows & DecodeQueryRows,
     cached: KvSpan[],
     out: AttentionOutput,
   ): void {
@@ -460,8 +537,10 @@ export class Transformer {
   async partialAttention(cache: KvCache, layer: number, q: Float32Array, rows: number, firstPosition: number): Promise<{ o: Float32Array; lse: Float32Array }> {
     const a = this.activationsFor(rows);
     this.gpu.write(a.q.buffer, q);
+    this.gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => firstPosition + i));
     const spans = cache.spans(layer);
-    this.gpu.run((encoder) => this.attendCausal(encoder, this.layerShapes[layer], { q: a.q.buffer, rows, firstPosition }, spans, a.attention));
+    const query = { q: a.q.buffer, rows, firstPosition, positions: a.positions };
+    this.gpu.run((encoder) => this.attendCausal(encoder, this.layerShapes[layer], query, spans, a.attention));
     const o = await this.gpu.readF32({ buffer: a.attention.o, dtype: 'f32', shape: [rows, this.shape.heads * this.shape.headDim] });
     const lse = await this.gpu.readF32({ buffer: a.attention.lse, dtype: 'f32', shape: [rows, this.shape.heads] });
     return { o, lse };
@@ -511,6 +590,7 @@ export class Transformer {
 
   private decodeScratchFor(bytes: number): GPUBuffer {
     if (!this.decodeScratch || this.decodeScratch.size < bytes) {
+      this.recordings.clear(); // they bind the old buffer
       this.decodeScratch?.destroy();
       this.decodeScratch = this.gpu.buffer(bytes, 'decode scratch');
     }
@@ -519,6 +599,7 @@ export class Transformer {
 
   private logitsFor(rows: number): Tensor {
     if (!this.logitsBuffer || this.logitsBuffer.shape[0] < rows) {
+      this.recordings.clear(); // they bind the old buffer
       this.logitsBuffer?.buffer.destroy();
       this.logitsBuffer = this.gpu.tensor('f32', [Math.max(rows, 1), this.config.vocab], 'logits');
     }
@@ -539,6 +620,14 @@ export class Transformer {
     this.logitsBuffer?.buffer.destroy();
     for (const table of this.ropeTables.values()) table.invFreq.buffer.destroy();
   }
+}
+
+/**
+ * The spans of `cache`'s rows [0, end) at `layer` for attention by the query rows that end at `end` (the
+ * rows just appended): for the few rows of decoding, reaching on past them (KvCache.spansReaching).
+ */
+function ownSpans(cache: KvCache, layer: number, end: number, rows: number): KvSpan[] {
+  return rows <= decodeRows ? cache.spansReaching(layer, end, decodeSpanStep) : cache.spans(layer, 0, end);
 }
 
 /**

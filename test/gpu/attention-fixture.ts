@@ -1,7 +1,7 @@
 // Inputs and outputs of the attention kernel tests: random queries and KV spans on the GPU with their CPU
 // copies and position ids, output buffers and their readback.
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import type { AttentionOutput, AttentionShape, FlashTiles, KvSpan, QueryRows } from '../../src/gpu/kernels/attention.ts';
+import type { AttentionOutput, AttentionShape, DecodeQueryRows, FlashTiles, KvSpan, QueryRows } from '../../src/gpu/kernels/attention.ts';
 import { randomArray } from '../support/random.ts';
 import type { RefOutput } from '../reference/attention.ts';
 
@@ -21,7 +21,8 @@ export const otherTiles: { prefill: FlashTiles; decode: FlashTiles; splitKeys: n
 };
 
 export interface TestQuery {
-  query: QueryRows;
+  /** For every kernel: decode reads the positions on the GPU, the others take firstPosition. */
+  query: QueryRows & DecodeQueryRows;
   q: Float32Array;
   positions: number[];
 }
@@ -30,7 +31,7 @@ export interface TestQuery {
 export function testQuery(gpu: Gpu, shape: AttentionShape, rows: number, firstPosition: number, seed: number, magnitude = 1): TestQuery {
   const q = randomArray(rows * shape.heads * shape.headDim, seed, magnitude);
   const positions = Array.from({ length: rows }, (_, t) => firstPosition + t);
-  return { query: { q: gpu.upload(q), rows, firstPosition }, q, positions };
+  return { query: { q: gpu.upload(q), rows, firstPosition, positions: gpu.upload(Uint32Array.from(positions)) }, q, positions };
 }
 
 export interface TestKv {

@@ -20,12 +20,13 @@ async function filledCache(rows: number): Promise<KvCache> {
   cache.append(60, 0);
   cache.append(rows - 60, 500); // a host's rows after a dropped range: positions jump
   const encoder = gpu.encoder();
-  const staging: GPUBuffer[] = [];
+  const positions = gpu.upload(Uint32Array.from({ length: rows }, (_, i) => (i < 60 ? i : 440 + i)));
+  const staging: GPUBuffer[] = [positions];
   for (let layer = 0; layer < shape.layers; layer++) {
     const keys = gpu.upload(rowsOf(layer, 0, rows));
     const values = gpu.upload(rowsOf(layer, 1, rows));
     staging.push(keys, values);
-    cache.write(encoder, layer, keys, values, 0, 0, rows);
+    cache.write(encoder, layer, keys, values, positions, 0, 0, rows);
   }
   gpu.submit(encoder);
   await gpu.finish();

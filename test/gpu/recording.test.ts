@@ -52,34 +52,36 @@ describe('recording: passes, bind groups and uniforms', () => {
     expect(gpu.counters.bindGroupsMade).toBe(made + 1);
   });
 
-  it('a slot uniform keeps its buffer across submissions while each submission sees its own content', async () => {
+  it('a recording replays its dispatches and copies on another encoder, in order, with the buffers\' new contents', async () => {
     const gpu = await testGpu();
-    const { x, acc } = await ones(gpu, 8);
-    const slot = (count: number, encoder: GPUCommandEncoder) => gpu.slotUniform(encoder, 'recording test', [['u32', count]]);
-    const buffers = new Set<GPUBuffer>();
-    // Each submission adds 1 to the first `count` elements; submitted without waiting in between.
-    for (const count of [2, 4, 6, 8]) {
-      const encoder = gpu.encoder();
-      const params = slot(count, encoder);
-      buffers.add(params);
-      addWith(gpu, encoder, params, x, acc);
-      gpu.submit(encoder);
-    }
-    expect(buffers.size).toBe(1);
-    expect(Array.from(await gpu.readF32(acc)).slice(0, 8)).toEqual([4, 4, 3, 3, 2, 2, 1, 1]);
+    const { x, acc } = await ones(gpu, 4);
+    const params = gpu.uniform([['u32', 4]]);
+    const encoder = gpu.encoder();
+    gpu.startRecording(encoder);
+    addWith(gpu, encoder, params, x, acc); // acc += x
+    gpu.copy(encoder, acc, 0, x, 0, 16); // x = acc
+    addWith(gpu, encoder, params, x, acc); // acc += x
+    const recording = gpu.stopRecording(encoder);
+    addWith(gpu, encoder, params, x, acc); // after stopRecording: not kept
+    gpu.submit(encoder);
+    expect(recording.commands).toHaveLength(3);
+    expect(Array.from(await gpu.readF32(acc))).toEqual([3, 3, 3, 3]); // acc 1, x 1, acc 2, acc 3
+    // Replayed twice from acc = 1, x = 5: acc 6, x 6, acc 12; then acc 18, x 18, acc 36.
+    gpu.write(acc, new Float32Array(4).fill(1));
+    gpu.write(x, new Float32Array(4).fill(5));
+    const before = { ...gpu.counters };
+    const replayed = gpu.encoder();
+    gpu.replay(replayed, recording);
+    gpu.replay(replayed, recording);
+    gpu.submit(replayed);
+    expect(Array.from(await gpu.readF32(acc))).toEqual([36, 36, 36, 36]);
+    expect(gpu.counters.dispatches - before.dispatches).toBe(4);
+    expect(gpu.counters.bindGroupsMade - before.bindGroupsMade).toBe(0);
   });
 
-  it('a slot asked for two contents in one recording gives the second its own buffer', async () => {
+  it('stopRecording without startRecording is refused', async () => {
     const gpu = await testGpu();
-    const { x, acc } = await ones(gpu, 8);
-    const encoder = gpu.encoder();
-    const first = gpu.slotUniform(encoder, 'recording test 2', [['u32', 3]]);
-    addWith(gpu, encoder, first, x, acc);
-    const second = gpu.slotUniform(encoder, 'recording test 2', [['u32', 7]]);
-    addWith(gpu, encoder, second, x, acc);
-    gpu.submit(encoder);
-    expect(second).not.toBe(first);
-    expect(Array.from(await gpu.readF32(acc)).slice(0, 8)).toEqual([2, 2, 2, 1, 1, 1, 1, 0]);
+    expect(() => gpu.stopRecording(gpu.encoder())).toThrow('stopRecording without startRecording');
   });
 
   it('reads reuse their staging buffers', async () => {

@@ -30,6 +30,12 @@ export interface QueryRows {
   rows: number;
   firstPosition: number;
 }
+/** Decode's query rows: their first position is read on the GPU, positions[0] (u32). */
+export interface DecodeQueryRows {
+  q: GPUBuffer;
+  rows: number;
+  positions: GPUBuffer;
+}
 export interface KvSpan {
   keys: GPUBuffer;
   values: GPUBuffer;
@@ -245,7 +251,7 @@ export function attentionDecode(
   gpu: Gpu,
   encoder: GPUCommandEncoder,
   shape: AttentionShape,
-  query: QueryRows,
+  query: DecodeQueryRows,
   spans: readonly KvSpan[],
   scratch: GPUBuffer,
   out: AttentionOutput,
@@ -263,13 +269,11 @@ export function attentionDecode(
   const queryTiles = Math.ceil((query.rows * group) / tiles.rows);
   let base = 0;
   spans.forEach((span, i) => {
-    // Span i is the same at every layer of a token: one uniform buffer for all of them.
-    const params = gpu.slotUniform(encoder, `attention_decode span ${i}`, [
+    const params = gpu.uniform([
       ['u32', query.rows],
       ['u32', shape.heads],
       ['u32', shape.kvHeads],
       ['u32', group],
-      ['u32', query.firstPosition],
       ['u32', span.start],
       ['u32', span.length],
       ['u32', span.firstPosition],
@@ -277,7 +281,7 @@ export function attentionDecode(
       ['u32', plan.split],
       ['u32', base],
     ]);
-    const resources = [params, query.q, span.keys, span.values, partials.o, partials.lse];
+    const resources = [params, query.q, span.keys, span.values, partials.o, partials.lse, query.positions];
     gpu.dispatch(encoder, pipeline, resources, [plan.splits[i], queryTiles, shape.kvHeads]);
     base += plan.splits[i];
   });

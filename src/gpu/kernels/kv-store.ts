@@ -9,15 +9,26 @@ export interface KvRows {
   row: number;
 }
 
-/** to.keys/values rows [to.row, to.row + rows) = from's rows [from.row, …); width floats a row. */
-export function kvStore(gpu: Gpu, encoder: GPUCommandEncoder, from: KvRows, to: KvRows, rows: number, width: number): void {
-  // The target row moves on with every decoded token and is the same at every layer: a slot uniform.
-  const params = gpu.slotUniform(encoder, 'kv_store', [
+/**
+ * Copies `rows` rows from `from` (row r at position positions[from.row + r], u32) into `to`, each
+ * where its position puts it: `to.row` holds `to.position` and the rows of one run of positions follow.
+ * The parameters depend on the run, not on the rows' positions, so one decoded token's commands serve
+ * the next token too.
+ */
+export function kvStore(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  from: KvRows & { positions: GPUBuffer },
+  to: KvRows & { position: number },
+  rows: number,
+  width: number,
+): void {
+  const params = gpu.uniform([
     ['u32', rows],
     ['u32', width],
     ['u32', from.row],
-    ['u32', to.row],
+    ['i32', to.row - to.position],
   ]);
   const grid = foldedGrid(gpu, Math.ceil((rows * width) / 256));
-  gpu.dispatch(encoder, gpu.pipeline('kv_store'), [params, from.keys, from.values, to.keys, to.values], grid);
+  gpu.dispatch(encoder, gpu.pipeline('kv_store'), [params, from.keys, from.values, to.keys, to.values, from.positions], grid);
 }
