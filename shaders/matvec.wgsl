@@ -8,10 +8,19 @@
 // of x is loaded once for all rows), keeping OUTS_PER_GROUP · ROWS partial sums. matvec_total
 // (shaders/matvec_reduce.wgsl in workgroup memory, or shaders/matvec_reduce_subgroups.wgsl) adds them
 // up over the workgroup. Sizes measured on lavapipe (src/gpu/kernels/linear.ts).
+//
+// Two folds save decoding a dispatch each (a decoded token is a few hundred small dispatches, and each
+// has a fixed cost on a real GPU):
+//   NORM_INPUT: X is the residual stream and the product is taken with RMSNorm(X) = X ⊙ (offset + g) · r,
+//     r = 1 / sqrt(mean(X²) + eps): the sums take X ⊙ (offset + g) and are scaled by r at the end, which
+//     every workgroup computes from the same loads of X (the sums of squares ride along).
+//   GATED: the output is act(gate[·]) · (the product), the MLP's gating applied to the up projection
+//     (shaders/activation.wgsl), reading the gate projection's output.
 
 //#include grid
 //#include matvec_reduce
 //#include weight_f32
+//#include activation
 
 struct Params {
   rows: u32,      // M, equal to ROWS (kept for the layout shared with linear.wgsl)
@@ -20,6 +29,8 @@ struct Params {
   y_stride: u32,  // elements per row of Y
   y_col0: u32,    // first column of Y written here
   flags: u32,     // HAS_BIAS | ACCUMULATE
+  eps: f32,       // NORM_INPUT: RMSNorm's epsilon
+  norm_offset: f32, // NORM_INPUT: 0, or 1 for Gemma's (1 + g)
 }
 
 const HAS_BIAS = 1u;
@@ -29,18 +40,36 @@ const ACCUMULATE = 2u;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read> gate: array<f32>;   // GATED: [ROWS, y_stride]
+@group(0) @binding(7) var<storage, read> norm_g: array<f32>; // NORM_INPUT: [ins]
 
 override ROWS: u32 = 1u;
+override NORM_INPUT: bool = false;
+override GATED: bool = false;
 const MAX_ROWS = 8u;
 const THREADS = 64u;
 const OUTS_PER_GROUP = 4u;
-override SUMS: u32 = OUTS_PER_GROUP * ROWS; // partial sums per invocation, at most THREADS
+// Partial sums per invocation, at most THREADS: OUTS_PER_GROUP · ROWS products, then ROWS sums of squares.
+override PRODUCTS: u32 = OUTS_PER_GROUP * ROWS;
+override SUMS: u32 = PRODUCTS + select(0u, ROWS, NORM_INPUT);
 
-var<private> acc: array<f32, OUTS_PER_GROUP * MAX_ROWS>; // [weight row][row of X]
+var<private> acc: array<f32, (OUTS_PER_GROUP + 1u) * MAX_ROWS>; // [weight row][row of X], then [row of X]
+var<workgroup> norm_scale: array<f32, MAX_ROWS>;
 
+// X's elements k..k+3 of row m, times (offset + g) when the norm is folded in; their squares are added to acc.
 fn x4(m: u32, k: u32) -> vec4<f32> {
   let i = m * p.ins + k;
-  return vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+  let v = vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+  if (!NORM_INPUT) { return v; }
+  acc[PRODUCTS + m] += dot(v, v);
+  return v * (vec4<f32>(norm_g[k], norm_g[k + 1u], norm_g[k + 2u], norm_g[k + 3u]) + p.norm_offset);
+}
+
+fn x1(m: u32, k: u32) -> f32 {
+  let v = x[m * p.ins + k];
+  if (!NORM_INPUT) { return v; }
+  acc[PRODUCTS + m] += v * v;
+  return v * (norm_g[k] + p.norm_offset);
 }
 
 @compute @workgroup_size(THREADS)
@@ -66,7 +95,7 @@ fn main(
   } else {
     for (var k = thread; k < p.ins; k += THREADS) {
       var xk: array<f32, MAX_ROWS>;
-      for (var m = 0u; m < ROWS; m++) { xk[m] = x[m * p.ins + k]; }
+      for (var m = 0u; m < ROWS; m++) { xk[m] = x1(m, k); }
       for (var o = 0u; o < outs; o++) {
         let wv = weight1((n0 + o) * p.ins + k);
         for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += wv * xk[m]; }
@@ -74,12 +103,20 @@ fn main(
     }
   }
 
-  // Invocation o · ROWS + m gets the total of weight row n0 + o and row m of X.
+  // Invocation o · ROWS + m gets the total of weight row n0 + o and row m of X; invocation PRODUCTS + m
+  // the sum of squares of row m.
   var total = matvec_total(thread);
+  if (NORM_INPUT) {
+    if (thread >= PRODUCTS && thread < SUMS) { norm_scale[thread - PRODUCTS] = inverseSqrt(total / f32(p.ins) + p.eps); }
+    workgroupBarrier();
+  }
   let o = thread / ROWS;
   if (o < outs) {
+    let m = thread % ROWS;
+    if (NORM_INPUT) { total *= norm_scale[m]; }
     if ((p.flags & HAS_BIAS) != 0u) { total += bias[p.y_col0 + n0 + o]; }
-    let at = (thread % ROWS) * p.y_stride + p.y_col0 + n0 + o;
+    let at = m * p.y_stride + p.y_col0 + n0 + o;
+    if (GATED) { total *= activation(gate[at]); }
     if ((p.flags & ACCUMULATE) != 0u) { total += y[at]; }
     y[at] = total;
   }

@@ -12,7 +12,7 @@
 // (a few rows) is one submission for the whole model, since its cost is the recording, not the work.
 import type { Gpu, Recording } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
-import { linear, type LinearWeight } from '../gpu/kernels/linear.ts';
+import { linear, maxMatvecRows, type InputNorm, type LinearWeight } from '../gpu/kernels/linear.ts';
 import { rmsNorm, headRmsNorm } from '../gpu/kernels/norms.ts';
 import { gatedActivation, scaleInPlace, softcapInPlace } from '../gpu/kernels/elementwise.ts';
 import { rope } from '../gpu/kernels/rope.ts';
@@ -345,12 +345,21 @@ export class Transformer {
     embed(gpu, encoder, weights.embedding, request.tokens ?? a.ids, a.hidden, rows);
     if (family.embeddingScale !== 1) scaleInPlace(gpu, encoder, a.hidden, family.embeddingScale, rows * config.hidden);
 
+    // A few rows (decoding) fold each RMSNorm into the projections that read it and the MLP's gating
+    // into the up projection (matvec's NORM_INPUT and GATED): 3 dispatches fewer a layer.
+    const fold = rows <= maxMatvecRows;
+    const normed = (x: Tensor, weight: Tensor, count: number): { x: Tensor; inputNorm?: InputNorm } => {
+      if (count <= maxMatvecRows) return { x, inputNorm: { weight, eps: config.rmsNormEps, weightOffset: family.normWeightOffset } };
+      rmsNorm(gpu, encoder, x, weight, a.normed, count, config.rmsNormEps, norm);
+      return { x: a.normed };
+    };
+
     for (let layer = 0; layer < config.layers; layer++) {
       const w = weights.layers[layer];
-      rmsNorm(gpu, encoder, a.hidden, w.inputNorm, a.normed, rows, config.rmsNormEps, norm);
-      linear(gpu, encoder, a.normed, w.q, a.q, rows);
-      linear(gpu, encoder, a.normed, w.k, a.k, rows);
-      linear(gpu, encoder, a.normed, w.v, a.v, rows);
+      const attentionInput = normed(a.hidden, w.inputNorm, rows);
+      linear(gpu, encoder, attentionInput.x, w.q, a.q, rows, attentionInput);
+      linear(gpu, encoder, attentionInput.x, w.k, a.k, rows, attentionInput);
+      linear(gpu, encoder, attentionInput.x, w.v, a.v, rows, attentionInput);
       if (w.qNorm && w.kNorm) {
         headRmsNorm(gpu, encoder, a.q, w.qNorm, rows, config.heads, config.rmsNormEps, norm);
         headRmsNorm(gpu, encoder, a.k, w.kNorm, rows, config.kvHeads, config.rmsNormEps, norm);
@@ -371,11 +380,18 @@ export class Transformer {
       }
 
       this.residualAdd(encoder, a.attentionOut, w.o, w.attentionOutputNorm, a, rows);
-      rmsNorm(gpu, encoder, a.hidden, w.postAttentionNorm, a.normed, rows, config.rmsNormEps, norm);
-      linear(gpu, encoder, a.normed, w.gate, a.gate, rows);
-      linear(gpu, encoder, a.normed, w.up, a.up, rows);
-      gatedActivation(gpu, encoder, family.activation, a.gate, a.up, a.gate, rows * config.intermediate);
-      this.residualAdd(encoder, a.gate, w.down, w.mlpOutputNorm, a, rows);
+      const mlpInput = normed(a.hidden, w.postAttentionNorm, rows);
+      linear(gpu, encoder, mlpInput.x, w.gate, a.gate, rows, mlpInput);
+      let gated: Tensor;
+      if (fold) {
+        linear(gpu, encoder, mlpInput.x, w.up, a.up, rows, { ...mlpInput, gate: { values: a.gate, activation: family.activation } });
+        gated = a.up;
+      } else {
+        linear(gpu, encoder, mlpInput.x, w.up, a.up, rows);
+        gatedActivation(gpu, encoder, family.activation, a.gate, a.up, a.gate, rows * config.intermediate);
+        gated = a.gate;
+      }
+      this.residualAdd(encoder, gated, w.down, w.mlpOutputNorm, a, rows);
       if (!oneSubmission) {
         gpu.submit(encoder);
         encoder = gpu.encoder('forward');
@@ -391,8 +407,8 @@ export class Transformer {
       gpu.copy(encoder, a.hidden.buffer, (rows - 1) * rowBytes, a.projected.buffer, 0, rowBytes);
       source = a.projected;
     }
-    rmsNorm(gpu, encoder, source, weights.finalNorm, a.normed, logitRows, config.rmsNormEps, norm);
-    linear(gpu, encoder, a.normed, weights.lmHead, logits, logitRows);
+    const headInput = normed(source, weights.finalNorm, logitRows);
+    linear(gpu, encoder, headInput.x, weights.lmHead, logits, logitRows, headInput);
     if (family.finalLogitSoftcap !== undefined) softcapInPlace(gpu, encoder, logits, family.finalLogitSoftcap, logitRows * config.vocab);
     return encoder;
   }

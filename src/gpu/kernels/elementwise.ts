@@ -17,8 +17,8 @@ export function addInPlace(gpu: Gpu, encoder: GPUCommandEncoder, acc: Tensor, x:
 }
 
 export type GateActivation = 'silu' | 'gelu_tanh';
-/** ACTIVATION in gated_activation.wgsl. */
-const activationIds: Record<GateActivation, number> = { silu: 0, gelu_tanh: 1 };
+/** ACTIVATION in shaders/activation.wgsl. */
+export const activationIds: Record<GateActivation, number> = { silu: 0, gelu_tanh: 1 };
 
 /** out[i] = act(gate[i]) · up[i] for i < count; out may be gate. */
 export function gatedActivation(

@@ -6,6 +6,7 @@
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { subgroupMatrixFeature } from '../device.ts';
+import { activationIds, type GateActivation } from './elementwise.ts';
 import { foldedGrid } from './grid.ts';
 import { reduceIncludes } from './reduce.ts';
 import { weightFormatOf, weightIncludes, type WeightFormat, type WeightPart } from './weight-format.ts';
@@ -42,8 +43,22 @@ export interface LinearWeight {
 export interface LinearOptions {
   /** y += x·wᵀ instead of y = x·wᵀ: the residual add done by the projection itself. */
   accumulate?: boolean;
+  /**
+   * Up to maxMatvecRows rows: the product is taken with RMSNorm(x) instead of x (the norm before a
+   * projection folded into it; shaders/matvec.wgsl's NORM_INPUT). `weight` f32 [ins].
+   */
+  inputNorm?: InputNorm;
+  /** Up to maxMatvecRows rows: y = act(gate) ⊙ x·wᵀ, the MLP's gating folded into the up projection. */
+  gate?: { values: Tensor; activation: GateActivation };
   /** The kernel for more than maxMatvecRows rows, instead of chooseTiledLinear's (tests and benchmarks). */
   tiled?: TiledLinear;
+}
+
+export interface InputNorm {
+  weight: Tensor;
+  eps: number;
+  /** Gemma scales by (1 + weight): 1; otherwise 0. */
+  weightOffset: number;
 }
 
 interface LinearKernel {
@@ -132,9 +147,15 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
   };
 }
 
-function matvecKernel(gpu: Gpu, format: WeightFormat, rows: number): LinearKernel {
+function matvecKernel(gpu: Gpu, format: WeightFormat, rows: number, options: LinearOptions): LinearKernel {
+  const constants = {
+    ROWS: rows,
+    NORM_INPUT: options.inputNorm ? 1 : 0,
+    GATED: options.gate ? 1 : 0,
+    ACTIVATION: options.gate ? activationIds[options.gate.activation] : 0,
+  };
   return {
-    pipeline: gpu.pipeline('matvec', { includes: { ...reduceIncludes(gpu), ...weightIncludes(format) }, constants: { ROWS: rows } }),
+    pipeline: gpu.pipeline('matvec', { includes: { ...reduceIncludes(gpu), ...weightIncludes(format) }, constants }),
     grid: (outs) => foldedGrid(gpu, Math.ceil(outs / matvecOutsPerGroup)),
   };
 }
@@ -149,10 +170,16 @@ const accumulate = 2;
 
 /** y[rows, outs] = x[rows, ins] · wᵀ (+ bias), or y += that with options.accumulate. */
 export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number, options: LinearOptions = {}): void {
+  const folded = options.inputNorm || options.gate;
+  if (folded && rows > maxMatvecRows) throw new Error(`A norm or gating folded into a linear layer needs at most ${maxMatvecRows} rows, not ${rows}`);
+  if (options.inputNorm && options.inputNorm.weight.dtype !== 'f32') throw new Error('A norm folded into a linear layer needs an f32 weight');
   const kernel =
     rows <= maxMatvecRows
-      ? matvecKernel(gpu, weightFormatOf(weight.parts[0]), rows)
+      ? matvecKernel(gpu, weightFormatOf(weight.parts[0]), rows, options)
       : tiledKernel(gpu, weight, rows, options.tiled ?? chooseTiledLinear(gpu, weight, rows));
+  const norm = options.inputNorm;
+  // Bindings 6 and 7 are read only by the folds; otherwise x stands in for them.
+  const folds = rows <= maxMatvecRows ? [options.gate?.values.buffer ?? x.buffer, norm?.weight.buffer ?? x.buffer] : [];
   const bias = weight.bias;
   let col0 = 0;
   for (const part of weight.parts) {
@@ -164,9 +191,11 @@ export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: 
       ['u32', weight.outs],
       ['u32', col0],
       ['u32', (bias ? hasBias : 0) | (options.accumulate ? accumulate : 0)],
+      ['f32', norm?.eps ?? 0],
+      ['f32', norm?.weightOffset ?? 0],
     ]);
     const biasBuffer = bias ? bias.buffer : part.buffer; // unread when has_bias = 0
-    gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer, scalesOf(part)], kernel.grid(outs));
+    gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer, scalesOf(part), ...folds], kernel.grid(outs));
     col0 += outs;
   }
 }
