@@ -154,16 +154,17 @@ function cases(quick: boolean, hasF16: boolean): KernelCase[] {
   });
   list.push({
     kernel: 'rope',
-    shape: `${tokens}×14×64`,
-    amount: 4 * 2 * tokens * 14 * 64,
+    shape: `${tokens}×(14+2)×64`,
+    amount: 4 * 2 * tokens * 16 * 64,
     unit: 'GB/s',
     subgroups: false,
     setup: (gpu) => {
       const q = tensor(gpu, [tokens, 14, 64], 7);
+      const k = tensor(gpu, [tokens, 2, 64], 8);
       const positions = gpu.upload(Uint32Array.from({ length: tokens }, (_, i) => i));
       const { invFreq } = ropeInverseFrequencies(64, 1_000_000);
       const freq = gpu.tensorFrom(invFreq, 'f32', [invFreq.length]);
-      return (e) => rope(gpu, e, q, positions, freq, tokens, 14, 64, 1);
+      return (e) => rope(gpu, e, q, k, positions, freq, tokens, 14, 2, 64, 1);
     },
   });
   for (const n of quick ? [512, 1024] : [1024, 2048, 4096]) {

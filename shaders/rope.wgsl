@@ -1,4 +1,6 @@
-// Rotary position embedding in Hugging Face's "rotate_half" layout, in place over x[rows, heads, head_dim].
+// Rotary position embedding in Hugging Face's "rotate_half" layout, in place over the queries
+// x[rows, heads, head_dim] and the keys [rows, key_heads, head_dim], which a layer rotates at the same
+// positions (one dispatch for both).
 // For j < half (half = rotary size / 2 = length of inv_freq; dimensions past 2·half pass through):
 //   angle = f32(position[row]) * inv_freq[j]     (one f32 product, as torch computes it)
 //   x[j]        = x[j] * cos - x[j + half] * sin
@@ -14,16 +16,18 @@
 
 struct Params {
   rows: u32,
-  heads: u32,
+  heads: u32,       // heads of x, the queries
   head_dim: u32,
   half: u32,
   attention_scaling: f32,
+  key_heads: u32,   // heads of `keys`
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> positions: array<u32>;
 @group(0) @binding(2) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(3) var<storage, read_write> x: array<f32>;
+@group(0) @binding(4) var<storage, read_write> keys: array<f32>;
 
 // Cody–Waite: π/2 = PIO2_1 + PIO2_2 + PIO2_3 + PIO2_4 (to 6e-14). The first three have at most 6
 // significant bits, so k·PIO2_i is exact for quadrant counts k < 2^18 (|angle| < 4e5 radians) and so is
@@ -65,23 +69,41 @@ fn cos_sin(angle: f32) -> vec2f {
   }
 }
 
+// The pair of dimensions (j, j + half) of one row that an invocation rotates, and its (cos, sin) ·
+// attention_scaling.
+struct Pair {
+  row: u32,
+  j: u32,
+  cs: vec2f,
+}
+
+fn pair_of(index: u32) -> Pair {
+  let row = index / p.half;
+  let j = index % p.half;
+  return Pair(row, j, cos_sin(f32(positions[row]) * inv_freq[j]) * p.attention_scaling);
+}
+
 @compute @workgroup_size(256)
 fn main(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) thread: u32,
 ) {
-  let pair = flat_workgroup(group, groups) * 256u + thread;
-  if (pair >= p.rows * p.half) { return; }
-  let row = pair / p.half;
-  let j = pair % p.half;
-  let angle = f32(positions[row]) * inv_freq[j];
-  let cs = cos_sin(angle) * p.attention_scaling;
+  let index = flat_workgroup(group, groups) * 256u + thread;
+  if (index >= p.rows * p.half) { return; }
+  let pair = pair_of(index);
   for (var h = 0u; h < p.heads; h++) {
-    let i = (row * p.heads + h) * p.head_dim + j;
+    let i = (pair.row * p.heads + h) * p.head_dim + pair.j;
     let x1 = x[i];
     let x2 = x[i + p.half];
-    x[i] = x1 * cs.x - x2 * cs.y;
-    x[i + p.half] = x2 * cs.x + x1 * cs.y;
+    x[i] = x1 * pair.cs.x - x2 * pair.cs.y;
+    x[i + p.half] = x2 * pair.cs.x + x1 * pair.cs.y;
+  }
+  for (var h = 0u; h < p.key_heads; h++) {
+    let i = (pair.row * p.key_heads + h) * p.head_dim + pair.j;
+    let k1 = keys[i];
+    let k2 = keys[i + p.half];
+    keys[i] = k1 * pair.cs.x - k2 * pair.cs.y;
+    keys[i + p.half] = k2 * pair.cs.x + k1 * pair.cs.y;
   }
 }

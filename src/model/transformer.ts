@@ -366,8 +366,7 @@ export class Transformer {
       }
       const table = ropes[layer]; // none on a NoPE layer (SmolLM3): q and k keep no position
       if (table) {
-        rope(gpu, encoder, a.q, a.positions, table.invFreq, rows, config.heads, config.headDim, table.attentionScaling);
-        rope(gpu, encoder, a.k, a.positions, table.invFreq, rows, config.kvHeads, config.headDim, table.attentionScaling);
+        rope(gpu, encoder, a.q, a.k, a.positions, table.invFreq, rows, config.heads, config.kvHeads, config.headDim, table.attentionScaling);
       }
       request.cache.write(encoder, layer, a.k.buffer, a.v.buffer, a.positions, 0, cacheRow, rows);
 

@@ -16,13 +16,23 @@ interface RopeCase {
   x: Float32Array;
 }
 
-/** Runs the kernel on c and returns [got, want]. */
+/**
+ * Runs the kernel on c's x as the queries and on keys with half as many heads (at least 1, random) and
+ * returns [got, want], queries then keys.
+ */
 async function runRope(gpu: Gpu, c: RopeCase): Promise<[Float32Array, Float32Array]> {
-  const t = gpu.tensorFrom(c.x, 'f32', [c.rows, c.heads, c.headDim]);
+  const keyHeads = Math.max(1, Math.floor(c.heads / 2));
+  const keys = randomArray(c.rows * keyHeads * c.headDim, c.rows + c.headDim);
+  const q = gpu.tensorFrom(c.x, 'f32', [c.rows, c.heads, c.headDim]);
+  const k = gpu.tensorFrom(keys, 'f32', [c.rows, keyHeads, c.headDim]);
   const invFreq = gpu.tensorFrom(c.invFreq, 'f32', [c.invFreq.length]);
-  gpu.run((enc) => rope(gpu, enc, t, gpu.upload(c.positions), invFreq, c.rows, c.heads, c.headDim, c.attentionScaling));
-  const want = ropeRef(c.x, c.positions, c.invFreq, c.rows, c.heads, c.headDim, c.attentionScaling);
-  return [await gpu.readF32(t), want];
+  gpu.run((enc) => rope(gpu, enc, q, k, gpu.upload(c.positions), invFreq, c.rows, c.heads, keyHeads, c.headDim, c.attentionScaling));
+  const want = [
+    ropeRef(c.x, c.positions, c.invFreq, c.rows, c.heads, c.headDim, c.attentionScaling),
+    ropeRef(keys, c.positions, c.invFreq, c.rows, keyHeads, c.headDim, c.attentionScaling),
+  ];
+  const got = [await gpu.readF32(q), await gpu.readF32(k)];
+  return [Float32Array.from([...got[0], ...got[1]]), Float32Array.from([...want[0], ...want[1]])];
 }
 
 /** Star Attention's layout: anchor positions 0..b-1, then the block's own positions i·b… */
@@ -32,7 +42,7 @@ function anchoredPositions(b: number, block: number): Uint32Array {
 
 const llama3: RopeScaling = { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
 
-describe('rope (rotate_half), in place', () => {
+describe('rope (rotate_half) of queries and keys, in place', () => {
   const shapes: Array<[rows: number, heads: number, headDim: number]> = [
     [1, 1, 16],
     [3, 8, 32],

@@ -6,7 +6,8 @@ import { foldedGrid } from './grid.ts';
 const workgroupSize = 256;
 
 /**
- * Rotates x[rows, heads, headDim] in place by the angles positions[row] · invFreq[j].
+ * Rotates the queries q[rows, heads, headDim] and the keys k[rows, kvHeads, headDim] in place by the
+ * angles positions[row] · invFreq[j], in one dispatch.
  * positions: u32 per row, in any order (Star Attention's anchor rows keep positions 0..b-1 in front
  * of a block at i·b…). invFreq: f32 [rotary/2] from ropeInverseFrequencies(); dimensions past the
  * rotary size (partial rotary) are left as they are. cos and sin are scaled by attentionScaling.
@@ -14,11 +15,13 @@ const workgroupSize = 256;
 export function rope(
   gpu: Gpu,
   encoder: GPUCommandEncoder,
-  x: Tensor,
+  q: Tensor,
+  k: Tensor,
   positions: GPUBuffer,
   invFreq: Tensor,
   rows: number,
   heads: number,
+  kvHeads: number,
   headDim: number,
   attentionScaling: number,
 ): void {
@@ -30,7 +33,8 @@ export function rope(
     ['u32', headDim],
     ['u32', half],
     ['f32', attentionScaling],
+    ['u32', kvHeads],
   ]);
   const grid = foldedGrid(gpu, Math.ceil((rows * half) / workgroupSize));
-  gpu.dispatch(encoder, gpu.pipeline('rope'), [params, positions, invFreq.buffer, x.buffer], grid);
+  gpu.dispatch(encoder, gpu.pipeline('rope'), [params, positions, invFreq.buffer, q.buffer, k.buffer], grid);
 }
