@@ -4,7 +4,18 @@
 // partial_base + split of the scratch partials [count, rows, heads, ·]; lse_merge combines them.
 // The queries' first position is read from `positions` rather than the parameters, so that the
 // parameters stay the same from one decoded token to the next (their commands are replayed): the
-// span may then reach past the keys written so far, which sit at later positions and are masked.
+// span may then reach past the keys written so far, which sit at later positions and are never visited.
+//
+// Unlike the prefill tiles (flash_tile.wgsl), which stage keys through workgroup memory for many query
+// rows, decoding has a handful of rows (one token's GQA group) and many keys, so the work is laid out
+// by key: in each step of KEYS keys, invocation c computes key c's scores for every row of the tile
+// straight from memory (the tile's queries are in workgroup memory, read by all), the rows' running
+// max and sum advance (online softmax), and then each invocation accumulates P·V for its own head
+// dimensions of every row, reading each value row with consecutive invocations on consecutive floats.
+//
+// Query rows are the flattened (position t, head g of the kv head's GQA group) pairs, i = t·group + g.
+
+//#include tanh
 
 struct Params {
   rows: u32,
@@ -15,7 +26,7 @@ struct Params {
   kv_length: u32,
   kv_first: u32,      // position of the span's first key
   scale: f32,
-  split: u32,         // keys per split, a multiple of KEYS
+  split: u32,         // keys per split
   partial_base: u32,  // partial slot of this span's first split
 }
 
@@ -27,27 +38,135 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(6) var<storage, read> positions: array<u32>; // [0]: the position of query row 0
 
-//#include flash_tile
+// Sliding window and soft-capping, as in flash_tile.wgsl: 0 = none.
+override WINDOW: u32 = 0u;
+override SOFTCAP: f32 = 0.0;
+override HEAD_DIM: u32;
+override ROWS: u32 = 8u;          // query rows per tile, at most MAX_ROWS
+const KEYS = 64u;                 // keys per step, one per invocation
+const THREADS = KEYS;
+const MAX_ROWS = 16u;
+// Head dimensions per invocation in P·V: d = thread, thread + THREADS, …
+override DIMS: u32 = (HEAD_DIM + THREADS - 1u) / THREADS;
+const MAX_DIMS = 4u;              // HEAD_DIM ≤ 256
+const EMPTY_LSE = -3.4e38;
 
-var<private> split_first: u32; // the split's first key in the span
+var<workgroup> q_tile: array<f32, ROWS * HEAD_DIM>;   // [row][dim], scaled
+var<workgroup> p_tile: array<f32, ROWS * KEYS>;       // [row][key]: scores, then probabilities
+var<workgroup> m_run: array<f32, ROWS>;               // running max of each row's visible scores
+var<workgroup> l_run: array<f32, ROWS>;               // running sum of exp(score − m_run)
+var<workgroup> alpha: array<f32, ROWS>;               // this step's rescaling of each row's sums
+var<workgroup> key_count: u32;
 
-fn load_kv(is_value: bool, key: u32, e: u32) -> f32 {
-  let index = (p.kv_start + split_first + key) * p.kv_heads * HEAD_DIM + e;
-  if (is_value) { return values[index]; }
-  return keys[index];
+var<private> acc: array<f32, MAX_DIMS * MAX_ROWS>;    // [dim j][row]: unnormalised output
+
+// The q row (t·heads + h) of flattened query row i of kv head `kv_head`.
+fn q_row_of(i: u32, kv_head: u32) -> u32 {
+  return (i / p.group) * p.heads + kv_head * p.group + i % p.group;
 }
 
-fn key_position(key: u32) -> u32 { return p.kv_first + split_first + key; }
+fn visible(key_position: u32, query_position: u32) -> bool {
+  return key_position <= query_position && (WINDOW == 0u || query_position - key_position < WINDOW);
+}
 
 @compute @workgroup_size(THREADS)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local_index: u32) {
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) thread: u32) {
+  let kv_head = wg.z;
   let i_begin = wg.y * ROWS;
-  let i_end = min(i_begin + ROWS, p.rows * p.group);
+  let tile_rows = min(ROWS, p.rows * p.group - i_begin);
   let q_first = positions[0];
-  flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.z, q_first, p.scale);
+  let kv_stride = p.kv_heads * HEAD_DIM;
+
+  for (var e = thread; e < ROWS * HEAD_DIM; e += THREADS) {
+    let r = e / HEAD_DIM;
+    var v = 0.0;
+    if (r < tile_rows) { v = q[q_row_of(i_begin + r, kv_head) * HEAD_DIM + e % HEAD_DIM] * p.scale; }
+    q_tile[e] = v;
+  }
+  if (thread < ROWS) {
+    m_run[thread] = EMPTY_LSE;
+    l_run[thread] = 0.0;
+  }
+
+  // Keys of this split that some row of the tile can see: none past the last row's position.
   let s0 = wg.x * p.split;
-  split_first = s0;
-  let last = flash_last_position(i_end, p.group, q_first);
-  flash_keys(flash_visible_keys(min(p.split, p.kv_length - s0), p.kv_first + s0, last));
-  flash_finish((p.partial_base + wg.x) * p.rows * p.heads, i_end - i_begin);
+  let first_position = p.kv_first + s0;
+  let last_query = q_first + (i_begin + tile_rows - 1u) / p.group;
+  if (thread == 0u) {
+    var visible_keys = 0u;
+    if (s0 < p.kv_length && last_query >= first_position) {
+      visible_keys = min(min(p.split, p.kv_length - s0), last_query - first_position + 1u);
+    }
+    key_count = visible_keys;
+  }
+  // Also the barrier after the tile's set-up.
+  let count = workgroupUniformLoad(&key_count);
+
+  for (var c0 = 0u; c0 < count; c0 += KEYS) {
+    // Scores: invocation c for key c0 + c, every row.
+    let c = c0 + thread;
+    if (c < count) {
+      var s: array<f32, MAX_ROWS>;
+      let key = (p.kv_start + s0 + c) * kv_stride + kv_head * HEAD_DIM;
+      for (var d = 0u; d < HEAD_DIM; d++) {
+        let k = keys[key + d];
+        for (var r = 0u; r < ROWS; r++) { s[r] += q_tile[r * HEAD_DIM + d] * k; }
+      }
+      for (var r = 0u; r < ROWS; r++) {
+        var score = s[r];
+        if (SOFTCAP > 0.0) { score = SOFTCAP * stable_tanh(score / SOFTCAP); }
+        let query_position = q_first + (i_begin + r) / p.group;
+        p_tile[r * KEYS + thread] = select(EMPTY_LSE, score, r < tile_rows && visible(first_position + c, query_position));
+      }
+    } else {
+      for (var r = 0u; r < ROWS; r++) { p_tile[r * KEYS + thread] = EMPTY_LSE; }
+    }
+    workgroupBarrier();
+    // Online softmax: invocation r advances row r over the step's keys.
+    let n = min(KEYS, count - c0);
+    if (thread < ROWS) {
+      let r = thread;
+      var m_new = m_run[r];
+      for (var k = 0u; k < n; k++) { m_new = max(m_new, p_tile[r * KEYS + k]); }
+      var sum = 0.0;
+      for (var k = 0u; k < n; k++) {
+        let score = p_tile[r * KEYS + k];
+        let pk = select(0.0, exp(score - m_new), score > EMPTY_LSE);
+        p_tile[r * KEYS + k] = pk;
+        sum += pk;
+      }
+      alpha[r] = exp(m_run[r] - m_new);
+      l_run[r] = l_run[r] * alpha[r] + sum;
+      m_run[r] = m_new;
+    }
+    workgroupBarrier();
+    // P·V: invocation thread owns dimensions thread, thread + THREADS, … of every row.
+    for (var j = 0u; j < DIMS; j++) {
+      for (var r = 0u; r < ROWS; r++) { acc[j * MAX_ROWS + r] *= alpha[r]; }
+    }
+    for (var k = 0u; k < n; k++) {
+      let value = (p.kv_start + s0 + c0 + k) * kv_stride + kv_head * HEAD_DIM;
+      for (var j = 0u; j < DIMS; j++) {
+        let d = thread + j * THREADS;
+        if (d < HEAD_DIM) {
+          let v = values[value + d];
+          for (var r = 0u; r < ROWS; r++) { acc[j * MAX_ROWS + r] += p_tile[r * KEYS + k] * v; }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // The partial: O normalised, LSE; a row that saw no key gets O = 0 and LSE = EMPTY_LSE (merged as 0).
+  let slot = (p.partial_base + wg.x) * p.rows * p.heads;
+  for (var r = 0u; r < tile_rows; r++) {
+    let l = l_run[r];
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    let row = q_row_of(i_begin + r, kv_head) + slot;
+    for (var j = 0u; j < DIMS; j++) {
+      let d = thread + j * THREADS;
+      if (d < HEAD_DIM) { o[row * HEAD_DIM + d] = acc[j * MAX_ROWS + r] * inv; }
+    }
+    if (thread == 0u) { lse[row] = select(EMPTY_LSE, m_run[r] + log(l), l > 0.0); }
+  }
 }

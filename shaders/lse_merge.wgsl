@@ -3,8 +3,10 @@
 // exponent ever overflows. Partials whose row saw no key (LSE = EMPTY_LSE) weigh 0; if all are empty
 // the output is O = 0, LSE = EMPTY_LSE.
 //
-// One workgroup per (row, head), its invocations over head dimensions; weights go through workgroup
-// memory THREADS partials at a time.
+// One workgroup per (row, head), its invocations over head dimensions. After the max (a tree in
+// workgroup memory), every invocation walks all partials computing each one's weight itself (the LSE
+// loads are the same address for the whole workgroup): no barrier in the walk, so the loads of
+// successive partials overlap. A decoded token merges up to 128 partials a span per (row, head).
 
 struct Params {
   count: u32,
@@ -23,7 +25,6 @@ const MAX_DIMS_PER_THREAD = 4u; // head_dim <= 256
 const EMPTY_LSE = -3.4e38;
 
 var<workgroup> shared_max: array<f32, THREADS>;
-var<workgroup> weights: array<f32, THREADS>;
 
 @compute @workgroup_size(THREADS)
 fn main(
@@ -45,23 +46,14 @@ fn main(
 
   var acc: array<f32, MAX_DIMS_PER_THREAD>;
   var sum = 0.0;
-  for (var base = 0u; base < p.count; base += THREADS) {
-    let i = base + thread;
-    var w = 0.0;
-    if (i < p.count) { w = exp(lse_parts[i * p.row_heads + pair] - m); }
-    weights[thread] = w;
-    workgroupBarrier();
-    let n = min(THREADS, p.count - base);
-    for (var k = 0u; k < n; k++) {
-      let wk = weights[k];
-      sum += wk;
-      let part = ((base + k) * p.row_heads + pair) * p.head_dim;
-      for (var j = 0u; j < MAX_DIMS_PER_THREAD; j++) {
-        let d = j * THREADS + thread;
-        if (d < p.head_dim) { acc[j] += wk * o_parts[part + d]; }
-      }
+  for (var i = 0u; i < p.count; i++) {
+    let w = exp(lse_parts[i * p.row_heads + pair] - m);
+    sum += w;
+    let part = (i * p.row_heads + pair) * p.head_dim;
+    for (var j = 0u; j < MAX_DIMS_PER_THREAD; j++) {
+      let d = j * THREADS + thread;
+      if (d < p.head_dim) { acc[j] += w * o_parts[part + d]; }
     }
-    workgroupBarrier();
   }
 
   let empty = m <= EMPTY_LSE;

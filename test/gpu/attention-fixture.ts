@@ -1,7 +1,7 @@
 // Inputs and outputs of the attention kernel tests: random queries and KV spans on the GPU with their CPU
 // copies and position ids, output buffers and their readback.
 import type { Gpu } from '../../src/gpu/gpu.ts';
-import type { AttentionOutput, AttentionShape, DecodeQueryRows, FlashTiles, KvSpan, QueryRows } from '../../src/gpu/kernels/attention.ts';
+import type { AttentionOutput, AttentionShape, DecodeQueryRows, DecodeTiles, FlashTiles, KvSpan, QueryRows } from '../../src/gpu/kernels/attention.ts';
 import { randomArray } from '../support/random.ts';
 import type { RefOutput } from '../reference/attention.ts';
 
@@ -14,9 +14,9 @@ export function attentionShape(heads: number, kvHeads: number, headDim: number, 
 }
 
 /** A second tile configuration, to check results do not depend on tile sizes. */
-export const otherTiles: { prefill: FlashTiles; decode: FlashTiles; splitKeys: number } = {
+export const otherTiles: { prefill: FlashTiles; decode: DecodeTiles; splitKeys: number } = {
   prefill: { rows: 8, lanes: 8, keys: 8 },
-  decode: { rows: 2, lanes: 8, keys: 8 },
+  decode: { rows: 2 },
   splitKeys: 40,
 };
 

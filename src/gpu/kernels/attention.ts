@@ -13,6 +13,11 @@ export interface FlashTiles {
   keys: number;
 }
 
+/** Decode's tile (shaders/attention_decode.wgsl): `rows` query rows (position × GQA head) per workgroup. */
+export interface DecodeTiles {
+  rows: number;
+}
+
 export interface AttentionShape {
   heads: number;
   kvHeads: number;
@@ -23,7 +28,7 @@ export interface AttentionShape {
   /** Soft-capping of scaled scores, s → softcap · tanh(s / softcap) (Gemma 2). */
   softcap?: number;
   /** Overrides the measured defaults (tests and benchmarks). */
-  tiles?: { prefill?: FlashTiles; decode?: FlashTiles; splitKeys?: number };
+  tiles?: { prefill?: FlashTiles; decode?: DecodeTiles; splitKeys?: number };
 }
 export interface QueryRows {
   q: GPUBuffer;
@@ -53,12 +58,15 @@ export interface AttentionOutput {
 const bindingAlignment = 256;
 const maxVecsPerLane = 16; // MAX_VECS_PER_LANE in flash_tile.wgsl
 /**
- * Decode spreads its keys over about this many workgroups (splits × kv heads × query tiles). A fixed
- * split of 256 keys gave 1 query over 1K–4K keys only 8–32 workgroups, and 10 GB/s, on an H200 with
- * 132 multiprocessors; splits of at most 1024 keys keep the merge's partials few at long contexts.
+ * Decode spreads its keys over about this many workgroups (splits × kv heads × query tiles), of 64
+ * invocations (KEYS in shaders/attention_decode.wgsl), to keep a large GPU's memory busy; but into at
+ * most maxDecodePartials splits a span, which the merge then reads one by one. On an H100 the earlier
+ * staged kernel with 32-key splits (512 partials at 16K) spent 2.7 ms a token in attention and 2.0 ms
+ * in the merge for Qwen2.5-0.5B's layout.
  */
 const decodeWorkgroupsWanted = 1024;
-const maxDecodeSplit = 1024;
+const maxDecodePartials = 128;
+const decodeKeysPerStep = 64;
 
 // Tile sizes (rows/lanes/keys). Prefill, on both CPU adapters, the only ones here (2 cores shared with
 // other jobs; every comparison within one run, candidates interleaved, fastest of N):
@@ -76,20 +84,18 @@ const maxDecodeSplit = 1024;
 // loops): without Mesa's shader cache, first run (compile + run) headDim 64 2.9 s at 32/2/16, 12.9 s
 // at 64/1/16; headDim 128 7.2 s at 32/4/8, 15 s at 32/2/16. Mesa's on-disk cache pays it once per
 // machine. Workgroup memory stays ≤ 16 KiB (14 KiB at most).
-// Decode, 1 row over 4096 keys, headDim 128 (lavapipe): rows 4 (= the group), lanes 4, keys 16, split
-//   256: 17.4 ms; lanes 2 20.0, lanes 8 22.2, lanes 16 50.0; keys 8 23.0; split 128 25.0, split 512
-//   16.4; rows 8 (half idle) 35.5. Group of 7 (28/4 heads): rows 8 48 ms, rows 4 65. 4 rows × group
-//   4: rows 16 51 ms, rows 8 76, rows 4 96.
 function prefillTiles(headDim: number): FlashTiles {
   if (headDim <= 64) return { rows: 64, lanes: 1, keys: 16 };
   if (headDim <= 128) return { rows: 32, lanes: 2, keys: 16 };
   return { rows: 16, lanes: 8, keys: 8 };
 }
 
-/** One tile holds the kv head's whole group of rows (up to 16), so they share every K/V load. */
-function decodeTiles(headDim: number, groupRows: number): FlashTiles {
-  const rows = Math.min(16, 2 ** Math.ceil(Math.log2(groupRows)));
-  return headDim <= 128 ? { rows, lanes: 4, keys: 16 } : { rows, lanes: 8, keys: 8 };
+/**
+ * One tile holds the kv head's whole group of rows (up to 16; 8 for head dimensions past 128, to keep
+ * the queries' workgroup memory within 16 KiB), so they share every K/V load.
+ */
+function decodeTiles(headDim: number, groupRows: number): DecodeTiles {
+  return { rows: Math.min(headDim <= 128 ? 16 : 8, 2 ** Math.ceil(Math.log2(groupRows))) };
 }
 
 function check(shape: AttentionShape): number {
@@ -203,7 +209,7 @@ export function lseMerge(
 
 interface DecodePlan {
   group: number;
-  tiles: FlashTiles;
+  tiles: DecodeTiles;
   split: number;
   /** Splits of each span. */
   splits: number[];
@@ -216,7 +222,7 @@ function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[
   const group = check(shape);
   const tiles = shape.tiles?.decode ?? decodeTiles(shape.headDim, rows * group);
   const split = shape.tiles?.splitKeys ?? decodeSplit(shape, tiles, rows, spans);
-  if (split % tiles.keys !== 0) throw new Error(`splitKeys ${split} must be a multiple of the tile's ${tiles.keys} keys`);
+  if (!(Number.isInteger(split) && split > 0)) throw new Error(`splitKeys ${split} must be a positive integer`);
   const splits = spans.map((s) => Math.ceil(s.length / split));
   const count = splits.reduce((a, b) => a + b, 0);
   const rowBytes = rows * shape.heads * 4;
@@ -230,12 +236,14 @@ function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[
   };
 }
 
-/** Keys per split: enough splits to fill the GPU, a whole number of key tiles, at most maxDecodeSplit. */
-function decodeSplit(shape: AttentionShape, tiles: FlashTiles, rows: number, spans: readonly KvSpan[]): number {
+/** Keys per split: enough splits to fill the GPU, not more than maxDecodePartials for the longest span, whole steps of keys. */
+function decodeSplit(shape: AttentionShape, tiles: DecodeTiles, rows: number, spans: readonly KvSpan[]): number {
   const keys = spans.reduce((n, s) => n + s.length, 0);
+  const longest = spans.reduce((n, s) => Math.max(n, s.length), 0);
   const queryTiles = Math.ceil((rows * (shape.heads / shape.kvHeads)) / tiles.rows);
-  const perWorkgroup = Math.ceil((keys * shape.kvHeads * queryTiles) / decodeWorkgroupsWanted);
-  return Math.min(maxDecodeSplit, Math.max(tiles.keys, Math.ceil(perWorkgroup / tiles.keys) * tiles.keys));
+  const forWorkgroups = Math.ceil((keys * shape.kvHeads * queryTiles) / decodeWorkgroupsWanted);
+  const split = Math.max(decodeKeysPerStep, forWorkgroups, Math.ceil(longest / maxDecodePartials));
+  return Math.ceil(split / decodeKeysPerStep) * decodeKeysPerStep;
 }
 
 /** Scratch bytes attentionDecode needs for these rows and spans (allocate once, for the longest cache). */
@@ -265,7 +273,12 @@ export function attentionDecode(
     o: { buffer: scratch, offset: 0, size: plan.oBytes },
     lse: { buffer: scratch, offset: plan.oBytes, size: plan.lseBytes },
   };
-  const pipeline = flashPipeline(gpu, 'attention_decode', shape, tiles);
+  const workgroupBytes = 4 * (tiles.rows * (shape.headDim + decodeKeysPerStep + 3) + 1);
+  if (tiles.rows > 16 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+    throw new Error(`Decode tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
+  }
+  const masking = { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
+  const pipeline = gpu.pipeline('attention_decode', { constants: { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking } });
   const queryTiles = Math.ceil((query.rows * group) / tiles.rows);
   let base = 0;
   spans.forEach((span, i) => {
