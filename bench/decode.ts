@@ -10,7 +10,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../src/gpu/gpu.ts';
 import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
-import { KvCache } from '../src/model/kv-cache.ts';
+import { defaultKvType, KvCache } from '../src/model/kv-cache.ts';
+import { kvElementBytes, kvTypes, type KvType } from '../src/gpu/kernels/kv-store.ts';
+import { f32ToF16Bits } from '../src/model/dtype.ts';
 import { openWeightSource } from '../src/model/open-weight-source.ts';
 import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
@@ -23,6 +25,7 @@ const { values: args } = parseArgs({
     contexts: { type: 'string', default: '1024,16384,65536' },
     tokens: { type: 'string', default: '64' },
     'weight-type': { type: 'string', default: 'f32' },
+    'kv-type': { type: 'string', default: defaultKvType },
     out: { type: 'string', default: 'bench/results/decode-latest' },
   },
 });
@@ -41,6 +44,8 @@ const gpu = await Gpu.create();
 const source = openWeightSource({ kind: 'directory', path: resolve(args.model) });
 const config = parseModelConfig(await source.readJson('config.json'));
 const weightType = args['weight-type'] as WeightType;
+const kvType = args['kv-type'] as KvType;
+if (!kvTypes.includes(kvType)) throw new Error(`--kv-type must be one of ${kvTypes.join(', ')}`);
 const loadStarted = performance.now();
 const weights = await loadWeights(gpu, source, config, { weightType });
 console.error(`loaded ${args.model} (${(weights.bytes / 2 ** 30).toFixed(2)} GiB as ${weightType}) in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s on ${gpu.adapter.description}`);
@@ -48,7 +53,7 @@ const transformer = new Transformer(gpu, config, weights);
 const tokens = Number(args.tokens);
 const rows: DecodeRow[] = [];
 for (const context of args.contexts.split(',').map(Number)) {
-  const cache = new KvCache(gpu, { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim }, context + tokens + 8);
+  const cache = new KvCache(gpu, { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: kvType }, context + tokens + 8);
   await fillWithRandomKv(cache, config, context);
   for (const way of ['gpu sampler, queued ahead', 'logits read back'] as const) {
     await timeDecode(cache, context, 4, way); // warm-up: compiles pipelines, makes bind groups
@@ -61,7 +66,7 @@ for (const context of args.contexts.split(',').map(Number)) {
   cache.destroy();
 }
 
-const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, weightBytes: weights.bytes, rows };
+const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, kvType, weightBytes: weights.bytes, rows };
 await mkdir(resolve(args.out, '..'), { recursive: true });
 await writeFile(`${args.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
 const markdown = formatMarkdown(report);
@@ -76,12 +81,13 @@ process.exit(0);
 async function fillWithRandomKv(cache: KvCache, c: ModelConfig, context: number): Promise<void> {
   cache.append(context, 0);
   const tokenFloats = c.kvHeads * c.headDim;
-  const block = uniformStream(7)(4096 * tokenFloats, 1);
+  const floats = uniformStream(7)(4096 * tokenFloats, 1);
+  const block = kvType === 'f16' ? f32ToF16Bits(floats) : floats;
   for (let layer = 0; layer < c.layers; layer++) {
     for (const span of cache.spans(layer)) {
       for (let row = 0; row < span.length; row += 4096) {
         const n = Math.min(4096, span.length - row);
-        const at = (span.start + row) * tokenFloats * 4;
+        const at = (span.start + row) * tokenFloats * kvElementBytes(kvType);
         gpu.write(span.keys, block.subarray(0, n * tokenFloats), at);
         gpu.write(span.values, block.subarray(0, n * tokenFloats), at);
       }
@@ -118,7 +124,7 @@ function argmax(values: Float32Array): number {
 
 function formatMarkdown(r: typeof report): string {
   const lines = [
-    `# Decode: ${r.model} (${r.modelType}, ${r.layers} layers, ${r.weightType} weights, ${(r.weightBytes / 2 ** 30).toFixed(2)} GiB)`,
+    `# Decode: ${r.model} (${r.modelType}, ${r.layers} layers, ${r.weightType} weights, ${r.kvType} KV, ${(r.weightBytes / 2 ** 30).toFixed(2)} GiB)`,
     '',
     `Adapter: ${r.adapter}. Greedy, one token per forward; KV cache filled with random values. Per-token counts include the token queued ahead.`,
     '',

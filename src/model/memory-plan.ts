@@ -7,7 +7,8 @@ import { weightBytes as formatBytes, type WeightFormat } from '../gpu/kernels/we
 import type { ModelConfig } from './config.ts';
 import { expectedTensors, type WeightType } from './weights.ts';
 
-export type KvType = 'f32' | 'f16';
+export type { KvType } from '../gpu/kernels/kv-store.ts';
+import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
 
 export interface MemoryLimits {
   maxBufferSize: number;
@@ -72,7 +73,7 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
   }
 
   const kvWidth = config.kvHeads * config.headDim;
-  const kvBytesPerToken = 2 * config.layers * kvWidth * (options.kvType === 'f16' ? 2 : 4);
+  const kvBytesPerToken = 2 * config.layers * kvWidth * kvElementBytes(options.kvType ?? 'f32');
   const kvBytes = (contextTokens + conversationTokens) * kvBytesPerToken;
 
   // The Transformer's per-piece buffers: hidden, normed, projected, q, attention output, k, v,

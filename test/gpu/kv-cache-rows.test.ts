@@ -1,86 +1,96 @@
 // KvCache.readRows / rowWriter: a cache spread over several chunks, with a jump in its positions,
-// read back in bounded pieces and written into a fresh cache from pieces of other sizes, exactly.
+// read back in bounded pieces and written into a fresh cache from pieces of other sizes, exactly;
+// for an f32 and an f16 cache (whose rows are half as many bytes).
 import { describe, expect, it } from 'vitest';
-import { KvCache } from '../../src/model/kv-cache.ts';
+import { KvCache, type KvShape } from '../../src/model/kv-cache.ts';
+import { kvTypes } from '../../src/gpu/kernels/kv-store.ts';
+import { f32ToF16Bits } from '../../src/model/dtype.ts';
 import { testGpu } from '../support/gpu.ts';
 
-const shape = { layers: 3, kvHeads: 2, headDim: 8 };
-const rowBytes = shape.kvHeads * shape.headDim * 4;
-/** 40 rows per chunk: 100 rows need three chunks. */
-const chunkBytes = 40 * rowBytes;
-
-/** Deterministic distinct f32 values for each (layer, keys/values, row). */
-function rowsOf(layer: number, kind: number, rows: number): Float32Array {
-  return Float32Array.from({ length: rows * shape.kvHeads * shape.headDim }, (_, i) => layer * 1000 + kind * 500 + i * 0.25);
+/** Deterministic values for each (layer, keys/values, row): integers below 2048, exact in f16 too. */
+function rowsOf(shape: KvShape, layer: number, kind: number, rows: number): Float32Array {
+  return Float32Array.from({ length: rows * shape.kvHeads * shape.headDim }, (_, i) => ((layer * 2 + kind) * 331 + i) % 2048);
 }
 
-async function filledCache(rows: number): Promise<KvCache> {
-  const gpu = await testGpu();
-  const cache = new KvCache(gpu, shape, rows, 1, chunkBytes);
-  cache.append(60, 0);
-  cache.append(rows - 60, 500); // a host's rows after a dropped range: positions jump
-  const encoder = gpu.encoder();
-  const staging: GPUBuffer[] = [];
-  for (let layer = 0; layer < shape.layers; layer++) {
-    const keys = gpu.upload(rowsOf(layer, 0, rows));
-    const values = gpu.upload(rowsOf(layer, 1, rows));
-    staging.push(keys, values);
-    cache.write(encoder, layer, keys, values, 0, 0, rows);
-  }
-  gpu.submit(encoder);
-  await gpu.finish();
-  for (const b of staging) b.destroy();
-  return cache;
+/** The bytes a cache of the shape's type holds for these values. */
+function bytesOf(shape: KvShape, values: Float32Array): Uint8Array {
+  return new Uint8Array(shape.dtype === 'f16' ? f32ToF16Bits(values).buffer : values.buffer);
 }
 
-function concat(pieces: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
+for (const dtype of kvTypes) {
+  const shape: KvShape = { layers: 3, kvHeads: 2, headDim: 8, dtype };
+  const rowBytes = shape.kvHeads * shape.headDim * (dtype === 'f16' ? 2 : 4);
+  /** 40 rows per chunk: 100 rows need three chunks. */
+  const chunkBytes = 40 * rowBytes;
 
-describe('KV cache rows out and back', () => {
-  it('reads rows back in pieces no larger than asked, layer by layer, keys then values', async () => {
-    const rows = 100;
-    const cache = await filledCache(rows);
-    const maxBytes = 7 * rowBytes;
-    const pieces: Uint8Array[] = [];
-    for await (const piece of cache.readRows(90, maxBytes)) pieces.push(piece);
-    expect(Math.max(...pieces.map((p) => p.byteLength))).toBeLessThanOrEqual(maxBytes);
-    const expected = concat(
-      Array.from({ length: shape.layers }, (_, layer) => [0, 1].map((kind) => new Uint8Array(rowsOf(layer, kind, rows).buffer, 0, 90 * rowBytes))).flat(),
-    );
-    expect(concat(pieces)).toEqual(expected);
-    expect(cache.positionRuns(90)).toEqual([
-      { row: 0, position: 0, length: 60 },
-      { row: 60, position: 500, length: 30 },
-    ]);
-    cache.destroy();
-  });
-
-  it('writes the same bytes, in pieces of any size, into a new cache with the same runs', async () => {
+  async function filledCache(rows: number): Promise<KvCache> {
     const gpu = await testGpu();
-    const rows = 100;
-    const source = await filledCache(rows);
-    const pieces: Uint8Array[] = [];
-    for await (const piece of source.readRows(rows, 1 << 20)) pieces.push(piece);
-    const bytes = concat(pieces);
-
-    const copy = new KvCache(gpu, shape, rows + 10, 1, chunkBytes);
-    for (const run of source.positionRuns()) copy.append(run.length, run.position);
-    const upload = copy.rowWriter(rows);
-    for (let at = 0; at < bytes.byteLength; at += 1004) upload(bytes.subarray(at, Math.min(at + 1004, bytes.byteLength)));
+    const cache = new KvCache(gpu, shape, rows, 1, chunkBytes);
+    cache.append(60, 0);
+    cache.append(rows - 60, 500); // a host's rows after a dropped range: positions jump
+    const encoder = gpu.encoder();
+    const staging: GPUBuffer[] = [];
+    for (let layer = 0; layer < shape.layers; layer++) {
+      const keys = gpu.upload(rowsOf(shape, layer, 0, rows));
+      const values = gpu.upload(rowsOf(shape, layer, 1, rows));
+      staging.push(keys, values);
+      cache.write(encoder, layer, keys, values, 0, 0, rows);
+    }
+    gpu.submit(encoder);
     await gpu.finish();
-    const back: Uint8Array[] = [];
-    for await (const piece of copy.readRows(rows, 3 * rowBytes)) back.push(piece);
-    expect(concat(back)).toEqual(bytes);
-    expect(copy.spans(2).map((s) => s.firstPosition)).toEqual(source.spans(2).map((s) => s.firstPosition));
-    expect(() => upload(new Uint8Array(4))).toThrow(/More KV bytes than 100 rows hold/);
-    source.destroy();
-    copy.destroy();
+    for (const b of staging) b.destroy();
+    return cache;
+  }
+
+  function concat(pieces: Uint8Array[]): Uint8Array {
+    const out = new Uint8Array(pieces.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of pieces) {
+      out.set(p, at);
+      at += p.byteLength;
+    }
+    return out;
+  }
+
+  describe(`KV cache rows out and back (${dtype})`, () => {
+    it('reads rows back in pieces no larger than asked, layer by layer, keys then values', async () => {
+      const rows = 100;
+      const cache = await filledCache(rows);
+      const maxBytes = 7 * rowBytes;
+      const pieces: Uint8Array[] = [];
+      for await (const piece of cache.readRows(90, maxBytes)) pieces.push(piece);
+      expect(Math.max(...pieces.map((p) => p.byteLength))).toBeLessThanOrEqual(maxBytes);
+      const expected = concat(
+        Array.from({ length: shape.layers }, (_, layer) => [0, 1].map((kind) => bytesOf(shape, rowsOf(shape, layer, kind, rows)).subarray(0, 90 * rowBytes))).flat(),
+      );
+      expect(concat(pieces)).toEqual(expected);
+      expect(cache.positionRuns(90)).toEqual([
+        { row: 0, position: 0, length: 60 },
+        { row: 60, position: 500, length: 30 },
+      ]);
+      cache.destroy();
+    });
+
+    it('writes the same bytes, in pieces of any size, into a new cache with the same runs', async () => {
+      const gpu = await testGpu();
+      const rows = 100;
+      const source = await filledCache(rows);
+      const pieces: Uint8Array[] = [];
+      for await (const piece of source.readRows(rows, 1 << 20)) pieces.push(piece);
+      const bytes = concat(pieces);
+
+      const copy = new KvCache(gpu, shape, rows + 10, 1, chunkBytes);
+      for (const run of source.positionRuns()) copy.append(run.length, run.position);
+      const upload = copy.rowWriter(rows);
+      for (let at = 0; at < bytes.byteLength; at += 1004) upload(bytes.subarray(at, Math.min(at + 1004, bytes.byteLength)));
+      await gpu.finish();
+      const back: Uint8Array[] = [];
+      for await (const piece of copy.readRows(rows, 3 * rowBytes)) back.push(piece);
+      expect(concat(back)).toEqual(bytes);
+      expect(copy.spans(2).map((s) => s.firstPosition)).toEqual(source.spans(2).map((s) => s.firstPosition));
+      expect(() => upload(new Uint8Array(4))).toThrow(/More KV bytes than 100 rows hold/);
+      source.destroy();
+      copy.destroy();
+    });
   });
-});
+}

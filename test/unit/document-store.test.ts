@@ -26,7 +26,7 @@ function manifest(): SavedManifest {
     name: 'Doc',
     savedAt: '2026-12-01T00:00:00.000Z',
     model,
-    settings: { attention: 'star', blockSize: 2, anchorSize: 2, hosts: 1, ropeDType: 'f32' },
+    settings: { attention: 'star', blockSize: 2, anchorSize: 2, hosts: 1, ropeDType: 'f32', kvType: 'f32' },
     tokenIds: [1, 2, 3, 4],
     plan,
     shards: [],

@@ -54,7 +54,7 @@ function manifest(change: Partial<SavedManifest> = {}): SavedManifest {
     name: 'Doc',
     savedAt: '',
     model: { source: '', modelType: 'qwen2', weightType: 'f32', files: [] },
-    settings: { attention: 'star', blockSize: 128, anchorSize: 128, hosts: 2, ropeDType: 'f32' },
+    settings: { attention: 'star', blockSize: 128, anchorSize: 128, hosts: 2, ropeDType: 'f32', kvType: 'f32' },
     tokenIds: new Array(512).fill(1),
     plan,
     shards,

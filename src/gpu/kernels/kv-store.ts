@@ -1,16 +1,47 @@
-// Rows of keys and values appended to a KV cache chunk by a dispatch (shaders/kv_store.wgsl).
+// Rows of keys and values appended to a KV cache chunk by a dispatch (shaders/kv_store.wgsl), and the
+// cache's element types: what the kernels that read cache chunks include to read them.
 import type { Gpu } from '../gpu.ts';
+import type { IncludeSwaps } from '../shader-compose.ts';
 import { foldedGrid } from './grid.ts';
 
-/** Rows of keys and values starting at `row` of their buffers ([rows, width] f32 each). */
+/**
+ * The KV cache's element type. f16 halves the cache (the largest buffer for long documents) and needs
+ * no shader-f16: elements are packed two to a u32 (shaders/kv_f16.wgsl). Keys and values are rounded
+ * to f16 once, when stored; attention computes in f32 as with an f32 cache.
+ */
+export type KvType = 'f32' | 'f16';
+
+export const kvTypes: readonly KvType[] = ['f32', 'f16'];
+
+/** Bytes of one cached key (or value) element. */
+export function kvElementBytes(type: KvType): number {
+  return type === 'f16' ? 2 : 4;
+}
+
+/** The include swap that makes a kernel read and write cache chunks of `type` (see kv_f32.wgsl). */
+export function kvIncludes(type: KvType): IncludeSwaps {
+  return type === 'f32' ? {} : { kv_f32: `kv_${type}` };
+}
+
+/** Elements one cache word holds: a row's width must be a multiple of it. */
+export function kvElementsPerWord(type: KvType): number {
+  return 4 / kvElementBytes(type);
+}
+
+/** Rows of keys and values starting at `row` of their buffers ([rows, width] each). */
 export interface KvRows {
   keys: GPUBuffer;
   values: GPUBuffer;
   row: number;
 }
 
-/** to.keys/values rows [to.row, to.row + rows) = from's rows [from.row, …); width floats a row. */
-export function kvStore(gpu: Gpu, encoder: GPUCommandEncoder, from: KvRows, to: KvRows, rows: number, width: number): void {
+/**
+ * to.keys/values rows [to.row, to.row + rows) = from's rows [from.row, …); width elements a row, f32
+ * in `from`, `type` in `to` (the cache).
+ */
+export function kvStore(gpu: Gpu, encoder: GPUCommandEncoder, from: KvRows, to: KvRows, rows: number, width: number, type: KvType): void {
+  const perWord = kvElementsPerWord(type);
+  if (width % perWord !== 0) throw new Error(`A ${type} KV cache needs rows of a multiple of ${perWord} elements, not ${width}`);
   // The target row moves on with every decoded token and is the same at every layer: a slot uniform.
   const params = gpu.slotUniform(encoder, 'kv_store', [
     ['u32', rows],
@@ -18,6 +49,6 @@ export function kvStore(gpu: Gpu, encoder: GPUCommandEncoder, from: KvRows, to: 
     ['u32', from.row],
     ['u32', to.row],
   ]);
-  const grid = foldedGrid(gpu, Math.ceil((rows * width) / 256));
-  gpu.dispatch(encoder, gpu.pipeline('kv_store'), [params, from.keys, from.values, to.keys, to.values], grid);
+  const grid = foldedGrid(gpu, Math.ceil((rows * width) / perWord / 256));
+  gpu.dispatch(encoder, gpu.pipeline('kv_store', { includes: kvIncludes(type) }), [params, from.keys, from.values, to.keys, to.values], grid);
 }
