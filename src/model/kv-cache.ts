@@ -8,10 +8,17 @@
 // (a host holding blocks 3–4 of a document starts at position 3·b, not 0).
 import type { Gpu } from '../gpu/gpu.ts';
 import type { KvSpan } from '../gpu/kernels/attention.ts';
-import { kvElementBytes, kvElementsPerWord, kvStore, type KvType } from '../gpu/kernels/kv-store.ts';
+import { kvElementBytes, kvElementsPerWord, kvStore, kvTypes, type KvType } from '../gpu/kernels/kv-store.ts';
 
 /** The KV cache's element type when none is asked for: f16 halves the largest buffer of a long document. */
 export const defaultKvType: KvType = 'f16';
+
+/** A KV element type from user input (a CLI flag, a setting): f32 or f16, any case. */
+export function parseKvType(text: string): KvType {
+  const type = text.trim().toLowerCase();
+  if (!(kvTypes as readonly string[]).includes(type)) throw new Error(`The KV cache type must be one of ${kvTypes.join(', ')}, got "${text}"`);
+  return type as KvType;
+}
 
 export interface KvShape {
   layers: number;
