@@ -342,7 +342,8 @@ export class StarEngine {
     const kvType = this.options.kvType ?? defaultKvType;
     if (manifest.model.weightType !== weightType || settings.ropeDType !== ropeDType || settings.kvType !== kvType) {
       throw new SavedDocumentError(
-        `"${manifest.name}" was encoded with ${manifest.model.weightType} weights, ${settings.ropeDType} RoPE and a ${settings.kvType} KV cache; this engine runs ${weightType}, ${ropeDType} and ${kvType}`,
+        `"${manifest.name}" was encoded with ${manifest.model.weightType} weights, ${settings.ropeDType} RoPE and an ${settings.kvType} KV cache; ` +
+          `this engine runs ${weightType} weights, ${ropeDType} RoPE and an ${kvType} KV cache`,
       );
     }
     const replanned = planBlocks(n, { hosts: settings.hosts, blockSize: settings.blockSize, anchorSize: settings.anchorSize });

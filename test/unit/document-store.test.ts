@@ -64,6 +64,10 @@ describe('saved document format', () => {
     expect(() => parseManifest(JSON.stringify({ ...m, tokenIds: [1] }), 'doc-1')).toThrow(/1 token ids for a plan of 4/);
     expect(() => parseManifest(JSON.stringify({ ...m, id: 'other' }), 'doc-1')).toThrow(/fields are missing/);
     expect(() => parseManifest('{"format":"zip"}', 'doc-1')).toThrow(/not a Star Reader saved document/);
+    // Saved before the KV cache had a type to choose: it was f32.
+    const older = JSON.parse(JSON.stringify(m));
+    delete older.settings.kvType;
+    expect(parseManifest(JSON.stringify(older), 'doc-1').settings.kvType).toBe('f32');
   });
 
   it('accepts the same model and settings, and lists every difference otherwise', () => {
@@ -74,6 +78,7 @@ describe('saved document format', () => {
     expect(reason).toMatch(/encoded with f32 weights, the model is loaded with f16/);
     expect(reason).toMatch(/another model \(\/models\/demo; config\.json differ\)/);
     expect(reason).toMatch(/blockSize 2, the reader asks for 4/);
+    expect(incompatibility(m, model, { kvType: 'f16' })).toMatch(/read with kvType f32, the reader asks for f16/);
     // Full attention has no blocks: a block size setting does not refuse it.
     const full = { ...m, settings: { ...m.settings, attention: 'full' as const } };
     expect(incompatibility(full, model, { blockSize: 4, hosts: 2 })).toBeUndefined();
