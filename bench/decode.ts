@@ -26,6 +26,8 @@ const { values: args } = parseArgs({
     tokens: { type: 'string', default: '64' },
     'weight-type': { type: 'string', default: 'f32' },
     'kv-type': { type: 'string', default: defaultKvType },
+    // Tokens of one full causal forward from position 0, timed after a warm-up run (0: none).
+    prefill: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results/decode-latest' },
   },
 });
@@ -51,9 +53,12 @@ const weights = await loadWeights(gpu, source, config, { weightType });
 console.error(`loaded ${args.model} (${(weights.bytes / 2 ** 30).toFixed(2)} GiB as ${weightType}) in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s on ${gpu.adapter.description}`);
 const transformer = new Transformer(gpu, config, weights);
 const tokens = Number(args.tokens);
+const kvShape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: kvType };
+const prefill = Number(args.prefill) > 0 ? await timePrefill(Number(args.prefill)) : undefined;
+if (prefill) console.error(`  prefill ${prefill.tokens} tokens: ${prefill.ms.toFixed(1)} ms`);
 const rows: DecodeRow[] = [];
 for (const context of args.contexts.split(',').map(Number)) {
-  const cache = new KvCache(gpu, { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: kvType }, context + tokens + 8);
+  const cache = new KvCache(gpu, kvShape, context + tokens + 8);
   await fillWithRandomKv(cache, config, context);
   for (const way of ['gpu sampler, queued ahead', 'logits read back'] as const) {
     await timeDecode(cache, context, 4, way); // warm-up: compiles pipelines, makes bind groups
@@ -66,7 +71,7 @@ for (const context of args.contexts.split(',').map(Number)) {
   cache.destroy();
 }
 
-const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, kvType, weightBytes: weights.bytes, rows };
+const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, kvType, weightBytes: weights.bytes, prefill, rows };
 await mkdir(resolve(args.out, '..'), { recursive: true });
 await writeFile(`${args.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
 const markdown = formatMarkdown(report);
@@ -94,6 +99,21 @@ async function fillWithRandomKv(cache: KvCache, c: ModelConfig, context: number)
     }
     await gpu.finish();
   }
+}
+
+/** One full causal forward of `count` tokens into an empty cache (no logits), the second of two runs. */
+async function timePrefill(count: number): Promise<{ tokens: number; ms: number }> {
+  const ids = Array.from({ length: count }, (_, i) => (i * 7919 + 1) % config.vocab);
+  let ms = 0;
+  for (let run = 0; run < 2; run++) {
+    const cache = new KvCache(gpu, kvShape, count);
+    const started = performance.now();
+    await transformer.forward({ ids, firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'none' });
+    await gpu.finish();
+    ms = performance.now() - started;
+    cache.destroy();
+  }
+  return { tokens: count, ms };
 }
 
 async function timeDecode(cache: KvCache, context: number, count: number, way: DecodeRow['way']): Promise<DecodeRow> {
@@ -127,6 +147,7 @@ function formatMarkdown(r: typeof report): string {
     `# Decode: ${r.model} (${r.modelType}, ${r.layers} layers, ${r.weightType} weights, ${r.kvType} KV, ${(r.weightBytes / 2 ** 30).toFixed(2)} GiB)`,
     '',
     `Adapter: ${r.adapter}. Greedy, one token per forward; KV cache filled with random values. Per-token counts include the token queued ahead.`,
+    ...(r.prefill ? ['', `Prefill (full causal, one forward from position 0, second run): ${r.prefill.tokens} tokens in ${r.prefill.ms.toFixed(1)} ms.`] : []),
     '',
     '| context | way | tok/s | ms/token | dispatches | passes | submits | waits | bind groups made | bytes read |',
     '|---|---|---|---|---|---|---|---|---|---|',
