@@ -5,7 +5,7 @@
 # About 4 minutes on the H200 (each of the 10 runs loads its model and is cut off at 45 s). Outputs under $1: formats-<model>-<weights>-<kv>.{json,md} and
 # formats.md (all tables in one file).
 #
-#   bash bench/torch/run-formats-h200.sh "$OUT"            on the device (models made by layouts.py)
+#   bash bench/torch/run-formats-h200.sh "$OUT"            on the device, carrying .gpu-pack (models made by layouts.py)
 #   bash bench/torch/run-formats-h200.sh /tmp/f --quick    here, on lavapipe: the demo model, tiny lengths
 set -uo pipefail
 out=$1
