@@ -324,11 +324,11 @@ export class Host {
     this.staged = undefined;
   }
 
-  /** Refuses, before any upload, a shard of another layout, or a file whose size is not the manifest's. */
   private kvShape(): KvShape {
     return { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim, dtype: this.kvType };
   }
 
+  /** Refuses, before any upload, a shard of another layout or KV type, or a file whose size is not the manifest's. */
   private checkShardShape(record: ShardRecord, fileBytes: number): void {
     const c = this.config;
     if ((record.dtype !== 'f32' && record.dtype !== 'f16') || record.layout !== 'layer-keys-values') {
