@@ -3,6 +3,8 @@
 // for an f32 and an f16 cache (whose rows are half as many bytes).
 import { describe, expect, it } from 'vitest';
 import { KvCache, type KvShape } from '../../src/model/kv-cache.ts';
+import { planMemory } from '../../src/model/memory-plan.ts';
+import { parseModelConfig } from '../../src/model/config.ts';
 import { kvTypes } from '../../src/gpu/kernels/kv-store.ts';
 import { f32ToF16Bits } from '../../src/model/dtype.ts';
 import { testGpu } from '../support/gpu.ts';
@@ -94,3 +96,28 @@ for (const dtype of kvTypes) {
     });
   });
 }
+
+describe('KV cache sizes', () => {
+  it('an f16 cache holds half the bytes of an f32 one, as the memory plan counts them', async () => {
+    const gpu = await testGpu();
+    const config = parseModelConfig({
+      model_type: 'llama', hidden_size: 64, intermediate_size: 64, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2,
+      head_dim: 16, vocab_size: 32, max_position_embeddings: 4096, rms_norm_eps: 1e-5, rope_theta: 10000,
+    });
+    const limits = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 };
+    const bytes = kvTypes.map((dtype) => {
+      const cache = new KvCache(gpu, { layers: 3, kvHeads: 2, headDim: 16, dtype }, 100);
+      cache.append(100, 0);
+      const planned = planMemory(config, { contextTokens: 100, weightType: 'f32', kvType: dtype, limits }).kvBytes;
+      expect(cache.bytes).toBe(planned);
+      cache.destroy();
+      return planned;
+    });
+    expect(bytes).toEqual([100 * 2 * 3 * 2 * 16 * 4, 100 * 2 * 3 * 2 * 16 * 2]);
+  });
+
+  it('refuses an f16 cache whose rows are an odd number of elements (two to a word)', async () => {
+    const gpu = await testGpu();
+    expect(() => new KvCache(gpu, { layers: 1, kvHeads: 1, headDim: 5, dtype: 'f16' }, 10)).toThrow(/kvHeads × headDim \(5\) must be a multiple of 2; use an f32 KV cache/);
+  });
+});
