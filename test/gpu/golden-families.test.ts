@@ -63,10 +63,11 @@ for (const model of familyFixtureModels) {
   });
 }
 
-describe('f16 KV cache against transformers', () => {
-  for (const model of inBrowser ? familyFixtureModels.slice(0, 1) : familyFixtureModels) {
-    it(`${model}: full, and star b=128 on 2 hosts, within ${kvF16Tolerance}, greedy ids identical`, () =>
-      expectF16KvMatches(model, inBrowser ? openWorkerHost : openLocalHost));
+// Node only (defined there, not skipped in Chromium): golden.test.ts runs the f16 cache in Chromium
+// Workers, and a minute of SwiftShader per model is CI time (tiny-phi3 there: 7.6e-3, as on lavapipe).
+if (!inBrowser) describe('f16 KV cache against transformers', () => {
+  for (const model of familyFixtureModels) {
+    it(`${model}: full, and star b=128 on 2 hosts, within ${kvF16Tolerance}, greedy ids identical`, () => expectF16KvMatches(model, openLocalHost));
   }
 });
 
