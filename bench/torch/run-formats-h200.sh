@@ -2,7 +2,8 @@
 # One device call: decode tok/s at 1K and 16K context and one 4K-token prefill (full causal) for the
 # two layouts as random-weight models, in each weight format (f32, bf16, q8, q4 quantized at load)
 # with the f16 KV cache, and bf16 weights with the f32 cache beside them (what f16 KV changes).
-# About 4 minutes on the H200 (each of the 10 runs loads its model and is cut off at 45 s). Outputs under $1: formats-<model>-<weights>-<kv>.{json,md} and
+# About 4 minutes on the H200 (each of the 10 runs loads its model, q8/q4 quantizing it at about
+# 30 ms per million weights on a CPU core, and is cut off at 75 s). Outputs under $1: formats-<model>-<weights>-<kv>.{json,md} and
 # formats.md (all tables in one file).
 #
 #   bash bench/torch/run-formats-h200.sh "$OUT"            on the device, carrying .gpu-pack (models made by layouts.py)
@@ -14,7 +15,7 @@ if [ "${2:-}" = "--quick" ]; then
   models=(demo); dir=public/models; contexts=64,128; tokens=2; prefill=128; limit=300
   node_run() { npx tsx "$@"; }
 else
-  models=(qwen2.5-0.5b llama-3.2-1b); dir=/tmp/models; contexts=1024,16384; tokens=24; prefill=4096; limit=45
+  models=(qwen2.5-0.5b llama-3.2-1b); dir=/tmp/models; contexts=1024,16384; tokens=16; prefill=4096; limit=75
   mkdir -p "$dir"
   PYTHONUNBUFFERED=1 python3 bench/torch/layouts.py "$dir" "${models[@]}"
   node_run() { bash .gpu-pack/run.sh node --import tsx "$@"; }
