@@ -3,8 +3,8 @@
 # two layouts as random-weight models, in each weight format (f32, bf16, q8, q4 quantized at load)
 # with the f16 KV cache, and bf16 weights with the f32 cache beside them (what f16 KV changes).
 # About 4 minutes on the H200 (each of the 10 runs loads its model, q8/q4 quantizing it at about
-# 30 ms per million weights on a CPU core, and is cut off at 75 s). Outputs under $1: formats-<model>-<weights>-<kv>.{json,md} and
-# formats.md (all tables in one file).
+# 30 ms per million weights on a CPU core, and is cut off at 75 s). Outputs under $1:
+# formats-<model>-<weights>-<kv>.{json,md} and formats.md (all tables in one file).
 #
 #   bash bench/torch/run-formats-h200.sh "$OUT"            on the device, carrying .gpu-pack (models made by layouts.py)
 #   bash bench/torch/run-formats-h200.sh /tmp/f --quick    here, on lavapipe: the demo model, tiny lengths
