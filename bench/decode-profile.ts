@@ -9,13 +9,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../src/gpu/gpu.ts';
-import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
+import { parseModelConfig } from '../src/model/config.ts';
 import { KvCache } from '../src/model/kv-cache.ts';
 import { openWeightSource } from '../src/model/open-weight-source.ts';
 import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
-import { uniformStream } from '../src/model/synthetic-weights.ts';
 import { AnswerDecoder } from '../src/model/answer-decoder.ts';
+import { fillWithRandomKv } from './random-kv.ts';
+import type { KvType } from '../src/gpu/kernels/kv-store.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,6 +24,7 @@ const { values: args } = parseArgs({
     contexts: { type: 'string', default: '1024' },
     tokens: { type: 'string', default: '32' },
     'weight-type': { type: 'string', default: 'f32' },
+    'kv-type': { type: 'string', default: 'f16' },
     out: { type: 'string', default: 'bench/results/decode-profile-latest' },
   },
 });
@@ -35,13 +37,14 @@ const weights = await loadWeights(gpu, source, config, { weightType: args['weigh
 const transformer = new Transformer(gpu, config, weights);
 const tokens = Number(args.tokens);
 const toggles = { enable: process.env.STAR_READER_DAWN_ENABLE ?? '', disable: process.env.STAR_READER_DAWN_DISABLE ?? '' };
-const report: Record<string, unknown> = { adapter: gpu.adapter.description, model: args.model, weightType: args['weight-type'], toggles, floor: await dawnFloor(), contexts: [] };
-console.log(`${gpu.adapter.description}; toggles ${JSON.stringify(toggles)}; ${args.model} ${args['weight-type']}`);
+const report: Record<string, unknown> = { adapter: gpu.adapter.description, model: args.model, weightType: args['weight-type'], kvType: args['kv-type'], toggles, floor: await dawnFloor(), contexts: [] };
+console.log(`${gpu.adapter.description}; toggles ${JSON.stringify(toggles)}; ${args.model} ${args['weight-type']} weights, ${args['kv-type']} KV`);
 console.log(`Dawn floor: ${JSON.stringify(report.floor)}`);
 
 for (const context of args.contexts.split(',').map(Number)) {
-  const cache = new KvCache(gpu, { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim }, context + 4 * tokens + 64);
-  await fillWithRandomKv(cache, config, context);
+  const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: args['kv-type'] as KvType };
+  const cache = new KvCache(gpu, shape, context + 4 * tokens + 64);
+  await fillWithRandomKv(gpu, cache, context);
   let position = context;
   const step = async (id: number) => {
     const logits = await transformer.forward({ ids: [id], firstPosition: position++, cache, attention: { kind: 'causal' }, logits: 'last' });
@@ -136,19 +139,3 @@ async function dawnFloor(count = 400): Promise<{ dispatches: number; recordMs: n
   return { dispatches: count, recordMs: timed.recordMs, totalMs: timed.totalMs, gpuMs: profiled.gpuMs };
 }
 
-/** Appends `context` rows at positions 0… with random keys and values, as a long document would leave. */
-async function fillWithRandomKv(cache: KvCache, c: ModelConfig, context: number): Promise<void> {
-  cache.append(context, 0);
-  const tokenFloats = c.kvHeads * c.headDim;
-  const block = uniformStream(7)(4096 * tokenFloats, 1);
-  for (let layer = 0; layer < c.layers; layer++) {
-    for (const span of cache.spans(layer)) {
-      for (let row = 0; row < span.length; row += 4096) {
-        const n = Math.min(4096, span.length - row);
-        gpu.write(span.keys, block.subarray(0, n * tokenFloats), (span.start + row) * tokenFloats * 4);
-        gpu.write(span.values, block.subarray(0, n * tokenFloats), (span.start + row) * tokenFloats * 4);
-      }
-    }
-    await gpu.finish();
-  }
-}

@@ -9,13 +9,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../src/gpu/gpu.ts';
-import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
+import { parseModelConfig } from '../src/model/config.ts';
 import { KvCache } from '../src/model/kv-cache.ts';
+import { kvTypes, type KvType } from '../src/gpu/kernels/kv-store.ts';
 import { openWeightSource } from '../src/model/open-weight-source.ts';
 import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
-import { uniformStream } from '../src/model/synthetic-weights.ts';
 import { AnswerDecoder } from '../src/model/answer-decoder.ts';
+import { fillWithRandomKv } from './random-kv.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,6 +24,10 @@ const { values: args } = parseArgs({
     contexts: { type: 'string', default: '1024,16384,65536' },
     tokens: { type: 'string', default: '64' },
     'weight-type': { type: 'string', default: 'f32' },
+    // f32 keeps the figures comparable with earlier runs; the app's default is f16 (defaultKvType).
+    'kv-type': { type: 'string', default: 'f32' },
+    // Tokens of one full causal forward from position 0, timed after a warm-up run (0: none).
+    prefill: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results/decode-latest' },
   },
 });
@@ -41,15 +46,20 @@ const gpu = await Gpu.create();
 const source = openWeightSource({ kind: 'directory', path: resolve(args.model) });
 const config = parseModelConfig(await source.readJson('config.json'));
 const weightType = args['weight-type'] as WeightType;
+const kvType = args['kv-type'] as KvType;
+if (!kvTypes.includes(kvType)) throw new Error(`--kv-type must be one of ${kvTypes.join(', ')}`);
 const loadStarted = performance.now();
 const weights = await loadWeights(gpu, source, config, { weightType });
 console.error(`loaded ${args.model} (${(weights.bytes / 2 ** 30).toFixed(2)} GiB as ${weightType}) in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s on ${gpu.adapter.description}`);
 const transformer = new Transformer(gpu, config, weights);
 const tokens = Number(args.tokens);
+const kvShape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: kvType };
+const prefill = Number(args.prefill) > 0 ? await timePrefill(Number(args.prefill)) : undefined;
+if (prefill) console.error(`  prefill ${prefill.tokens} tokens: ${prefill.ms.toFixed(1)} ms`);
 const rows: DecodeRow[] = [];
 for (const context of args.contexts.split(',').map(Number)) {
-  const cache = new KvCache(gpu, { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim }, context + tokens + 8);
-  await fillWithRandomKv(cache, config, context);
+  const cache = new KvCache(gpu, kvShape, context + tokens + 8);
+  await fillWithRandomKv(gpu, cache, context);
   for (const way of ['gpu sampler, queued ahead', 'logits read back'] as const) {
     await timeDecode(cache, context, 4, way); // warm-up: compiles pipelines, makes bind groups
     cache.truncate(context);
@@ -61,7 +71,7 @@ for (const context of args.contexts.split(',').map(Number)) {
   cache.destroy();
 }
 
-const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, weightBytes: weights.bytes, rows };
+const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, kvType, weightBytes: weights.bytes, prefill, rows };
 await mkdir(resolve(args.out, '..'), { recursive: true });
 await writeFile(`${args.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
 const markdown = formatMarkdown(report);
@@ -72,22 +82,20 @@ weights.destroy();
 gpu.destroy();
 process.exit(0);
 
-/** Appends `context` rows at positions 0… with random keys and values, as a long document would leave. */
-async function fillWithRandomKv(cache: KvCache, c: ModelConfig, context: number): Promise<void> {
-  cache.append(context, 0);
-  const tokenFloats = c.kvHeads * c.headDim;
-  const block = uniformStream(7)(4096 * tokenFloats, 1);
-  for (let layer = 0; layer < c.layers; layer++) {
-    for (const span of cache.spans(layer)) {
-      for (let row = 0; row < span.length; row += 4096) {
-        const n = Math.min(4096, span.length - row);
-        const at = (span.start + row) * tokenFloats * 4;
-        gpu.write(span.keys, block.subarray(0, n * tokenFloats), at);
-        gpu.write(span.values, block.subarray(0, n * tokenFloats), at);
-      }
-    }
+
+/** One full causal forward of `count` tokens into an empty cache (no logits), the second of two runs. */
+async function timePrefill(count: number): Promise<{ tokens: number; ms: number }> {
+  const ids = Array.from({ length: count }, (_, i) => (i * 7919 + 1) % config.vocab);
+  let ms = 0;
+  for (let run = 0; run < 2; run++) {
+    const cache = new KvCache(gpu, kvShape, count);
+    const started = performance.now();
+    await transformer.forward({ ids, firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'none' });
     await gpu.finish();
+    ms = performance.now() - started;
+    cache.destroy();
   }
+  return { tokens: count, ms };
 }
 
 async function timeDecode(cache: KvCache, context: number, count: number, way: DecodeRow['way']): Promise<DecodeRow> {
@@ -118,9 +126,10 @@ function argmax(values: Float32Array): number {
 
 function formatMarkdown(r: typeof report): string {
   const lines = [
-    `# Decode: ${r.model} (${r.modelType}, ${r.layers} layers, ${r.weightType} weights, ${(r.weightBytes / 2 ** 30).toFixed(2)} GiB)`,
+    `# Decode: ${r.model} (${r.modelType}, ${r.layers} layers, ${r.weightType} weights, ${r.kvType} KV, ${(r.weightBytes / 2 ** 30).toFixed(2)} GiB)`,
     '',
     `Adapter: ${r.adapter}. Greedy, one token per forward; KV cache filled with random values. Per-token counts include the token queued ahead.`,
+    ...(r.prefill ? ['', `Prefill (full causal, one forward from position 0, second run): ${r.prefill.tokens} tokens in ${r.prefill.ms.toFixed(1)} ms.`] : []),
     '',
     '| context | way | tok/s | ms/token | dispatches | passes | submits | waits | bind groups made | bytes read |',
     '|---|---|---|---|---|---|---|---|---|---|',

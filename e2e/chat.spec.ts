@@ -239,7 +239,7 @@ t.test('before a download: the selected model’s size, GPU memory for its weigh
   await page.goto(url(harness));
   await page.getByRole('radio', { name: /^Qwen2\.5-0\.5B-Instruct/ }).check();
   const facts = page.getByTestId('selected-model-facts');
-  await expectText(facts, /Download ≈988 MB · GPU memory ≈1\.98 GB for the weights \(f32\), plus the document’s KV cache\. Not downloaded yet\./);
+  await expectText(facts, /Download ≈988 MB · GPU memory ≈1\.98 GB for the weights \(f32\), plus the document’s KV cache \(f16: 2 bytes a key or value element\)\. Not downloaded yet\./);
   await screenshots('model-facts', { at: facts });
 });
 

@@ -41,7 +41,7 @@ t.test('a model folder of an unsupported architecture says which ones are suppor
 t.test('a model, then a document, too big for the GPU memory budget: refused with the numbers', async ({ page, url, screenshots }) => {
   await page.goto(url());
   const budget = page.getByTestId('settings-panel').getByLabel('GPU memory budget (GB)', { exact: true });
-  // The demo model needs about 4.3 MB (2.0 MB of f32 weights, 2.4 MB of prefill scratch) and 2 KB of KV per token.
+  // The demo model needs about 4.3 MB (2.0 MB of f32 weights, 2.4 MB of prefill scratch) and 1 KB of (f16) KV per token.
   await budget.fill('0.004');
   await budget.press('Tab');
   await page.getByTestId('load-model').click();
@@ -53,15 +53,15 @@ t.test('a model, then a document, too big for the GPU memory budget: refused wit
   );
   await screenshots('model-too-big', { at: modelError });
 
-  // Room for the model, not for this document's KV cache next to the conversation's.
+  // Room for the model, not for this document's KV cache (3002 tokens) next to the conversation's.
   await budget.fill('0.008');
   await budget.press('Tab');
   await loadDemoModel(page);
-  await pasteDocument(page, 'lighthouse '.repeat(300));
+  await pasteDocument(page, 'lighthouse '.repeat(1000));
   await expectVisible(page.getByTestId('token-count'), 60_000);
   await page.getByTestId('encode').click();
   const documentError = page.getByTestId('document-panel').locator('[data-testid="error"][data-kind="too-big"]');
-  await expectText(documentError, /KV cache for \d+ tokens and \d+ kept for the conversation [\d.]+ MB \(2048 bytes per token\).*memory budget is 8\.0 MB: the largest context that fits is \d+ tokens.*shorter document.*GPU memory budget/, 60_000);
+  await expectText(documentError, /KV cache for \d+ tokens and \d+ kept for the conversation [\d.]+ MB \(1024 bytes per token\).*memory budget is 8\.0 MB: the largest context that fits is \d+ tokens.*shorter document.*GPU memory budget/, 60_000);
   await expectText(page.getByTestId('document-name'), /Pasted text/);
   await screenshots('document-too-big', { at: documentError });
 });

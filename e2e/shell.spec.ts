@@ -158,6 +158,9 @@ t.test('models: recommended list with sizes, demo entry, Hub repo id to resolve/
   }
   await expectVisible(panel.getByText('≈988 MB · 32K context'));
   await expectVisible(panel.getByText('≈2.47 GB · 128K context'));
+  // 4-bit builds, sized by their files.
+  await expectVisible(panel.getByText('Llama-3.1-8B-Instruct (4-bit AWQ)', { exact: true }));
+  await expectVisible(panel.getByText('≈5.73 GB · 128K context'));
   await expectVisible(panel.getByText(/demo: not trained, it answers by quoting the document/));
   await expectText(page.getByTestId('load-model'), /Load Embedded demo model/);
 

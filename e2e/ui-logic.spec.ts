@@ -314,8 +314,13 @@ t.test('models: Hub ids, links and the recommended list', () => {
   assert.equal(parseHubRepo('https://huggingface.co/HuggingFaceTB/SmolLM2-360M-Instruct/blob/main/config.json'), 'HuggingFaceTB/SmolLM2-360M-Instruct');
   for (const bad of ['', 'qwen', 'a/b/c', '../x/y', 'a /b', 'https://example.com/a/b']) assert.equal(parseHubRepo(bad), undefined, bad);
   assert.equal(hubBase('Qwen/Qwen3-0.6B'), 'https://huggingface.co/Qwen/Qwen3-0.6B/resolve/main/');
-  assert.equal(recommendedModels.length, 13);
-  for (const m of recommendedModels) assert.equal(m.downloadBytes, m.parameters * 2);
+  assert.equal(recommendedModels.length, 17);
+  for (const m of recommendedModels.filter((r) => r.weights === 'bf16')) assert.equal(m.downloadBytes, m.parameters * 2);
+  // The 4-bit builds: their files, between 4 and 8 bits a parameter (16-bit embeddings included).
+  const quantized = recommendedModels.filter((r) => r.weights === 'q4');
+  assert.deepEqual(quantized.map((m) => m.name.split(' ')[0]), ['Qwen2.5-1.5B-Instruct', 'Qwen2.5-3B-Instruct', 'Llama-3.2-3B-Instruct', 'Llama-3.1-8B-Instruct']);
+  for (const m of quantized) assert.ok(m.downloadBytes > m.parameters / 2 && m.downloadBytes < m.parameters, m.name);
+  assert.equal(hubSource('Qwen/Qwen2.5-3B-Instruct-GPTQ-Int4').weights, 'q4');
   assert.equal(hubSource('Qwen/Qwen2.5-0.5B-Instruct').contextWindow, 32768);
   assert.equal(hubSource('someone/else').label, 'someone/else');
   assert.equal(urlModelLabel(hubBase('Qwen/Qwen3-0.6B'), 'http://127.0.0.1:5173/'), 'Qwen/Qwen3-0.6B');

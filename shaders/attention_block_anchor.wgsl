@@ -23,13 +23,14 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> anchor_keys: array<f32>;
-@group(0) @binding(3) var<storage, read> anchor_values: array<f32>;
-@group(0) @binding(4) var<storage, read> block_keys: array<f32>;
-@group(0) @binding(5) var<storage, read> block_values: array<f32>;
+@group(0) @binding(2) var<storage, read> anchor_keys: array<kv_word>;
+@group(0) @binding(3) var<storage, read> anchor_values: array<kv_word>;
+@group(0) @binding(4) var<storage, read> block_keys: array<kv_word>;
+@group(0) @binding(5) var<storage, read> block_values: array<kv_word>;
 @group(0) @binding(6) var<storage, read_write> o: array<f32>;
 @group(0) @binding(7) var<storage, read_write> lse: array<f32>;
 
+//#include kv_f32
 //#include flash_tile
 
 // The workgroup's keys: the visible anchor keys, then its own block's.
@@ -40,12 +41,12 @@ fn load_kv(is_value: bool, key: u32, e: u32) -> f32 {
   let stride = p.kv_heads * HEAD_DIM;
   if (key < anchor_count) {
     let index = (p.anchor_start + key) * stride + e;
-    if (is_value) { return anchor_values[index]; }
-    return anchor_keys[index];
+    if (is_value) { return kv_unpack(anchor_values[index / KV_PER_WORD], index); }
+    return kv_unpack(anchor_keys[index / KV_PER_WORD], index);
   }
   let index = (p.blocks_start + own_row + key - anchor_count) * stride + e;
-  if (is_value) { return block_values[index]; }
-  return block_keys[index];
+  if (is_value) { return kv_unpack(block_values[index / KV_PER_WORD], index); }
+  return kv_unpack(block_keys[index / KV_PER_WORD], index);
 }
 
 fn key_position(key: u32) -> u32 {

@@ -16,6 +16,7 @@
 // Query rows are the flattened (position t, head g of the kv head's GQA group) pairs, i = t·group + g.
 
 //#include tanh
+//#include kv_f32
 
 struct Params {
   rows: u32,
@@ -32,8 +33,8 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> keys: array<f32>;
-@group(0) @binding(3) var<storage, read> values: array<f32>;
+@group(0) @binding(2) var<storage, read> keys: array<kv_word>;   // the cache's element type (kv_f32 or a swap)
+@group(0) @binding(3) var<storage, read> values: array<kv_word>;
 @group(0) @binding(4) var<storage, read_write> o: array<f32>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 @group(0) @binding(6) var<storage, read> positions: array<u32>; // [0]: the position of query row 0
@@ -109,7 +110,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) threa
       var s: array<f32, MAX_ROWS>;
       let key = (p.kv_start + s0 + c) * kv_stride + kv_head * HEAD_DIM;
       for (var d = 0u; d < HEAD_DIM; d++) {
-        let k = keys[key + d];
+        let k = kv_unpack(keys[(key + d) / KV_PER_WORD], key + d);
         for (var r = 0u; r < ROWS; r++) { s[r] += q_tile[r * HEAD_DIM + d] * k; }
       }
       for (var r = 0u; r < ROWS; r++) {
@@ -149,7 +150,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) threa
       for (var j = 0u; j < DIMS; j++) {
         let d = thread + j * THREADS;
         if (d < HEAD_DIM) {
-          let v = values[value + d];
+          let v = kv_unpack(values[(value + d) / KV_PER_WORD], value + d);
           for (var r = 0u; r < ROWS; r++) { acc[j * MAX_ROWS + r] += p_tile[r * KEYS + k] * v; }
         }
       }

@@ -18,17 +18,18 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> keys: array<f32>;
-@group(0) @binding(3) var<storage, read> values: array<f32>;
+@group(0) @binding(2) var<storage, read> keys: array<kv_word>;
+@group(0) @binding(3) var<storage, read> values: array<kv_word>;
 @group(0) @binding(4) var<storage, read_write> o: array<f32>;
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>;
 
+//#include kv_f32
 //#include flash_tile
 
 fn load_kv(is_value: bool, key: u32, e: u32) -> f32 {
   let index = (p.kv_start + key) * p.kv_heads * HEAD_DIM + e;
-  if (is_value) { return values[index]; }
-  return keys[index];
+  if (is_value) { return kv_unpack(values[index / KV_PER_WORD], index); }
+  return kv_unpack(keys[index / KV_PER_WORD], index);
 }
 
 fn key_position(key: u32) -> u32 { return p.kv_first + key; }

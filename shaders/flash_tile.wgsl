@@ -11,7 +11,9 @@
 // including shader maps them to memory and positions. It declares the bindings `q` (f32 [T, heads,
 // HEAD_DIM]), `o` (same layout, rows offset by flash_finish's argument) and `lse` (f32 [T, heads]), and
 //   fn load_kv(is_value: bool, key: u32, e: u32) -> f32  element e of key `key`'s row [kv_heads·HEAD_DIM]
-//                                                         of the keys (is_value = false) or the values;
+//                                                         of the keys (is_value = false) or the values,
+//                                                         widened to f32 from the cache's element type
+//                                                         (kv_unpack of shaders/kv_f32.wgsl or its swap);
 //   fn key_position(key: u32) -> u32                    the position of key `key`.
 //
 // Which keys a query sees is decided here for every kernel, by true positions: causal (key position ≤

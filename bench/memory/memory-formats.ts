@@ -5,7 +5,7 @@
 import { weightFormats } from '../../src/gpu/kernels/weight-format.ts';
 import { parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
 import { planMemory, type KvType } from '../../src/model/memory-plan.ts';
-import type { WeightType } from '../../src/model/weights.ts';
+import { expectedTensors, type WeightType } from '../../src/model/weights.ts';
 
 /** The config.json fields planMemory reads, as the Hub repositories publish them. */
 export const memoryLayouts: Record<string, ModelConfig> = {
@@ -34,6 +34,23 @@ export function planFor(config: ModelConfig, weightType: WeightType, kvType: KvT
 }
 
 const gb = (bytes: number) => (bytes / 1e9).toFixed(2);
+const gib = 2 ** 30;
+
+/**
+ * Weight bytes of a q4 layout the loader does not have (yet): `groupSize` inputs per u32 of f16
+ * scale + f16 zero (today 32), and the input embedding table kept off the GPU (one row per token is
+ * all a forward reads, so it could be gathered on the CPU and uploaded with each piece's ids).
+ * Norm weights and biases f32, as loadWeights stores them.
+ */
+export function q4WeightBytes(config: ModelConfig, groupSize: number, embeddingOnGpu: boolean): number {
+  let bytes = 0;
+  for (const tensor of expectedTensors(config)) {
+    const elements = tensor.shape.reduce((a, b) => a * b, 1);
+    if (tensor.type === 'vector') bytes += elements * 4;
+    else if (embeddingOnGpu || tensor.name !== 'model.embed_tokens.weight') bytes += elements / 2 + (elements / groupSize) * 4;
+  }
+  return bytes;
+}
 
 export function memoryFormatsMarkdown(): string {
   const lines = [
@@ -65,6 +82,31 @@ export function memoryFormatsMarkdown(): string {
       `${target.totalBytes <= 8e9 ? 'within' : 'more than'} 8 GB. The f16 cache alone is ${gb(target.kvBytes)} GB and ${(parameters / 1e9).toFixed(2)} B ` +
       `weights at 4 bits are ${gb(parameters / 2)} GB before any scale, so no 4-bit format meets it; in 8 GB this layout holds ` +
       `${inBudget.maxContextTokens} tokens of f16 cache beside the q4 weights.`,
+    '',
+    `The same in binary units: the cache is ${contextTokens} tokens × 32 layers × 2 (K, V) × 8 KV heads × 128 × 2 bytes = ` +
+      `${(target.kvBytes / gib).toFixed(2)} GiB exactly, so 8 GiB (${gb(8 * gib)} GB) leaves ${gb(8 * gib - target.kvBytes - target.activationBytes)} GB ` +
+      `for the weights beside it and the prefill scratch: ${((8 * (8 * gib - target.kvBytes - target.activationBytes)) / parameters).toFixed(2)} bits a weight. ` +
+      'q4 as stored today (a u32 of f16 scale and zero per 32 weights) is 5 bits a weight. What would fit (not implemented: ' +
+      'GPTQ/AWQ checkpoints publish groups of 128, which the loader repeats into groups of 32 today; GGUF Q4_0 is groups of 32):',
+    '',
+    '| Llama-3.1-8B q4 layout | bits a weight (matrices on the GPU) | weights GB | total with 32K f16 KV GB | within 8 GB | within 8 GiB |',
+    '|---|---|---|---|---|---|',
+  );
+  const fitting = { gb: [] as string[], gib: [] as string[] };
+  for (const [groupSize, embeddingOnGpu] of [[32, true], [128, true], [32, false], [128, false]] as const) {
+    const weights = q4WeightBytes(llama8b, groupSize, embeddingOnGpu);
+    const total = weights + target.kvBytes + target.activationBytes;
+    const where = embeddingOnGpu ? 'all matrices on the GPU' : 'input embedding gathered on the CPU';
+    const name = `groups of ${groupSize}, ${where}`;
+    if (total <= 8e9) fitting.gb.push(name);
+    if (total <= 8 * gib) fitting.gib.push(name);
+    lines.push(
+      `| groups of ${groupSize}, ${where}${groupSize === 32 && embeddingOnGpu ? ' (today)' : ''} | ${(4 + 32 / groupSize).toFixed(2)} | ${gb(weights)} | ${gb(total)} | ${total <= 8e9 ? 'yes' : 'no'} | ${total <= 8 * gib ? 'yes' : 'no'} |`,
+    );
+  }
+  lines.push(
+    '',
+    `Within 8 GiB: ${fitting.gib.join('; ') || 'none'}. Within 8·10⁹ bytes: ${fitting.gb.join('; ') || 'none'}.`,
     '',
   );
   return lines.join('\n');

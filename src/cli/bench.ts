@@ -9,6 +9,8 @@ import { writeSyntheticModel } from './synthetic-model.ts';
 import { qwen25HalfBLayout } from '../model/synthetic-weights.ts';
 import { StarEngine } from '../star/engine.ts';
 import { parseWeightType, type WeightType } from '../model/weights.ts';
+import { defaultKvType, parseKvType } from '../model/kv-cache.ts';
+import type { KvType } from '../gpu/kernels/kv-store.ts';
 import { openLocalHost } from '../star/local-host.ts';
 import { openAttentionTimer } from '../star/attention-timing.ts';
 import {
@@ -33,6 +35,7 @@ export const benchOptions = {
   decode: { type: 'number', default: benchDefaults.decode, help: 'tokens generated after each encode to measure decode speed' },
   repeat: { type: 'number', default: benchDefaults.repeat, help: 'runs of each measurement (the fastest is kept)' },
   'weight-type': { type: 'string', default: 'f32', help: 'weights on the GPU: f32, bf16, f16 (16-bit files kept as they are), q8 or q4 (Node only)' },
+  'kv-cache-type': { type: 'string', default: defaultKvType, help: '(Node only) element type of the KV cache on the GPU: f16 (half the memory) or f32 (exact)' },
   quick: { type: 'boolean', help: 'two short lengths, one block divisor: a few minutes on a CPU WebGPU (lavapipe in Node, SwiftShader in Chromium)' },
   browser: { type: 'boolean', help: 'run in Chromium (WebGPU in the page, hosts in Workers): bench/browser/speed.html' },
   out: { type: 'string', help: 'output path without extension, .json and .md written (default bench/results/latest, or browser-latest with --browser)' },
@@ -53,7 +56,13 @@ export async function bench(argv: readonly string[]): Promise<void> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  const report = o.browser ? await benchInBrowser(args, o.model) : await benchInNode(options, o.model, weightType);
+  let kvType: KvType;
+  try {
+    kvType = parseKvType(o['kv-cache-type']);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const report = o.browser ? await benchInBrowser(args, o.model) : await benchInNode(options, o.model, weightType, kvType);
   const out = o.out ?? (o.browser ? 'bench/results/browser-latest' : 'bench/results/latest');
   await mkdir(resolve(out, '..'), { recursive: true });
   await writeFile(`${out}.json`, JSON.stringify(report, null, 2));
@@ -62,17 +71,17 @@ export async function bench(argv: readonly string[]): Promise<void> {
   console.log(markdown);
 }
 
-async function benchInNode(options: BenchOptions, modelPath: string | undefined, weightType: WeightType): Promise<SpeedReport> {
+async function benchInNode(options: BenchOptions, modelPath: string | undefined, weightType: WeightType, kvType: KvType): Promise<SpeedReport> {
   const model = modelPath ?? qwen25HalfBLayout.name;
   const path = modelPath ? resolve(modelPath) : await writeSyntheticModel(qwen25HalfBLayout);
   console.error(`bench: ${model}`);
   const plan = benchPlan(options);
   const subject = engineSubject(
-    (hosts) => StarEngine.create({ model: { kind: 'directory', path }, hosts, weightType, openHost: openLocalHost, conversationRoom: options.decode + 1 }),
+    (hosts) => StarEngine.create({ model: { kind: 'directory', path }, hosts, weightType, kvType, openHost: openLocalHost, conversationRoom: options.decode + 1 }),
     openAttentionTimer,
   );
   const result = await runSpeedBench(subject, plan, { onEvent: (event) => console.error(`  ${describeSpeedEvent(event)}`) });
-  return speedReport(result, plan, `${model} (${weightType} weights)`, 'node (Dawn)');
+  return speedReport(result, plan, `${model} (${weightType} weights, ${kvType} KV)`, 'node (Dawn)');
 }
 
 async function benchInBrowser(args: BenchArguments, modelPath: string | undefined): Promise<SpeedReport> {

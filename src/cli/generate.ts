@@ -11,6 +11,9 @@ import type { AnswerStats, Reader } from '../star/reader-api.ts';
 import { megabytes, progressLine, tokens } from './progress.ts';
 import { folderDocumentStore } from '../star/document-store.node.ts';
 import { openOrEncode } from './kv-cache.ts';
+import { parseWeightType, type WeightType } from '../model/weights.ts';
+import { defaultKvType, parseKvType } from '../model/kv-cache.ts';
+import type { KvType } from '../gpu/kernels/kv-store.ts';
 
 export const generateOptions = {
   model: { type: 'string', required: true, help: 'model directory in Hub layout, with tokenizer.json' },
@@ -25,6 +28,8 @@ export const generateOptions = {
   'top-k': { type: 'number', help: 'sample among the k most likely tokens' },
   'top-p': { type: 'number', help: 'sample within this probability mass' },
   seed: { type: 'number', help: 'random seed for sampling' },
+  'weight-type': { type: 'string', default: 'f32', help: 'weights on the GPU: f32, bf16, f16 (16-bit files kept as they are), q8 or q4' },
+  'kv-cache-type': { type: 'string', default: defaultKvType, help: 'element type of the KV cache on the GPU: f16 (half the memory) or f32 (exact)' },
   'kv-cache': { type: 'string', help: 'a folder keeping the encoded document: reopened from there if it holds it, else saved there after reading' },
 } satisfies OptionSpec;
 
@@ -32,12 +37,26 @@ export async function generate(argv: readonly string[]): Promise<void> {
   const o = parseOptions(argv, generateOptions);
   if (!o.chat && o.prompt === undefined) throw new UsageError('Give --prompt "…" or --chat');
   if (o.attention !== 'star' && o.attention !== 'full') throw new UsageError(`--attention must be star or full, got "${o.attention}"`);
+  let weightType: WeightType;
+  try {
+    weightType = parseWeightType(o['weight-type']);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  let kvType: KvType;
+  try {
+    kvType = parseKvType(o['kv-cache-type']);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const document = o.document ? await readFile(resolve(o.document), 'utf8') : '';
   const loading = progressLine('loading the model', megabytes);
   const store = o['kv-cache'] === undefined ? undefined : folderDocumentStore(o['kv-cache']);
   const reader = await createReader({
     model: { kind: 'directory', path: resolve(o.model) },
     hosts: o.hosts,
+    weightType,
+    kvType,
     openHost: openLocalHost,
     onLoadProgress: (p) => loading.update(p.bytesDone, p.bytesTotal),
     documentStore: store,

@@ -7,6 +7,8 @@ import { StarEngine } from '../star/engine.ts';
 import { openLocalHost } from '../star/local-host.ts';
 import { scoreGreedy } from '../star/greedy-score.ts';
 import { encodeSafetensors } from '../model/safetensors-writer.ts';
+import { defaultKvType, parseKvType } from '../model/kv-cache.ts';
+import type { KvType } from '../gpu/kernels/kv-store.ts';
 
 export const scoreOptions = {
   model: { type: 'string', required: true, help: 'model directory in Hub layout (config.json + safetensors)' },
@@ -19,6 +21,7 @@ export const scoreOptions = {
   hosts: { type: 'number', default: 1, help: 'Star Attention hosts, each with its own GPU device' },
   adapters: { type: 'string', help: 'comma-separated adapter names (parts of), host i on the i-th modulo their count: several GPUs at once' },
   'weight-type': { type: 'string', default: 'f32', help: 'f32 or f16 weights on the GPU' },
+  'kv-cache-type': { type: 'string', default: defaultKvType, help: 'element type of the KV cache on the GPU: f16 (half the memory) or f32 (exact)' },
   'rope-dtype': {
     type: 'string',
     default: 'f32',
@@ -34,6 +37,12 @@ export async function score(argv: readonly string[]): Promise<void> {
   if (o['weight-type'] !== 'f32' && o['weight-type'] !== 'f16') throw new UsageError('--weight-type must be f32 or f16');
   const ropeDType = o['rope-dtype'];
   if (ropeDType !== 'f32' && ropeDType !== 'bf16' && ropeDType !== 'f16') throw new UsageError('--rope-dtype must be f32, bf16 or f16');
+  let kvType: KvType;
+  try {
+    kvType = parseKvType(o['kv-cache-type']);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const contextIds = await readIds(o['context-ids']);
   const queryIds = await readIds(o['query-ids']);
   if (queryIds.length === 0) throw new UsageError('--query-ids must hold at least one token');
@@ -46,6 +55,7 @@ export async function score(argv: readonly string[]): Promise<void> {
     blockSize: o['block-size'],
     anchorSize: o['anchor-size'],
     weightType: o['weight-type'],
+    kvType,
     ropeDType,
     maxRows: o['max-rows'],
     conversationRoom: queryIds.length + o.generate,

@@ -1,4 +1,5 @@
-// The KV cache of one host: per layer, keys and values of every token it holds, f32 [token, kvHead, headDim].
+// The KV cache of one host: per layer, keys and values of every token it holds, [token, kvHead, headDim]
+// in the cache's element type (f32, or f16: half the memory; kv-store.ts).
 //
 // A long cache does not fit one storage binding (128 MiB by default on many GPUs), so it is kept in
 // chunks of at most `chunkTokens` tokens; attention walks the chunks as spans. Chunks are allocated
@@ -7,12 +8,24 @@
 // (a host holding blocks 3–4 of a document starts at position 3·b, not 0).
 import type { Gpu } from '../gpu/gpu.ts';
 import type { KvSpan } from '../gpu/kernels/attention.ts';
-import { kvStore } from '../gpu/kernels/kv-store.ts';
+import { kvElementBytes, kvElementsPerWord, kvStore, kvTypes, type KvType } from '../gpu/kernels/kv-store.ts';
+
+/** The KV cache's element type when none is asked for: f16 halves the largest buffer of a long document. */
+export const defaultKvType: KvType = 'f16';
+
+/** A KV element type from user input (a CLI flag, a setting): f32 or f16, any case. */
+export function parseKvType(text: string): KvType {
+  const type = text.trim().toLowerCase();
+  if (!(kvTypes as readonly string[]).includes(type)) throw new Error(`The KV cache type must be one of ${kvTypes.join(', ')}, got "${text}"`);
+  return type as KvType;
+}
 
 export interface KvShape {
   layers: number;
   kvHeads: number;
   headDim: number;
+  /** The element type keys and values are stored in. */
+  dtype: KvType;
 }
 
 interface Chunk {
@@ -65,7 +78,12 @@ export class KvCache {
     alignTokens = 1,
     maxChunkBytes = gpu.maxBindingBytes,
   ) {
-    this.tokenBytes = shape.kvHeads * shape.headDim * 4;
+    const width = shape.kvHeads * shape.headDim;
+    const perWord = kvElementsPerWord(shape.dtype);
+    if (width % perWord !== 0) {
+      throw new Error(`A ${shape.dtype} KV cache packs ${perWord} elements a word: kvHeads × headDim (${width}) must be a multiple of ${perWord}; use an f32 KV cache`);
+    }
+    this.tokenBytes = width * kvElementBytes(shape.dtype);
     this.bytesPerToken = 2 * shape.layers * this.tokenBytes;
     const fit = Math.floor(Math.min(maxChunkBytes, gpu.device.limits.maxBufferSize) / this.tokenBytes);
     if (fit === 0) throw new Error(`One token's KV (${this.tokenBytes} bytes per layer) exceeds a storage binding (${maxChunkBytes} bytes)`);
@@ -100,7 +118,8 @@ export class KvCache {
   /**
    * Records `keys` and `values` ([rows, kvHeads·headDim] f32, at row `sourceRow`; their positions, u32,
    * at the same rows of `positions`) of one layer as the cache rows starting at `cacheRow`, which
-   * append() has reserved for those positions. Chunks are allocated on demand.
+   * append() has reserved for those positions, converted to the cache's element type. Chunks are
+   * allocated on demand.
    */
   write(encoder: GPUCommandEncoder, layer: number, keys: GPUBuffer, values: GPUBuffer, positions: GPUBuffer, sourceRow: number, cacheRow: number, rows: number): void {
     let done = 0;
@@ -112,7 +131,7 @@ export class KvCache {
       const count = Math.min(rows - done, chunk.tokens - inChunk, run.row + run.length - row);
       const from = { keys, values, row: sourceRow + done, positions };
       const to = { keys: chunk.keys[layer], values: chunk.values[layer], row: inChunk, position: run.position + (row - run.row) };
-      kvStore(this.gpu, encoder, from, to, count, this.tokenBytes / 4);
+      kvStore(this.gpu, encoder, from, to, count, this.width, this.shape.dtype);
       done += count;
     }
   }
@@ -172,6 +191,7 @@ export class KvCache {
           start,
           length,
           firstPosition: run.position + (row - run.row),
+          dtype: this.shape.dtype,
         });
         row += length;
       }
@@ -205,6 +225,11 @@ export class KvCache {
   /** Bytes of one row of one layer's keys (or values). */
   get rowBytes(): number {
     return this.tokenBytes;
+  }
+
+  /** Elements of one row of one layer's keys (or values). */
+  private get width(): number {
+    return this.shape.kvHeads * this.shape.headDim;
   }
 
   /**

@@ -7,7 +7,8 @@ import { weightBytes as formatBytes, type WeightFormat } from '../gpu/kernels/we
 import type { ModelConfig } from './config.ts';
 import { expectedTensors, type WeightType } from './weights.ts';
 
-export type KvType = 'f32' | 'f16';
+export type { KvType } from '../gpu/kernels/kv-store.ts';
+import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
 
 export interface MemoryLimits {
   maxBufferSize: number;
@@ -72,7 +73,8 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
   }
 
   const kvWidth = config.kvHeads * config.headDim;
-  const kvBytesPerToken = 2 * config.layers * kvWidth * (options.kvType === 'f16' ? 2 : 4);
+  const kvType = options.kvType ?? 'f32';
+  const kvBytesPerToken = 2 * config.layers * kvWidth * kvElementBytes(kvType);
   const kvBytes = (contextTokens + conversationTokens) * kvBytesPerToken;
 
   // The Transformer's per-piece buffers: hidden, normed, projected, q, attention output, k, v,
@@ -91,13 +93,14 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
     maxContextTokens = Math.max(0, Math.floor((deviceMemoryBudget - weightBytes - activationBytes) / kvBytesPerToken) - conversationTokens);
     if (totalBytes > deviceMemoryBudget) {
       const conversation = conversationTokens > 0 ? ` and ${conversationTokens} kept for the conversation` : '';
-      const kv = kvBytes > 0 ? `, KV cache for ${contextTokens} tokens${conversation} ${mb(kvBytes)} (${kvBytesPerToken} bytes per token)` : '';
+      const kv = kvBytes > 0 ? `, ${kvType} KV cache for ${contextTokens} tokens${conversation} ${mb(kvBytes)} (${kvBytesPerToken} bytes per token)` : '';
       const parts = `weights ${mb(weightBytes)} (${weightType})${kv}, prefill scratch ${mb(activationBytes)}`;
       const advice =
         maxContextTokens > 0
           ? `the largest context that fits is ${maxContextTokens} tokens`
           : `even the weights and scratch alone do not fit${smallerAdvice(weightType)}`;
-      problems.unshift(`needs ${mb(totalBytes)} (${parts}) but the memory budget is ${mb(deviceMemoryBudget)}: ${advice}`);
+      const kvAdvice = kvType === 'f32' && maxContextTokens > 0 ? ' (an f16 KV cache holds twice as many)' : '';
+      problems.unshift(`needs ${mb(totalBytes)} (${parts}) but the memory budget is ${mb(deviceMemoryBudget)}: ${advice}${kvAdvice}`);
     }
   }
   return {

@@ -11,6 +11,7 @@ import type { BlockPlan } from './block-planner.ts';
 import type { AttentionMode, EncodeStats } from './reader-api.ts';
 import type { WeightSource } from '../model/weight-source.ts';
 import type { WeightType } from '../model/weights.ts';
+import type { KvType } from '../gpu/kernels/kv-store.ts';
 import { indexFile, singleFile } from '../model/safetensors.ts';
 
 export const manifestFile = 'manifest.json';
@@ -108,6 +109,8 @@ export interface SavedSettings {
   anchorSize: number;
   hosts: number;
   ropeDType: 'f32' | 'f16' | 'bf16';
+  /** The KV cache's element type: the shards hold it, so a reader keeping another cannot open them. */
+  kvType: KvType;
 }
 
 /** One host's KV rows, self-described so a change of dtype (an f16 cache) only changes these fields. */
@@ -117,7 +120,7 @@ export interface ShardRecord {
   /** Rows held, and the position ids they carry: rows [row, row + length) hold positions [position, …). */
   rows: number;
   runs: { row: number; position: number; length: number }[];
-  dtype: 'f32';
+  dtype: KvType;
   layers: number;
   kvHeads: number;
   headDim: number;
@@ -179,6 +182,8 @@ export function parseManifest(text: string, id: string): SavedManifest {
     m.id === id && typeof m.name === 'string' && Array.isArray(m.tokenIds) && Array.isArray(m.shards) && m.plan && m.model && m.settings && m.reader;
   if (!complete) throw new SavedDocumentError(`The saved document "${id}" has a corrupted manifest (fields are missing)`);
   const manifest = m as SavedManifest;
+  // Documents saved before the cache had an element type to choose kept f32.
+  manifest.settings.kvType ??= 'f32';
   if (manifest.tokenIds.length !== manifest.plan.contextTokens) {
     throw new SavedDocumentError(
       `The saved document "${id}" has a corrupted manifest (${manifest.tokenIds.length} token ids for a plan of ${manifest.plan.contextTokens})`,
@@ -202,7 +207,7 @@ export function incompatibility(saved: SavedManifest, model: ModelIdentity, sett
   }
   // Full attention is one pass on one host: block size, anchor and hosts do not apply to it.
   const compared: (keyof SavedSettings)[] =
-    saved.settings.attention === 'full' ? ['attention', 'ropeDType'] : ['attention', 'blockSize', 'anchorSize', 'hosts', 'ropeDType'];
+    saved.settings.attention === 'full' ? ['attention', 'ropeDType', 'kvType'] : ['attention', 'blockSize', 'anchorSize', 'hosts', 'ropeDType', 'kvType'];
   for (const key of compared) {
     const wanted = settings[key];
     if (wanted !== undefined && wanted !== saved.settings[key]) reasons.push(`it was read with ${key} ${saved.settings[key]}, the reader asks for ${wanted}`);

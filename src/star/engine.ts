@@ -3,6 +3,7 @@
 // chat templates and sampling on top; the CLI's `score` uses this directly.
 import { attentionFlops, attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
 import { planMemory } from '../model/memory-plan.ts';
+import { defaultKvType } from '../model/kv-cache.ts';
 import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo, HostOpenOptions, ShardTarget } from './host.ts';
 import { makeManifest, SavedDocumentError, type DocumentStore, type ManifestContent, type SavedManifest, type SavedSettings, type ShardRecord } from './document-store.ts';
 import type { RemoteAttention, RemotePartials } from '../model/transformer.ts';
@@ -215,6 +216,7 @@ export class StarEngine {
       contextTokens: largest.context,
       conversationTokens: largest.conversation,
       weightType: this.options.weightType ?? 'f32',
+      kvType: this.options.kvType ?? defaultKvType,
       limits: {
         maxBufferSize: this.info.adapter.limits.maxBufferSize,
         maxStorageBufferBindingSize: this.info.adapter.limits.maxStorageBufferBindingSize,
@@ -290,6 +292,7 @@ export class StarEngine {
       anchorSize: plan.anchorSize,
       hosts: plan.hosts.length,
       ropeDType: this.options.ropeDType ?? 'f32',
+      kvType: this.options.kvType ?? defaultKvType,
     };
   }
 
@@ -336,9 +339,11 @@ export class StarEngine {
     // The KV depends on these as much as on the weights: a mismatch would answer, wrongly.
     const weightType = this.options.weightType ?? 'f32';
     const ropeDType = this.options.ropeDType ?? 'f32';
-    if (manifest.model.weightType !== weightType || settings.ropeDType !== ropeDType) {
+    const kvType = this.options.kvType ?? defaultKvType;
+    if (manifest.model.weightType !== weightType || settings.ropeDType !== ropeDType || settings.kvType !== kvType) {
       throw new SavedDocumentError(
-        `"${manifest.name}" was encoded with ${manifest.model.weightType} weights and ${settings.ropeDType} RoPE; this engine runs ${weightType} and ${ropeDType}`,
+        `"${manifest.name}" was encoded with ${manifest.model.weightType} weights, ${settings.ropeDType} RoPE and an ${settings.kvType} KV cache; ` +
+          `this engine runs ${weightType} weights, ${ropeDType} RoPE and an ${kvType} KV cache`,
       );
     }
     const replanned = planBlocks(n, { hosts: settings.hosts, blockSize: settings.blockSize, anchorSize: settings.anchorSize });

@@ -6,7 +6,8 @@ import type { AdapterReport } from '../gpu/device.ts';
 import { parseModelConfig, type ModelConfig } from '../model/config.ts';
 import { loadWeights, type ModelWeights } from '../model/weights.ts';
 import { openWeightSource } from '../model/open-weight-source.ts';
-import { KvCache } from '../model/kv-cache.ts';
+import { defaultKvType, KvCache, type KvShape } from '../model/kv-cache.ts';
+import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
 import { planMemory } from '../model/memory-plan.ts';
 import { Transformer, type RemoteAttention } from '../model/transformer.ts';
 import { AnswerDecoder, type AnswerOptions } from '../model/answer-decoder.ts';
@@ -32,6 +33,8 @@ export interface HostOpenOptions {
   ropeDType?: 'f32' | 'f16' | 'bf16';
   /** Largest KV cache chunk in bytes (default: the device's storage binding limit). */
   maxKvChunkBytes?: number;
+  /** The KV cache's element type (default f16: half the memory of f32, on every adapter). */
+  kvType?: KvType;
   /** Which GPU this host runs on, where the machine has several. */
   adapter?: AdapterChoice;
   /**
@@ -102,6 +105,7 @@ export class Host {
     private readonly weights: ModelWeights,
     private readonly transformer: Transformer,
     private readonly maxKvChunkBytes: number | undefined,
+    private readonly kvType: KvType,
   ) {}
 
   static async open(index: number, options: HostOpenOptions): Promise<Host> {
@@ -123,6 +127,7 @@ export class Host {
       const plan = planMemory(config, {
         contextTokens: 0,
         weightType: options.weightType ?? 'f32',
+        kvType: options.kvType ?? defaultKvType,
         limits: gpu.device.limits,
         deviceMemoryBudget: options.deviceMemoryBudget,
         prefillRows: options.maxRows,
@@ -134,7 +139,7 @@ export class Host {
         signal: options.signal,
       });
       const transformer = new Transformer(gpu, config, weights, { maxRows: options.maxRows, ropeDType: options.ropeDType });
-      host = new Host(index, gpu, config, weights, transformer, options.maxKvChunkBytes);
+      host = new Host(index, gpu, config, weights, transformer, options.maxKvChunkBytes, options.kvType ?? defaultKvType);
       host.lost = lostReason;
       return host;
     } catch (error) {
@@ -157,7 +162,7 @@ export class Host {
     const started = performance.now();
     await this.endAnswer();
     this.cache?.destroy();
-    const shape = { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim };
+    const shape = this.kvShape();
     const cache = new KvCache(this.gpu, shape, job.capacity, job.attention === 'star' ? job.blockSize : 1, this.maxKvChunkBytes);
     this.cache = cache;
     const { conversationLength } = job;
@@ -253,7 +258,7 @@ export class Host {
         file,
         rows,
         runs: cache.positionRuns(rows),
-        dtype: 'f32',
+        dtype: cache.shape.dtype,
         layers: cache.shape.layers,
         kvHeads: cache.shape.kvHeads,
         headDim: cache.shape.headDim,
@@ -283,8 +288,7 @@ export class Host {
     let cache: KvCache | undefined;
     try {
       this.checkShardShape(record, reader.size);
-      const shape = { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim };
-      cache = new KvCache(this.gpu, shape, Math.max(capacity, record.rows), record.alignRows, this.maxKvChunkBytes);
+      cache = new KvCache(this.gpu, this.kvShape(), Math.max(capacity, record.rows), record.alignRows, this.maxKvChunkBytes);
       for (const run of record.runs) {
         if (cache.append(run.length, run.position) !== run.row) throw corrupted(record, 'its position runs do not tile its rows');
       }
@@ -320,13 +324,20 @@ export class Host {
     this.staged = undefined;
   }
 
-  /** Refuses, before any upload, a shard of another layout, or a file whose size is not the manifest's. */
+  private kvShape(): KvShape {
+    return { layers: this.config.layers, kvHeads: this.config.kvHeads, headDim: this.config.headDim, dtype: this.kvType };
+  }
+
+  /** Refuses, before any upload, a shard of another layout or KV type, or a file whose size is not the manifest's. */
   private checkShardShape(record: ShardRecord, fileBytes: number): void {
     const c = this.config;
-    if (record.dtype !== 'f32' || record.layout !== 'layer-keys-values') {
+    if ((record.dtype !== 'f32' && record.dtype !== 'f16') || record.layout !== 'layer-keys-values') {
       throw corrupted(record, `its layout (${record.dtype}, ${record.layout}) is not one this Star Reader reads`);
     }
-    if (record.layers !== c.layers || record.kvHeads !== c.kvHeads || record.headDim !== c.headDim || record.rowBytes !== c.kvHeads * c.headDim * 4) {
+    if (record.dtype !== this.kvType) {
+      throw new SavedDocumentError(`${record.file} holds a ${record.dtype} KV cache; this host keeps its KV cache in ${this.kvType}`);
+    }
+    if (record.layers !== c.layers || record.kvHeads !== c.kvHeads || record.headDim !== c.headDim || record.rowBytes !== c.kvHeads * c.headDim * kvElementBytes(record.dtype)) {
       throw new SavedDocumentError(
         `${record.file} holds KV for ${record.layers} layers × ${record.kvHeads} KV heads × ${record.headDim}; the model has ${c.layers} × ${c.kvHeads} × ${c.headDim}`,
       );

@@ -5,6 +5,8 @@ export type AttentionMode = 'star' | 'full';
 
 export type { ModelLocation } from '../model/open-weight-source.ts';
 import type { ModelLocation } from '../model/open-weight-source.ts';
+import type { WeightType } from '../model/weights.ts';
+import type { KvType } from '../gpu/kernels/kv-store.ts';
 
 export type { SamplingOptions } from '../model/sampling.ts';
 import type { SamplingOptions } from '../model/sampling.ts';
@@ -18,7 +20,13 @@ export interface ReaderOptions {
   blockSize?: number;
   /** Anchor size a ≤ b; default b. */
   anchorSize?: number;
-  weightType?: 'f32' | 'f16';
+  /**
+   * How weights are kept on the GPU: f32; bf16 or f16 (16-bit files kept as they are on disk); q8 or q4
+   * (quantized when loaded). Pre-quantized files (GPTQ/AWQ, GGUF) are recognised by their contents.
+   */
+  weightType?: WeightType;
+  /** The KV cache's element type: f16 (default; half the memory, on every adapter) or f32 (exact). */
+  kvType?: KvType;
   /**
    * Bytes the model may use on each host's device (WebGPU does not tell a GPU's memory). With it, a
    * model whose weights do not fit is refused before its weights download, and a document whose KV

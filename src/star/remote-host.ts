@@ -55,6 +55,7 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
     maxRows: request.maxRows,
     ropeDType: request.ropeDType,
     maxKvChunkBytes: request.maxKvChunkBytes,
+    kvType: request.kvType,
     adapter: request.adapter,
     deviceMemoryBudget: request.deviceMemoryBudget,
   };

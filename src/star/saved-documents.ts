@@ -3,6 +3,8 @@
 // conversation state; this keeps the store, the model's identity and the comparisons.
 import type { StarEngine } from './engine.ts';
 import type { WeightSource } from '../model/weight-source.ts';
+import { kvElementBytes } from '../gpu/kernels/kv-store.ts';
+import { defaultKvType } from '../model/kv-cache.ts';
 import {
   incompatibility,
   modelIdentity,
@@ -34,7 +36,7 @@ export class DocumentLibrary {
     private readonly engine: StarEngine,
     private readonly source: WeightSource,
     private readonly store: DocumentStore | undefined,
-    private readonly options: Pick<ReaderOptions, 'weightType' | EncodeChoicesKey>,
+    private readonly options: Pick<ReaderOptions, 'weightType' | 'kvType' | EncodeChoicesKey>,
   ) {}
 
   async save(name: string, document: OpenDocument): Promise<SavedDocumentSummary> {
@@ -105,7 +107,7 @@ export class DocumentLibrary {
     const { quotaBytes, originUsageBytes } = await store.usage();
     if (quotaBytes === undefined) return;
     const c = this.engine.info.config;
-    const needed = tokens * 2 * c.layers * c.kvHeads * c.headDim * 4;
+    const needed = tokens * 2 * c.layers * c.kvHeads * c.headDim * kvElementBytes(this.options.kvType ?? defaultKvType);
     const free = quotaBytes - (originUsageBytes ?? 0);
     if (needed > free) {
       throw new SavedDocumentsError(
@@ -121,6 +123,7 @@ export class DocumentLibrary {
       blockSize: choices.blockSize ?? this.options.blockSize,
       anchorSize: choices.anchorSize ?? this.options.anchorSize,
       hosts: choices.hosts ?? this.options.hosts,
+      kvType: this.options.kvType ?? defaultKvType,
     };
   }
 

@@ -6,8 +6,13 @@ export interface RecommendedModel {
   name: string;
   /** Parameter count as the Hub reports it (safetensors metadata). */
   parameters: number;
-  /** What the browser downloads: the bf16 safetensors, so parameters × 2 bytes (approximate). */
+  /**
+   * What the browser downloads: for the bf16 safetensors, parameters × 2 bytes (approximate); for a
+   * 4-bit build, its weight files' sizes as the Hub lists them.
+   */
   downloadBytes: number;
+  /** How the checkpoint stores its weights: bf16, or 4-bit GPTQ/AWQ (kept 4-bit on the GPU). */
+  weights: 'bf16' | 'q4';
   /** max_position_embeddings from the model's config.json. */
   contextWindow: number;
   note?: string;
@@ -15,8 +20,13 @@ export interface RecommendedModel {
 
 const bf16 = (parameters: number) => parameters * 2;
 
-function model(repo: string, name: string, parameters: number, contextWindow: number, note?: string) {
-  return { repo, name, parameters, downloadBytes: bf16(parameters), contextWindow, note };
+function model(repo: string, name: string, parameters: number, contextWindow: number, note?: string): RecommendedModel {
+  return { repo, name, parameters, downloadBytes: bf16(parameters), weights: 'bf16', contextWindow, note };
+}
+
+/** A pre-quantized 4-bit build: `parameters` of the model it was made from, `downloadBytes` its files'. */
+function model4bit(repo: string, name: string, parameters: number, downloadBytes: number, contextWindow: number, note: string): RecommendedModel {
+  return { repo, name, parameters, downloadBytes, weights: 'q4', contextWindow, note };
 }
 
 export const recommendedModels: RecommendedModel[] = [
@@ -47,6 +57,26 @@ export const recommendedModels: RecommendedModel[] = [
   model('HuggingFaceTB/SmolLM3-3B', 'SmolLM3-3B', 3_075_098_624, 65_536, 'Every 4th layer without rotary embedding (NoPE).'),
   model('unsloth/gemma-3-1b-it', 'Gemma-3-1B-it', 999_885_952, 32_768, 'Ungated copy of google/gemma-3-1b-it; local (sliding-window) and global layers.'),
   model('unsloth/gemma-2-2b-it', 'Gemma-2-2B-it', 2_614_341_888, 8_192, 'Ungated copy of google/gemma-2-2b-it; soft-capped attention and logits.'),
+  // 4-bit builds (GPTQ/AWQ int4, recognised from config.json's quantization_config). Repository names
+  // and file sizes as the Hub lists them (model.safetensors, or the sum of the shards).
+  model4bit('Qwen/Qwen2.5-1.5B-Instruct-GPTQ-Int4', 'Qwen2.5-1.5B-Instruct (4-bit GPTQ)', 1_543_714_304, 1_150_000_000, 32_768, "Qwen's own GPTQ int4 build."),
+  model4bit('Qwen/Qwen2.5-3B-Instruct-GPTQ-Int4', 'Qwen2.5-3B-Instruct (4-bit GPTQ)', 3_085_938_688, 2_070_000_000, 32_768, "Qwen's own GPTQ int4 build."),
+  model4bit(
+    'joshmiller656/Llama3.2-3B-Instruct-AWQ-INT4',
+    'Llama-3.2-3B-Instruct (4-bit AWQ)',
+    3_212_749_824,
+    3_040_000_000,
+    131_072,
+    'A community AWQ int4 build of meta-llama/Llama-3.2-3B-Instruct (ungated).',
+  ),
+  model4bit(
+    'hugging-quants/Meta-Llama-3.1-8B-Instruct-AWQ-INT4',
+    'Llama-3.1-8B-Instruct (4-bit AWQ)',
+    8_030_261_248,
+    5_730_000_000,
+    131_072,
+    "Hugging Face's AWQ int4 build of meta-llama/Llama-3.1-8B-Instruct (ungated).",
+  ),
 ];
 
 /** A model the app can load, with what the UI shows about it before the engine has read it. */
@@ -56,6 +86,8 @@ export interface ModelSource {
   label: string;
   location: ModelLocation;
   downloadBytes?: number;
+  /** How the checkpoint stores its weights, where known before download. */
+  weights?: RecommendedModel['weights'];
   contextWindow?: number;
 }
 
@@ -80,6 +112,7 @@ export function hubSource(repo: string): ModelSource {
     label: known?.name ?? repo,
     location: { kind: 'url', base: hubBase(repo) },
     downloadBytes: known?.downloadBytes,
+    weights: known?.weights,
     contextWindow: known?.contextWindow,
   };
 }

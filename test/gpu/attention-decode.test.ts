@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attentionDecode, decodeScratchBytes, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
+import type { KvType } from '../../src/gpu/kernels/kv-store.ts';
 import { attentionRef, causalMask, lseDiff } from '../reference/attention.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { testGpu } from '../support/gpu.ts';
@@ -20,6 +21,7 @@ interface DecodeCase {
   rows: number;
   /** Lengths of consecutive spans of the cache, each in its own chunk buffer. */
   spans: number[];
+  kvType?: KvType;
 }
 
 const cases: DecodeCase[] = [
@@ -28,6 +30,8 @@ const cases: DecodeCase[] = [
   { name: '1 row, three spans, MHA, headDim 128', shape: attentionShape(4, 4, 128), rows: 1, spans: [100, 37, 513] },
   { name: '4 rows, three spans, other tile configuration and split size', shape: attentionShape(8, 2, 64, otherTiles), rows: 4, spans: [300, 37, 513] },
   { name: '1 row, an empty span first, GQA 2, headDim 32', shape: attentionShape(4, 2, 32), rows: 1, spans: [0, 70] },
+  { name: 'f16 cache: 1 row, two spans, GQA 4, headDim 128', shape: attentionShape(8, 2, 128), rows: 1, spans: [300, 37], kvType: 'f16' },
+  { name: 'f16 cache: 4 rows, three spans, other tiles', shape: attentionShape(8, 2, 64, otherTiles), rows: 4, spans: [100, 37, 213], kvType: 'f16' },
 ];
 
 describe('attentionDecode (split-KV over several spans, then lseMerge)', () => {
@@ -40,7 +44,7 @@ describe('attentionDecode (split-KV over several spans, then lseMerge)', () => {
       const query = testQuery(gpu, shape, rows, total - rows, total + rows, 3);
       let position = 0;
       const kvs = c.spans.map((length, i) => {
-        const kv = testKv(gpu, shape, length, position, 100 * i + 7, { start: 2 * i, capacity: 2 * i + length + 1, fill: NaN });
+        const kv = testKv(gpu, shape, length, position, 100 * i + 7, { start: 2 * i, capacity: 2 * i + length + 1, fill: NaN, dtype: c.kvType });
         position += length;
         return kv;
       });

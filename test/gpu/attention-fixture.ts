@@ -2,6 +2,8 @@
 // copies and position ids, output buffers and their readback.
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { AttentionOutput, AttentionShape, DecodeQueryRows, DecodeTiles, FlashTiles, KvSpan, QueryRows } from '../../src/gpu/kernels/attention.ts';
+import type { KvType } from '../../src/gpu/kernels/kv-store.ts';
+import { f32ToF16Bits, roundThrough } from '../../src/model/dtype.ts';
 import { randomArray } from '../support/random.ts';
 import type { RefOutput } from '../reference/attention.ts';
 
@@ -48,6 +50,8 @@ export interface SpanOptions {
   /** Rows of the buffers (≥ start + length); rows outside the span hold `fill`. */
   capacity?: number;
   fill?: number;
+  /** The cache's element type (default f32); with f16 the CPU copies are the f16-rounded values it holds. */
+  dtype?: KvType;
 }
 
 /** `length` random keys and values at positions firstPosition…, rows start… of a KV chunk buffer pair. */
@@ -60,14 +64,15 @@ export function testKv(gpu: Gpu, shape: AttentionShape, length: number, firstPos
 export function kvFrom(gpu: Gpu, shape: AttentionShape, k: Float32Array, v: Float32Array, firstPosition: number, options: SpanOptions = {}): TestKv {
   const width = shape.kvHeads * shape.headDim;
   const length = k.length / width;
-  const { start = 0, capacity = start + length, fill = 0 } = options;
+  const { start = 0, capacity = start + length, fill = 0, dtype = 'f32' } = options;
   const upload = (data: Float32Array) => {
     const all = new Float32Array(capacity * width).fill(fill);
     all.set(data, start * width);
-    return gpu.upload(all);
+    return gpu.upload(dtype === 'f16' ? new Uint32Array(f32ToF16Bits(all).buffer) : all);
   };
+  const [kHeld, vHeld] = [roundThrough(k, dtype), roundThrough(v, dtype)];
   const positions = Array.from({ length }, (_, s) => firstPosition + s);
-  return { span: { keys: upload(k), values: upload(v), start, length, firstPosition }, k, v, positions };
+  return { span: { keys: upload(kHeld), values: upload(vHeld), start, length, firstPosition, dtype }, k: kHeld, v: vHeld, positions };
 }
 
 /** The CPU copies of several spans, back to back. */

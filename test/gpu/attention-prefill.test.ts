@@ -59,6 +59,16 @@ const cases: Case[] = [
   },
   { name: 'headDim 30 (not a multiple of 4), GQA 3', shape: attentionShape(6, 2, 30), rows: 50, qFirst: 20, keys: 70, kFirst: 0 },
   { name: 'first rows see no key (O = 0, LSE = −inf), headDim 16', shape: attentionShape(4, 4, 16), rows: 33, qFirst: 0, keys: 40, kFirst: 10 },
+  {
+    name: 'f16 cache: span inside a bigger buffer, GQA 4, headDim 64',
+    shape: attentionShape(8, 2, 64),
+    rows: 70,
+    qFirst: 0,
+    keys: 70,
+    kFirst: 0,
+    span: { start: 9, capacity: 100, fill: NaN, dtype: 'f16' },
+  },
+  { name: 'f16 cache: headDim 30, GQA 3', shape: attentionShape(6, 2, 30), rows: 50, qFirst: 20, keys: 70, kFirst: 0, span: { dtype: 'f16' } },
 ];
 
 describe('attentionPrefill (flash attention, causal by position)', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { attentionBlockAnchor, attentionPrefill, type AttentionShape, type KvSpan } from '../../src/gpu/kernels/attention.ts';
+import type { KvType } from '../../src/gpu/kernels/kv-store.ts';
 import { attentionRef, lseDiff, starMask } from '../reference/attention.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { testGpu } from '../support/gpu.ts';
@@ -25,6 +26,7 @@ interface StarCase {
   rows: number;
   /** Anchor in its own buffer (another host's copy of block 0) instead of the same chunk as the blocks. */
   separateAnchor?: boolean;
+  kvType?: KvType;
 }
 
 const cases: StarCase[] = [
@@ -47,6 +49,16 @@ const cases: StarCase[] = [
     firstBlock: 3,
     rows: 100,
   },
+  {
+    name: 'f16 cache: a < b, batch of two blocks, separate anchor buffer, GQA 4',
+    shape: attentionShape(8, 2, 64),
+    blockSize: 48,
+    anchor: 16,
+    firstBlock: 1,
+    rows: 90,
+    separateAnchor: true,
+    kvType: 'f16',
+  },
 ];
 
 describe('attentionBlockAnchor (Star Attention phase 1)', () => {
@@ -59,12 +71,12 @@ describe('attentionBlockAnchor (Star Attention phase 1)', () => {
       const query = testQuery(gpu, shape, rows, first, seed, 3);
       // The document's KV in one chunk, at rows 5…, NaN everywhere else: only spans may be read.
       const row0 = 5;
-      const doc = testKv(gpu, shape, first + rows, 0, seed + 1, { start: row0, capacity: row0 + first + rows + 7, fill: NaN });
+      const doc = testKv(gpu, shape, first + rows, 0, seed + 1, { start: row0, capacity: row0 + first + rows + 7, fill: NaN, dtype: c.kvType });
       const width = shape.kvHeads * shape.headDim;
       const anchorKv = { k: doc.k.subarray(0, a * width), v: doc.v.subarray(0, a * width), positions: doc.positions.slice(0, a) };
       const blocksKv = { k: doc.k.subarray(first * width), v: doc.v.subarray(first * width), positions: doc.positions.slice(first) };
       const anchor: KvSpan = c.separateAnchor
-        ? kvFrom(gpu, shape, anchorKv.k, anchorKv.v, 0, { start: 1, capacity: a + 3, fill: NaN }).span
+        ? kvFrom(gpu, shape, anchorKv.k, anchorKv.v, 0, { start: 1, capacity: a + 3, fill: NaN, dtype: c.kvType }).span
         : { ...doc.span, length: a, firstPosition: 0 };
       const blocks: KvSpan = { ...doc.span, start: row0 + first, length: rows, firstPosition: first };
 

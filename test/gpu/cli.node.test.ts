@@ -23,7 +23,8 @@ describe('star-reader score', () => {
     await writeFile(join(dir, 'q.json'), JSON.stringify(Array.from(golden.queryIds)));
     const args = ['score', '--model', fixtureLocation('tiny-qwen2'), '--context-ids', join(dir, 'ctx.json'), '--query-ids', join(dir, 'q.json')];
     args.push('--generate', String(golden.generated), '--attention', 'star', '--block-size', '128', '--hosts', '2');
-    args.push('--rope-dtype', golden.ropeDType, '--out', join(dir, 'out.safetensors'));
+    // The f32 KV cache: the exact path, at the golden tests' tolerance.
+    args.push('--rope-dtype', golden.ropeDType, '--kv-cache-type', 'f32', '--out', join(dir, 'out.safetensors'));
     const { stderr } = await run(process.execPath, [bin, ...args], { timeout: 240_000 });
     expect(stderr).toMatch(/star attention, 8 block\(s\) of 128, 2 host\(s\)/);
 
@@ -114,5 +115,10 @@ describe('star-reader bench', () => {
   it('refuses a bad list with a usage message', async () => {
     const failure = run(process.execPath, [bin, 'bench', '--lengths', '1024,0'], { timeout: 60_000 });
     await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/"0" is not a positive integer/) });
+  });
+
+  it('refuses an unknown KV cache type with a usage message', async () => {
+    const failure = run(process.execPath, [bin, 'bench', '--kv-cache-type', 'q8'], { timeout: 60_000 });
+    await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/KV cache type must be one of f32, f16, got "q8"/) });
   });
 });

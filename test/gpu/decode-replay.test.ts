@@ -18,8 +18,8 @@ describe('decode replay', () => {
     const weights = await loadWeights(gpu, await fixtureSource(model), config);
     const replaying = new Transformer(gpu, config, weights);
     const recording = new Transformer(gpu, config, weights, { replay: false });
-    const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim };
-    const rowBytes = config.kvHeads * config.headDim * 4;
+    const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: 'f16' as const };
+    const rowBytes = config.kvHeads * config.headDim * 2;
     // Chunks of 200 rows: the 330 decoded rows after a 40-token prompt cross into a second chunk.
     const caches = [replaying, recording].map(() => new KvCache(gpu, shape, 64, 1, 200 * rowBytes));
     const prompt = Array.from({ length: 40 }, (_, i) => (i * 37 + 5) % config.vocab);

@@ -12,7 +12,7 @@ import { familyFixtureModels, fixtureConfig, fixtureWeights, loadGolden, type Go
 import { ReferenceModel } from '../reference/model.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { inBrowser } from '../support/gpu.ts';
-import { expectMatches, fixtureModelLocation, goldenTolerance, scoreQuery } from '../support/golden-checks.ts';
+import { expectF16KvMatches, expectMatches, fixtureModelLocation, goldenTolerance, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
 
 const tolerance = goldenTolerance;
 const hostCounts = [1, 2];
@@ -29,6 +29,7 @@ for (const model of familyFixtureModels) {
         model: fixtureModelLocation(model),
         hosts: Math.max(...hostCounts),
         ropeDType: golden.ropeDType,
+        kvType: 'f32',
         conversationRoom: 64,
         openHost: inBrowser ? openWorkerHost : openLocalHost,
       });
@@ -62,13 +63,21 @@ for (const model of familyFixtureModels) {
   });
 }
 
+// Node only (defined there, not skipped in Chromium): golden.test.ts runs the f16 cache in Chromium
+// Workers, and a minute of SwiftShader per model is CI time (tiny-phi3 there: 7.6e-3, as on lavapipe).
+if (!inBrowser) describe('f16 KV cache against transformers', () => {
+  for (const model of familyFixtureModels) {
+    it(`${model}: full, and star b=128 on 2 hosts, within ${kvF16Tolerance}, greedy ids identical`, () => expectF16KvMatches(model, openLocalHost));
+  }
+});
+
 // f16 weights for the fused projections' row ranges (lavapipe has shader-f16; SwiftShader has none):
 // tiny-phi3's bf16 checkpoint converts to f16 exactly, so the f32 tolerance holds.
 // Node only: defined there, not skipped in Chromium (whose f16 absence linear.test.ts checks).
 if (!inBrowser) describe('f16 weights, fused projections split at load', () => {
   it('tiny-phi3: star b=128 within 1e-3 of transformers', async () => {
     const golden = await loadGolden('tiny-phi3');
-    const engine = await StarEngine.create({ model: fixtureModelLocation('tiny-phi3'), weightType: 'f16', conversationRoom: 64, openHost: openLocalHost });
+    const engine = await StarEngine.create({ model: fixtureModelLocation('tiny-phi3'), weightType: 'f16', kvType: 'f32', conversationRoom: 64, openHost: openLocalHost });
     try {
       await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 128 });
       expectMatches(await scoreQuery(engine, golden), golden.star.get(128)!, 'tiny-phi3 star b=128 f16 weights');
@@ -97,7 +106,7 @@ describe('tiny-phi3: LongRoPE short factors for a short conversation', () => {
     };
     const short = reference(context.length + room);
     expect(maxAbsDiff(short, reference(config.maxPositionEmbeddings))).toBeGreaterThan(1e-2);
-    const engine = await StarEngine.create({ model: fixtureModelLocation('tiny-phi3'), conversationRoom: room, openHost: inBrowser ? openWorkerHost : openLocalHost });
+    const engine = await StarEngine.create({ model: fixtureModelLocation('tiny-phi3'), kvType: 'f32', conversationRoom: room, openHost: inBrowser ? openWorkerHost : openLocalHost });
     try {
       await engine.encode(context, { attention: 'full' });
       const got = await scoreGreedy(engine, query, steps);

@@ -9,7 +9,7 @@ import { openWorkerHost } from '../../src/star/worker-host.ts';
 import { fixtureModels, loadGolden, type FixtureModel, type Golden } from '../support/fixtures.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { inBrowser } from '../support/gpu.ts';
-import { expectMatches, fixtureModelLocation, goldenTolerance, scoreQuery } from '../support/golden-checks.ts';
+import { expectF16KvMatches, expectMatches, fixtureModelLocation, goldenTolerance, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
 
 const tolerance = goldenTolerance;
 
@@ -52,6 +52,8 @@ for (const { model, hosts, openHost, where, maxKvChunkBytes, maxRows } of cases)
         model: fixtureModelLocation(model),
         hosts: Math.max(...hosts),
         ropeDType: golden.ropeDType,
+        // transformers' own cache is f32 here: the exact path (the f16 cache has its own tests below).
+        kvType: 'f32',
         conversationRoom: 64,
         maxKvChunkBytes,
         maxRows,
@@ -106,7 +108,14 @@ if (!inBrowser) describe('f16 weights against transformers', () => {
   for (const model of fixtureModels) {
     it(`${model}: full and star b=128 within ${f16Tolerance}`, async () => {
       const golden = await loadGolden(model);
-      const engine = await StarEngine.create({ model: fixtureModelLocation(model), weightType: 'f16', ropeDType: golden.ropeDType, conversationRoom: 64, openHost: openLocalHost });
+      const engine = await StarEngine.create({
+        model: fixtureModelLocation(model),
+        weightType: 'f16',
+        kvType: 'f32',
+        ropeDType: golden.ropeDType,
+        conversationRoom: 64,
+        openHost: openLocalHost,
+      });
       try {
         for (const [mode, want] of [['full', golden.full], ['star', golden.star.get(128)!]] as const) {
           await engine.encode(Array.from(golden.contextIds), { attention: mode, blockSize: 128 });
@@ -119,5 +128,12 @@ if (!inBrowser) describe('f16 weights against transformers', () => {
         await engine.dispose();
       }
     });
+  }
+});
+
+describe('f16 KV cache against transformers', () => {
+  for (const model of inBrowser ? (['tiny-qwen3'] as const) : fixtureModels) {
+    it(`${model}: full, and star b=128 on 2 hosts, within ${kvF16Tolerance}, greedy ids identical`, () =>
+      expectF16KvMatches(model, inBrowser ? openWorkerHost : openLocalHost));
   }
 });

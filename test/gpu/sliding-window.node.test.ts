@@ -88,6 +88,7 @@ for (const v of variants) {
       engine = await StarEngine.create({
         model: { kind: 'directory', path: dir },
         hosts: 2,
+        kvType: 'f32',
         conversationRoom: 32,
         maxKvChunkBytes: v.maxKvChunkBytes,
         openHost: openLocalHost,

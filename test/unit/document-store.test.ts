@@ -26,7 +26,7 @@ function manifest(): SavedManifest {
     name: 'Doc',
     savedAt: '2026-12-01T00:00:00.000Z',
     model,
-    settings: { attention: 'star', blockSize: 2, anchorSize: 2, hosts: 1, ropeDType: 'f32' },
+    settings: { attention: 'star', blockSize: 2, anchorSize: 2, hosts: 1, ropeDType: 'f32', kvType: 'f32' },
     tokenIds: [1, 2, 3, 4],
     plan,
     shards: [],
@@ -64,6 +64,10 @@ describe('saved document format', () => {
     expect(() => parseManifest(JSON.stringify({ ...m, tokenIds: [1] }), 'doc-1')).toThrow(/1 token ids for a plan of 4/);
     expect(() => parseManifest(JSON.stringify({ ...m, id: 'other' }), 'doc-1')).toThrow(/fields are missing/);
     expect(() => parseManifest('{"format":"zip"}', 'doc-1')).toThrow(/not a Star Reader saved document/);
+    // Saved before the KV cache had a type to choose: it was f32.
+    const older = JSON.parse(JSON.stringify(m));
+    delete older.settings.kvType;
+    expect(parseManifest(JSON.stringify(older), 'doc-1').settings.kvType).toBe('f32');
   });
 
   it('accepts the same model and settings, and lists every difference otherwise', () => {
@@ -74,6 +78,7 @@ describe('saved document format', () => {
     expect(reason).toMatch(/encoded with f32 weights, the model is loaded with f16/);
     expect(reason).toMatch(/another model \(\/models\/demo; config\.json differ\)/);
     expect(reason).toMatch(/blockSize 2, the reader asks for 4/);
+    expect(incompatibility(m, model, { kvType: 'f16' })).toMatch(/read with kvType f32, the reader asks for f16/);
     // Full attention has no blocks: a block size setting does not refuse it.
     const full = { ...m, settings: { ...m.settings, attention: 'full' as const } };
     expect(incompatibility(full, model, { blockSize: 4, hosts: 2 })).toBeUndefined();

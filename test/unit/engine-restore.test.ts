@@ -54,7 +54,7 @@ function manifest(change: Partial<SavedManifest> = {}): SavedManifest {
     name: 'Doc',
     savedAt: '',
     model: { source: '', modelType: 'qwen2', weightType: 'f32', files: [] },
-    settings: { attention: 'star', blockSize: 128, anchorSize: 128, hosts: 2, ropeDType: 'f32' },
+    settings: { attention: 'star', blockSize: 128, anchorSize: 128, hosts: 2, ropeDType: 'f32', kvType: 'f16' },
     tokenIds: new Array(512).fill(1),
     plan,
     shards,
@@ -81,11 +81,14 @@ describe('StarEngine.restoreDocument', () => {
     await expect(engine.feed([1])).rejects.toThrow(/No document encoded/);
   });
 
-  it('refuses, before any host reads, another weight type or RoPE dtype, a damaged plan, or too few hosts', async () => {
+  it('refuses, before any host reads, another weight type, RoPE dtype or KV type, a damaged plan, or too few hosts', async () => {
     const hosts = fakeHosts();
     const engine = await StarEngine.create({ model: { kind: 'directory', path: '' }, hosts: 2, openHost: hosts.open });
     const m = manifest();
-    await expect(engine.restoreDocument(store, { ...m, model: { ...m.model, weightType: 'f16' } })).rejects.toThrow(/encoded with f16 weights and f32 RoPE; this engine runs f32 and f32/);
+    await expect(engine.restoreDocument(store, { ...m, model: { ...m.model, weightType: 'f16' } })).rejects.toThrow(
+      /encoded with f16 weights, f32 RoPE and an f16 KV cache; this engine runs f32 weights, f32 RoPE and an f16 KV cache/,
+    );
+    await expect(engine.restoreDocument(store, { ...m, settings: { ...m.settings, kvType: 'f32' } })).rejects.toThrow(/an f32 KV cache; .* and an f16 KV cache/);
     await expect(engine.restoreDocument(store, { ...m, settings: { ...m.settings, ropeDType: 'bf16' } })).rejects.toThrow(/bf16 RoPE/);
     await expect(engine.restoreDocument(store, { ...m, plan: { ...m.plan, queryHost: 0 } })).rejects.toThrow(/corrupted block plan/);
     await expect(engine.restoreDocument(store, { ...m, shards: m.shards.slice(1) })).rejects.toThrow(/no shard for host 0/);

@@ -74,16 +74,20 @@ describe('planMemory', () => {
     const tooLong = planMemory(llama1b, { contextTokens: expectedMax + 1, weightType: 'f16', limits, deviceMemoryBudget: budget });
     expect(tooLong.fits).toBe(false);
     expect(tooLong.message).toBe(
-      `This model does not fit: needs ${(tooLong.totalBytes / 1e6).toFixed(1)} MB (weights 2471.8 MB (f16), KV cache for ${expectedMax + 1} tokens ${(((expectedMax + 1) * 65536) / 1e6).toFixed(1)} MB (65536 bytes per token), ` +
-        `prefill scratch ${(ok.activationBytes / 1e6).toFixed(1)} MB) but the memory budget is 4000.0 MB: the largest context that fits is ${expectedMax} tokens`,
+      `This model does not fit: needs ${(tooLong.totalBytes / 1e6).toFixed(1)} MB (weights 2471.8 MB (f16), f32 KV cache for ${expectedMax + 1} tokens ${(((expectedMax + 1) * 65536) / 1e6).toFixed(1)} MB (65536 bytes per token), ` +
+        `prefill scratch ${(ok.activationBytes / 1e6).toFixed(1)} MB) but the memory budget is 4000.0 MB: the largest context that fits is ${expectedMax} tokens (an f16 KV cache holds twice as many)`,
     );
+    // With the f16 cache, twice the tokens (less the same weights and scratch), and no advice to switch.
+    const halfKv = planMemory(llama1b, { contextTokens: 2 * expectedMax + 2, weightType: 'f16', kvType: 'f16', limits, deviceMemoryBudget: budget });
+    expect(halfKv.maxContextTokens).toBe(Math.floor((budget - ok.weightBytes - ok.activationBytes) / (ok.kvBytesPerToken / 2)));
+    expect(halfKv.message).toMatch(/f16 KV cache for \d+ tokens .* the largest context that fits is \d+ tokens$/);
     // The conversation's room comes out of the largest context, so a document of that size does fit beside it.
     const withRoom = { weightType: 'f16' as const, limits, deviceMemoryBudget: budget, conversationTokens: 1024 };
     const roomy = planMemory(llama1b, { ...withRoom, contextTokens: 8192 });
     expect(roomy.maxContextTokens).toBe(expectedMax - 1024);
     expect(planMemory(llama1b, { ...withRoom, contextTokens: expectedMax - 1024 }).fits).toBe(true);
     expect(planMemory(llama1b, { ...withRoom, contextTokens: expectedMax - 1023 }).message).toMatch(
-      new RegExp(`KV cache for ${expectedMax - 1023} tokens and 1024 kept for the conversation .* the largest context that fits is ${expectedMax - 1024} tokens$`),
+      new RegExp(`KV cache for ${expectedMax - 1023} tokens and 1024 kept for the conversation .* the largest context that fits is ${expectedMax - 1024} tokens \\(an f16 KV cache holds twice as many\\)$`),
     );
     // Weights alone (the check before downloading): no KV cache in the numbers.
     expect(planMemory(llama1b, { contextTokens: 0, weightType: 'f32', limits, deviceMemoryBudget: 1e9 }).message).toMatch(

@@ -2,8 +2,10 @@
 // log-sum-exp merge of partials (phase 2, split-KV) and split-KV decoding. All causal by position and,
 // for a sliding-window layer, windowed by position (shape.window), in flash_tile.wgsl's one check.
 // Layouts: q and o f32 [rows, heads, headDim]; lse f32 [rows, heads] (natural log, −3.4e38 when a row
-// sees no key); keys and values f32 [capacity, kvHeads, headDim] per KV cache chunk buffer.
+// sees no key); keys and values [capacity, kvHeads, headDim] per KV cache chunk buffer, in the span's
+// element type (f32, or f16 two to a word: kv-store.ts), widened to f32 as they are read.
 import type { Binding, Gpu } from '../gpu.ts';
+import { kvIncludes, type KvType } from './kv-store.ts';
 
 /** A flash tile: `rows` query rows (position × GQA head) per workgroup, `lanes` invocations per row,
  *  `keys` keys per step through workgroup memory. */
@@ -47,6 +49,8 @@ export interface KvSpan {
   start: number;
   length: number;
   firstPosition: number;
+  /** The element type keys and values are stored in (default f32). */
+  dtype?: KvType;
 }
 /** o [rows, heads, headDim], lse [rows, heads]. */
 export interface AttentionOutput {
@@ -107,7 +111,14 @@ function check(shape: AttentionShape): number {
   return heads / kvHeads;
 }
 
-function flashPipeline(gpu: Gpu, shader: string, shape: AttentionShape, tiles: FlashTiles): GPUComputePipeline {
+/** The one element type of spans read in one dispatch. */
+function spanType(spans: readonly KvSpan[]): KvType {
+  const type = spans[0]?.dtype ?? 'f32';
+  if (spans.some((span) => (span.dtype ?? 'f32') !== type)) throw new Error(`KV spans of different element types cannot be read in one dispatch`);
+  return type;
+}
+
+function flashPipeline(gpu: Gpu, shader: string, shape: AttentionShape, tiles: FlashTiles, kvType: KvType): GPUComputePipeline {
   const { rows, lanes, keys } = tiles;
   const vecsPerLane = Math.ceil(shape.headDim / (4 * lanes));
   const workgroupBytes = 4 * (keys * 4 * vecsPerLane * lanes + rows * keys * lanes + rows * keys);
@@ -115,7 +126,8 @@ function flashPipeline(gpu: Gpu, shader: string, shape: AttentionShape, tiles: F
     throw new Error(`Flash tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
   const masking = { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
-  return gpu.pipeline(shader, { constants: { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys, ...masking } });
+  const constants = { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys, ...masking };
+  return gpu.pipeline(shader, { constants, includes: kvIncludes(kvType) });
 }
 
 /** Workgroup counts [x, z] for `n` workgroups in one dimension, folded when above the device limit. */
@@ -130,7 +142,7 @@ function fold(gpu: Gpu, n: number): [number, number] {
 export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, query: QueryRows, kv: KvSpan, out: AttentionOutput): void {
   const group = check(shape);
   const tiles = shape.tiles?.prefill ?? prefillTiles(shape.headDim);
-  const pipeline = flashPipeline(gpu, 'attention_prefill', shape, tiles);
+  const pipeline = flashPipeline(gpu, 'attention_prefill', shape, tiles, spanType([kv]));
   const params = gpu.uniform([
     ['u32', query.rows],
     ['u32', shape.heads],
@@ -163,7 +175,7 @@ export function attentionBlockAnchor(
 ): void {
   const group = check(shape);
   const tiles = shape.tiles?.prefill ?? prefillTiles(shape.headDim);
-  const pipeline = flashPipeline(gpu, 'attention_block_anchor', shape, tiles);
+  const pipeline = flashPipeline(gpu, 'attention_block_anchor', shape, tiles, spanType([anchor, blocks]));
   const params = gpu.uniform([
     ['u32', query.rows],
     ['u32', shape.heads],
@@ -278,7 +290,8 @@ export function attentionDecode(
     throw new Error(`Decode tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
   const masking = { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
-  const pipeline = gpu.pipeline('attention_decode', { constants: { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking } });
+  const constants = { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking };
+  const pipeline = gpu.pipeline('attention_decode', { constants, includes: kvIncludes(spanType(spans)) });
   const queryTiles = Math.ceil((query.rows * group) / tiles.rows);
   let base = 0;
   spans.forEach((span, i) => {

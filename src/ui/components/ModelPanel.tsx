@@ -271,7 +271,7 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
           </fieldset>
           {selected && <SelectedModelFacts source={selected} cached={cached} />}
           <p className="hint">
-            Sizes are approximate (parameters × 2 bytes, bf16 download); context windows from each config.json.
+            Sizes are approximate (bf16 downloads: parameters × 2 bytes; 4-bit builds: their files); context windows from each config.json.
           </p>
           <CachedModels cached={cached} />
           <div className="row load-bar">
@@ -287,7 +287,8 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
 
 /**
  * Before anything downloads: how big the selected model is, how much GPU memory its weights take
- * (the engine keeps them as f32: twice the bf16 download) and whether this browser already holds it.
+ * (a bf16 checkpoint is kept as f32: twice the download; a 4-bit build's layers stay 4-bit) and
+ * whether this browser already holds it.
  */
 function SelectedModelFacts({ source, cached }: { source: ModelSource; cached: CachedModelList }) {
   const base = source.location.kind === 'url' ? source.location.base : undefined;
@@ -306,8 +307,11 @@ function SelectedModelFacts({ source, cached }: { source: ModelSource; cached: C
     <p className="model-facts hint" data-testid="selected-model-facts">
       {source.downloadBytes !== undefined && (
         <>
-          Download ≈{formatBytes(source.downloadBytes)} · GPU memory ≈{formatBytes(source.downloadBytes * 2)} for the weights (f32), plus the
-          document&rsquo;s KV cache.{' '}
+          Download ≈{formatBytes(source.downloadBytes)} ·{' '}
+          {source.weights === 'q4'
+            ? 'GPU memory: its layers stay 4-bit'
+            : `GPU memory ≈${formatBytes(source.downloadBytes * 2)} for the weights (f32)`}
+          , plus the document&rsquo;s KV cache (f16: 2 bytes a key or value element).{' '}
         </>
       )}
       {state}
