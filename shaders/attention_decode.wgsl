@@ -2,6 +2,9 @@
 // of `split` keys, one workgroup per (split, query tile, kv head), so a single decode row still spreads
 // over many workgroups. Each writes its partial (normalised O and LSE, causal by position) to slot
 // partial_base + split of the scratch partials [count, rows, heads, ·]; lse_merge combines them.
+// Citations align the splits to a grid of positions: split x covers the span's keys
+// [x·split − split_shift, (x+1)·split − split_shift) clipped to the span, so with split_shift =
+// (kv_first − grid origin) mod split every split is one grid cell (attention_citations.wgsl).
 
 struct Params {
   rows: u32,
@@ -15,6 +18,7 @@ struct Params {
   scale: f32,
   split: u32,         // keys per split, a multiple of KEYS
   partial_base: u32,  // partial slot of this span's first split
+  split_shift: u32,   // < split: keys of the first split's grid cell that lie before the span (0: none)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -41,9 +45,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local
   let i_begin = wg.y * ROWS;
   let i_end = min(i_begin + ROWS, p.rows * p.group);
   flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.z, p.q_first, p.scale);
-  let s0 = wg.x * p.split;
+  let cell = wg.x * p.split;
+  let s0 = max(cell, p.split_shift) - p.split_shift;
   split_first = s0;
   let last = flash_last_position(i_end, p.group, p.q_first);
-  flash_keys(flash_visible_keys(min(p.split, p.kv_length - s0), p.kv_first + s0, last));
+  let s_end = min(cell + p.split - p.split_shift, p.kv_length);
+  flash_keys(flash_visible_keys(s_end - s0, p.kv_first + s0, last));
   flash_finish((p.partial_base + wg.x) * p.rows * p.heads, i_end - i_begin);
 }

@@ -201,17 +201,41 @@ interface DecodePlan {
   split: number;
   /** Splits of each span. */
   splits: number[];
+  /** Per span, keys of its first split's grid cell that lie before the span (all 0 without a grid). */
+  shifts: number[];
   /** Byte size of the scratch region holding the partial outputs; the partial LSEs follow. */
   oBytes: number;
   lseBytes: number;
 }
 
-function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[]): DecodePlan {
+/**
+ * Citations' grid of positions: decode splits become the cells [origin + (c − c0)·keys, + keys) for
+ * c ≥ 0, c0 = ceil(origin / keys), so cell 0 holds whatever precedes `origin` (a chat template's
+ * prefix) and cell c0 + j the j-th `keys` tokens from `origin` on. `keys` is a multiple of the key tile.
+ */
+export interface CitationGrid {
+  keys: number;
+  origin: number;
+}
+
+/** The grid cell of position `position` (≥ 0). */
+export function gridCell(grid: CitationGrid, position: number): number {
+  return Math.floor((position - grid.origin) / grid.keys) + Math.ceil(grid.origin / grid.keys);
+}
+
+/** Where a decode's splits went: partial LSEs [slots, rows, heads], and per span its slots' first cell. */
+export interface DecodeSplits {
+  lse: { buffer: GPUBuffer; offset: number; size: number };
+  spans: { slots: number; slotBase: number; cellBase: number }[];
+}
+
+function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): DecodePlan {
   const group = check(shape);
   const tiles = shape.tiles?.decode ?? decodeTiles(shape.headDim, rows * group);
-  const split = shape.tiles?.splitKeys ?? decodeSplit(shape, tiles, rows, spans);
+  const split = grid?.keys ?? shape.tiles?.splitKeys ?? decodeSplit(shape, tiles, rows, spans);
   if (split % tiles.keys !== 0) throw new Error(`splitKeys ${split} must be a multiple of the tile's ${tiles.keys} keys`);
-  const splits = spans.map((s) => Math.ceil(s.length / split));
+  const shifts = spans.map((s) => (grid ? (((s.firstPosition - grid.origin) % split) + split) % split : 0));
+  const splits = spans.map((s, i) => (s.length === 0 ? 0 : Math.ceil((s.length + shifts[i]) / split)));
   const count = splits.reduce((a, b) => a + b, 0);
   const rowBytes = rows * shape.heads * 4;
   return {
@@ -219,6 +243,7 @@ function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[
     tiles,
     split,
     splits,
+    shifts,
     oBytes: Math.max(bindingAlignment, Math.ceil((count * rowBytes * shape.headDim) / bindingAlignment) * bindingAlignment),
     lseBytes: Math.max(4, count * rowBytes),
   };
@@ -232,15 +257,18 @@ function decodeSplit(shape: AttentionShape, tiles: FlashTiles, rows: number, spa
   return Math.min(maxDecodeSplit, Math.max(tiles.keys, Math.ceil(perWorkgroup / tiles.keys) * tiles.keys));
 }
 
-/** Scratch bytes attentionDecode needs for these rows and spans (allocate once, for the longest cache). */
-export function decodeScratchBytes(shape: AttentionShape, rows: number, spans: readonly KvSpan[]): number {
-  const plan = decodePlan(shape, rows, spans);
+/** Scratch bytes attentionDecode needs for these rows and spans, with or without a citation grid
+ *  (allocate once, for the longest cache). */
+export function decodeScratchBytes(shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): number {
+  const plan = decodePlan(shape, rows, spans, grid);
   return plan.oBytes + plan.lseBytes;
 }
 
 /** Attention for few query rows (decode: 1 row) over many spans (a long cache in several chunks): each span is split across
- *  workgroups (split-KV / flash-decoding), partials go to `scratch`, then lseMerge. Returns nothing; writes out.
- *  Provide `decodeScratchBytes(shape, rows, spans)` so the caller can allocate scratch once. */
+ *  workgroups (split-KV / flash-decoding), partials go to `scratch`, then lseMerge. Writes out.
+ *  Provide `decodeScratchBytes(shape, rows, spans, grid)` so the caller can allocate scratch once.
+ *  With a citation grid the splits are its cells (same result, other rounding of the partial sums);
+ *  returns where the splits' LSEs are, for attentionCitations (valid until scratch is reused). */
 export function attentionDecode(
   gpu: Gpu,
   encoder: GPUCommandEncoder,
@@ -249,8 +277,9 @@ export function attentionDecode(
   spans: readonly KvSpan[],
   scratch: GPUBuffer,
   out: AttentionOutput,
-): void {
-  const plan = decodePlan(shape, query.rows, spans);
+  grid?: CitationGrid,
+): DecodeSplits {
+  const plan = decodePlan(shape, query.rows, spans, grid);
   const { group, tiles } = plan;
   if (scratch.size < plan.oBytes + plan.lseBytes) {
     throw new Error(`Decode scratch of ${scratch.size} bytes is smaller than the ${plan.oBytes + plan.lseBytes} needed`);
@@ -262,9 +291,11 @@ export function attentionDecode(
   const pipeline = flashPipeline(gpu, 'attention_decode', shape, tiles);
   const queryTiles = Math.ceil((query.rows * group) / tiles.rows);
   let base = 0;
+  const cells: DecodeSplits['spans'] = [];
   spans.forEach((span, i) => {
-    // Span i is the same at every layer of a token: one uniform buffer for all of them.
-    const params = gpu.slotUniform(encoder, `attention_decode span ${i}`, [
+    // Span i is the same at every layer of a token: one uniform buffer for all of them (one more
+    // for the cited layers, whose splits differ).
+    const params = gpu.slotUniform(encoder, `attention_decode span ${i}${grid ? ' cited' : ''}`, [
       ['u32', query.rows],
       ['u32', shape.heads],
       ['u32', shape.kvHeads],
@@ -276,10 +307,54 @@ export function attentionDecode(
       ['f32', shape.scale],
       ['u32', plan.split],
       ['u32', base],
+      ['u32', plan.shifts[i]],
     ]);
     const resources = [params, query.q, span.keys, span.values, partials.o, partials.lse];
     gpu.dispatch(encoder, pipeline, resources, [plan.splits[i], queryTiles, shape.kvHeads]);
+    if (grid) cells.push({ slots: plan.splits[i], slotBase: base, cellBase: gridCell(grid, span.firstPosition - plan.shifts[i]) });
     base += plan.splits[i];
   });
   lseMerge(gpu, encoder, shape, partials, base, query.rows, out);
+  return { lse: partials.lse, spans: cells };
+}
+
+/** Where attentionCitations adds its shares: rows of `cells` f32, the query rows going to firstRow…. */
+export interface CitationTable {
+  shares: GPUBuffer;
+  firstRow: number;
+  rows: number;
+  cells: number;
+  /** Factor on each head's share: 1 / (heads · layers cited) averages them. */
+  weight: number;
+}
+
+/**
+ * Adds each split's share of attention, exp(s_split − s) summed over heads times table.weight, to its
+ * grid cell in `table` (see attention_citations.wgsl); `lse` is the merged LSE [rows, heads] over all
+ * of the query's keys (every host's). Changes nothing the attention wrote.
+ */
+export function attentionCitations(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  shape: AttentionShape,
+  splits: DecodeSplits,
+  lse: GPUBuffer,
+  rows: number,
+  table: CitationTable,
+): void {
+  const pipeline = gpu.pipeline('attention_citations');
+  for (const span of splits.spans) {
+    const params = gpu.uniform([
+      ['u32', span.slots],
+      ['u32', span.slotBase],
+      ['u32', span.cellBase],
+      ['u32', rows],
+      ['u32', shape.heads],
+      ['u32', table.firstRow],
+      ['u32', table.rows],
+      ['u32', table.cells],
+      ['f32', table.weight],
+    ]);
+    gpu.dispatch(encoder, pipeline, [params, splits.lse, lse, table.shares], [Math.ceil(span.slots / 64), rows]);
+  }
 }

@@ -1,0 +1,46 @@
+// Citations from split-KV decoding: after lse_merge, the share of one (row, head)'s attention that a
+// split received is exp(s_split − s), s_split its partial log-sum-exp and s the merged one (the merge's
+// own weights, so the shares of all splits sum to 1). When the splits are cells of a fixed grid of
+// positions (attention_decode.wgsl's split_shift), that share is the attention mass of a span of the
+// document. Adds weight · Σ_heads share to the accumulator cell (token row, grid cell): the caller
+// picks weight = 1 / (heads · layers cited), so each token row's cells sum to 1 over all layers.
+//
+// One invocation per (slot, row): each writes its own accumulator cell, so no atomics are needed.
+
+struct Params {
+  slots: u32,       // splits of this span
+  slot_base: u32,   // partial slot of the span's first split
+  cell_base: u32,   // grid cell of that split
+  rows: u32,        // query rows
+  heads: u32,
+  first_row: u32,   // accumulator row of query row 0
+  table_rows: u32,  // accumulator rows (rows past it are dropped)
+  cells: u32,       // accumulator cells per row (cells past it are dropped)
+  weight: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> lse_parts: array<f32>; // [count, rows, heads]
+@group(0) @binding(2) var<storage, read> lse: array<f32>;       // [rows, heads], merged
+@group(0) @binding(3) var<storage, read_write> shares: array<f32>; // [table_rows, cells]
+
+const EMPTY_LSE = -3.4e38;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3u) {
+  let slot = id.x;
+  let row = id.y;
+  if (slot >= p.slots || row >= p.rows) { return; }
+  let table_row = p.first_row + row;
+  let cell = p.cell_base + slot;
+  if (table_row >= p.table_rows || cell >= p.cells) { return; }
+  var sum = 0.0;
+  for (var h = 0u; h < p.heads; h++) {
+    let merged = lse[row * p.heads + h];
+    let part = lse_parts[((p.slot_base + slot) * p.rows + row) * p.heads + h];
+    // A split (or a whole row) that saw no key received nothing.
+    if (part > EMPTY_LSE && merged > EMPTY_LSE) { sum += exp(part - merged); }
+  }
+  let at = table_row * p.cells + cell;
+  shares[at] = shares[at] + p.weight * sum;
+}
