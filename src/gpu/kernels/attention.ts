@@ -343,8 +343,9 @@ export function attentionCitations(
   table: CitationTable,
 ): void {
   const pipeline = gpu.pipeline('attention_citations');
-  for (const span of splits.spans) {
-    const params = gpu.uniform([
+  splits.spans.forEach((span, i) => {
+    // The table row moves on at each token and stays at each layer: one uniform buffer per span.
+    const params = gpu.slotUniform(encoder, `attention_citations span ${i}`, [
       ['u32', span.slots],
       ['u32', span.slotBase],
       ['u32', span.cellBase],
@@ -356,5 +357,5 @@ export function attentionCitations(
       ['f32', table.weight],
     ]);
     gpu.dispatch(encoder, pipeline, [params, splits.lse, lse, table.shares], [Math.ceil(span.slots / 64), rows]);
-  }
+  });
 }
