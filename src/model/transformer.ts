@@ -560,7 +560,7 @@ export class Transformer {
       // Sized for the whole cache, not the windowed spans, and for the grid's splits whether this layer
       // is cited or not: every layer of a decoded token shares this scratch in one submission, so it
       // must not be replaced by a larger one between layers.
-      const citing = this.citations?.grid;
+      const citing = grid ?? this.citations?.grid;
       const bytes = Math.max(decodeScratchBytes(shape, query.rows, cached), citing ? decodeScratchBytes(shape, query.rows, cached, citing) : 0);
       const scratch = this.decodeScratchFor(bytes);
       return attentionDecode(this.gpu, encoder, shape, query, spans, scratch, out, grid);

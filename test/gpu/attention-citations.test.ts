@@ -44,6 +44,20 @@ const cases: CitationCase[] = [
   },
   { name: 'an empty chunk first, then one', shape: attentionShape(4, 2, 32), rows: 1, spans: [[0, 0], [0, 70]], grid: { keys: 32, origin: 0 } },
   {
+    name: 'splits smaller than a cell (4 to a cell), chunks and origin off the split grid',
+    shape: attentionShape(8, 2, 32, { splitKeys: 16 }),
+    rows: 1,
+    spans: [[0, 90], [90, 300]],
+    grid: { keys: 64, origin: 21 },
+  },
+  {
+    name: 'a natural split of 48 keys: 32-key splits, 2 to a cell',
+    shape: attentionShape(4, 1, 32, { splitKeys: 48 }),
+    rows: 2,
+    spans: [[0, 200]],
+    grid: { keys: 64, origin: 7 },
+  },
+  {
     name: 'other tiles; rows past the table dropped',
     shape: attentionShape(8, 2, 64, otherTiles),
     rows: 3,

@@ -223,16 +223,32 @@ export function gridCell(grid: CitationGrid, position: number): number {
   return Math.floor((position - grid.origin) / grid.keys) + Math.ceil(grid.origin / grid.keys);
 }
 
-/** Where a decode's splits went: partial LSEs [slots, rows, heads], and per span its slots' first cell. */
+/**
+ * Where a decode's splits went: partial LSEs [slots, rows, heads], and per KV span its slots on the
+ * grid: slot j is split subOffset + j of cell firstCell's perCell splits, counted on from there.
+ */
 export interface DecodeSplits {
   lse: { buffer: GPUBuffer; offset: number; size: number };
-  spans: { slots: number; slotBase: number; cellBase: number }[];
+  spans: { slots: number; slotBase: number; firstCell: number; subOffset: number; perCell: number }[];
+}
+
+/**
+ * Keys per split on a citation grid: the cell when the natural split is as large; else the largest
+ * multiple of the key tile that divides the cell and is at most the natural split, so a short cache
+ * still spreads over as many workgroups as without citations.
+ */
+function gridSplit(grid: CitationGrid, natural: number, tileKeys: number): number {
+  if (grid.keys % tileKeys !== 0) throw new Error(`Citation spans of ${grid.keys} keys must be a multiple of the tile's ${tileKeys} keys`);
+  if (natural >= grid.keys) return grid.keys;
+  for (let split = Math.floor(natural / tileKeys) * tileKeys; split > tileKeys; split -= tileKeys) if (grid.keys % split === 0) return split;
+  return tileKeys;
 }
 
 function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): DecodePlan {
   const group = check(shape);
   const tiles = shape.tiles?.decode ?? decodeTiles(shape.headDim, rows * group);
-  const split = grid?.keys ?? shape.tiles?.splitKeys ?? decodeSplit(shape, tiles, rows, spans);
+  const natural = shape.tiles?.splitKeys ?? decodeSplit(shape, tiles, rows, spans);
+  const split = grid ? gridSplit(grid, natural, tiles.keys) : natural;
   if (split % tiles.keys !== 0) throw new Error(`splitKeys ${split} must be a multiple of the tile's ${tiles.keys} keys`);
   const shifts = spans.map((s) => (grid ? (((s.firstPosition - grid.origin) % split) + split) % split : 0));
   const splits = spans.map((s, i) => (s.length === 0 ? 0 : Math.ceil((s.length + shifts[i]) / split)));
@@ -267,7 +283,7 @@ export function decodeScratchBytes(shape: AttentionShape, rows: number, spans: r
 /** Attention for few query rows (decode: 1 row) over many spans (a long cache in several chunks): each span is split across
  *  workgroups (split-KV / flash-decoding), partials go to `scratch`, then lseMerge. Writes out.
  *  Provide `decodeScratchBytes(shape, rows, spans, grid)` so the caller can allocate scratch once.
- *  With a citation grid the splits are its cells (same result, other rounding of the partial sums);
+ *  With a citation grid the splits tile its cells (same result, other rounding of the partial sums);
  *  returns where the splits' LSEs are, for attentionCitations (valid until scratch is reused). */
 export function attentionDecode(
   gpu: Gpu,
@@ -311,7 +327,12 @@ export function attentionDecode(
     ]);
     const resources = [params, query.q, span.keys, span.values, partials.o, partials.lse];
     gpu.dispatch(encoder, pipeline, resources, [plan.splits[i], queryTiles, shape.kvHeads]);
-    if (grid) cells.push({ slots: plan.splits[i], slotBase: base, cellBase: gridCell(grid, span.firstPosition - plan.shifts[i]) });
+    if (grid) {
+      const first = span.firstPosition - plan.shifts[i]; // where slot 0's keys would start: a split boundary
+      const perCell = grid.keys / plan.split;
+      const subOffset = ((((first - grid.origin) / plan.split) % perCell) + perCell) % perCell;
+      cells.push({ slots: plan.splits[i], slotBase: base, firstCell: gridCell(grid, first), subOffset, perCell });
+    }
     base += plan.splits[i];
   });
   lseMerge(gpu, encoder, shape, partials, base, query.rows, out);
@@ -348,7 +369,9 @@ export function attentionCitations(
     const params = gpu.slotUniform(encoder, `attention_citations span ${i}`, [
       ['u32', span.slots],
       ['u32', span.slotBase],
-      ['u32', span.cellBase],
+      ['u32', span.firstCell],
+      ['u32', span.subOffset],
+      ['u32', span.perCell],
       ['u32', rows],
       ['u32', shape.heads],
       ['u32', table.firstRow],
@@ -356,6 +379,7 @@ export function attentionCitations(
       ['u32', table.cells],
       ['f32', table.weight],
     ]);
-    gpu.dispatch(encoder, pipeline, [params, splits.lse, lse, table.shares], [Math.ceil(span.slots / 64), rows]);
+    const cells = Math.ceil((span.subOffset + span.slots) / span.perCell);
+    gpu.dispatch(encoder, pipeline, [params, splits.lse, lse, table.shares], [Math.ceil(cells / 64), rows]);
   });
 }
