@@ -59,4 +59,23 @@ t.test('an answer cites passages: chips highlight them, the heat strip covers th
   assert.equal(await chip.getAttribute('aria-pressed'), 'false');
 });
 
+t.test('the embeddable component lists sources and shows the cited passage too', async ({ page, url }) => {
+  await page.goto(url('e2e/embed.html'));
+  await expectVisible(page.locator('[data-testid="star-reader"][data-phase="ready"]'), 180_000);
+  const text = await page.evaluate(() => new URLSearchParams(location.search).get('document'));
+  assert.equal(text, null, 'the page\'s own document');
+  await page.getByLabel('Question', { exact: true }).fill('What does Star Attention do?');
+  await page.getByTestId('ask').click();
+  const answer = page.locator('[data-testid="message-answer"][data-status="done"]').first();
+  await expectVisible(answer, 240_000);
+  const chip = answer.getByTestId('source-chip').first();
+  const start = Number(await chip.getAttribute('data-start'));
+  const end = Number(await chip.getAttribute('data-end'));
+  await chip.click();
+  const passage = await page.getByTestId('cited-passage').innerText();
+  const whole = await page.getByTestId('cited-text').innerText();
+  assert.equal(passage, whole.slice(start, end));
+  assert.ok(whole.startsWith('Star Reader reads long documents'), 'the document view shows the component\'s document');
+});
+
 await t.run();
