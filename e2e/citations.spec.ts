@@ -49,6 +49,8 @@ t.test('an answer cites passages: chips highlight them, the heat strip covers th
   const marked = (await passage.boundingBox())!;
   assert.ok(marked.y < box.y + box.height && marked.y + marked.height > box.y, 'the passage is scrolled into view');
   await screenshot('citations-1280x800');
+  await answer.scrollIntoViewIfNeeded();
+  await screenshot('citations-chips-1280x800');
 
   // The heat strip is one tab stop; End goes to the last span, Enter shows it: the document's end.
   await cells.first().focus();
