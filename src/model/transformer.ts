@@ -545,7 +545,7 @@ export class Transformer {
 
   /**
    * Causal attention of `query` over `spans` of this host's cache. With a citation grid (decoded rows
-   * only), the decode splits are its cells: returns where their LSEs are, for recordShares.
+   * only), the decode splits tile its cells: returns where their LSEs are, for recordShares.
    */
   private attendCausal(
     encoder: GPUCommandEncoder,

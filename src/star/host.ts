@@ -376,8 +376,11 @@ export class Host {
   async endAnswer(): Promise<void> {
     const answer = this.answer;
     this.answer = undefined;
-    this.transformer.stopCitations();
-    if (answer && !this.lost) await answer.end();
+    try {
+      if (answer && !this.lost) await answer.end();
+    } finally {
+      this.transformer.stopCitations();
+    }
   }
 
   /** KV rows held; truncate() rolls back to an earlier length (an aborted question). */
