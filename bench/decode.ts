@@ -29,13 +29,15 @@ const { values: args } = parseArgs({
     // Tokens of one full causal forward from position 0, timed after a warm-up run (0: none).
     prefill: { type: 'string', default: '0' },
     out: { type: 'string', default: 'bench/results/decode-latest' },
+    /** Also times the GPU-sampler way with citations recorded (Transformer.startCitations), in the same run. */
+    citations: { type: 'boolean', default: false },
   },
 });
 if (!args.model) throw new Error('--model DIR (a model directory in Hub layout) is required');
 
 interface DecodeRow {
   context: number;
-  way: 'gpu sampler, queued ahead' | 'logits read back';
+  way: 'gpu sampler, queued ahead' | 'gpu sampler, citations' | 'logits read back';
   tokens: number;
   tokensPerSecond: number;
   msPerToken: number;
@@ -60,7 +62,8 @@ const rows: DecodeRow[] = [];
 for (const context of args.contexts.split(',').map(Number)) {
   const cache = new KvCache(gpu, kvShape, context + tokens + 8);
   await fillWithRandomKv(gpu, cache, context);
-  for (const way of ['gpu sampler, queued ahead', 'logits read back'] as const) {
+  const ways: DecodeRow['way'][] = ['gpu sampler, queued ahead', ...(args.citations ? (['gpu sampler, citations'] as const) : []), 'logits read back'];
+  for (const way of ways) {
     await timeDecode(cache, context, 4, way); // warm-up: compiles pipelines, makes bind groups
     cache.truncate(context);
     const row = await timeDecode(cache, context, tokens, way);
@@ -108,10 +111,14 @@ async function timeDecode(cache: KvCache, context: number, count: number, way: D
       id = argmax(await gpu.readF32(logits!));
     }
   } else {
+    // Citations: recorded for every decoded token, read back once at the end, as the reader does.
+    if (way === 'gpu sampler, citations') transformer.startCitations({ origin: 0, firstPosition: context, rows: count + 1 });
     const answer = new AnswerDecoder(gpu, transformer, cache, { sampling: { temperature: 0 }, vocab: config.vocab, seen: [] });
     let id = 1;
     for (let i = 0; i < count; i++) id = await answer.step([id], context + i);
+    if (transformer.citing) await transformer.readCitations(count);
     await answer.end();
+    transformer.stopCitations();
   }
   const ms = performance.now() - started;
   const perToken = Object.fromEntries(Object.entries(gpu.counters).map(([k, v]) => [k, (v - before[k as keyof typeof before]) / count]));

@@ -5,6 +5,9 @@
 // The queries' first position is read from `positions` rather than the parameters, so that the
 // parameters stay the same from one decoded token to the next (their commands are replayed): the
 // span may then reach past the keys written so far, which sit at later positions and are never visited.
+// Citations align the splits to a grid of positions: split x covers the span's keys
+// [x·split − split_shift, (x+1)·split − split_shift) clipped to the span, so with split_shift =
+// (kv_first − grid origin) mod split every split is one grid cell (attention_citations.wgsl).
 //
 // Unlike the prefill tiles (flash_tile.wgsl), which stage keys through workgroup memory for many query
 // rows, decoding has a handful of rows (one token's GQA group) and many keys, so the work is laid out
@@ -29,6 +32,7 @@ struct Params {
   scale: f32,
   split: u32,         // keys per split
   partial_base: u32,  // partial slot of this span's first split
+  split_shift: u32,   // < split: keys of the first split's grid cell that lie before the span (0: none)
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -90,13 +94,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) threa
   }
 
   // Keys of this split that some row of the tile can see: none past the last row's position.
-  let s0 = wg.x * p.split;
+  let cell = wg.x * p.split;
+  let s0 = max(cell, p.split_shift) - p.split_shift;
+  let s_end = min(cell + p.split - p.split_shift, p.kv_length);
   let first_position = p.kv_first + s0;
   let last_query = q_first + (i_begin + tile_rows - 1u) / p.group;
   if (thread == 0u) {
     var visible_keys = 0u;
-    if (s0 < p.kv_length && last_query >= first_position) {
-      visible_keys = min(min(p.split, p.kv_length - s0), last_query - first_position + 1u);
+    if (s0 < s_end && last_query >= first_position) {
+      visible_keys = min(s_end - s0, last_query - first_position + 1u);
     }
     key_count = visible_keys;
   }

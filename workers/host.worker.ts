@@ -7,7 +7,8 @@ import { opfsDocumentStore } from '../src/star/document-store.opfs.ts';
 import type { OpfsLocation, ShardReader, ShardRecord, ShardWriter } from '../src/star/document-store.ts';
 import { fromHostErrorData, toHostErrorData } from '../src/star/host-error.ts';
 import type { HostOpenRequest } from '../src/star/engine.ts';
-import type { RemoteAttention } from '../src/model/transformer.ts';
+import type { CitationRequest, RemoteAttention } from '../src/model/transformer.ts';
+import type { CitationGrid } from '../src/gpu/kernels/attention.ts';
 import type { AnswerOptions } from '../src/model/answer-decoder.ts';
 import { parentEndpoint } from '#host-endpoint';
 
@@ -36,11 +37,12 @@ const api = {
   abortEncode() {
     encoding?.abort(new DOMException('Encoding cancelled', 'AbortError'));
   },
-  partialAttention: (layer: number, q: Float32Array, rows: number, firstPosition: number) =>
-    opened().partialAttention(layer, q, rows, firstPosition),
+  partialAttention: (layer: number, q: Float32Array, rows: number, firstPosition: number, grid?: CitationGrid) =>
+    opened().partialAttention(layer, q, rows, firstPosition, grid),
   feed: (ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention) =>
     opened().feed(ids, firstPosition, logits, remote && revivingErrors(remote)),
-  beginAnswer: (options: AnswerOptions) => opened().beginAnswer(options),
+  beginAnswer: (options: AnswerOptions, citations?: CitationRequest) => opened().beginAnswer(options, citations),
+  readCitations: (rows: number) => opened().readCitations(rows),
   step: (ids: readonly number[], firstPosition: number, remote?: RemoteAttention) =>
     opened().step(ids, firstPosition, remote && revivingErrors(remote)),
   endAnswer: () => opened().endAnswer(),

@@ -18,7 +18,12 @@ const commands: Record<string, Command> = {
   generate: { run: generate, synopsis: 'generate --model DIR [--document FILE] (--prompt "…" | --chat)', summary: 'ask a model about a document: one question or a chat', options: generateOptions },
   score: { run: score, synopsis: 'score --model DIR --context-ids CTX.json --query-ids Q.json --out OUT.safetensors', summary: 'score token ids with full or Star Attention', options: scoreOptions },
   bench: { run: bench, synopsis: 'bench [--quick] [--browser]', summary: 'Star Attention vs full attention: encode time, decode speed, kernels', options: benchOptions },
-  eval: { run: evaluate, synopsis: 'eval ruler --model DIR', summary: 'RULER-style long-context accuracy, full vs Star Attention, on the same generated samples', options: evalOptions },
+  eval: {
+    run: evaluate,
+    synopsis: 'eval ruler --model DIR | eval citations --model DIR [--length N] [--task niah_single_2] [--samples N] [--span-tokens 256]',
+    summary: 'RULER-style long-context accuracy, full vs Star Attention, on the same generated samples; or where citations point on needle samples (the options below are ruler\'s)',
+    options: evalOptions,
+  },
 };
 
 const exitCodes = 'exit codes: 0 done · 1 the command failed (its message says why) · 2 bad arguments · 130 interrupted (Ctrl+C)';

@@ -19,13 +19,17 @@ import { rope } from '../gpu/kernels/rope.ts';
 import { embed } from '../gpu/kernels/embed.ts';
 import {
   attentionBlockAnchor,
+  attentionCitations,
   attentionDecode,
   attentionPrefill,
   decodeScratchBytes,
+  gridCell,
   lseMerge,
   type AttentionOutput,
   type AttentionShape,
+  type CitationGrid,
   type DecodeQueryRows,
+  type DecodeSplits,
   type KvSpan,
   type QueryRows,
 } from '../gpu/kernels/attention.ts';
@@ -64,10 +68,63 @@ export interface RemotePartials {
   o: Float32Array;
   lse: Float32Array;
   count: number;
+  /** With a citation grid: the hosts' splits' LSEs (see SplitLses), one after another. */
+  splits?: SplitLses;
 }
 
-/** Asks the other hosts for their partial attention over their KV shards (Star Attention phase 2). */
-export type RemoteAttention = (layer: number, q: Float32Array, rows: number, firstPosition: number) => Promise<RemotePartials>;
+/** A decode's per-split LSEs [slots, rows, heads] on the CPU, and per KV span its slots' first grid cell. */
+export interface SplitLses {
+  lse: Float32Array;
+  spans: DecodeSplits['spans'];
+}
+
+/** What a host returns in phase 2: its normalised partial O and LSE, and its splits' LSEs when asked for citations. */
+export interface HostPartial {
+  o: Float32Array;
+  lse: Float32Array;
+  splits?: SplitLses;
+}
+
+/**
+ * Asks the other hosts for their partial attention over their KV shards (Star Attention phase 2);
+ * with `grid`, their splits' LSEs on it too (citations).
+ */
+export type RemoteAttention = (layer: number, q: Float32Array, rows: number, firstPosition: number, grid?: CitationGrid) => Promise<RemotePartials>;
+
+/** What Transformer.startCitations records: the decoded rows' attention shares per span of the document. */
+export interface CitationRequest {
+  /** Position of the document's first token: spans start there (what precedes it is cell 0). */
+  origin: number;
+  /** Position of the first recorded row (table row 0); rows before it are not recorded. */
+  firstPosition: number;
+  /** Rows recorded at most (decoded tokens): the table's height. */
+  rows: number;
+  /** Tokens per span, a multiple of 16 (the decode kernel's key tile). Default 256. */
+  spanTokens?: number;
+}
+
+/** Citations recorded so far: shares [rows, cells], cell c covering the grid's cell c (see CitationGrid). */
+export interface CitationShares {
+  grid: CitationGrid;
+  cells: number;
+  rows: number;
+  shares: Float32Array;
+  /** The layers whose attention was averaged. */
+  layers: number[];
+}
+
+/** Tokens per citation span by default: 16 key tiles, small enough to point at a paragraph. */
+export const defaultSpanTokens = 256;
+
+interface CitationRecording {
+  grid: CitationGrid;
+  firstPosition: number;
+  rows: number;
+  cells: number;
+  table: GPUBuffer;
+  layers: Set<number>;
+  weight: number;
+}
 
 export interface ForwardRequest {
   ids: ArrayLike<number>;
@@ -161,6 +218,10 @@ export class Transformer {
   private readonly recordings = new Map<string, Recording>();
   private readonly objectIds = new WeakMap<object, number>();
   private nextObjectId = 0;
+  /** The answer whose citations are being recorded (startCitations … stopCitations). */
+  private citations: CitationRecording | undefined;
+  /** The other hosts' splits' LSEs, uploaded for attentionCitations. */
+  private remoteSplits: GPUBuffer | undefined;
 
   readonly maxRows: number;
   private readonly replay: boolean;
@@ -298,8 +359,8 @@ export class Transformer {
    * What identifies a decoded token's commands: everything they depend on but the token's id and
    * position (written into buffers before each replay). One row, all attention on this host, no sliding
    * window (its spans move with every token); the cache's layout, its spans (the last one's reach is
-   * new every decodeSpanStep tokens, see KvCache.spansReaching), where the id comes from, the logits wanted and
-   * the RoPE tables' conversation length. Undefined: not replayable, record as usual.
+   * new every decodeSpanStep tokens, see KvCache.spansReaching), where the id comes from, the citation
+   * table it adds to, the logits wanted and the RoPE tables' conversation length. Undefined: not replayable, record as usual.
    */
   private replayKey(request: ForwardRequest, rows: number): string | undefined {
     if (!this.replay || rows !== 1 || request.remote || this.layerShapes.some((shape) => shape.window !== undefined)) return undefined;
@@ -309,7 +370,10 @@ export class Transformer {
     const last = spans[spans.length - 1];
     const span = `${spans.length} ${last.start} ${last.length} ${last.firstPosition}`;
     const tokens = request.tokens ? this.bufferId(request.tokens) : -1;
-    return `${this.bufferId(cache)} ${cache.layoutVersion} ${span} ${tokens} ${request.logits} ${this.conversationLength(request)}`;
+    // Cited tokens add to the answer's citation table (its own buffer); earlier rows do not.
+    const c = this.citations;
+    const citing = c && request.firstPosition >= c.firstPosition ? this.bufferId(c.table) : -1;
+    return `${this.bufferId(cache)} ${cache.layoutVersion} ${span} ${tokens} ${citing} ${request.logits} ${this.conversationLength(request)}`;
   }
 
   private keepRecording(key: string, recording: Recording): void {
@@ -433,8 +497,66 @@ export class Transformer {
     if (plan.kind === 'star-blocks') {
       this.attendStarBlocks(encoder, plan, request.cache, layer, cacheRow, query, a.attention);
     } else {
-      this.attendCausal(encoder, this.layerShapes[layer], query, ownSpans(request.cache, layer, cacheRow + rows, rows), a.attention);
+      const shape = this.layerShapes[layer];
+      const cited = this.citationsAt(layer, query);
+      const splits = this.attendCausal(encoder, shape, query, ownSpans(request.cache, layer, cacheRow + rows, rows), a.attention, cited?.grid);
+      if (cited && splits) this.recordShares(encoder, shape, splits, a.attention.lse, query);
     }
+  }
+
+  /**
+   * Starts recording, for each decoded row at a position ≥ request.firstPosition, the share of its
+   * attention that each span of `spanTokens` positions from `origin` received (GPU-side; read with
+   * readCitations). Averaged over heads and over the global (not sliding-window) layers of the
+   * model's second half: early layers attend mostly nearby and by position, and a sliding-window
+   * layer cannot see past its window, so those would point at the question, not at the document; the
+   * later global layers hold the heads that retrieve from far back. Decode splits of those layers follow the
+   * spans (same attention, other partial sums); the merged output stays exact.
+   */
+  startCitations(request: CitationRequest): void {
+    this.stopCitations();
+    const spanTokens = request.spanTokens ?? defaultSpanTokens;
+    if (!(Number.isInteger(spanTokens) && spanTokens > 0 && spanTokens % 16 === 0)) throw new Error(`spanTokens ${spanTokens} must be a positive multiple of 16`);
+    if (!(Number.isInteger(request.origin) && request.origin >= 0)) throw new Error(`origin ${request.origin} must be a position`);
+    if (!(Number.isInteger(request.rows) && request.rows > 0)) throw new Error(`rows ${request.rows} must be a positive integer`);
+    const grid = { keys: spanTokens, origin: request.origin };
+    const cells = gridCell(grid, request.firstPosition + request.rows) + 1;
+    const layers = citedLayers(this.config.family.layers.map((l) => l.window));
+    const table = this.gpu.buffer(request.rows * cells * 4, 'citation shares');
+    this.citations = { grid, firstPosition: request.firstPosition, rows: request.rows, cells, table, layers: new Set(layers), weight: 1 / (this.shape.heads * layers.length) };
+  }
+
+  /** The shares recorded since startCitations, for the first `rows` rows (what was decoded). */
+  async readCitations(rows: number): Promise<CitationShares> {
+    const c = this.citations;
+    if (!c) throw new Error('No citations are being recorded: call startCitations() first');
+    const n = Math.min(rows, c.rows);
+    const shares = n === 0 ? new Float32Array(0) : new Float32Array(await this.gpu.read(c.table, n * c.cells * 4));
+    return { grid: c.grid, cells: c.cells, rows: n, shares, layers: [...c.layers] };
+  }
+
+  /** Whether startCitations is recording. */
+  get citing(): boolean {
+    return this.citations !== undefined;
+  }
+
+  stopCitations(): void {
+    this.citations?.table.destroy();
+    this.citations = undefined;
+  }
+
+  /** The recording that the decoded `query` rows at `layer` add to, if any. */
+  private citationsAt(layer: number, query: { rows: number; firstPosition: number }): CitationRecording | undefined {
+    const c = this.citations;
+    if (!c || query.rows > decodeRows || query.firstPosition < c.firstPosition || !c.layers.has(layer)) return undefined;
+    return c;
+  }
+
+  /** Adds the splits' shares of the query rows' attention (merged LSE `lse`) to the citation table. */
+  private recordShares(encoder: GPUCommandEncoder, shape: AttentionShape, splits: DecodeSplits, lse: GPUBuffer, query: DecodeQueryRows): void {
+    const c = this.citations!;
+    const table = { shares: c.table, firstPosition: c.firstPosition, rows: c.rows, cells: c.cells, weight: c.weight };
+    attentionCitations(this.gpu, encoder, shape, splits, lse, query, table);
   }
 
   /**
@@ -446,20 +568,36 @@ export class Transformer {
     const shape = this.layerShapes[layer];
     const query = { q: a.q.buffer, rows, firstPosition: request.firstPosition, positions: a.positions };
     const spans = ownSpans(request.cache, layer, cacheRow + rows, rows);
+    const cited = this.citationsAt(layer, query);
     const q = await gpu.readF32({ ...a.q, shape: [rows, shape.heads * shape.headDim] });
-    const remote = await request.remote!(layer, q, rows, request.firstPosition);
+    const remote = await request.remote!(layer, q, rows, request.firstPosition, cited?.grid);
     const count = 1 + remote.count;
     const partials = this.partialsFor('hosts', count, rows);
     const oBytes = rows * shape.heads * shape.headDim * 4;
     const lseBytes = rows * shape.heads * 4;
     gpu.write(partials.o, remote.o, oBytes);
     gpu.write(partials.lse, remote.lse, lseBytes);
+    const remoteSplits = cited && remote.splits ? this.uploadRemoteSplits(remote.splits) : undefined;
     gpu.run((encoder) => {
-      this.attendCausal(encoder, shape, query, spans, a.attention);
+      const splits = this.attendCausal(encoder, shape, query, spans, a.attention, cited?.grid);
       gpu.copy(encoder, a.attention.o, 0, partials.o, 0, oBytes);
       gpu.copy(encoder, a.attention.lse, 0, partials.lse, 0, lseBytes);
       lseMerge(gpu, encoder, shape, partials, count, rows, a.attention);
+      // Every host's splits against the merged LSE: the shares of all hosts' spans sum to 1.
+      if (cited && splits) this.recordShares(encoder, shape, splits, a.attention.lse, query);
+      if (remoteSplits) this.recordShares(encoder, shape, remoteSplits, a.attention.lse, query);
     });
+  }
+
+  /** The other hosts' splits' LSEs on the GPU, in one buffer reused from layer to layer. */
+  private uploadRemoteSplits(splits: SplitLses): DecodeSplits {
+    const bytes = Math.max(4, splits.lse.byteLength);
+    if (!this.remoteSplits || this.remoteSplits.size < bytes) {
+      this.remoteSplits?.destroy();
+      this.remoteSplits = this.gpu.buffer(bytes, 'remote split LSEs');
+    }
+    if (splits.lse.length > 0) this.gpu.write(this.remoteSplits, splits.lse);
+    return { lse: { buffer: this.remoteSplits, offset: 0, size: bytes }, spans: splits.spans };
   }
 
   /**
@@ -500,23 +638,30 @@ export class Transformer {
     this.attendSpans(encoder, shape, query, [...anchorSpans, ...blockSpans], out);
   }
 
-  /** Causal attention of `query` over `spans` of this host's cache. */
+  /**
+   * Causal attention of `query` over `spans` of this host's cache. With a citation grid (decoded rows
+   * only), the decode splits tile its cells: returns where their LSEs are, for recordShares.
+   */
   private attendCausal(
     encoder: GPUCommandEncoder,
     shape: AttentionShape,
     query: QueryRows & DecodeQueryRows,
     cached: KvSpan[],
     out: AttentionOutput,
-  ): void {
+    grid?: CitationGrid,
+  ): DecodeSplits | undefined {
     const spans = cached.map((span) => withinWindow(span, shape.window, query.firstPosition));
     if (query.rows <= decodeRows) {
-      // Sized for the whole cache, not the windowed spans: every layer of a decoded token shares this
-      // scratch in one submission, so it must not be replaced by a larger one between layers.
-      const scratch = this.decodeScratchFor(decodeScratchBytes(shape, query.rows, cached));
-      attentionDecode(this.gpu, encoder, shape, query, spans, scratch, out);
-    } else {
-      this.attendSpans(encoder, shape, query, spans, out);
+      // Sized for the whole cache, not the windowed spans, and for the grid's splits whether this layer
+      // is cited or not: every layer of a decoded token shares this scratch in one submission, so it
+      // must not be replaced by a larger one between layers.
+      const citing = grid ?? this.citations?.grid;
+      const bytes = Math.max(decodeScratchBytes(shape, query.rows, cached), citing ? decodeScratchBytes(shape, query.rows, cached, citing) : 0);
+      const scratch = this.decodeScratchFor(bytes);
+      return attentionDecode(this.gpu, encoder, shape, query, spans, scratch, out, grid);
     }
+    this.attendSpans(encoder, shape, query, spans, out);
+    return undefined;
   }
 
   /** Flash attention over each span (causal by position), merged by log-sum-exp when more than one. */
@@ -547,18 +692,27 @@ export class Transformer {
 
   /**
    * Partial attention of `q` (rows × heads·headDim, f32, positions firstPosition…) over every span of
-   * `cache` at `layer`: what a host returns to the query host in phase 2.
+   * `cache` at `layer`: what a host returns to the query host in phase 2. With a citation grid (decoded
+   * rows), also its splits' LSEs on the grid, for the query host to turn into shares once it has merged.
    */
-  async partialAttention(cache: KvCache, layer: number, q: Float32Array, rows: number, firstPosition: number): Promise<{ o: Float32Array; lse: Float32Array }> {
+  async partialAttention(cache: KvCache, layer: number, q: Float32Array, rows: number, firstPosition: number, grid?: CitationGrid): Promise<HostPartial> {
     const a = this.activationsFor(rows);
     this.gpu.write(a.q.buffer, q);
     this.gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => firstPosition + i));
     const spans = cache.spans(layer);
+    const shape = this.layerShapes[layer];
+    const citing = grid && rows <= decodeRows ? grid : undefined;
     const query = { q: a.q.buffer, rows, firstPosition, positions: a.positions };
-    this.gpu.run((encoder) => this.attendCausal(encoder, this.layerShapes[layer], query, spans, a.attention));
+    let splits: DecodeSplits | undefined;
+    this.gpu.run((encoder) => {
+      splits = this.attendCausal(encoder, shape, query, spans, a.attention, citing);
+    });
     const o = await this.gpu.readF32({ buffer: a.attention.o, dtype: 'f32', shape: [rows, this.shape.heads * this.shape.headDim] });
     const lse = await this.gpu.readF32({ buffer: a.attention.lse, dtype: 'f32', shape: [rows, this.shape.heads] });
-    return { o, lse };
+    if (!citing || !splits) return { o, lse };
+    const slots = splits.spans.reduce((n, span) => n + span.slots, 0);
+    const splitLse = slots === 0 ? new Float32Array(0) : new Float32Array(await this.gpu.read(splits.lse.buffer, slots * rows * this.shape.heads * 4, splits.lse.offset));
+    return { o, lse, splits: { lse: splitLse, spans: splits.spans } };
   }
 
   private activationsFor(rows: number): Activations {
@@ -632,6 +786,8 @@ export class Transformer {
       buffers.lse.destroy();
     }
     this.decodeScratch?.destroy();
+    this.stopCitations();
+    this.remoteSplits?.destroy();
     this.logitsBuffer?.buffer.destroy();
     for (const table of this.ropeTables.values()) table.invFreq.buffer.destroy();
   }
@@ -656,4 +812,18 @@ function withinWindow(span: KvSpan, window: number | undefined, firstPosition: n
   if (window === undefined) return span;
   const skip = Math.min(span.length, Math.max(0, firstPosition - window + 1 - span.firstPosition));
   return { ...span, start: span.start + skip, length: span.length - skip, firstPosition: span.firstPosition + skip };
+}
+
+/**
+ * The layers whose attention citations average (by each layer's sliding window, undefined for a
+ * global layer): the global layers of the second half; with none there, every global layer; with no
+ * global layer at all, the second half.
+ */
+export function citedLayers(windows: readonly (number | undefined)[]): number[] {
+  const half = Math.floor(windows.length / 2);
+  const all = windows.map((_, i) => i);
+  const global = all.filter((i) => windows[i] === undefined);
+  const late = global.filter((i) => i >= half);
+  if (late.length > 0) return late;
+  return global.length > 0 ? global : all.filter((i) => i >= half);
 }

@@ -6,7 +6,8 @@ import { planMemory } from '../model/memory-plan.ts';
 import { defaultKvType } from '../model/kv-cache.ts';
 import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo, HostOpenOptions, ShardTarget } from './host.ts';
 import { makeManifest, SavedDocumentError, type DocumentStore, type ManifestContent, type SavedManifest, type SavedSettings, type ShardRecord } from './document-store.ts';
-import type { RemoteAttention, RemotePartials } from '../model/transformer.ts';
+import type { CitationRequest, CitationShares, HostPartial, RemoteAttention, RemotePartials, SplitLses } from '../model/transformer.ts';
+import type { CitationGrid } from '../gpu/kernels/attention.ts';
 import type { AnswerOptions } from '../model/answer-decoder.ts';
 import type { AttentionMode, EncodeProgress, EncodeStats } from './reader-api.ts';
 
@@ -14,9 +15,11 @@ import type { AttentionMode, EncodeProgress, EncodeStats } from './reader-api.ts
 export interface HostHandle {
   info(): Promise<HostInfo> | HostInfo;
   encode(job: EncodeJob, onProgress?: (tokensDone: number) => void, signal?: AbortSignal): Promise<EncodeResult>;
-  partialAttention(layer: number, q: Float32Array, rows: number, firstPosition: number): Promise<{ o: Float32Array; lse: Float32Array }>;
+  partialAttention(layer: number, q: Float32Array, rows: number, firstPosition: number, grid?: CitationGrid): Promise<HostPartial>;
   feed(ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention): Promise<Float32Array>;
-  beginAnswer(options: AnswerOptions): Promise<void>;
+  beginAnswer(options: AnswerOptions, citations?: CitationRequest): Promise<void>;
+  /** The citations recorded in the answer for its first `rows` decoded tokens; undefined when none are. */
+  readCitations(rows: number): Promise<CitationShares | undefined>;
   step(ids: readonly number[], firstPosition: number, remote?: RemoteAttention): Promise<number>;
   endAnswer(): Promise<void>;
   kvLength(): Promise<number> | number;
@@ -254,9 +257,14 @@ export class StarEngine {
    * Starts an answer whose tokens the query host chooses on its GPU: step() feeds ids (the question,
    * then each chosen token) and returns the next id; endAnswer() must follow, on every way out.
    */
-  async beginAnswer(options: AnswerOptions): Promise<void> {
+  async beginAnswer(options: AnswerOptions, citations?: CitationRequest): Promise<void> {
     if (!this.plan) throw new EngineError('No document encoded: call encode() first');
-    await this.hosts[this.plan.queryHost].beginAnswer(options);
+    await this.hosts[this.plan.queryHost].beginAnswer(options, citations);
+  }
+
+  /** The answer's citations so far (see Transformer.startCitations), for its first `rows` decoded tokens. */
+  async readCitations(rows: number): Promise<CitationShares | undefined> {
+    return this.plan ? this.hosts[this.plan.queryHost].readCitations(rows) : undefined;
   }
 
   /** Phase 2 within an answer: feeds ids at the next positions, returns the id chosen after them. */
@@ -378,9 +386,10 @@ export class StarEngine {
   }
 
   private remoteAttention(others: HostHandle[]): RemoteAttention {
-    return async (layer, q, rows, firstPosition): Promise<RemotePartials> => {
-      const parts = await Promise.all(others.map((h) => h.partialAttention(layer, q, rows, firstPosition)));
-      return { o: concat(parts.map((p) => p.o)), lse: concat(parts.map((p) => p.lse)), count: parts.length };
+    return async (layer, q, rows, firstPosition, grid): Promise<RemotePartials> => {
+      const parts = await Promise.all(others.map((h) => h.partialAttention(layer, q, rows, firstPosition, grid)));
+      const splits = grid ? joinSplits(parts, rows * this.info.config.heads) : undefined;
+      return { o: concat(parts.map((p) => p.o)), lse: concat(parts.map((p) => p.lse)), count: parts.length, splits };
     };
   }
 
@@ -397,6 +406,18 @@ function shardFile(host: number): string {
 function firstRealError(settled: PromiseSettledResult<unknown>[], cause: unknown): unknown {
   const reasons = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
   return reasons.find((r) => !(r instanceof DOMException && r.name === 'AbortError')) ?? cause;
+}
+
+/** The hosts' split LSEs back to back, each host's slots renumbered after the previous hosts'. */
+function joinSplits(parts: HostPartial[], pairs: number): SplitLses | undefined {
+  if (parts.some((p) => !p.splits)) return undefined;
+  let slots = 0;
+  const spans: SplitLses['spans'] = [];
+  for (const p of parts) {
+    for (const span of p.splits!.spans) spans.push({ ...span, slotBase: span.slotBase + slots });
+    slots += p.splits!.lse.length / pairs;
+  }
+  return { lse: concat(parts.map((p) => p.splits!.lse)), spans };
 }
 
 function concat(arrays: Float32Array[]): Float32Array {

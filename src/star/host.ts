@@ -9,7 +9,8 @@ import { openWeightSource } from '../model/open-weight-source.ts';
 import { defaultKvType, KvCache, type KvShape } from '../model/kv-cache.ts';
 import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
 import { planMemory } from '../model/memory-plan.ts';
-import { Transformer, type RemoteAttention } from '../model/transformer.ts';
+import { Transformer, type CitationRequest, type CitationShares, type HostPartial, type RemoteAttention } from '../model/transformer.ts';
+import type { CitationGrid } from '../gpu/kernels/attention.ts';
 import { AnswerDecoder, type AnswerOptions } from '../model/answer-decoder.ts';
 import type { LoadProgress, ModelLocation } from './reader-api.ts';
 import { HostError } from './host-error.ts';
@@ -212,10 +213,10 @@ export class Host {
   }
 
   /** Phase 2 on another host: this host's partial attention over its whole KV shard at `layer`. */
-  async partialAttention(layer: number, q: Float32Array, rows: number, firstPosition: number): Promise<{ o: Float32Array; lse: Float32Array }> {
+  async partialAttention(layer: number, q: Float32Array, rows: number, firstPosition: number, grid?: CitationGrid): Promise<HostPartial> {
     this.checkAlive();
     try {
-      return await this.transformer.partialAttention(this.requireCache(), layer, q, rows, firstPosition);
+      return await this.transformer.partialAttention(this.requireCache(), layer, q, rows, firstPosition, grid);
     } catch (error) {
       throw this.wrap(error);
     }
@@ -349,11 +350,26 @@ export class Host {
     if (fileBytes !== record.bytes) throw corrupted(record, `it is ${fileBytes} bytes, the manifest says ${record.bytes} (truncated or changed)`);
   }
 
-  /** Starts an answer: its tokens are chosen on this host's GPU (see src/model/answer-decoder.ts). */
-  async beginAnswer(options: AnswerOptions): Promise<void> {
+  /**
+   * Starts an answer: its tokens are chosen on this host's GPU (see src/model/answer-decoder.ts). With
+   * `citations`, the decoded tokens' attention per span of the document is recorded too (readCitations).
+   */
+  async beginAnswer(options: AnswerOptions, citations?: CitationRequest): Promise<void> {
     this.checkAlive();
     await this.endAnswer();
     this.answer = new AnswerDecoder(this.gpu, this.transformer, this.requireCache(), options);
+    if (citations) this.transformer.startCitations(citations);
+  }
+
+  /** The citations recorded in this answer for its first `rows` decoded tokens; undefined when none are. */
+  async readCitations(rows: number): Promise<CitationShares | undefined> {
+    this.checkAlive();
+    if (!this.answer || !this.transformer.citing) return undefined;
+    try {
+      return await this.transformer.readCitations(rows);
+    } catch (error) {
+      throw this.wrap(error);
+    }
   }
 
   /** Feeds ids at the next positions (the question, then each chosen token); returns the next chosen id. */
@@ -371,7 +387,11 @@ export class Host {
   async endAnswer(): Promise<void> {
     const answer = this.answer;
     this.answer = undefined;
-    if (answer && !this.lost) await answer.end();
+    try {
+      if (answer && !this.lost) await answer.end();
+    } finally {
+      this.transformer.stopCitations();
+    }
   }
 
   /** KV rows held; truncate() rolls back to an earlier length (an aborted question). */

@@ -80,6 +80,39 @@ export interface AnswerStats {
   queryMs: number;
   decodeTokensPerSecond: number;
   stoppedBy: 'eos' | 'stop-string' | 'max-tokens' | 'abort';
+  /**
+   * Where in the document the answer drew from, by the model's own attention (AskOptions.citations);
+   * undefined when turned off, for an answer of no decoded token, or when the document's tokens could
+   * not be mapped to its text.
+   */
+  citations?: AnswerCitations;
+}
+
+/** A passage of the document: characters [start, end) of the text given to loadDocument, and its share. */
+export interface CitedPassage {
+  start: number;
+  end: number;
+  /** Its share of the answer's attention (mean over the answer's tokens, heads and cited layers), 0…1. */
+  share: number;
+}
+
+export interface AnswerCitations {
+  /** The passages with the largest shares, largest first. */
+  passages: CitedPassage[];
+  /** Every span of the document in order, its whole text covered: where the attention went (a heat map). */
+  spans: CitedPassage[];
+  /** The share that went to the document at all; the rest went to the prompt around it, the question, the answer. */
+  documentShare: number;
+  /** Decoded tokens and layers averaged. */
+  tokens: number;
+  layers: number;
+}
+
+export interface CitationOptions {
+  /** Passages listed (default 3). */
+  top?: number;
+  /** Tokens per span, a multiple of 16 (default 256). */
+  spanTokens?: number;
 }
 
 export interface ModelSummary {
@@ -100,6 +133,12 @@ export interface AskOptions {
    * streamed back: e.g. RULER's "The special magic number for X mentioned in the provided text is".
    */
   answerPrefix?: string;
+  /**
+   * Citations (AnswerStats.citations): which spans of the document the answer's tokens attended to,
+   * recorded on the GPU during decoding and read back once, at the end. On by default; false turns
+   * them off (decoding is then exactly as without them).
+   */
+  citations?: boolean | CitationOptions;
 }
 
 export type { StoreUsage } from './document-store.ts';

@@ -39,6 +39,8 @@ import type {
 import { DocumentLibrary, type OpenDocument } from './saved-documents.ts';
 import type { DocumentStore } from './document-store.ts';
 import { hasOpfs, opfsDocumentStore } from './document-store.opfs.ts';
+import { answerCitations, mapDocumentTokens, type DocumentTokenMap } from './citations.ts';
+import { defaultSpanTokens } from '../model/transformer.ts';
 
 export interface CreateReaderOptions extends ReaderOptions {
   /** Default: Workers in a browser, in-process hosts in Node. */
@@ -147,6 +149,8 @@ interface Conversation {
   ids: number[];
   /** Where the document ends: resetConversation() returns here. */
   document: { mark: EngineMark; ids: number; fed: string };
+  /** The document's tokens in its text, for citations: mapped at the first question that wants them (null: it cannot be). */
+  tokenMap?: DocumentTokenMap | null;
 }
 
 /** How one answer ended, for ask() to keep (commit) or undo. */
@@ -303,7 +307,12 @@ class TextReader implements SavingReader {
     let answer = '';
     let stoppedBy: AnswerStats['stoppedBy'] = 'max-tokens';
     // Tokens are chosen on the query host's GPU; only their ids come back (src/model/answer-decoder.ts).
-    await this.engine.beginAnswer({ sampling, vocab, seen: [...conversation.ids, ...queryIds] });
+    const citing = options.citations === false ? undefined : { top: 3, spanTokens: defaultSpanTokens, ...(options.citations === true ? {} : options.citations) };
+    const tokenMap = citing && this.tokenMap(conversation);
+    let citations: AnswerStats['citations'];
+    // Recorded from the first generated token fed on: its row's attention chose the second one.
+    const citationRequest = tokenMap ? { origin: tokenMap.origin, firstPosition: this.engine.position + queryIds.length, rows: maxTokens + 1, spanTokens: citing.spanTokens } : undefined;
+    await this.engine.beginAnswer({ sampling, vocab, seen: [...conversation.ids, ...queryIds] }, citationRequest);
     try {
       let next = await this.engine.step(queryIds);
       conversation.ids.push(...queryIds);
@@ -329,6 +338,10 @@ class TextReader implements SavingReader {
           break;
         }
       }
+      if (tokenMap && stoppedBy !== 'abort') {
+        const recorded = await this.engine.readCitations(generated.length);
+        citations = recorded && answerCitations(recorded, tokenMap, citing.top);
+      }
     } finally {
       await this.engine.endAnswer();
     }
@@ -344,8 +357,15 @@ class TextReader implements SavingReader {
       queryMs: firstTokenAt - started,
       decodeTokensPerSecond: stoppedBy !== 'abort' && generated.length > 1 ? (generated.length - 1) / decodeSeconds : 0,
       stoppedBy,
+      ...(citations && { citations }),
     };
     return { queryText, generated, answer, stats };
+  }
+
+  /** The conversation's document tokens mapped to its text (once per document; undefined when they cannot be). */
+  private tokenMap(conversation: Conversation): DocumentTokenMap | undefined {
+    conversation.tokenMap ??= mapDocumentTokens(this.text.tokenizer, conversation.ids.slice(0, conversation.document.ids), conversation.history.document) ?? null;
+    return conversation.tokenMap ?? undefined;
   }
 
   /** Appends a finished answer to the history; the KV and the ids already hold it. */

@@ -86,10 +86,11 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
       }
     },
     // q goes to every host: copied, not transferred.
-    partialAttention: (layer, q, rows, firstPosition) => guard(() => remote.partialAttention(layer, q, rows, firstPosition)),
+    partialAttention: (layer, q, rows, firstPosition, grid) => guard(() => remote.partialAttention(layer, q, rows, firstPosition, grid)),
     feed: (ids, firstPosition, logits, remoteAttention) =>
       guard(() => remote.feed(ids, firstPosition, logits, remoteAttention ? Comlink.proxy(plainErrors(remoteAttention)) : undefined)),
-    beginAnswer: (options) => guard(() => remote.beginAnswer(options)),
+    beginAnswer: (options, citations) => guard(() => remote.beginAnswer(options, citations)),
+    readCitations: (rows) => guard(() => remote.readCitations(rows)),
     step: (ids, firstPosition, remoteAttention) =>
       guard(() => remote.step(ids, firstPosition, remoteAttention ? Comlink.proxy(plainErrors(remoteAttention)) : undefined)),
     endAnswer: () => guard(() => remote.endAnswer()),

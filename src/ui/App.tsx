@@ -2,7 +2,7 @@
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { probeAdapter, type AdapterStatus } from './adapter.ts';
 import { createEngineReader } from './engine.ts';
-import type { ReaderFactory } from './session.ts';
+import { documentText, type ReaderFactory } from './session.ts';
 import { askOptions, engineSettings, loadSettings, sameEngine, saveSettings } from './settings.ts';
 import { useStarReader } from './useStarReader.ts';
 import { AdapterInfo } from './components/AdapterInfo.tsx';
@@ -15,6 +15,8 @@ import { SavedDocuments } from './components/SavedDocuments.tsx';
 import { SpeedupPage } from './components/SpeedupPage.tsx';
 import { SavedConversations } from './components/SavedConversations.tsx';
 import { useConversationArchive } from './conversations.ts';
+import { CitedDocument } from './components/CitedDocument.tsx';
+import { selectedCitations, type CitationSelection } from './citations.ts';
 
 export interface AppProps {
   /** The engine factory; defaults to the engine. */
@@ -61,6 +63,9 @@ export function App({ createReader = createEngineReader }: AppProps) {
   }, []);
 
   const archive = useConversationArchive(state);
+  const [citation, setCitation] = useState<CitationSelection>();
+  const cited = selectedCitations(state.messages, citation);
+  const text = state.document ? documentText(state.document) : '';
   const engine = engineSettings(settings);
   const budget = reader.documentBudget(settings.maxTokens);
   const engineChanged = !!state.model && !!state.engine && !sameEngine(state.engine, engine) && state.phase === 'ready';
@@ -138,7 +143,16 @@ export function App({ createReader = createEngineReader }: AppProps) {
                 onEncode={() => void reader.encodeDocument()}
                 onCancel={() => reader.cancel()}
                 onDismissError={() => reader.dismissError()}
-              />
+              >
+                {cited && (
+                  <CitedDocument
+                    text={text}
+                    citations={cited.citations}
+                    highlight={cited.range}
+                    onSelect={(range) => setCitation({ message: cited.message, range })}
+                  />
+                )}
+              </DocumentPanel>
               <ChatPanel
                 state={state}
                 onAsk={(q) => void reader.ask(q, askOptions(settings))}
@@ -146,6 +160,7 @@ export function App({ createReader = createEngineReader }: AppProps) {
                 onClear={() => void reader.clearChat()}
                 onRegenerate={() => void reader.regenerate(askOptions(settings))}
                 onEdit={(q) => void reader.editLastQuestion(q, askOptions(settings))}
+                citations={{ text, selection: cited && { message: cited.message, range: cited.range }, onSelect: setCitation }}
               />
               <SavedConversations archive={archive} />
             </div>

@@ -1,14 +1,16 @@
 // The embeddable reader: give it a model and a document, it loads, reads and answers questions.
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ModelLocation } from '../star/reader-api.ts';
 import { formatCount, formatTokensShort } from './format.ts';
 import { hubSource, parseHubRepo, urlModelLabel, type ModelSource } from './models.ts';
-import type { DocumentInput, ReaderFactory } from './session.ts';
+import { documentText, type DocumentInput, type ReaderFactory } from './session.ts';
 import { askOptions, defaultSettings, engineSettings, type Settings } from './settings.ts';
 import { useStarReader } from './useStarReader.ts';
 import { ChatPanel } from './components/ChatPanel.tsx';
 import { ErrorNotice } from './components/ErrorNotice.tsx';
 import { ProgressBar } from './components/ProgressBar.tsx';
+import { CitedDocument } from './components/CitedDocument.tsx';
+import { selectedCitations, type CitationSelection } from './citations.ts';
 
 export interface StarReaderProps {
   /** A Hub repo id ("Qwen/Qwen2.5-0.5B-Instruct"), a URL base of Hub-layout files, a ModelLocation or a ModelSource. */
@@ -66,6 +68,11 @@ export function StarReader({ model, document: doc, settings: overrides, title = 
     void reader.encodeDocument();
   }, [reader, state.phase, fits, version]);
 
+  // Sources: an answer's chips show their passage in the document below the chat.
+  const [citation, setCitation] = useState<CitationSelection>();
+  const cited = selectedCitations(state.messages, citation);
+  const text = state.document ? documentText(state.document) : '';
+
   const budget = reader.documentBudget(settings.maxTokens);
   const tooLong = state.tokens.status === 'counted' && budget !== undefined && state.tokens.used > budget;
 
@@ -114,7 +121,11 @@ export function StarReader({ model, document: doc, settings: overrides, title = 
         onClear={() => void reader.clearChat()}
         onRegenerate={() => void reader.regenerate(askOptions(settings))}
         onEdit={(q) => void reader.editLastQuestion(q, askOptions(settings))}
+        citations={{ text, selection: cited && { message: cited.message, range: cited.range }, onSelect: setCitation }}
       />
+      {cited && (
+        <CitedDocument text={text} citations={cited.citations} highlight={cited.range} onSelect={(range) => setCitation({ message: cited.message, range })} />
+      )}
     </div>
   );
 }

@@ -21,5 +21,8 @@ export {
 export { demoSource, hubBase, hubSource, parseHubRepo, recommendedModels, type ModelSource, type RecommendedModel } from './models.ts';
 export { askOptions, defaultSettings, engineSettings, type Settings } from './settings.ts';
 export type { ErrorKind, UiError } from './errors.ts';
+export { CitedDocument } from './components/CitedDocument.tsx';
+export { Sources } from './components/Sources.tsx';
+export { formatShare, passageSnippet, selectedCitations, type CitationSelection } from './citations.ts';
 export type { RateProgress } from './progress.ts';
 export type * from '../star/reader-api.ts';

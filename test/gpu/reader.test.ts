@@ -109,6 +109,30 @@ describe('reader on the demo model', () => {
     expect(longer.text).toBe(prefixed.pieces.slice(1, 4).join(''));
   });
 
+  it('cites passages of the document as character ranges; citations: false answers the same without them', async () => {
+    const text = Array.from({ length: 40 }, (_, i) => `Note ${i}: the keeper saw ${i} ships.`).join(' ');
+    await reader.loadDocument(text);
+    const cited = await answer(reader, 'How many ships?', { citations: { top: 2, spanTokens: 64 } });
+    const c = cited.stats.citations!;
+    expect(c.tokens).toBe(cited.stats.generatedTokens);
+    // The spans tile the whole document, in order.
+    expect(c.spans[0].start).toBe(0);
+    expect(c.spans[c.spans.length - 1].end).toBe(text.length);
+    for (let i = 1; i < c.spans.length; i++) expect(c.spans[i].start).toBe(c.spans[i - 1].end);
+    expect(c.spans.length).toBe(Math.ceil(reader.countTokens(text) / 64));
+    expect(c.spans.every((s) => s.share >= 0)).toBe(true);
+    expect(c.documentShare).toBeGreaterThan(0);
+    expect(c.documentShare).toBeLessThanOrEqual(1 + 1e-5);
+    expect(c.passages).toHaveLength(2);
+    expect(c.passages[0].share).toBeGreaterThanOrEqual(c.passages[1].share);
+    expect(c.spans).toContainEqual(c.passages[0]);
+
+    await reader.loadDocument(text);
+    const plain = await answer(reader, 'How many ships?', { citations: false });
+    expect(plain.stats.citations).toBeUndefined();
+    expect(plain.text).toBe(cited.text);
+  });
+
   it('full attention through the same reader', async () => {
     const stats = await reader.loadDocument(document, { attention: 'full' });
     expect(stats.hosts).toBe(1);

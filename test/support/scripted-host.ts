@@ -86,6 +86,10 @@ export class ScriptedHost implements HostHandle {
 
   async beginAnswer(): Promise<void> {}
 
+  async readCitations(): Promise<undefined> {
+    return undefined;
+  }
+
   async step(ids: readonly number[], firstPosition: number): Promise<number> {
     return this.feedAndReply(ids, firstPosition);
   }

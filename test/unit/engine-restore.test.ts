@@ -38,6 +38,7 @@ function fakeHosts(failing?: number) {
       kvBytes: unused,
       saveShard: unused,
       beginAnswer: unused,
+      readCitations: unused,
       step: unused,
       endAnswer: unused,
       dispose: () => {},

@@ -225,17 +225,57 @@ interface DecodePlan {
   split: number;
   /** Splits of each span. */
   splits: number[];
+  /** Per span, keys of its first split's grid cell that lie before the span (all 0 without a grid). */
+  shifts: number[];
   /** Byte size of the scratch region holding the partial outputs; the partial LSEs follow. */
   oBytes: number;
   lseBytes: number;
 }
 
-function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[]): DecodePlan {
+/**
+ * Citations' grid of positions: decode splits become the cells [origin + (c − c0)·keys, + keys) for
+ * c ≥ 0, c0 = ceil(origin / keys), so cell 0 holds whatever precedes `origin` (a chat template's
+ * prefix) and cell c0 + j the j-th `keys` tokens from `origin` on. `keys` is a multiple of the key tile.
+ */
+export interface CitationGrid {
+  keys: number;
+  origin: number;
+}
+
+/** The grid cell of position `position` (≥ 0). */
+export function gridCell(grid: CitationGrid, position: number): number {
+  return Math.floor((position - grid.origin) / grid.keys) + Math.ceil(grid.origin / grid.keys);
+}
+
+/**
+ * Where a decode's splits went: partial LSEs [slots, rows, heads], and per KV span its slots on the
+ * grid: slot j is split subOffset + j of cell firstCell's perCell splits, counted on from there.
+ */
+export interface DecodeSplits {
+  lse: { buffer: GPUBuffer; offset: number; size: number };
+  spans: { slots: number; slotBase: number; firstCell: number; subOffset: number; perCell: number }[];
+}
+
+/**
+ * Keys per split on a citation grid: the cell when the natural split is as large; else the largest
+ * divisor of the cell that is at most the natural split, so a short cache still spreads over as many
+ * workgroups as without citations.
+ */
+function gridSplit(grid: CitationGrid, natural: number): number {
+  if (!(Number.isInteger(grid.keys) && grid.keys > 0)) throw new Error(`Citation spans of ${grid.keys} keys must be a positive integer`);
+  let split = Math.min(natural, grid.keys);
+  while (grid.keys % split !== 0) split--;
+  return split;
+}
+
+function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): DecodePlan {
   const group = check(shape);
   const tiles = shape.tiles?.decode ?? decodeTiles(shape.headDim, rows * group);
-  const split = shape.tiles?.splitKeys ?? decodeSplit(shape, tiles, rows, spans);
+  const natural = shape.tiles?.splitKeys ?? decodeSplit(shape, tiles, rows, spans);
+  const split = grid ? gridSplit(grid, natural) : natural;
   if (!(Number.isInteger(split) && split > 0)) throw new Error(`splitKeys ${split} must be a positive integer`);
-  const splits = spans.map((s) => Math.ceil(s.length / split));
+  const shifts = spans.map((s) => (grid ? (((s.firstPosition - grid.origin) % split) + split) % split : 0));
+  const splits = spans.map((s, i) => (s.length === 0 ? 0 : Math.ceil((s.length + shifts[i]) / split)));
   const count = splits.reduce((a, b) => a + b, 0);
   const rowBytes = rows * shape.heads * 4;
   return {
@@ -243,6 +283,7 @@ function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[
     tiles,
     split,
     splits,
+    shifts,
     oBytes: Math.max(bindingAlignment, Math.ceil((count * rowBytes * shape.headDim) / bindingAlignment) * bindingAlignment),
     lseBytes: Math.max(4, count * rowBytes),
   };
@@ -258,15 +299,18 @@ function decodeSplit(shape: AttentionShape, tiles: DecodeTiles, rows: number, sp
   return Math.ceil(split / decodeKeysPerStep) * decodeKeysPerStep;
 }
 
-/** Scratch bytes attentionDecode needs for these rows and spans (allocate once, for the longest cache). */
-export function decodeScratchBytes(shape: AttentionShape, rows: number, spans: readonly KvSpan[]): number {
-  const plan = decodePlan(shape, rows, spans);
+/** Scratch bytes attentionDecode needs for these rows and spans, with or without a citation grid
+ *  (allocate once, for the longest cache). */
+export function decodeScratchBytes(shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): number {
+  const plan = decodePlan(shape, rows, spans, grid);
   return plan.oBytes + plan.lseBytes;
 }
 
 /** Attention for few query rows (decode: 1 row) over many spans (a long cache in several chunks): each span is split across
- *  workgroups (split-KV / flash-decoding), partials go to `scratch`, then lseMerge. Returns nothing; writes out.
- *  Provide `decodeScratchBytes(shape, rows, spans)` so the caller can allocate scratch once. */
+ *  workgroups (split-KV / flash-decoding), partials go to `scratch`, then lseMerge. Writes out.
+ *  Provide `decodeScratchBytes(shape, rows, spans, grid)` so the caller can allocate scratch once.
+ *  With a citation grid the splits tile its cells (same result, other rounding of the partial sums);
+ *  returns where the splits' LSEs are, for attentionCitations (valid until scratch is reused). */
 export function attentionDecode(
   gpu: Gpu,
   encoder: GPUCommandEncoder,
@@ -275,8 +319,9 @@ export function attentionDecode(
   spans: readonly KvSpan[],
   scratch: GPUBuffer,
   out: AttentionOutput,
-): void {
-  const plan = decodePlan(shape, query.rows, spans);
+  grid?: CitationGrid,
+): DecodeSplits {
+  const plan = decodePlan(shape, query.rows, spans, grid);
   const { group, tiles } = plan;
   if (scratch.size < plan.oBytes + plan.lseBytes) {
     throw new Error(`Decode scratch of ${scratch.size} bytes is smaller than the ${plan.oBytes + plan.lseBytes} needed`);
@@ -294,6 +339,7 @@ export function attentionDecode(
   const pipeline = gpu.pipeline('attention_decode', { constants, includes: kvIncludes(spanType(spans)) });
   const queryTiles = Math.ceil((query.rows * group) / tiles.rows);
   let base = 0;
+  const cells: DecodeSplits['spans'] = [];
   spans.forEach((span, i) => {
     const params = gpu.uniform([
       ['u32', query.rows],
@@ -306,10 +352,67 @@ export function attentionDecode(
       ['f32', shape.scale],
       ['u32', plan.split],
       ['u32', base],
+      ['u32', plan.shifts[i]],
     ]);
     const resources = [params, query.q, span.keys, span.values, partials.o, partials.lse, query.positions];
     gpu.dispatch(encoder, pipeline, resources, [plan.splits[i], queryTiles, shape.kvHeads]);
+    if (grid) {
+      const first = span.firstPosition - plan.shifts[i]; // where slot 0's keys would start: a split boundary
+      const perCell = grid.keys / plan.split;
+      const subOffset = ((((first - grid.origin) / plan.split) % perCell) + perCell) % perCell;
+      cells.push({ slots: plan.splits[i], slotBase: base, firstCell: gridCell(grid, first), subOffset, perCell });
+    }
     base += plan.splits[i];
   });
   lseMerge(gpu, encoder, shape, partials, base, query.rows, out);
+  return { lse: partials.lse, spans: cells };
+}
+
+/**
+ * Where attentionCitations adds its shares: rows of `cells` f32, the query row at position
+ * `firstPosition` going to row 0 (the rows' positions are read on the GPU, as decoding's are, so that
+ * a decoded token's commands serve the next one).
+ */
+export interface CitationTable {
+  shares: GPUBuffer;
+  firstPosition: number;
+  rows: number;
+  cells: number;
+  /** Factor on each head's share: 1 / (heads · layers cited) averages them. */
+  weight: number;
+}
+
+/**
+ * Adds each split's share of attention, exp(s_split − s) summed over heads times table.weight, to its
+ * grid cell in `table` (see attention_citations.wgsl); `lse` is the merged LSE [rows, heads] over all
+ * of the query's keys (every host's). Changes nothing the attention wrote.
+ */
+export function attentionCitations(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  shape: AttentionShape,
+  splits: DecodeSplits,
+  lse: GPUBuffer,
+  query: { rows: number; positions: GPUBuffer },
+  table: CitationTable,
+): void {
+  const pipeline = gpu.pipeline('attention_citations');
+  const { rows } = query;
+  splits.spans.forEach((span) => {
+    const params = gpu.uniform([
+      ['u32', span.slots],
+      ['u32', span.slotBase],
+      ['u32', span.firstCell],
+      ['u32', span.subOffset],
+      ['u32', span.perCell],
+      ['u32', rows],
+      ['u32', shape.heads],
+      ['u32', table.firstPosition],
+      ['u32', table.rows],
+      ['u32', table.cells],
+      ['f32', table.weight],
+    ]);
+    const cells = Math.ceil((span.subOffset + span.slots) / span.perCell);
+    gpu.dispatch(encoder, pipeline, [params, splits.lse, lse, table.shares, query.positions], [Math.ceil(cells / 64), rows]);
+  });
 }

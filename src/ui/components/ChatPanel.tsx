@@ -4,6 +4,8 @@ import { formatBytes, formatCount, formatDuration, formatPerSecond } from '../fo
 import { demoModelAnswers } from '../models.ts';
 import type { ChatMessage, SessionState } from '../session.ts';
 import { Markdown } from './Markdown.tsx';
+import { Sources } from './Sources.tsx';
+import type { CitationSelection, TextRange } from '../citations.ts';
 
 interface Props {
   state: SessionState;
@@ -16,6 +18,8 @@ interface Props {
   onEdit: (question: string) => void;
   /** Shown as the panel's heading; the embeddable component uses its own. */
   title?: string;
+  /** Answers' sources: the document text they index into, the selected one, and how to select one. */
+  citations?: { text: string; selection?: CitationSelection; onSelect: (selection: CitationSelection) => void };
 }
 
 const stoppedBy: Record<string, string> = {
@@ -35,7 +39,7 @@ export function askBlocker(state: SessionState): string | undefined {
   return undefined;
 }
 
-export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit, title = 'Chat' }: Props) {
+export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit, title = 'Chat', citations }: Props) {
   const ids = useId();
   const [question, setQuestion] = useState('');
   const log = useRef<HTMLOListElement>(null);
@@ -130,6 +134,13 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
             message={m}
             onRegenerate={canRedo && m.id === lastAnswerId ? onRegenerate : undefined}
             onEdit={canRedo && m.id === lastQuestionId ? onEdit : undefined}
+            sources={
+              citations && {
+                text: citations.text,
+                selected: citations.selection?.message === m.id ? citations.selection.range : undefined,
+                onSelect: (range) => citations.onSelect({ message: m.id, range }),
+              }
+            }
           />
         ))}
       </ol>
@@ -187,9 +198,10 @@ interface MessageProps {
   message: ChatMessage;
   onRegenerate?: () => void;
   onEdit?: (question: string) => void;
+  sources?: { text: string; selected?: TextRange; onSelect: (range: TextRange) => void };
 }
 
-function Message({ message, onRegenerate, onEdit }: MessageProps) {
+function Message({ message, onRegenerate, onEdit, sources }: MessageProps) {
   const [copied, setCopied] = useState(false);
   const [editing, setEditing] = useState<string>();
   const { role, text, status, stats, kvBytes, error } = message;
@@ -247,6 +259,7 @@ function Message({ message, onRegenerate, onEdit }: MessageProps) {
           {error.title}: {error.message} {error.help}
         </p>
       )}
+      {sources && stats?.citations && <Sources citations={stats.citations} text={sources.text} selected={sources.selected} onSelect={sources.onSelect} />}
       <div className="message-foot">
         {stats && (
           <p className="message-stats" data-testid="answer-stats">

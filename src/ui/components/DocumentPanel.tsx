@@ -1,4 +1,4 @@
-import { useId, useRef, useState, type DragEvent } from 'react';
+import { useId, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import { describeError, type UiError } from '../errors.ts';
 import { documentAccept, readDocumentFile } from '../files.ts';
 import { formatBytes, formatCount, formatDuration, formatPerSecond, formatTokensShort } from '../format.ts';
@@ -17,12 +17,14 @@ interface Props {
   onEncode: () => void;
   onCancel: () => void;
   onDismissError: () => void;
+  /** Shown under the document card: the selected answer's view of the document (CitedDocument). */
+  children?: ReactNode;
 }
 
 /** Characters of the document the preview shows: enough to see that the text came out right. */
 const previewChars = 4000;
 
-export function DocumentPanel({ state, budget, onDocument, onClear, onTruncate, onWhole, onEncode, onCancel, onDismissError }: Props) {
+export function DocumentPanel({ state, budget, onDocument, onClear, onTruncate, onWhole, onEncode, onCancel, onDismissError, children }: Props) {
   const { document: doc, tokens, model, phase, encoded, encodeProgress } = state;
   const ids = useId();
   const fileInput = useRef<HTMLInputElement>(null);
@@ -159,6 +161,7 @@ export function DocumentPanel({ state, budget, onDocument, onClear, onTruncate, 
           {state.notice && phase === 'ready' && !isEncoded && <p className="notice info small">{state.notice}</p>}
         </div>
       )}
+      {doc && children}
 
       {documentError && <ErrorNotice error={documentError} onRetry={onEncode} onDismiss={onDismissError} />}
       {fileError && <ErrorNotice error={fileError} onDismiss={() => setFileError(undefined)} />}
