@@ -105,12 +105,18 @@ fn flash_stage_kv(key0: u32, n: u32) {
 // The subgroup's scores S = Q·Kᵀ [16][KEYS] into its scratch.
 fn flash_scores() {
   for (var kf = 0u; kf < KEYS / FRAG; kf++) {
-    var s: Result;
-    for (var df = 0u; df < D_FRAGS; df++) {
-      s = frag_mma(frag_q(sg * FRAG * STRIDE + df * FRAG), frag_k(kf * FRAG * STRIDE + df * FRAG), s);
-    }
-    frag_store_scratch(sg * FRAG * SCRATCH + kf * FRAG, s);
+    frag_store_scratch(sg * FRAG * SCRATCH + kf * FRAG, flash_score_fragment(kf));
   }
+}
+
+// Scores of key fragment kf. Its own function: the fragment starts from zero at each call (a variable
+// declared in the loop above was not zeroed again on lavapipe).
+fn flash_score_fragment(kf: u32) -> Result {
+  var s: Result;
+  for (var df = 0u; df < D_FRAGS; df++) {
+    s = frag_mma(frag_q(sg * FRAG * STRIDE + df * FRAG), frag_k(kf * FRAG * STRIDE + df * FRAG), s);
+  }
+  return s;
 }
 
 // The online softmax of this invocation's half of its row's keys [key0, key0 + n): updates the running
