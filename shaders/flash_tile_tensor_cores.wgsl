@@ -10,8 +10,9 @@
 // with f32 accumulation and stores them; its 32 invocations, two per row (each one half of the keys), run
 // the online softmax in f32 (mask, cap, running max and sum) and write the probabilities P in f16.
 // O = P·V accumulates in f32 result fragments, 16×HEAD_DIM per subgroup. Rescaling O by
-// exp(old max − new max) is per row, which a fragment cannot do: the fragments go through workgroup
-// memory 32 columns at a time, scaled by their rows' invocations, and come back.
+// exp(old max − new max) is per row, which a fragment cannot do: in the steps where some row's max
+// rose, the fragments go through workgroup memory 32 columns at a time, scaled by their rows'
+// invocations, and come back.
 
 //#include flash_masking
 //#include flash_fragments
@@ -32,6 +33,9 @@ override P_STRIDE: u32 = KEYS + PAD;
 override D_FRAGS: u32 = HEAD_DIM / FRAG;
 
 var<workgroup> pair_tile: array<f32, THREADS>; // per invocation: the max over its half of a row, then its sum
+// Whether some row's max rose this step while its O was not zero: O needs rescaling. Set by any row
+// (all write the same value), read uniformly. Late in a long context most steps raise no max.
+var<workgroup> rescale_any: u32;
 
 var<private> thread: u32;
 var<private> sg: u32;         // this invocation's subgroup
@@ -146,6 +150,7 @@ fn flash_softmax(key0: u32, n: u32) -> f32 {
     p_tile[row * P_STRIDE + c] = to_staged(p);
     l_new += p;
   }
+  if (alpha < 1.0 && m_run > EMPTY_LSE) { rescale_any = 1u; }
   m_run = m_new;
   l_run = l_run * alpha + l_new;
   return alpha;
@@ -190,29 +195,27 @@ fn flash_keys(count: u32) {
   var o4: Result; var o5: Result; var o6: Result; var o7: Result;
   for (var c0 = 0u; c0 < count; c0 += KEYS) {
     let n = min(count - c0, KEYS);
-    workgroupBarrier(); // the previous step's K, V and P are no longer read
+    workgroupBarrier(); // the previous step's K, V, P and rescale_any are no longer read
+    if (thread == 0u) { rescale_any = 0u; }
     flash_stage_kv(c0, n);
     workgroupBarrier();
     flash_scores();
     workgroupBarrier();
     let alpha = flash_softmax(c0, n);
-    workgroupBarrier();
-    flash_store_o(o0, 0u); flash_store_o(o1, FRAG); flash_rescale(alpha);
-    o0 = flash_pv(flash_load_o(0u), 0u); o1 = flash_pv(flash_load_o(FRAG), 1u);
+    let rescale = workgroupUniformLoad(&rescale_any) != 0u; // also the barrier before P is read
+    if (rescale) { flash_store_o(o0, 0u); flash_store_o(o1, FRAG); flash_rescale(alpha); o0 = flash_load_o(0u); o1 = flash_load_o(FRAG); }
+    o0 = flash_pv(o0, 0u); o1 = flash_pv(o1, 1u);
     if (D_FRAGS > 2u) {
-      workgroupBarrier();
-      flash_store_o(o2, 0u); flash_store_o(o3, FRAG); flash_rescale(alpha);
-      o2 = flash_pv(flash_load_o(0u), 2u); o3 = flash_pv(flash_load_o(FRAG), 3u);
+      if (rescale) { workgroupBarrier(); flash_store_o(o2, 0u); flash_store_o(o3, FRAG); flash_rescale(alpha); o2 = flash_load_o(0u); o3 = flash_load_o(FRAG); }
+      o2 = flash_pv(o2, 2u); o3 = flash_pv(o3, 3u);
     }
     if (D_FRAGS > 4u) {
-      workgroupBarrier();
-      flash_store_o(o4, 0u); flash_store_o(o5, FRAG); flash_rescale(alpha);
-      o4 = flash_pv(flash_load_o(0u), 4u); o5 = flash_pv(flash_load_o(FRAG), 5u);
+      if (rescale) { workgroupBarrier(); flash_store_o(o4, 0u); flash_store_o(o5, FRAG); flash_rescale(alpha); o4 = flash_load_o(0u); o5 = flash_load_o(FRAG); }
+      o4 = flash_pv(o4, 4u); o5 = flash_pv(o5, 5u);
     }
     if (D_FRAGS > 6u) {
-      workgroupBarrier();
-      flash_store_o(o6, 0u); flash_store_o(o7, FRAG); flash_rescale(alpha);
-      o6 = flash_pv(flash_load_o(0u), 6u); o7 = flash_pv(flash_load_o(FRAG), 7u);
+      if (rescale) { workgroupBarrier(); flash_store_o(o6, 0u); flash_store_o(o7, FRAG); flash_rescale(alpha); o6 = flash_load_o(0u); o7 = flash_load_o(FRAG); }
+      o6 = flash_pv(o6, 6u); o7 = flash_pv(o7, 7u);
     }
   }
   workgroupBarrier();

@@ -28,6 +28,8 @@ export interface TensorCoreCase {
   star?: { blockSize: number; anchor: number; firstBlock: number };
   /** Queries times this (a power of two): sharper softmax, more rescaling. */
   magnitude?: number;
+  /** Also run in CI with emulated fragments (each case compiles its own slow pipeline there). */
+  ci?: boolean;
 }
 
 export interface CaseResult {
@@ -105,10 +107,10 @@ export async function checkTensorCoreCase(gpu: Gpu, c: TensorCoreCase, tiles: Te
 /** Random and edge shapes: rows not a multiple of any tile, GQA groups 1, 2, 4 and 7, head dims 64 and
  *  128 (32 too), windows, soft-capping, sharp softmaxes, several Star Attention blocks with anchors. */
 export const tensorCoreCases: TensorCoreCase[] = [
-  { name: 'prefill, GQA 2, headDim 64, 37 rows', heads: 4, kvHeads: 2, headDim: 64, rows: 37 },
+  { name: 'prefill, GQA 2, headDim 64, 37 rows', heads: 4, kvHeads: 2, headDim: 64, rows: 37, ci: true },
   { name: 'prefill, GQA 1, headDim 128, 50 rows after 20 earlier keys', heads: 2, kvHeads: 2, headDim: 128, rows: 50, first: 20 },
   { name: 'prefill, GQA 7, headDim 64, window 9, sharp', heads: 7, kvHeads: 1, headDim: 64, rows: 29, window: 9, magnitude: 4 },
-  { name: 'prefill, GQA 4, headDim 32, softcap 1.5', heads: 8, kvHeads: 2, headDim: 32, rows: 45, softcap: 1.5 },
+  { name: 'prefill, GQA 4, headDim 32, softcap 1.5', heads: 8, kvHeads: 2, headDim: 32, rows: 45, softcap: 1.5, ci: true },
   { name: 'block+anchor, GQA 4, headDim 64, 3 blocks of 24, last shorter', heads: 8, kvHeads: 2, headDim: 64, rows: 61, star: { blockSize: 24, anchor: 24, firstBlock: 1 } },
-  { name: 'block+anchor, GQA 7, headDim 128, anchor 10 < block 40, blocks 2–4, window 30', heads: 7, kvHeads: 1, headDim: 128, rows: 100, window: 30, star: { blockSize: 40, anchor: 10, firstBlock: 2 } },
+  { name: 'block+anchor, GQA 7, headDim 128, anchor 10 < block 40, blocks 2–4, window 30', heads: 7, kvHeads: 1, headDim: 128, rows: 100, window: 30, star: { blockSize: 40, anchor: 10, firstBlock: 2 }, ci: true },
 ];
