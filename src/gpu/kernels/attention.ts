@@ -3,6 +3,8 @@
 // for a sliding-window layer, windowed by position (shape.window), in flash_tile.wgsl's one check.
 // Layouts: q and o f32 [rows, heads, headDim]; lse f32 [rows, heads] (natural log, −3.4e38 when a row
 // sees no key); keys and values f32 [capacity, kvHeads, headDim] per KV cache chunk buffer.
+// Prefill and block+anchor run on tensor cores where the device has them (choosePrefillKernel: Q, K, V
+// and P rounded to f16, scores, softmax and O in f32), on the f32 flash tile everywhere else.
 import type { Binding, Gpu } from '../gpu.ts';
 import { hasTensorCores, type TensorCoreDevice } from './tensor-cores.ts';
 
