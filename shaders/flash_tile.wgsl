@@ -2,9 +2,7 @@
 // ROWS query rows of ONE kv head and walks key tiles of KEYS keys through workgroup memory with an
 // online softmax (running max, running sum, rescaled accumulator). Scores never leave the workgroup.
 //
-// Query rows are the flattened (position t, head g of the kv head's GQA group) pairs, i = t·group + g,
-// so the heads of a group share every K/V tile load, whatever the group size.
-// Each row is served by LANES invocations; lane k owns the head dimensions 4k…4k+3, 4(k + LANES)…, …
+// Query rows are flattened as flash_masking.wgsl says. Each row is served by LANES invocations; lane k owns the head dimensions 4k…4k+3, 4(k + LANES)…, …
 // (adjacent invocations read adjacent vec4s). Scores are summed from the lanes' partial dot products.
 //
 // The keys a workgroup visits are numbered 0, 1, … (anchor then own block, or one span's keys); the
@@ -16,17 +14,9 @@
 //                                                         (kv_unpack of shaders/kv_f32.wgsl or its swap);
 //   fn key_position(key: u32) -> u32                    the position of key `key`.
 //
-// Which keys a query sees is decided here for every kernel, by true positions: causal (key position ≤
-// query position) and, for a sliding-window layer, within the window (query − key position < WINDOW).
-// Scores may be soft-capped (Gemma 2) before the softmax.
+// Which keys a query sees (causal, sliding window) and soft-capping: flash_masking.wgsl, for every kernel.
 
-//#include tanh
-
-// Sliding window (Mistral v0.1, Gemma's local layers, Qwen's use_sliding_window): a key is visible only
-// when its position is greater than the query's minus WINDOW. 0: no window.
-override WINDOW: u32 = 0u;
-// Soft-capping (Gemma 2): score → SOFTCAP · tanh(score / SOFTCAP), on the scaled score. 0: none.
-override SOFTCAP: f32 = 0.0;
+//#include flash_masking
 
 // Tile sizes are chosen (by measurement) in src/gpu/kernels/attention.ts.
 override HEAD_DIM: u32;
@@ -42,8 +32,6 @@ override STAGE_FLOATS: u32 = KV_STRIDE * 4u;
 
 // Bounds VECS_PER_LANE (checked on the TypeScript side): private arrays need a constant size.
 const MAX_VECS_PER_LANE = 16u;
-// "Minus infinity" as a finite number: the running max and the LSE of a row that has seen no key.
-const EMPTY_LSE = -3.4e38;
 
 var<workgroup> kv_tile: array<vec4f, KEYS * KV_STRIDE>;        // K of the tile, then its V
 var<workgroup> partial_tile: array<f32, ROWS * KEYS * LANES>; // [row][key][lane] partial dot products
@@ -65,21 +53,9 @@ var<private> tile_end: u32;
 var<private> tile_group: u32;
 var<private> tile_heads: u32;
 
-// Last position of the tile's queries (i_begin < i_end): keys after it are masked for every row.
-fn flash_last_position(i_end: u32, group: u32, q_first: u32) -> u32 {
-  return q_first + (i_end - 1u) / group;
-}
-
-// How many of `length` keys starting at position `first` some query at or before `last` can see.
-fn flash_visible_keys(length: u32, first: u32, last: u32) -> u32 {
-  if (last < first) { return 0u; }
-  return min(length, last - first + 1u);
-}
-
 // The q row (t·heads + h) of tile row r.
 fn flash_q_row(r: u32) -> u32 {
-  let i = tile_begin + r;
-  return (i / tile_group) * tile_heads + kv_head * tile_group + i % tile_group;
+  return flash_flat_q_row(tile_begin + r, tile_group, tile_heads, kv_head);
 }
 
 fn flash_row_in_tile(r: u32) -> bool {
@@ -136,16 +112,13 @@ fn flash_stage(is_value: bool, key0: u32, n: u32) {
 }
 
 fn flash_visible(key: u32) -> bool {
-  let position = key_position(key);
-  // q_position − position cannot wrap: it is evaluated only for keys at or before the query.
-  return position <= q_position && (WINDOW == 0u || q_position - position < WINDOW);
+  return flash_sees(q_position, key_position(key));
 }
 
 fn flash_score(c: u32) -> f32 {
   var s = 0.0;
   for (var k = 0u; k < LANES; k++) { s += partial_tile[(row * KEYS + c) * LANES + k]; }
-  if (SOFTCAP > 0.0) { s = SOFTCAP * stable_tanh(s / SOFTCAP); }
-  return s;
+  return flash_cap(s);
 }
 
 // Attends to keys [0, count), KEYS at a time. Callers bound `count` so that tiles masked for every

@@ -393,17 +393,33 @@ export class Gpu {
 
   /** Copies `bytes` from `buffer` at `offset` back to the CPU; throws the first GPU error seen since the last read. */
   async read(buffer: GPUBuffer, bytes = buffer.size, offset = 0): Promise<ArrayBuffer> {
+    const [copy] = await this.readMany([{ buffer, offset, bytes }]);
+    return copy;
+  }
+
+  /** Several buffer ranges back to the CPU in one submission and one wait, in order. */
+  async readMany(ranges: readonly { buffer: GPUBuffer; offset?: number; bytes: number }[]): Promise<ArrayBuffer[]> {
     this.checkDevice();
-    const size = Math.ceil(bytes / 4) * 4;
-    const staging = this.takeStaging(size);
+    const sizes = ranges.map((r) => Math.ceil(r.bytes / 4) * 4);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const staging = this.takeStaging(total);
     try {
       const encoder = this.device.createCommandEncoder();
-      encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
+      let at = 0;
+      ranges.forEach((r, i) => {
+        encoder.copyBufferToBuffer(r.buffer, r.offset ?? 0, staging, at, sizes[i]);
+        at += sizes[i];
+      });
       this.device.queue.submit([encoder.finish()]);
       this.counters.submits++;
-      const copy = await this.readBack(staging, bytes);
+      const all = await this.readBack(staging, total);
       this.returnStaging(staging);
-      return copy;
+      at = 0;
+      return ranges.map((r, i) => {
+        const piece = all.slice(at, at + r.bytes);
+        at += sizes[i];
+        return piece;
+      });
     } catch (error) {
       staging.destroy();
       throw error;

@@ -570,7 +570,13 @@ export class Transformer {
     const spans = ownSpans(request.cache, layer, cacheRow + rows, rows);
     const cited = this.citationsAt(layer, query);
     const q = await gpu.readF32({ ...a.q, shape: [rows, shape.heads * shape.headDim] });
-    const remote = await request.remote!(layer, q, rows, request.firstPosition, cited?.grid);
+    const remoteAnswer = request.remote!(layer, q, rows, request.firstPosition, cited?.grid);
+    // This host's own partial is submitted before waiting for the others: it runs while they compute theirs.
+    let splits: DecodeSplits | undefined;
+    gpu.run((encoder) => {
+      splits = this.attendCausal(encoder, shape, query, spans, a.attention, cited?.grid);
+    });
+    const remote = await remoteAnswer;
     const count = 1 + remote.count;
     const partials = this.partialsFor('hosts', count, rows);
     const oBytes = rows * shape.heads * shape.headDim * 4;
@@ -579,7 +585,6 @@ export class Transformer {
     gpu.write(partials.lse, remote.lse, lseBytes);
     const remoteSplits = cited && remote.splits ? this.uploadRemoteSplits(remote.splits) : undefined;
     gpu.run((encoder) => {
-      const splits = this.attendCausal(encoder, shape, query, spans, a.attention, cited?.grid);
       gpu.copy(encoder, a.attention.o, 0, partials.o, 0, oBytes);
       gpu.copy(encoder, a.attention.lse, 0, partials.lse, 0, lseBytes);
       lseMerge(gpu, encoder, shape, partials, count, rows, a.attention);
@@ -707,12 +712,18 @@ export class Transformer {
     this.gpu.run((encoder) => {
       splits = this.attendCausal(encoder, shape, query, spans, a.attention, citing);
     });
-    const o = await this.gpu.readF32({ buffer: a.attention.o, dtype: 'f32', shape: [rows, this.shape.heads * this.shape.headDim] });
-    const lse = await this.gpu.readF32({ buffer: a.attention.lse, dtype: 'f32', shape: [rows, this.shape.heads] });
+    // One readback for all of it: the partial O, its LSE and, when citing, the splits' LSEs.
+    const oBytes = rows * this.shape.heads * this.shape.headDim * 4;
+    const lseBytes = rows * this.shape.heads * 4;
+    const slots = citing && splits ? splits.spans.reduce((n, span) => n + span.slots, 0) : 0;
+    const ranges = [
+      { buffer: a.attention.o, bytes: oBytes },
+      { buffer: a.attention.lse, bytes: lseBytes },
+      ...(citing && splits && slots > 0 ? [{ buffer: splits.lse.buffer, offset: splits.lse.offset, bytes: slots * lseBytes }] : []),
+    ];
+    const [o, lse, splitLse] = (await this.gpu.readMany(ranges)).map((bytes) => new Float32Array(bytes));
     if (!citing || !splits) return { o, lse };
-    const slots = splits.spans.reduce((n, span) => n + span.slots, 0);
-    const splitLse = slots === 0 ? new Float32Array(0) : new Float32Array(await this.gpu.read(splits.lse.buffer, slots * rows * this.shape.heads * 4, splits.lse.offset));
-    return { o, lse, splits: { lse: splitLse, spans: splits.spans } };
+    return { o, lse, splits: { lse: splitLse ?? new Float32Array(0), spans: splits.spans } };
   }
 
   private activationsFor(rows: number): Activations {

@@ -4,8 +4,12 @@
 // Layouts: q and o f32 [rows, heads, headDim]; lse f32 [rows, heads] (natural log, −3.4e38 when a row
 // sees no key); keys and values [capacity, kvHeads, headDim] per KV cache chunk buffer, in the span's
 // element type (f32, or f16 two to a word: kv-store.ts), widened to f32 as they are read.
+// Prefill and block+anchor have a tensor-core tile (choosePrefillKernel: Q, K, V and P rounded to f16,
+// scores, softmax and O in f32), asked for through shape.tiles.tensorCores until it has run on a GPU
+// with subgroup matrices; the f32 flash tile is the default everywhere.
 import type { Binding, Gpu } from '../gpu.ts';
 import { kvIncludes, type KvType } from './kv-store.ts';
+import { hasTensorCores, type TensorCoreDevice } from './tensor-cores.ts';
 
 /** A flash tile: `rows` query rows (position × GQA head) per workgroup, `lanes` invocations per row,
  *  `keys` keys per step through workgroup memory. */
@@ -20,6 +24,20 @@ export interface DecodeTiles {
   rows: number;
 }
 
+/**
+ * A flash tile on tensor cores (shaders/flash_tile_tensor_cores.wgsl): `subgroups` subgroups of 16 query
+ * rows per workgroup, `keys` keys per step. `emulated`: its fragments in plain WGSL
+ * (shaders/flash_fragments_emulated.wgsl), to check the tile's logic where there are no tensor cores.
+ */
+export interface TensorCoreTiles {
+  subgroups: 1 | 2 | 3 | 4;
+  keys: 16 | 32;
+  emulated?: boolean;
+}
+
+/** The kernel of prefill and block+anchor: the f32 flash tile, or the tensor-core one. */
+export type PrefillKernel = { kind: 'f32'; tiles: FlashTiles } | { kind: 'tensor-cores'; tiles: TensorCoreTiles };
+
 export interface AttentionShape {
   heads: number;
   kvHeads: number;
@@ -29,8 +47,11 @@ export interface AttentionShape {
   window?: number;
   /** Soft-capping of scaled scores, s → softcap · tanh(s / softcap) (Gemma 2). */
   softcap?: number;
-  /** Overrides the measured defaults (tests and benchmarks). */
-  tiles?: { prefill?: FlashTiles; decode?: DecodeTiles; splitKeys?: number };
+  /**
+   * Overrides the measured defaults (tests and benchmarks). Prefill and block+anchor: `prefill` asks for
+   * an f32 tile, `tensorCores` for the tensor-core one (an error where the device cannot run it).
+   */
+  tiles?: { prefill?: FlashTiles; tensorCores?: TensorCoreTiles; decode?: DecodeTiles; splitKeys?: number };
 }
 export interface QueryRows {
   q: GPUBuffer;
@@ -95,6 +116,56 @@ function prefillTiles(headDim: number): FlashTiles {
 }
 
 /**
+ * The tensor-core tile (choosePrefillKernel). Not yet compared with other sizes on the H200; 4 subgroups
+ * of 16 rows and 32 keys fill the workgroup memory the fragments' fixed-size arrays take.
+ */
+const tensorCoreTiles: TensorCoreTiles = { subgroups: 4, keys: 32 };
+/** Workgroup memory of the tensor-core tile: on tensor cores flash_fragments.wgsl's fixed-size arrays
+ *  (64 rows, head dim 128, 32 keys), emulated f32 arrays of the tile's size; and the tile's own. */
+function tensorCoreBytes(tiles: TensorCoreTiles, headDim: number): number {
+  const rows = 16 * tiles.subgroups;
+  if (tiles.emulated) {
+    const stride = headDim + 8;
+    return 4 * (rows * stride + 2 * tiles.keys * stride + rows * 32 + rows * (tiles.keys + 8) + 32 * tiles.subgroups + 1);
+  }
+  return 2 * (64 * 136 + 2 * 32 * 136 + 64 * 40) + 4 * 64 * 32 + 4 * 32 * tiles.subgroups + 4;
+}
+
+/** Head dimensions the tensor-core tile takes: whole 32-column halves of O per pair of invocations, at most 128. */
+function tensorCoreHeadDim(headDim: number): boolean {
+  return headDim % 32 === 0 && headDim <= 128;
+}
+
+/** Whether prefill and block+anchor run on tensor cores by default on this device, for this shape. */
+export function hasTensorCoreAttention(gpu: TensorCoreDevice, shape: AttentionShape): boolean {
+  return (
+    hasTensorCores(gpu) &&
+    tensorCoreHeadDim(shape.headDim) &&
+    tensorCoreBytes(tensorCoreTiles, shape.headDim) <= gpu.device.limits.maxComputeWorkgroupStorageSize
+  );
+}
+
+/**
+ * The tensor-core tile when the shape's tiles ask for it (where the device can run it), else the f32
+ * tile. Not chosen by default where the device has tensor cores (hasTensorCoreAttention) until
+ * bench/attention-tensor-cores.ts has checked it on such a GPU: it has run only emulated
+ * (shaders/flash_fragments_emulated.wgsl). Q, K, V and P are rounded to f16 (scores, softmax and O
+ * stay f32); the bench states the resulting tolerance.
+ */
+export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape): PrefillKernel {
+  const wanted = shape.tiles?.tensorCores;
+  const f32Tiles = shape.tiles?.prefill;
+  if (wanted) {
+    if (f32Tiles) throw new Error('Attention tiles: give the f32 prefill tiles or the tensor-core ones, not both');
+    if (!wanted.emulated && !hasTensorCoreAttention(gpu, shape)) {
+      throw new Error(`Tensor-core attention needs f16 16×16×16 subgroup matrices, subgroups of 32 and a head dim that is a multiple of 32 up to 128 (this one: ${shape.headDim}); this device or shape has not`);
+    }
+    return { kind: 'tensor-cores', tiles: wanted };
+  }
+  return { kind: 'f32', tiles: f32Tiles ?? prefillTiles(shape.headDim) };
+}
+
+/**
  * One tile holds the kv head's whole group of rows (up to 16; 8 for head dimensions past 128, to keep
  * the queries' workgroup memory within 16 KiB), so they share every K/V load.
  */
@@ -125,9 +196,26 @@ function flashPipeline(gpu: Gpu, shader: string, shape: AttentionShape, tiles: F
   if (vecsPerLane > maxVecsPerLane || lanes > keys || keys % 2 !== 0 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Flash tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
-  const masking = { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
-  const constants = { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys, ...masking };
-  return gpu.pipeline(shader, { constants, includes: kvIncludes(kvType) });
+  return gpu.pipeline(shader, { constants: { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys, ...maskingConstants(shape) }, includes: kvIncludes(kvType) });
+}
+
+function maskingConstants(shape: AttentionShape): Record<string, number> {
+  return { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
+}
+
+/** The pipeline of a prefill-like shader (prefill, block+anchor) with the chosen tile, and its query rows per workgroup. */
+function prefillPipeline(gpu: Gpu, shader: string, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
+  const kernel = choosePrefillKernel(gpu, shape);
+  if (kernel.kind === 'f32') return { pipeline: flashPipeline(gpu, shader, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
+  const { subgroups, keys, emulated = false } = kernel.tiles;
+  const bytes = tensorCoreBytes(kernel.tiles, shape.headDim);
+  if (!tensorCoreHeadDim(shape.headDim) || ![1, 2, 3, 4].includes(subgroups) || ![16, 32].includes(keys) || bytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+    throw new Error(`Tensor-core flash tile ${JSON.stringify(kernel.tiles)} does not fit headDim ${shape.headDim} on this device`);
+  }
+  const includes: Record<string, string> = { flash_tile: 'flash_tile_tensor_cores', ...kvIncludes(kvType) };
+  if (emulated) includes.flash_fragments = 'flash_fragments_emulated';
+  const constants = { HEAD_DIM: shape.headDim, SUBGROUPS: subgroups, KEYS: keys, ...maskingConstants(shape) };
+  return { pipeline: gpu.pipeline(shader, { includes, constants }), rows: 16 * subgroups };
 }
 
 /** Workgroup counts [x, z] for `n` workgroups in one dimension, folded when above the device limit. */
@@ -141,8 +229,7 @@ function fold(gpu: Gpu, n: number): [number, number] {
  *  context key precedes the queries, so everything is visible). */
 export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, query: QueryRows, kv: KvSpan, out: AttentionOutput): void {
   const group = check(shape);
-  const tiles = shape.tiles?.prefill ?? prefillTiles(shape.headDim);
-  const pipeline = flashPipeline(gpu, 'attention_prefill', shape, tiles, spanType([kv]));
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', shape, spanType([kv]));
   const params = gpu.uniform([
     ['u32', query.rows],
     ['u32', shape.heads],
@@ -154,7 +241,7 @@ export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: At
     ['u32', kv.firstPosition],
     ['f32', shape.scale],
   ]);
-  const [x, z] = fold(gpu, Math.ceil((query.rows * group) / tiles.rows));
+  const [x, z] = fold(gpu, Math.ceil((query.rows * group) / rows));
   gpu.dispatch(encoder, pipeline, [params, query.q, kv.keys, kv.values, out.o, out.lse], [x, shape.kvHeads, z]);
 }
 
@@ -174,8 +261,7 @@ export function attentionBlockAnchor(
   out: AttentionOutput,
 ): void {
   const group = check(shape);
-  const tiles = shape.tiles?.prefill ?? prefillTiles(shape.headDim);
-  const pipeline = flashPipeline(gpu, 'attention_block_anchor', shape, tiles, spanType([anchor, blocks]));
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_block_anchor', shape, spanType([anchor, blocks]));
   const params = gpu.uniform([
     ['u32', query.rows],
     ['u32', shape.heads],
@@ -192,7 +278,7 @@ export function attentionBlockAnchor(
     ['f32', shape.scale],
   ]);
   const resources = [params, query.q, anchor.keys, anchor.values, blocks.keys, blocks.values, out.o, out.lse];
-  const tilesPerBlock = Math.ceil((Math.min(blockSize, query.rows) * group) / tiles.rows);
+  const tilesPerBlock = Math.ceil((Math.min(blockSize, query.rows) * group) / rows);
   gpu.dispatch(encoder, pipeline, resources, [tilesPerBlock, Math.ceil(query.rows / blockSize), shape.kvHeads]);
 }
 

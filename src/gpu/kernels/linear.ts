@@ -5,10 +5,10 @@
 // for all rows (bandwidth-bound).
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
-import { subgroupMatrixFeature } from '../device.ts';
 import { activationIds, type GateActivation } from './elementwise.ts';
 import { foldedGrid } from './grid.ts';
 import { reduceIncludes } from './reduce.ts';
+import { hasTensorCores } from './tensor-cores.ts';
 import { weightFormatOf, weightIncludes, type WeightFormat, type WeightPart } from './weight-format.ts';
 
 /**
@@ -85,23 +85,11 @@ const maxLoads = 16;
 const sixteenBitFormats: readonly WeightFormat[] = ['f16', 'bf16'];
 
 /**
- * Whether linear layers with this weight go to tensor cores: 16-bit weights, and a device with subgroup matrices of the shape the kernel is written for (f16 16×16×16
- * into f32), f16, and subgroups of exactly 32 invocations, which the kernel's fragment layout assumes.
+ * Whether linear layers with this weight go to tensor cores: 16-bit weights on a device that has them
+ * (hasTensorCores: the subgroup-matrix shape, f16 and subgroups the kernel is written for).
  */
 export function hasTensorCoresFor(gpu: Gpu, weight: LinearWeight): boolean {
-  const { features } = gpu.device;
-  const { subgroupSizes, subgroupMatrixConfigs } = gpu.adapter;
-  return (
-    sixteenBitFormats.includes(weightFormatOf(weight.parts[0])) &&
-    features.has(subgroupMatrixFeature) &&
-    gpu.hasF16 &&
-    gpu.hasSubgroups &&
-    subgroupSizes.min === 32 &&
-    subgroupSizes.max === 32 &&
-    subgroupMatrixConfigs.some(
-      (c) => c.componentType === 'f16' && c.resultComponentType === 'f32' && c.M === 16 && c.N === 16 && c.K === 16,
-    )
-  );
+  return sixteenBitFormats.includes(weightFormatOf(weight.parts[0])) && hasTensorCores(gpu);
 }
 
 /**

@@ -1,0 +1,45 @@
+// What the flash tiles (flash_tile.wgsl on f32, flash_tile_tensor_cores.wgsl on tensor cores) share:
+// which keys a query sees, by true positions, and the soft-capping of scores. Causal (key position ≤
+// query position) and, for a sliding-window layer, within the window (query − key position < WINDOW).
+// Scores may be soft-capped (Gemma 2) before the softmax.
+//
+// Query rows are the flattened (position t, head g of the kv head's GQA group) pairs, i = t·group + g,
+// so the heads of a group share every K/V tile load, whatever the group size.
+
+//#include tanh
+
+// Sliding window (Mistral v0.1, Gemma's local layers, Qwen's use_sliding_window): a key is visible only
+// when its position is greater than the query's minus WINDOW. 0: no window.
+override WINDOW: u32 = 0u;
+// Soft-capping (Gemma 2): score → SOFTCAP · tanh(score / SOFTCAP), on the scaled score. 0: none.
+override SOFTCAP: f32 = 0.0;
+
+// "Minus infinity" as a finite number: the running max and the LSE of a row that has seen no key.
+const EMPTY_LSE = -3.4e38;
+
+// Last position of the tile's queries (i_begin < i_end): keys after it are masked for every row.
+fn flash_last_position(i_end: u32, group: u32, q_first: u32) -> u32 {
+  return q_first + (i_end - 1u) / group;
+}
+
+// How many of `length` keys starting at position `first` some query at or before `last` can see.
+fn flash_visible_keys(length: u32, first: u32, last: u32) -> u32 {
+  if (last < first) { return 0u; }
+  return min(length, last - first + 1u);
+}
+
+// The q row (t·heads + h) of flattened row i of kv head `head`.
+fn flash_flat_q_row(i: u32, group: u32, heads: u32, head: u32) -> u32 {
+  return (i / group) * heads + head * group + i % group;
+}
+
+// Whether a query at `query_position` sees the key at `key_position`.
+fn flash_sees(query_position: u32, key_position: u32) -> bool {
+  // query_position − key_position cannot wrap: it is evaluated only for keys at or before the query.
+  return key_position <= query_position && (WINDOW == 0u || query_position - key_position < WINDOW);
+}
+
+fn flash_cap(score: f32) -> f32 {
+  if (SOFTCAP > 0.0) { return SOFTCAP * stable_tanh(score / SOFTCAP); }
+  return score;
+}
