@@ -64,8 +64,14 @@ function focused(page: Page): Promise<Stop | undefined> {
 
 /** Tabs from the top of the page to its end; every stop must be named and show focus. */
 async function tabThrough(page: Page): Promise<Stop[]> {
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-  await page.mouse.click(1, 1); // the page itself, so Tab starts at its first control
+  // Tab starts from a focusable point in front of everything: a click at the page's corner would land
+  // wherever the page has scrolled to (a tall answered chat scrolls it).
+  await page.evaluate(() => {
+    const start = document.createElement('span');
+    start.tabIndex = -1;
+    document.body.prepend(start);
+    start.focus();
+  });
   const stops: Stop[] = [];
   for (let i = 0; i < 200; i++) {
     await page.keyboard.press('Tab');

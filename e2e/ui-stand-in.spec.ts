@@ -220,7 +220,8 @@ t.test('embedded <StarReader>: loads, reads the document by itself, answers', as
   await expectText(page.getByTestId('status'), /is ready/);
   await expectText(page.getByTestId('status'), /tokens/);
   await ask(page, 'What is Star Reader?');
-  await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]'));
+  // A fresh checkout's first load of the embed page compiles its modules: more than the default wait.
+  await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]'), 60_000);
   await expectText(page.getByTestId('answer-stats'), /Query/);
   await screenshot('stand-in-embed-1280x800');
 });

@@ -20,13 +20,20 @@ interface Props {
 export function CitedDocument({ text, citations, highlight, onSelect }: Props) {
   const ids = useId();
   const mark = useRef<HTMLElement>(null);
+  const textBox = useRef<HTMLParagraphElement>(null);
   const strip = useRef<HTMLOListElement>(null);
   const { spans } = citations;
   const max = Math.max(...spans.map((s) => s.share), 1e-9);
   const [focus, setFocus] = useState(0);
 
   useEffect(() => {
-    mark.current?.scrollIntoView?.({ block: 'center', behavior: 'smooth' });
+    const box = textBox.current;
+    const passage = mark.current;
+    if (!box || !passage) return;
+    // The text box scrolls, not the page: scrollIntoView would also move the page under the reader
+    // (and its keyboard position) whenever an answer picks its first source.
+    const offset = passage.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    box.scrollTo?.({ top: box.scrollTop + offset - box.clientHeight / 2 + passage.offsetHeight / 2, behavior: 'smooth' });
   }, [highlight?.start, highlight?.end]);
 
   const moveFocus = (event: KeyboardEvent<HTMLOListElement>) => {
@@ -68,7 +75,7 @@ export function CitedDocument({ text, citations, highlight, onSelect }: Props) {
             </li>
           ))}
         </ol>
-        <p className="cited-text" tabIndex={0} aria-label="Document text" data-testid="cited-text">
+        <p className="cited-text" ref={textBox} tabIndex={0} aria-label="Document text" data-testid="cited-text">
           {highlight ? text.slice(0, highlight.start) : text}
           {highlight && (
             <mark ref={mark} className="cited-passage" data-testid="cited-passage">

@@ -1,3 +1,5 @@
+// Node only: the replay is the same code in every browser; Chromium runs the decode paths it replays
+// through the golden and answer-decoder tests.
 // Decoded tokens replay the commands recorded for an earlier token (Transformer's replayKey, Gpu.replay):
 // the logits must be those of recording every token anew, bit for bit, across everything that changes
 // what a token records — the decode spans' reach (every 256 rows), a new KV chunk, a rollback, the ids
