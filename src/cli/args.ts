@@ -12,6 +12,15 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** The value `parse` gives, or, if it throws, a UsageError with its message (bad arguments exit with 2). */
+export function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 export function parseOptions<S extends OptionSpec>(argv: readonly string[], spec: S): ParsedOptions<S> {
   const out: Record<string, string | number | boolean> = {};
   for (let i = 0; i < argv.length; i++) {

@@ -4,7 +4,7 @@
 // `--browser` runs the same benchmark in Chromium (bench/browser/speed.html). Writes JSON and markdown.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseOptions, UsageError, type OptionSpec } from './args.ts';
+import { asUsage, parseOptions, type OptionSpec } from './args.ts';
 import { writeSyntheticModel } from './synthetic-model.ts';
 import { qwen25HalfBLayout } from '../model/synthetic-weights.ts';
 import { StarEngine } from '../star/engine.ts';
@@ -44,24 +44,9 @@ export const benchOptions = {
 export async function bench(argv: readonly string[]): Promise<void> {
   const o = parseOptions(argv, benchOptions);
   const args: BenchArguments = { lengths: o.lengths, blockDivisors: o['block-divisors'], hosts: o.hosts, decode: o.decode, repeat: o.repeat, quick: o.quick };
-  let options: BenchOptions;
-  try {
-    options = resolveBenchOptions(args, o.browser ? 'browser' : 'node');
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  let weightType: WeightType;
-  try {
-    weightType = parseWeightType(o['weight-type']);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  let kvType: KvType;
-  try {
-    kvType = parseKvType(o['kv-cache-type']);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const options: BenchOptions = asUsage(() => resolveBenchOptions(args, o.browser ? 'browser' : 'node'));
+  const weightType: WeightType = asUsage(() => parseWeightType(o['weight-type']));
+  const kvType: KvType = asUsage(() => parseKvType(o['kv-cache-type']));
   const report = o.browser ? await benchInBrowser(args, o.model) : await benchInNode(options, o.model, weightType, kvType);
   const out = o.out ?? (o.browser ? 'bench/results/browser-latest' : 'bench/results/latest');
   await mkdir(resolve(out, '..'), { recursive: true });

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseOptions, UsageError, type OptionSpec } from './args.ts';
+import { asUsage, parseOptions, UsageError, type OptionSpec } from './args.ts';
 import { createReader } from '../star/reader.ts';
 import { openLocalHost } from '../star/local-host.ts';
 import type { AnswerStats, Reader } from '../star/reader-api.ts';
@@ -37,18 +37,8 @@ export async function generate(argv: readonly string[]): Promise<void> {
   const o = parseOptions(argv, generateOptions);
   if (!o.chat && o.prompt === undefined) throw new UsageError('Give --prompt "…" or --chat');
   if (o.attention !== 'star' && o.attention !== 'full') throw new UsageError(`--attention must be star or full, got "${o.attention}"`);
-  let weightType: WeightType;
-  try {
-    weightType = parseWeightType(o['weight-type']);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  let kvType: KvType;
-  try {
-    kvType = parseKvType(o['kv-cache-type']);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const weightType: WeightType = asUsage(() => parseWeightType(o['weight-type']));
+  const kvType: KvType = asUsage(() => parseKvType(o['kv-cache-type']));
   const document = o.document ? await readFile(resolve(o.document), 'utf8') : '';
   const loading = progressLine('loading the model', megabytes);
   const store = o['kv-cache'] === undefined ? undefined : folderDocumentStore(o['kv-cache']);

@@ -2,7 +2,7 @@
 // file). This is how correctness is checked against transformers (test/fixtures/hf-golden).
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseOptions, UsageError, type OptionSpec } from './args.ts';
+import { asUsage, parseOptions, UsageError, type OptionSpec } from './args.ts';
 import { StarEngine } from '../star/engine.ts';
 import { openLocalHost } from '../star/local-host.ts';
 import { scoreGreedy } from '../star/greedy-score.ts';
@@ -37,12 +37,7 @@ export async function score(argv: readonly string[]): Promise<void> {
   if (o['weight-type'] !== 'f32' && o['weight-type'] !== 'f16') throw new UsageError('--weight-type must be f32 or f16');
   const ropeDType = o['rope-dtype'];
   if (ropeDType !== 'f32' && ropeDType !== 'bf16' && ropeDType !== 'f16') throw new UsageError('--rope-dtype must be f32, bf16 or f16');
-  let kvType: KvType;
-  try {
-    kvType = parseKvType(o['kv-cache-type']);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const kvType: KvType = asUsage(() => parseKvType(o['kv-cache-type']));
   const contextIds = await readIds(o['context-ids']);
   const queryIds = await readIds(o['query-ids']);
   if (queryIds.length === 0) throw new UsageError('--query-ids must hold at least one token');
