@@ -64,7 +64,7 @@ for (const context of args.contexts.split(',').map(Number)) {
   await fillWithRandomKv(gpu, cache, context);
   const ways: DecodeRow['way'][] = ['gpu sampler, queued ahead', ...(args.citations ? (['gpu sampler, citations'] as const) : []), 'logits read back'];
   for (const way of ways) {
-    await timeDecode(cache, context, 4, way); // warm-up: compiles pipelines, makes bind groups
+    await timeDecode(cache, context, 8, way); // warm-up: compiles pipelines, makes bind groups
     cache.truncate(context);
     const row = await timeDecode(cache, context, tokens, way);
     cache.truncate(context);

@@ -13,8 +13,11 @@
 // rows, decoding has a handful of rows (one token's GQA group) and many keys, so the work is laid out
 // by key: in each step of KEYS keys, invocation c computes key c's scores for every row of the tile
 // straight from memory (the tile's queries are in workgroup memory, read by all), the rows' running
-// max and sum advance (online softmax), and then each invocation accumulates P·V for its own head
-// dimensions of every row, reading each value row with consecutive invocations on consecutive floats.
+// max and sum advance (online softmax, each row's keys shared out over THREADS / ROWS invocations), and
+// then each invocation accumulates P·V for its own head dimensions of every row, reading each value row
+// with consecutive invocations on consecutive elements. A decode has few workgroups per GPU core, so
+// the time goes to memory latency unless each invocation has many loads in flight: a key row is
+// loaded in chunks of KEY_WORDS words before any is used, and values VALUE_BATCH keys at a time.
 //
 // Query rows are the flattened (position t, head g of the kv head's GQA group) pairs, i = t·group + g.
 
@@ -55,6 +58,10 @@ const MAX_ROWS = 16u;
 override DIMS: u32 = (HEAD_DIM + THREADS - 1u) / THREADS;
 const MAX_DIMS = 4u;              // HEAD_DIM ≤ 256
 const EMPTY_LSE = -3.4e38;
+const KEY_WORDS = 16u;            // words of a key row loaded before they are used
+const VALUE_BATCH = 8u;           // keys whose values are loaded before they are used
+// The online softmax shares each row's KEYS scores out over LANES invocations.
+override LANES: u32 = THREADS / ROWS;
 
 var<workgroup> q_tile: array<f32, ROWS * HEAD_DIM>;   // [row][dim], scaled
 var<workgroup> p_tile: array<f32, ROWS * KEYS>;       // [row][key]: scores, then probabilities
@@ -62,6 +69,7 @@ var<workgroup> m_run: array<f32, ROWS>;               // running max of each row
 var<workgroup> l_run: array<f32, ROWS>;               // running sum of exp(score − m_run)
 var<workgroup> alpha: array<f32, ROWS>;               // this step's rescaling of each row's sums
 var<workgroup> key_count: u32;
+var<workgroup> lane_stat: array<f32, THREADS>;        // [row][lane]: a lane's max, then its sum
 
 var<private> acc: array<f32, MAX_DIMS * MAX_ROWS>;    // [dim j][row]: unnormalised output
 
@@ -115,9 +123,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) threa
     if (c < count) {
       var s: array<f32, MAX_ROWS>;
       let key = (p.kv_start + s0 + c) * kv_stride + kv_head * HEAD_DIM;
-      for (var d = 0u; d < HEAD_DIM; d++) {
-        let k = kv_unpack(keys[(key + d) / KV_PER_WORD], key + d);
-        for (var r = 0u; r < ROWS; r++) { s[r] += q_tile[r * HEAD_DIM + d] * k; }
+      for (var w0 = 0u; w0 < HEAD_DIM / KV_PER_WORD; w0 += KEY_WORDS) {
+        var words: array<kv_word, KEY_WORDS>;
+        for (var w = 0u; w < KEY_WORDS; w++) { words[w] = keys[min(key / KV_PER_WORD + w0 + w, arrayLength(&keys) - 1u)]; }
+        for (var e = 0u; e < KEY_WORDS * KV_PER_WORD; e++) {
+          let d = w0 * KV_PER_WORD + e;
+          if (d < HEAD_DIM) {
+            let k = kv_unpack(words[e / KV_PER_WORD], e);
+            for (var r = 0u; r < ROWS; r++) { s[r] += q_tile[r * HEAD_DIM + d] * k; }
+          }
+        }
       }
       for (var r = 0u; r < ROWS; r++) {
         var score = s[r];
@@ -129,19 +144,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) threa
       for (var r = 0u; r < ROWS; r++) { p_tile[r * KEYS + thread] = EMPTY_LSE; }
     }
     workgroupBarrier();
-    // Online softmax: invocation r advances row r over the step's keys.
+    // Online softmax: lane l of row r takes the step's keys l, l + LANES, …; the lanes' maxima and
+    // then sums meet in lane_stat.
     let n = min(KEYS, count - c0);
-    if (thread < ROWS) {
-      let r = thread;
-      var m_new = m_run[r];
-      for (var k = 0u; k < n; k++) { m_new = max(m_new, p_tile[r * KEYS + k]); }
+    let r = thread / LANES;
+    let lane = thread % LANES;
+    var lane_max = EMPTY_LSE;
+    for (var k = lane; k < n; k += LANES) { lane_max = max(lane_max, p_tile[r * KEYS + k]); }
+    lane_stat[thread] = lane_max;
+    workgroupBarrier();
+    var m_new = m_run[r];
+    for (var l = 0u; l < LANES; l++) { m_new = max(m_new, lane_stat[r * LANES + l]); }
+    var lane_sum = 0.0;
+    for (var k = lane; k < n; k += LANES) {
+      let score = p_tile[r * KEYS + k];
+      let pk = select(0.0, exp(score - m_new), score > EMPTY_LSE);
+      p_tile[r * KEYS + k] = pk;
+      lane_sum += pk;
+    }
+    workgroupBarrier(); // every lane has read lane_stat's maxima and m_run
+    lane_stat[thread] = lane_sum;
+    workgroupBarrier();
+    if (lane == 0u) {
       var sum = 0.0;
-      for (var k = 0u; k < n; k++) {
-        let score = p_tile[r * KEYS + k];
-        let pk = select(0.0, exp(score - m_new), score > EMPTY_LSE);
-        p_tile[r * KEYS + k] = pk;
-        sum += pk;
-      }
+      for (var l = 0u; l < LANES; l++) { sum += lane_stat[r * LANES + l]; }
       alpha[r] = exp(m_run[r] - m_new);
       l_run[r] = l_run[r] * alpha[r] + sum;
       m_run[r] = m_new;
@@ -151,13 +177,21 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) threa
     for (var j = 0u; j < DIMS; j++) {
       for (var r = 0u; r < ROWS; r++) { acc[j * MAX_ROWS + r] *= alpha[r]; }
     }
-    for (var k = 0u; k < n; k++) {
-      let value = (p.kv_start + s0 + c0 + k) * kv_stride + kv_head * HEAD_DIM;
+    for (var k0 = 0u; k0 < n; k0 += VALUE_BATCH) {
       for (var j = 0u; j < DIMS; j++) {
-        let d = thread + j * THREADS;
-        if (d < HEAD_DIM) {
-          let v = kv_unpack(values[(value + d) / KV_PER_WORD], value + d);
-          for (var r = 0u; r < ROWS; r++) { acc[j * MAX_ROWS + r] += p_tile[r * KEYS + k] * v; }
+        let d = min(thread + j * THREADS, HEAD_DIM - 1u);
+        var v: array<f32, VALUE_BATCH>;
+        for (var b = 0u; b < VALUE_BATCH; b++) {
+          // Keys past n (the step's last batch) read the step's last key again and weigh 0.
+          let value = (p.kv_start + s0 + c0 + min(k0 + b, n - 1u)) * kv_stride + kv_head * HEAD_DIM + d;
+          v[b] = kv_unpack(values[value / KV_PER_WORD], value);
+        }
+        if (thread + j * THREADS < HEAD_DIM) {
+          for (var b = 0u; b < VALUE_BATCH; b++) {
+            if (k0 + b < n) {
+              for (var r = 0u; r < ROWS; r++) { acc[j * MAX_ROWS + r] += p_tile[r * KEYS + k0 + b] * v[b]; }
+            }
+          }
         }
       }
     }

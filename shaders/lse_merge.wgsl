@@ -3,10 +3,13 @@
 // exponent ever overflows. Partials whose row saw no key (LSE = EMPTY_LSE) weigh 0; if all are empty
 // the output is O = 0, LSE = EMPTY_LSE.
 //
-// One workgroup per (row, head), its invocations over head dimensions. After the max (a tree in
-// workgroup memory), every invocation walks all partials computing each one's weight itself (the LSE
-// loads are the same address for the whole workgroup): no barrier in the walk, so the loads of
-// successive partials overlap. A decoded token merges up to 128 partials a span per (row, head).
+// One workgroup per (row, head). After the max (a tree in workgroup memory), the partials are shared
+// out over PART_LANES lanes of DIM_THREADS invocations (a lane's invocations over head dimensions):
+// lane l walks partials l, l + PART_LANES, …, every invocation computing each partial's weight itself
+// (the LSE loads are the same address for the whole lane), with no barrier in the walk so the loads of
+// successive partials overlap; the lanes' sums then meet in workgroup memory, added in lane order. A
+// decoded token merges up to 128 partials a span per (row, head): one walk of 128 would be 128 memory
+// latencies in a row.
 
 struct Params {
   count: u32,
@@ -20,11 +23,15 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
 
-const THREADS = 64u;
+const DIM_THREADS = 64u;
+const PART_LANES = 4u;
+const THREADS = DIM_THREADS * PART_LANES;
 const MAX_DIMS_PER_THREAD = 4u; // head_dim <= 256
 const EMPTY_LSE = -3.4e38;
 
 var<workgroup> shared_max: array<f32, THREADS>;
+var<workgroup> lane_acc: array<f32, PART_LANES * MAX_DIMS_PER_THREAD * DIM_THREADS>; // [lane][j][dim thread]
+var<workgroup> lane_sum: array<f32, PART_LANES>;
 
 @compute @workgroup_size(THREADS)
 fn main(
@@ -44,23 +51,35 @@ fn main(
   }
   m = workgroupUniformLoad(&shared_max[0]);
 
+  let lane = thread / DIM_THREADS;
+  let dim_thread = thread % DIM_THREADS;
   var acc: array<f32, MAX_DIMS_PER_THREAD>;
   var sum = 0.0;
-  for (var i = 0u; i < p.count; i++) {
+  for (var i = lane; i < p.count; i += PART_LANES) {
     let w = exp(lse_parts[i * p.row_heads + pair] - m);
     sum += w;
     let part = (i * p.row_heads + pair) * p.head_dim;
     for (var j = 0u; j < MAX_DIMS_PER_THREAD; j++) {
-      let d = j * THREADS + thread;
+      let d = j * DIM_THREADS + dim_thread;
       if (d < p.head_dim) { acc[j] += w * o_parts[part + d]; }
     }
   }
+  for (var j = 0u; j < MAX_DIMS_PER_THREAD; j++) { lane_acc[(lane * MAX_DIMS_PER_THREAD + j) * DIM_THREADS + dim_thread] = acc[j]; }
+  if (dim_thread == 0u) { lane_sum[lane] = sum; }
+  workgroupBarrier();
+  if (lane != 0u) { return; }
 
+  var total = 0.0;
+  for (var l = 0u; l < PART_LANES; l++) { total += lane_sum[l]; }
   let empty = m <= EMPTY_LSE;
-  let inv = select(1.0 / sum, 0.0, empty);
+  let inv = select(1.0 / total, 0.0, empty);
   for (var j = 0u; j < MAX_DIMS_PER_THREAD; j++) {
-    let d = j * THREADS + thread;
-    if (d < p.head_dim) { o[pair * p.head_dim + d] = acc[j] * inv; }
+    let d = j * DIM_THREADS + dim_thread;
+    if (d < p.head_dim) {
+      var merged = 0.0;
+      for (var l = 0u; l < PART_LANES; l++) { merged += lane_acc[(l * MAX_DIMS_PER_THREAD + j) * DIM_THREADS + dim_thread]; }
+      o[pair * p.head_dim + d] = merged * inv;
+    }
   }
-  if (thread == 0u) { lse[pair] = select(m + log(sum), EMPTY_LSE, empty); }
+  if (dim_thread == 0u) { lse[pair] = select(m + log(total), EMPTY_LSE, empty); }
 }

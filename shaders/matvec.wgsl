@@ -2,12 +2,17 @@
 // for m < ROWS (an override constant, 1..MAX_ROWS); with ACCUMULATE in flags, Y += instead of Y =
 // (the residual add folded into o_proj and down_proj: one dispatch and one pass over Y fewer).
 // Same layout, parameters and bindings as linear.wgsl; W is read through the weight format's include.
-// Decoding is bound by reading W, so W is read once for all rows. Each workgroup owns OUTS_PER_GROUP
-// weight rows, and every invocation strides over k four elements at a time for all of them
-// (consecutive invocations on consecutive vec4s of each row: coalesced 16-byte loads, and each element
-// of x is loaded once for all rows), keeping OUTS_PER_GROUP · ROWS partial sums. matvec_total
-// (shaders/matvec_reduce.wgsl in workgroup memory, or shaders/matvec_reduce_subgroups.wgsl) adds them
-// up over the workgroup. Sizes measured on lavapipe (src/gpu/kernels/linear.ts).
+//
+// Decoding is bound by reading W, so W is read once for all rows of X, and the kernel's job is to keep
+// enough of W's bytes in flight to fill the memory bus. Each workgroup of THREADS invocations owns
+// OUTS_PER_GROUP weight rows; invocation t reads the vec4s t, t + THREADS, … of each of them
+// (consecutive invocations on consecutive vec4s: coalesced 16-byte loads), UNROLL vec4s of every row
+// before it adds any (independent loads in flight), and each element of x is loaded once for all
+// weight rows. The shape — how many invocations share a row, how many rows a workgroup takes — is
+// chosen per matrix (chooseMatvec in src/gpu/kernels/linear.ts): a projection of 896 rows needs more
+// invocations per row than the vocabulary's 151,936 to have as many loads in flight. matvec_total
+// (shaders/matvec_reduce.wgsl in workgroup memory, or shaders/matvec_reduce_subgroups.wgsl) adds the
+// OUTS_PER_GROUP · ROWS partial sums up over the workgroup in a fixed order.
 //
 // Two folds save decoding a dispatch each (a decoded token is a few hundred small dispatches, and each
 // has a fixed cost on a real GPU):
@@ -44,16 +49,19 @@ const ACCUMULATE = 2u;
 @group(0) @binding(7) var<storage, read> norm_g: array<f32>; // NORM_INPUT: [ins]
 
 override ROWS: u32 = 1u;
+override THREADS: u32 = 64u;
+override OUTS_PER_GROUP: u32 = 4u;
+override UNROLL: u32 = 4u;
 override NORM_INPUT: bool = false;
 override GATED: bool = false;
 const MAX_ROWS = 8u;
-const THREADS = 64u;
-const OUTS_PER_GROUP = 4u;
+const MAX_OUTS_PER_GROUP = 4u;
+const MAX_UNROLL = 4u;
 // Partial sums per invocation, at most THREADS: OUTS_PER_GROUP · ROWS products, then ROWS sums of squares.
 override PRODUCTS: u32 = OUTS_PER_GROUP * ROWS;
 override SUMS: u32 = PRODUCTS + select(0u, ROWS, NORM_INPUT);
 
-var<private> acc: array<f32, (OUTS_PER_GROUP + 1u) * MAX_ROWS>; // [weight row][row of X], then [row of X]
+var<private> acc: array<f32, (MAX_OUTS_PER_GROUP + 1u) * MAX_ROWS>; // [weight row][row of X], then [row of X]
 var<workgroup> norm_scale: array<f32, MAX_ROWS>;
 
 // X's elements k..k+3 of row m, times (offset + g) when the norm is folded in; their squares are added to acc.
@@ -72,6 +80,24 @@ fn x1(m: u32, k: u32) -> f32 {
   return v * (norm_g[k] + p.norm_offset);
 }
 
+// Adds the products of UNROLL vec4s of every owned weight row, starting at vec4 `v`, stepping THREADS.
+// Weight rows past the last (a part-filled final workgroup) read the last row again; their sums are
+// dropped at the end, so the loops keep constant bounds and unroll.
+fn add_vec4s(v: u32, n0: u32) {
+  var xk: array<vec4<f32>, MAX_UNROLL * MAX_ROWS>;
+  for (var u = 0u; u < UNROLL; u++) {
+    for (var m = 0u; m < ROWS; m++) { xk[u * MAX_ROWS + m] = x4(m, (v + u * THREADS) * 4u); }
+  }
+  for (var o = 0u; o < OUTS_PER_GROUP; o++) {
+    let row = min(n0 + o, p.outs - 1u) * p.ins;
+    var wv: array<vec4<f32>, MAX_UNROLL>;
+    for (var u = 0u; u < UNROLL; u++) { wv[u] = weight4(row + (v + u * THREADS) * 4u); }
+    for (var u = 0u; u < UNROLL; u++) {
+      for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += dot(wv[u], xk[u * MAX_ROWS + m]); }
+    }
+  }
+}
+
 @compute @workgroup_size(THREADS)
 fn main(
   @builtin(workgroup_id) group: vec3u,
@@ -80,15 +106,20 @@ fn main(
 ) {
   let n0 = flat_workgroup(group, groups) * OUTS_PER_GROUP;
   if (n0 >= p.outs) { return; }
-  let outs = min(OUTS_PER_GROUP, p.outs - n0);
 
   if (p.ins % 4u == 0u) {
-    // Every row starts on a multiple of 4 elements: whole vec4s of W.
-    for (var k = thread * 4u; k < p.ins; k += THREADS * 4u) {
+    // Every row starts on a multiple of 4 elements: whole vec4s of W, UNROLL at a time while they
+    // last, then one at a time.
+    let vecs = p.ins / 4u;
+    var v = thread;
+    if (UNROLL > 1u) {
+      for (; v + (UNROLL - 1u) * THREADS < vecs; v += UNROLL * THREADS) { add_vec4s(v, n0); }
+    }
+    for (; v < vecs; v += THREADS) {
       var xk: array<vec4<f32>, MAX_ROWS>;
-      for (var m = 0u; m < ROWS; m++) { xk[m] = x4(m, k); }
-      for (var o = 0u; o < outs; o++) {
-        let wv = weight4((n0 + o) * p.ins + k);
+      for (var m = 0u; m < ROWS; m++) { xk[m] = x4(m, v * 4u); }
+      for (var o = 0u; o < OUTS_PER_GROUP; o++) {
+        let wv = weight4(min(n0 + o, p.outs - 1u) * p.ins + v * 4u);
         for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += dot(wv, xk[m]); }
       }
     }
@@ -96,8 +127,8 @@ fn main(
     for (var k = thread; k < p.ins; k += THREADS) {
       var xk: array<f32, MAX_ROWS>;
       for (var m = 0u; m < ROWS; m++) { xk[m] = x1(m, k); }
-      for (var o = 0u; o < outs; o++) {
-        let wv = weight1((n0 + o) * p.ins + k);
+      for (var o = 0u; o < OUTS_PER_GROUP; o++) {
+        let wv = weight1(min(n0 + o, p.outs - 1u) * p.ins + k);
         for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += wv * xk[m]; }
       }
     }
@@ -111,7 +142,7 @@ fn main(
     workgroupBarrier();
   }
   let o = thread / ROWS;
-  if (o < outs) {
+  if (o < min(OUTS_PER_GROUP, p.outs - n0)) {
     let m = thread % ROWS;
     if (NORM_INPUT) { total *= norm_scale[m]; }
     if ((p.flags & HAS_BIAS) != 0u) { total += bias[p.y_col0 + n0 + o]; }

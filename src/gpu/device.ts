@@ -7,6 +7,12 @@ export interface AdapterReport {
   vendor: string;
   architecture: string;
   isFallbackAdapter: boolean;
+  /**
+   * The adapter is a CPU rasterizer (lavapipe/llvmpipe, SwiftShader, or the browser's fallback):
+   * kernels there skip what only helps a GPU's memory system, such as unrolled loads, whose cost is
+   * longer shader compiles.
+   */
+  runsOnCpu: boolean;
   /** Subgroup sizes the adapter may use (both 0 when it does not say). */
   subgroupSizes: { min: number; max: number };
   features: string[];
@@ -104,6 +110,7 @@ export async function requestDevice(
   const info = adapter.info;
   const limits: Record<string, number> = {};
   for (const name of wantedLimits) limits[name] = device.limits[name];
+  const isFallbackAdapter = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
   const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
   return {
     device,
@@ -111,7 +118,8 @@ export async function requestDevice(
       description: description || 'unknown adapter',
       vendor: info.vendor,
       architecture: info.architecture,
-      isFallbackAdapter: (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false,
+      isFallbackAdapter,
+      runsOnCpu: isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|\bsoftware\b/i.test(`${description} ${info.architecture}`),
       subgroupSizes: { min: info.subgroupMinSize ?? 0, max: info.subgroupMaxSize ?? 0 },
       features: [...device.features].sort(),
       limits,

@@ -21,6 +21,7 @@ function device(changes: { feature?: boolean; f16?: boolean; subgroups?: [number
       vendor: 'nvidia',
       architecture: '',
       isFallbackAdapter: false,
+      runsOnCpu: false,
       subgroupSizes: { min: subgroups[0], max: subgroups[1] },
       features: [...features],
       limits: {},

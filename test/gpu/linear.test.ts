@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { linear, maxMatvecRows, type LinearWeight } from '../../src/gpu/kernels/linear.ts';
+import { linear, maxMatvecRows, type LinearWeight, type MatvecShape } from '../../src/gpu/kernels/linear.ts';
 import { linearRef } from '../reference/linear.ts';
 import { maxAbsDiff, randomArray } from '../support/random.ts';
 import { subgroupPaths, testGpu } from '../support/gpu.ts';
@@ -153,6 +153,39 @@ for (const path of subgroupPaths) {
       }
     });
   }
+
+  // Each matvec shape (invocations per row group, weight rows per workgroup, loads in flight) on
+  // lengths that leave unrolled rounds part-used and the last workgroup part-filled; the shapes a CPU
+  // adapter is never given (unrolled loads) too. Every shape sums each row in a fixed order, so a
+  // second run gives the same bits; the subgroup reduction reading every slot gives them as well.
+  describe(`matvec shapes [${path.name}]`, () => {
+    const matvecShapes: MatvecShape[] = [
+      { threads: 64, outsPerGroup: 4, unroll: 4 },
+      { threads: 256, outsPerGroup: 1, unroll: 4 },
+      { threads: 128, outsPerGroup: 2, unroll: 2 },
+      { threads: 32, outsPerGroup: 1, unroll: 1 },
+    ];
+    for (const [rows, outs, ins] of [[1, 7, 1300], [2, 9, 522], [1, 5, 9]] as const) {
+      for (const shape of matvecShapes) {
+        it(`rows=${rows} outs=${outs} ins=${ins}, ${shape.threads} invocations / ${shape.outsPerGroup} rows / ${shape.unroll} loads`, async () => {
+          const gpu = await testGpu(path);
+          const x = randomArray(rows * ins, 51);
+          const w = randomArray(outs * ins, 52);
+          const b = randomArray(outs, 53);
+          const weight: LinearWeight = { parts: [gpu.tensorFrom(w, 'f32', [outs, ins])], outs, ins, bias: gpu.tensorFrom(b, 'f32', [outs]) };
+          const xt = gpu.tensorFrom(x, 'f32', [rows, ins]);
+          const runs = [shape, shape, ...(path.subgroups ? [{ ...shape, everySlot: true }] : [])].map((matvec) => {
+            const y = gpu.tensor('f32', [rows, outs]);
+            gpu.run((enc) => linear(gpu, enc, xt, weight, y, rows, { matvec }));
+            return gpu.readF32(y);
+          });
+          const [first, ...others] = await Promise.all(runs);
+          expect(maxAbsDiff(first, linearRef(x, w, b, rows, outs, ins))).toBeLessThan(1e-4 * Math.sqrt(ins));
+          for (const other of others) expect(other).toEqual(first);
+        });
+      }
+    }
+  });
 
   describe(`linear, accumulate (y += x·wᵀ) [${path.name}]`, () => {
     for (const rows of [1, 4, 20].filter(onThisPath)) {

@@ -10,7 +10,7 @@ import type { HostInfo } from '../../src/star/host.ts';
 const config = parseModelConfig(JSON.parse(readFileSync(new URL('../../public/models/demo/config.json', import.meta.url), 'utf8')));
 const info: HostInfo = {
   index: 0,
-  adapter: { description: 'fake', vendor: '', architecture: '', isFallbackAdapter: false, subgroupSizes: { min: 0, max: 0 }, subgroupMatrixConfigs: [], features: [], limits: { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 } },
+  adapter: { description: 'fake', vendor: '', architecture: '', isFallbackAdapter: false, runsOnCpu: false, subgroupSizes: { min: 0, max: 0 }, subgroupMatrixConfigs: [], features: [], limits: { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 } },
   config,
   weightBytes: 0,
 };

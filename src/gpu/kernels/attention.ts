@@ -416,8 +416,9 @@ export function attentionDecode(
     o: { buffer: scratch, offset: 0, size: plan.oBytes },
     lse: { buffer: scratch, offset: plan.oBytes, size: plan.lseBytes },
   };
-  const workgroupBytes = 4 * (tiles.rows * (shape.headDim + decodeKeysPerStep + 3) + 1);
-  if (tiles.rows > 16 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+  const workgroupBytes = 4 * (tiles.rows * (shape.headDim + decodeKeysPerStep + 3) + 1 + decodeKeysPerStep);
+  // Each row's softmax takes 64 / rows invocations (LANES in shaders/attention_decode.wgsl).
+  if (tiles.rows > 16 || decodeKeysPerStep % tiles.rows !== 0 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Decode tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
   const masking = { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };

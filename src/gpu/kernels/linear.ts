@@ -18,17 +18,46 @@ import { weightFormatOf, weightIncludes, type WeightFormat, type WeightPart } fr
  */
 export const maxMatvecRows = 8;
 /**
- * OUTS_PER_GROUP in shaders/matvec.wgsl, with workgroups of 64 invocations. Measured on lavapipe
- * (1×896 and 8×896 · 4864×896ᵀ, f32, best of 11 interleaved runs on a loaded machine), invocations /
- * weight rows per workgroup, subgroup and workgroup-memory reductions:
- *   1 row:  64/4 18–22 ms and 19–28; 64/2 30 and 36–46; 64/8 17–27 and 20–34; 128/4 25–29 and 35–55;
- *           256/4 59–87 and 59–97.
- *   8 rows: 64/4 53 and 66; 64/2 52 and 72; 64/8 36 and 47; 128/4 61 and 80.
- * 64/8 needs 16 KiB of workgroup memory at 8 rows (WebGPU's default limit): 64/4 it is. The kernel this
- * replaced (teams of 64 invocations per weight row, 256 per workgroup, a tree over 8 × 256 sums) took
- * 52 ms at 1 row and 164 ms at 8 in the same run as 64/4's 33 and 51.
+ * How shaders/matvec.wgsl is laid out for one weight matrix: `threads` invocations share each group
+ * of `outsPerGroup` weight rows, each with `unroll` loads of every row in flight at a time.
  */
-const matvecOutsPerGroup = 4;
+export interface MatvecShape {
+  threads: 32 | 64 | 128 | 256;
+  outsPerGroup: 1 | 2 | 4;
+  unroll: 1 | 2 | 4;
+  /**
+   * Tests: the subgroup reduction reads every slot, as it does for subgroups not formed from
+   * consecutive invocations (shaders/matvec_reduce_subgroups.wgsl); the results must not change.
+   */
+  everySlot?: boolean;
+}
+
+/**
+ * The matvec shape for a weight [outs, ins] and `rows` rows of X. A GPU reads memory at full speed only
+ * with enough loads in flight on every core: each invocation should have about 4 vec4 loads of every
+ * weight row (invocations per row grow with the row's length, 64 to 256), and the grid should be large
+ * (rows of the matrix are shared out one, two or four to a workgroup as the matrix grows: with four to
+ * a workgroup, x is loaded a quarter as often, which matters once the workgroups are plenty). The
+ * partial sums' slots in workgroup memory (one per invocation per sum) bound the invocations. A CPU
+ * adapter takes one load at a time: unrolling buys it nothing and triples lavapipe's compile time.
+ */
+export function chooseMatvec(gpu: Gpu, rows: number, outs: number, ins: number, folded: { norm: boolean }): MatvecShape {
+  const vec4s = Math.ceil(ins / 4);
+  let threads: MatvecShape['threads'] = vec4s > 512 ? 256 : vec4s > 256 ? 128 : 64;
+  const outsPerGroup: MatvecShape['outsPerGroup'] = outs >= 32768 ? 4 : outs >= 4096 ? 2 : 1;
+  const unroll = gpu.adapter.runsOnCpu ? 1 : 4;
+  const shape = (t: MatvecShape['threads']): MatvecShape => ({ threads: t, outsPerGroup, unroll });
+  while (threads > 32 && matvecSharedBytes(shape(threads), rows, folded.norm) > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+    threads = (threads / 2) as MatvecShape['threads'];
+  }
+  return shape(threads);
+}
+
+/** Workgroup memory of a matvec shape: a slot per invocation per partial sum, the norm's scales, a layout word. */
+function matvecSharedBytes(shape: MatvecShape, rows: number, norm: boolean): number {
+  const sums = shape.outsPerGroup * rows + (norm ? rows : 0);
+  return 4 * sums * shape.threads + 4 * maxMatvecRows + 4;
+}
 
 /** A weight matrix [outs, ins], possibly split into row ranges that each fit one storage binding. */
 export interface LinearWeight {
@@ -52,6 +81,8 @@ export interface LinearOptions {
   gate?: { values: Tensor; activation: GateActivation };
   /** The kernel for more than maxMatvecRows rows, instead of chooseTiledLinear's (tests and benchmarks). */
   tiled?: TiledLinear;
+  /** The matvec shape for up to maxMatvecRows rows, instead of chooseMatvec's (tests and benchmarks). */
+  matvec?: MatvecShape;
 }
 
 export interface InputNorm {
@@ -135,16 +166,29 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
   };
 }
 
-function matvecKernel(gpu: Gpu, format: WeightFormat, rows: number, options: LinearOptions): LinearKernel {
+function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: LinearOptions): LinearKernel {
+  const norm = options.inputNorm !== undefined;
+  const shape = options.matvec ?? chooseMatvec(gpu, rows, weight.outs, weight.ins, { norm });
+  const sums = shape.outsPerGroup * rows + (norm ? rows : 0);
+  if (sums > shape.threads) throw new Error(`A matvec of ${shape.threads} invocations cannot hold ${sums} partial sums`);
+  const shared = matvecSharedBytes(shape, rows, norm);
+  if (shared > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+    throw new Error(`Matvec shape ${JSON.stringify(shape)} needs ${shared} bytes of workgroup memory for ${rows} rows; this device has ${gpu.device.limits.maxComputeWorkgroupStorageSize}`);
+  }
   const constants = {
     ROWS: rows,
-    NORM_INPUT: options.inputNorm ? 1 : 0,
+
+    OUTS_PER_GROUP: shape.outsPerGroup,
+    UNROLL: shape.unroll,
+    NORM_INPUT: norm ? 1 : 0,
     GATED: options.gate ? 1 : 0,
     ACTIVATION: options.gate ? activationIds[options.gate.activation] : 0,
+    ...(shape.everySlot ? { EVERY_SLOT: 1 } : {}),
   };
+  const includes = { ...reduceIncludes(gpu), ...weightIncludes(weightFormatOf(weight.parts[0])) };
   return {
-    pipeline: gpu.pipeline('matvec', { includes: { ...reduceIncludes(gpu), ...weightIncludes(format) }, constants }),
-    grid: (outs) => foldedGrid(gpu, Math.ceil(outs / matvecOutsPerGroup)),
+    pipeline: gpu.pipeline('matvec', { includes, constants }),
+    grid: (outs) => foldedGrid(gpu, Math.ceil(outs / shape.outsPerGroup)),
   };
 }
 
@@ -163,7 +207,7 @@ export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: 
   if (options.inputNorm && options.inputNorm.weight.dtype !== 'f32') throw new Error('A norm folded into a linear layer needs an f32 weight');
   const kernel =
     rows <= maxMatvecRows
-      ? matvecKernel(gpu, weightFormatOf(weight.parts[0]), rows, options)
+      ? matvecKernel(gpu, weight, rows, options)
       : tiledKernel(gpu, weight, rows, options.tiled ?? chooseTiledLinear(gpu, weight, rows));
   const norm = options.inputNorm;
   // Bindings 6 and 7 are read only by the folds; otherwise x stands in for them.
