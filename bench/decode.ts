@@ -16,6 +16,7 @@ import { openWeightSource } from '../src/model/open-weight-source.ts';
 import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
 import { AnswerDecoder } from '../src/model/answer-decoder.ts';
+import { kernelChoices } from '../src/model/kernel-choices.ts';
 import { fillWithRandomKv } from './random-kv.ts';
 
 const { values: args } = parseArgs({
@@ -74,7 +75,10 @@ for (const context of args.contexts.split(',').map(Number)) {
   cache.destroy();
 }
 
-const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, kvType, weightBytes: weights.bytes, prefill, rows };
+const longest = Math.max(...args.contexts.split(',').map(Number));
+const kernels = kernelChoices(gpu, weights, transformer.shape, { prefillRows: 512, decodeContext: longest });
+for (const line of kernels) console.error(`  kernel ${line}`);
+const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, kvType, weightBytes: weights.bytes, prefill, rows, kernels };
 await mkdir(resolve(args.out, '..'), { recursive: true });
 await writeFile(`${args.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
 const markdown = formatMarkdown(report);
@@ -137,6 +141,10 @@ function formatMarkdown(r: typeof report): string {
     '',
     `Adapter: ${r.adapter}. Greedy, one token per forward; KV cache filled with random values. Per-token counts include the token queued ahead.`,
     ...(r.prefill ? ['', `Prefill (full causal, one forward from position 0, second run): ${r.prefill.tokens} tokens in ${r.prefill.ms.toFixed(1)} ms.`] : []),
+    '',
+    'Kernels chosen on this device (prefill at 512 rows, decode attention at the longest context):',
+    '',
+    ...r.kernels.map((line) => `- ${line}`),
     '',
     '| context | way | tok/s | ms/token | dispatches | passes | submits | waits | bind groups made | bytes read |',
     '|---|---|---|---|---|---|---|---|---|---|',

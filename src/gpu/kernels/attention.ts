@@ -385,6 +385,13 @@ function decodeSplit(shape: AttentionShape, tiles: DecodeTiles, rows: number, sp
   return Math.ceil(split / decodeKeysPerStep) * decodeKeysPerStep;
 }
 
+/** How attentionDecode lays out `rows` query rows over one span of `keys` keys (the benchmarks' report). */
+export function decodeChoice(shape: AttentionShape, rows: number, keys: number): { tileRows: number; splitKeys: number; partials: number } {
+  const span = { start: 0, length: keys, firstPosition: 0 } as KvSpan;
+  const plan = decodePlan(shape, rows, [span]);
+  return { tileRows: plan.tiles.rows, splitKeys: plan.split, partials: plan.splits[0] };
+}
+
 /** Scratch bytes attentionDecode needs for these rows and spans, with or without a citation grid
  *  (allocate once, for the longest cache). */
 export function decodeScratchBytes(shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): number {
