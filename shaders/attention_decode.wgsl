@@ -58,8 +58,8 @@ const MAX_ROWS = 16u;
 override DIMS: u32 = (HEAD_DIM + THREADS - 1u) / THREADS;
 const MAX_DIMS = 4u;              // HEAD_DIM ≤ 256
 const EMPTY_LSE = -3.4e38;
-const KEY_WORDS = 16u;            // words of a key row loaded before they are used
-const VALUE_BATCH = 8u;           // keys whose values are loaded before they are used
+const KEY_WORDS = 32u;            // words of a key row loaded before they are used
+const VALUE_BATCH = 16u;          // keys whose values are loaded before they are used
 // The online softmax shares each row's KEYS scores out over LANES invocations.
 override LANES: u32 = THREADS / ROWS;
 

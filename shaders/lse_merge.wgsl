@@ -8,7 +8,7 @@
 // lane l walks partials l, l + PART_LANES, …, every invocation computing each partial's weight itself
 // (the LSE loads are the same address for the whole lane), with no barrier in the walk so the loads of
 // successive partials overlap; the lanes' sums then meet in workgroup memory, added in lane order. A
-// decoded token merges up to 128 partials a span per (row, head): one walk of 128 would be 128 memory
+// decoded token merges up to 512 partials a span per (row, head): one walk of 512 would be 512 memory
 // latencies in a row.
 
 struct Params {
@@ -23,10 +23,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
 
-const DIM_THREADS = 64u;
-const PART_LANES = 4u;
+const DIM_THREADS = 32u;
+const PART_LANES = 8u;
 const THREADS = DIM_THREADS * PART_LANES;
-const MAX_DIMS_PER_THREAD = 4u; // head_dim <= 256
+const MAX_DIMS_PER_THREAD = 8u; // head_dim <= 256
 const EMPTY_LSE = -3.4e38;
 
 var<workgroup> shared_max: array<f32, THREADS>;

@@ -67,7 +67,11 @@ export function f32ToF16Bits(values: Float32Array): Uint16Array {
 /** f32 to bf16 bits, rounding to nearest even, as torch converts (finite inputs). */
 export function f32ToBf16Bits(values: Float32Array): Uint16Array {
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  return Uint16Array.from(bits, (b) => (b + 0x7fff + ((b >>> 16) & 1)) >>> 16);
+  // A loop, not Uint16Array.from(bits, map): with a map function `from` first copies the values into a
+  // JavaScript array, which fails past about 2^27 of them (an 8B model's embedding has 2^29).
+  const out = new Uint16Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = (bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) >>> 16;
+  return out;
 }
 
 /** The values as they come back from a round trip through `dtype` (a no-op for f32). */

@@ -85,12 +85,12 @@ const maxVecsPerLane = 16; // MAX_VECS_PER_LANE in flash_tile.wgsl
 /**
  * Decode spreads its keys over about this many workgroups (splits × kv heads × query tiles), of 64
  * invocations (KEYS in shaders/attention_decode.wgsl), to keep a large GPU's memory busy; but into at
- * most maxDecodePartials splits a span, which the merge then reads one by one. On an H100 the earlier
- * staged kernel with 32-key splits (512 partials at 16K) spent 2.7 ms a token in attention and 2.0 ms
- * in the merge for Qwen2.5-0.5B's layout.
+ * most maxDecodePartials splits a span, which the merge then reads (8 lanes of partials at once). On
+ * an H100 (Qwen2.5-0.5B's layout, 16K keys) 1024 workgroups and 128 partials a span took 1.7 ms a
+ * token in attention and 0.35 ms in the merge, the kernels' loads waiting on memory one chain at a time.
  */
-const decodeWorkgroupsWanted = 1024;
-const maxDecodePartials = 128;
+const decodeWorkgroupsWanted = 4096;
+const maxDecodePartials = 512;
 const decodeKeysPerStep = 64;
 
 // Tile sizes (rows/lanes/keys). Prefill, on both CPU adapters, the only ones here (2 cores shared with
