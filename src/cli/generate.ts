@@ -48,7 +48,7 @@ export async function generate(argv: readonly string[]): Promise<void> {
     weightType,
     kvType,
     openHost: openLocalHost,
-    onLoadProgress: (p) => loading.update(p.bytesDone, p.bytesTotal),
+    onLoadProgress: (p) => p.type === 'place' && loading.update(p.bytesDone, p.bytesTotal), // a folder on disk: nothing downloads
     documentStore: store,
   });
   loading.end();

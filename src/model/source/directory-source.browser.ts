@@ -1,6 +1,6 @@
-// Browser stand-in for weight-source.node.ts: a browser reads folders as picked File objects instead.
-import type { WeightSource } from './weight-source.ts';
+// Browser stand-in for directory-source.node.ts: a browser reads folders as picked File objects instead.
+import type { ModelFiles } from './model-files.ts';
 
-export function directoryWeightSource(dir: string): WeightSource {
-  throw new Error(`A directory path (${dir}) is a Node-only model location; in a browser pick the folder's files`);
+export function openDirectorySource(dir: string): ModelFiles {
+  throw new Error(`A directory path (${dir}) is a Node-only model source; in a browser pick the folder's files`);
 }
