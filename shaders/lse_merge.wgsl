@@ -8,11 +8,7 @@
 // loads are the same address for the whole workgroup): no barrier in the walk, so the loads of
 // successive partials overlap. A decoded token merges up to 128 partials a span per (row, head).
 
-struct Params {
-  count: u32,
-  row_heads: u32,   // rows · heads: (row, head) pairs per partial
-  head_dim: u32,
-}
+//#struct Params
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> o_parts: array<f32>;   // [count, rows, heads, head_dim]
@@ -20,9 +16,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
 
+//#include empty_lse
+
 const THREADS = 64u;
-const MAX_DIMS_PER_THREAD = 4u; // head_dim <= 256
-const EMPTY_LSE = -3.4e38;
+// MAX_HEAD_DIM: shared with src/gpu/kernels/attention.ts, which refuses larger heads.
+const MAX_DIMS_PER_THREAD = (MAX_HEAD_DIM + THREADS - 1u) / THREADS;
 
 var<workgroup> shared_max: array<f32, THREADS>;
 
