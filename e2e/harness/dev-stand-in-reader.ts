@@ -50,9 +50,17 @@ const kvBytesPerToken = 2 * 16 * 8 * 64 * 4; // K and V, 16 layers, 8 KV heads, 
 export async function createDevStandInReader(options: ReaderOptions): Promise<Reader> {
   const total = 120_000_000;
   const steps = 12;
+  // As a URL model loads: one file downloads, then its weights are placed on the GPU.
+  const file = 'model.safetensors';
+  options.onLoadProgress?.({ type: 'initiate', file });
+  options.onLoadProgress?.({ type: 'download', file, bytesTotal: total });
   for (let i = 1; i <= steps; i++) {
     await sleep(stepMs(), options.signal);
-    options.onLoadProgress?.({ type: 'place', bytesDone: (total * i) / steps, bytesTotal: total, tensor: `model.layers.${i}.mlp.up_proj.weight` });
+    options.onLoadProgress?.({ type: 'progress', file, bytesDone: (total * i) / steps, bytesTotal: total });
+  }
+  options.onLoadProgress?.({ type: 'done', file, bytes: total });
+  for (let i = 1; i <= 4; i++) {
+    options.onLoadProgress?.({ type: 'place', bytesDone: (total * i) / 4, bytesTotal: total, tensor: `model.layers.${i}.mlp.up_proj.weight` });
   }
   const fault = takeFault('load');
   if (fault) throw fault;
