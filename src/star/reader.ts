@@ -414,4 +414,4 @@ class TextReader implements SavingReader {
 export const StarReader = { create: createReader };
 
 export * from './reader-api.ts';
-export { listCachedModels, clearCachedModel, type CachedModel } from './page-support.ts';
+export { listCachedModels, clearCachedModel, filesByRelativePath, type CachedModel } from './page-support.ts';
