@@ -3,40 +3,29 @@
 // implements it around a Host. Every argument is plain data or a comlink proxy (the callbacks), and
 // every failure crosses as HostErrorData (host-error.ts).
 import type { EncodeJob, EncodeResult, HostInfo, HostOpenOptions } from './host.ts';
+import type { HostHandle } from './star-engine.ts';
 import type { OpfsLocation, ShardReader, ShardRecord, ShardWriter } from './document-store.ts';
-import type { CitationRequest, CitationShares, HostPartial, RemoteAttention } from '../model/transformer.ts';
-import type { CitationGrid } from '../gpu/kernels/attention.ts';
-import type { AnswerOptions } from '../model/answer-decoder.ts';
+import type { RemoteAttention } from '../model/transformer.ts';
 
 /** What opening a host sends to its thread: the options without the signal and the callback. */
 export type HostOpenData = Omit<HostOpenOptions, 'signal' | 'onProgress'>;
 
 export type { RemoteAttention };
 
-type Sync<T> = T | Promise<T>;
+/** The calls that cross as they are: the same as the engine's HostHandle. */
+type SameAsHandle = 'info' | 'partialAttention' | 'feed' | 'beginAnswer' | 'readCitations' | 'step' | 'endAnswer' | 'kvLength' | 'truncate' | 'kvBytes' | 'finishLoad';
 
-export interface HostWorkerApi {
+export interface HostWorkerApi extends Pick<HostHandle, SameAsHandle> {
   /** Opens the thread's host: its own GPUDevice and model replica. */
   open(index: number, request: HostOpenData, onProgress?: HostOpenOptions['onProgress']): Promise<HostInfo>;
-  info(): Sync<HostInfo>;
   encode(job: EncodeJob, onProgress?: (tokensDone: number) => void): Promise<EncodeResult>;
   /** Stops the encode() in progress (an AbortSignal cannot cross threads). */
   abortEncode(): void;
-  partialAttention(layer: number, q: Float32Array, rows: number, firstPosition: number, grid?: CitationGrid): Promise<HostPartial>;
-  feed(ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention): Promise<Float32Array>;
-  beginAnswer(options: AnswerOptions, citations?: CitationRequest): Promise<void>;
-  readCitations(rows: number): Promise<CitationShares | undefined>;
-  step(ids: readonly number[], firstPosition: number, remote?: RemoteAttention): Promise<number>;
-  endAnswer(): Promise<void>;
-  kvLength(): Sync<number>;
-  truncate(rows: number): Sync<void>;
-  kvBytes(): Sync<number>;
   /** Writes the shard straight into OPFS from the host's thread: the KV never crosses to the main thread. */
   saveShardAt(location: OpfsLocation, id: string, file: string, rows: number): Promise<ShardRecord>;
   /** The shard through a writer living in the main thread (a store the host's thread cannot open: a Node folder). */
   writeShard(writer: ShardWriter, file: string, rows: number): Promise<ShardRecord>;
   loadShardAt(location: OpfsLocation, id: string, file: string, record: ShardRecord, capacity: number): Promise<void>;
   readShard(reader: Omit<ShardReader, 'size'>, size: number, record: ShardRecord, capacity: number): Promise<void>;
-  finishLoad(keep: boolean): Sync<void>;
   dispose(): void;
 }

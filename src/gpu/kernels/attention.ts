@@ -88,12 +88,16 @@ const maxHeadDim = 256;
 const maxVecsPerLane = 16;
 
 // The shaders' uniform structs (`//#struct Params`), declared here once with their packing.
-const prefillParams = {
+const queryFields = {
   rows: 'u32',
   heads: 'u32',
   kv_heads: 'u32',
   group: 'u32', // heads / kv_heads
   q_first: 'u32', // position of query row 0
+} as const satisfies UniformLayout;
+
+const prefillParams = {
+  ...queryFields,
   kv_start: 'u32', // buffer row of the span's first key
   kv_length: 'u32',
   kv_first: 'u32', // position of the span's first key
@@ -101,11 +105,7 @@ const prefillParams = {
 } as const satisfies UniformLayout;
 
 const blockAnchorParams = {
-  rows: 'u32',
-  heads: 'u32',
-  kv_heads: 'u32',
-  group: 'u32', // heads / kv_heads
-  q_first: 'u32', // position of query row 0
+  ...queryFields,
   block_size: 'u32',
   anchor_start: 'u32', // buffer row of the anchor's first key
   anchor_length: 'u32',
