@@ -1,4 +1,4 @@
-// The speedup demo: the speed benchmark (bench/speed-bench.ts) with the reader over prefixes of the user's
+// The speedup demo: the speed benchmark (src/bench/speed-bench.ts) with the reader over prefixes of the user's
 // document as its subject. One reader per configuration, loaded in turn (only one model copy on the GPU
 // beside the chat's); full attention and the first star configuration answer the question at the
 // longest length, side by side.

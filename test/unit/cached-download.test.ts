@@ -7,7 +7,7 @@ import { openUrlSource, type UrlSourceOptions } from '../../src/model/source/url
 import { ModelSourceError } from '../../src/model/source/model-files.ts';
 import type { DownloadEvent } from '../../src/model/load-progress.ts';
 
-/** The parts of the Cache API the weight source uses, in memory; bodies are read in full by put(), as a browser does. */
+/** The parts of the Cache API the URL source uses, in memory; bodies are read in full by put(), as a browser does. */
 class MemoryCache {
   readonly entries = new Map<string, { body: ArrayBuffer | null; status: number; headers: Array<[string, string]> }>();
 
