@@ -12,15 +12,11 @@ import type { KvType } from '../gpu/kernels/kv-store.ts';
 export type { SamplingOptions } from '../model/sampling.ts';
 import type { SamplingOptions } from '../model/sampling.ts';
 
-export interface ReaderOptions {
+/** The reader's options; its EncodeChoices are every document's defaults. */
+export interface ReaderOptions extends EncodeChoices {
   model: ModelSource;
-  attention?: AttentionMode;
-  /** Number of hosts (one GPUDevice each, in Workers). Default 1. */
+  /** Number of hosts to open (one GPUDevice each, in Workers). Default 1. */
   hosts?: number;
-  /** Star Attention block size b; default chosen by the planner from context length and hosts. */
-  blockSize?: number;
-  /** Anchor size a ≤ b; default b. */
-  anchorSize?: number;
   /**
    * How weights are kept on the GPU: f32; bf16 or f16 (16-bit files kept as they are on disk); q8 or q4
    * (quantized when loaded). Pre-quantized files (GPTQ/AWQ, GGUF) are recognised by their contents.
@@ -89,8 +85,11 @@ export function loadProgressBar(): (event: LoadProgress) => LoadBar {
 
 /** How a document is encoded; each defaults to the reader's options, and each loadDocument may choose anew. */
 export interface EncodeChoices {
+  /** Star Attention or the exact full-attention baseline (default star). */
   attention?: AttentionMode;
+  /** Star Attention block size b; default chosen by the planner from context length and hosts. */
   blockSize?: number;
+  /** Anchor size a ≤ b; default b. */
   anchorSize?: number;
   /** Use the first `hosts` of the loaded hosts. */
   hosts?: number;
