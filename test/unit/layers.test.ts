@@ -30,6 +30,8 @@ interface Import {
   to: string;
   /** `import type` / `export type`: erased when compiled, so it cannot make a load-order cycle. */
   typeOnly: boolean;
+  /** `import('…')`: loaded on demand, in a chunk of its own. */
+  dynamic?: true;
 }
 
 const packageImports = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).imports as Record<string, Record<string, string>>;
@@ -51,7 +53,8 @@ function importsOf(file: string, text: string): Import[] {
   const statement = /\b(import|export)\s+(type\s+)?(?:[\w*{}\s,$]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
   for (const match of code.matchAll(statement)) {
     const specifier = match[3] ?? match[4];
-    for (const to of resolveSpecifier(file, specifier)) found.push({ from: file, to, typeOnly: match[2] !== undefined });
+    const kind = match[4] === undefined ? { typeOnly: match[2] !== undefined } : { typeOnly: false, dynamic: true as const };
+    for (const to of resolveSpecifier(file, specifier)) found.push({ from: file, to, ...kind });
   }
   return found;
 }
@@ -109,6 +112,15 @@ function importCycles(imports: readonly Import[]): string[][] {
   return cycles;
 }
 
+/** Every module `entry` loads before it runs: its static runtime imports, followed. */
+function loadedWith(entry: string, imports: readonly Import[]): Set<string> {
+  const loaded = new Set([entry]);
+  for (const file of loaded) {
+    for (const { from, to, typeOnly, dynamic } of imports) if (from === file && !typeOnly && !dynamic) loaded.add(to);
+  }
+  return loaded;
+}
+
 function sourceFiles(folder: string): string[] {
   return readdirSync(join(root, folder), { withFileTypes: true, recursive: true })
     .filter((entry) => entry.isFile() && /\.(ts|tsx|mjs)$/.test(entry.name) && !entry.name.endsWith('.d.ts'))
@@ -132,7 +144,7 @@ describe('the import checker', () => {
       { from: 'src/star/x.ts', to: 'src/model/b.ts', typeOnly: true },
       { from: 'src/star/x.ts', to: 'src/star/c.ts', typeOnly: false },
       { from: 'src/star/x.ts', to: 'src/star/d.ts', typeOnly: true },
-      { from: 'src/star/x.ts', to: 'src/gpu/e.ts', typeOnly: false },
+      { from: 'src/star/x.ts', to: 'src/gpu/e.ts', typeOnly: false, dynamic: true },
       { from: 'src/star/x.ts', to: 'src/star/host-endpoint.browser.ts', typeOnly: false },
       { from: 'src/star/x.ts', to: 'src/star/host-endpoint.node.ts', typeOnly: false },
     ]);
@@ -178,5 +190,13 @@ describe('the codebase', () => {
 
   it('has no modules that load each other', () => {
     expect(importCycles(imports)).toEqual([]);
+  });
+
+  it('keeps the engine out of the app\'s first chunk: the UI loads it on demand only', () => {
+    for (const entry of ['src/ui/main.tsx', 'src/ui/lib.ts']) {
+      const loaded = loadedWith(entry, imports);
+      expect(loaded.size).toBeGreaterThan(10);
+      expect([...loaded].filter((file) => file === 'src/star/reader.ts' || file === 'src/star/star-engine.ts')).toEqual([]);
+    }
   });
 });
