@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { Gpu } from '../src/gpu/gpu.ts';
 import { parseModelConfig } from '../src/model/config.ts';
 import { KvCache } from '../src/model/kv-cache.ts';
-import { openWeightSource } from '../src/model/open-weight-source.ts';
+import { openModelSource } from '../src/model/source/model-source.ts';
 import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
 import { AnswerDecoder } from '../src/model/answer-decoder.ts';
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
 if (!args.model) throw new Error('--model DIR (a model directory in Hub layout) is required');
 
 const gpu = await Gpu.create();
-const source = openWeightSource({ kind: 'directory', path: resolve(args.model) });
+const source = openModelSource({ kind: 'directory', path: resolve(args.model) });
 const config = parseModelConfig(await source.readJson('config.json'));
 const weights = await loadWeights(gpu, source, config, { weightType: args['weight-type'] as WeightType });
 const transformer = new Transformer(gpu, config, weights);

@@ -12,7 +12,7 @@ import { Gpu } from '../src/gpu/gpu.ts';
 import { parseModelConfig } from '../src/model/config.ts';
 import { KvCache } from '../src/model/kv-cache.ts';
 import { kvTypes, type KvType } from '../src/gpu/kernels/kv-store.ts';
-import { openWeightSource } from '../src/model/open-weight-source.ts';
+import { openModelSource } from '../src/model/source/model-source.ts';
 import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
 import { AnswerDecoder } from '../src/model/answer-decoder.ts';
@@ -46,7 +46,7 @@ interface DecodeRow {
 }
 
 const gpu = await Gpu.create();
-const source = openWeightSource({ kind: 'directory', path: resolve(args.model) });
+const source = openModelSource({ kind: 'directory', path: resolve(args.model) });
 const config = parseModelConfig(await source.readJson('config.json'));
 const weightType = args['weight-type'] as WeightType;
 const kvType = args['kv-type'] as KvType;

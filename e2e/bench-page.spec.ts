@@ -6,7 +6,7 @@ import { nodeSuite } from './support/harness.ts';
 import { runBenchPage } from '../bench/browser/run-page.ts';
 import { planBlocks } from '../src/star/block-planner.ts';
 import { attentionFlops } from '../src/star/block-planner.ts';
-import { flopsRatio, type SpeedReport } from '../src/star/speed-bench.ts';
+import { flopsRatio, type SpeedReport } from '../src/bench/speed-bench.ts';
 
 const t = nodeSuite('bench-page');
 

@@ -1,10 +1,10 @@
 // The app's plain modules in Node, no browser: the session state machine (against a scripted test double
 // of the Reader interface, not the engine), truncation, error descriptions, formatting, Hub ids.
 import assert from 'node:assert/strict';
-import type { AnswerStats, EncodeStats, Reader, ReaderOptions } from '../src/star/reader-api.ts';
+import { answerStream, type AnswerStats, type EncodeStats, type Reader, type ReaderOptions } from '../src/star/reader-api.ts';
 import { describeError, isAbort, isDeviceLost } from '../src/ui/errors.ts';
 import { formatBytes, formatDuration, formatParams, formatTokensShort } from '../src/ui/format.ts';
-import { hubBase, hubSource, parseHubRepo, recommendedModels, urlModelLabel, type ModelSource } from '../src/ui/models.ts';
+import { hubBase, hubSource, parseHubRepo, recommendedModels, urlModelLabel, type ModelChoice } from '../src/ui/models.ts';
 import { defaultSettings, engineSettings, sameEngine } from '../src/ui/settings.ts';
 import { RateMeter } from '../src/ui/progress.ts';
 import { documentText, ReaderSession, type SessionState } from '../src/ui/session.ts';
@@ -26,7 +26,7 @@ function scripted(script: { loadFault?: Error; askFault?: Error; pieceMs?: numbe
     for (let i = 1; i <= 4; i++) {
       await tick(script.loadMs ?? 1);
       options.signal?.throwIfAborted();
-      options.onLoadProgress?.({ bytesDone: i * 25, bytesTotal: 100, tensor: `t${i}` });
+      options.onLoadProgress?.({ type: 'place', bytesDone: i * 25, bytesTotal: 100, tensor: `t${i}` });
     }
     if (script.loadFault) throw script.loadFault;
     return {
@@ -53,7 +53,7 @@ function scripted(script: { loadFault?: Error; askFault?: Error; pieceMs?: numbe
           fullAttentionFlops: 8,
         } satisfies EncodeStats;
       },
-      async *ask(question, o = {}): AsyncGenerator<string, AnswerStats> {
+      ask: (question, o = {}) => answerStream((async function* (): AsyncGenerator<string, AnswerStats> {
         const pieces = ['Answer', ' to', ` ${question}`, '.'];
         let i = 0;
         for (; i < pieces.length && !o.signal?.aborted; i++) {
@@ -62,7 +62,7 @@ function scripted(script: { loadFault?: Error; askFault?: Error; pieceMs?: numbe
           yield pieces[i];
         }
         return { promptTokens: 3, generatedTokens: i, queryMs: 7, decodeTokensPerSecond: 50, stoppedBy: o.signal?.aborted ? 'abort' : 'eos' };
-      },
+      })()),
       async resetConversation() {},
       async dispose() {
         record.disposed = true;
@@ -72,7 +72,7 @@ function scripted(script: { loadFault?: Error; askFault?: Error; pieceMs?: numbe
   return { factory, made };
 }
 
-const source: ModelSource = { key: 'test', label: 'Test model', location: { kind: 'url', base: 'http://127.0.0.1/none/' } };
+const source: ModelChoice = { key: 'test', label: 'Test model', source: { kind: 'url', base: 'http://127.0.0.1/none/' } };
 const engine = { attention: 'star' as const, hosts: 2 };
 
 function phases(session: ReaderSession): SessionState['phase'][] {
@@ -260,10 +260,10 @@ t.test('truncate: the longest whole-word prefix within the budget', () => {
 
 t.test('errors: the engine’s messages map to what to do', () => {
   const named = (name: string, message: string) => Object.assign(new Error(message), { name });
-  const gated = describeError(named('WeightSourceError', 'https://huggingface.co/x/y/resolve/main/config.json: HTTP 401 (a gated or private model needs access rights)'), 'model');
+  const gated = describeError(named('ModelSourceError', 'https://huggingface.co/x/y/resolve/main/config.json: HTTP 401 (a gated or private model needs access rights)'), 'model');
   assert.equal(gated.kind, 'http');
   assert.match(gated.help, /login/);
-  assert.match(describeError(named('WeightSourceError', 'https://h/x/config.json: HTTP 404 Not Found'), 'model').help, /repo id/);
+  assert.match(describeError(named('ModelSourceError', 'https://h/x/config.json: HTTP 404 Not Found'), 'model').help, /repo id/);
   assert.equal(describeError(new TypeError('Failed to fetch'), 'model').kind, 'network');
   assert.equal(describeError(named('ModelConfigError', 'config.json: model_type "gpt2" is not supported'), 'model').kind, 'unsupported');
   const oom = describeError(named('ModelWeightsError', 'Out of GPU memory allocating x (500 bytes) after 4000 bytes of weights'), 'model');

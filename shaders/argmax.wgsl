@@ -6,10 +6,7 @@
 //#include grid
 //#include workgroup_reduce
 
-struct Params {
-  rows: u32,
-  vocab: u32,
-}
+//#struct Params
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;

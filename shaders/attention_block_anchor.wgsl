@@ -5,21 +5,7 @@
 //
 // Workgroup (x, y, z) takes query tile x of block y for kv head z; see flash_tile for the tile.
 
-struct Params {
-  rows: u32,
-  heads: u32,
-  kv_heads: u32,
-  group: u32,          // heads / kv_heads
-  q_first: u32,        // position of query row 0
-  block_size: u32,
-  anchor_start: u32,   // buffer row of the anchor's first key
-  anchor_length: u32,
-  anchor_first: u32,   // position of the anchor's first key
-  blocks_start: u32,   // buffer row of the blocks' first key
-  blocks_length: u32,
-  blocks_first: u32,   // position of the blocks' first key
-  scale: f32,
-}
+//#struct Params
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;

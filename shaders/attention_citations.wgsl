@@ -9,19 +9,7 @@
 //
 // One invocation per (cell, row): each writes its own accumulator cell, so no atomics are needed.
 
-struct Params {
-  slots: u32,       // splits of this KV span
-  slot_base: u32,   // partial slot of the span's first split
-  first_cell: u32,  // grid cell of that split
-  sub_offset: u32,  // its index among its cell's splits
-  per_cell: u32,    // splits per grid cell
-  rows: u32,        // query rows
-  heads: u32,
-  first_position: u32, // the position whose row is accumulator row 0
-  table_rows: u32,  // accumulator rows (rows past it are dropped)
-  cells: u32,       // accumulator cells per row (cells past it are dropped)
-  weight: f32,
-}
+//#struct Params
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> lse_parts: array<f32>; // [count, rows, heads]
@@ -31,7 +19,7 @@ struct Params {
 // for every decoded token (their commands are replayed, see shaders/attention_decode.wgsl).
 @group(0) @binding(4) var<storage, read> positions: array<u32>;
 
-const EMPTY_LSE = -3.4e38;
+//#include empty_lse
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3u) {

@@ -23,20 +23,9 @@
 
 //#include tanh
 //#include kv_f32
+//#include empty_lse
 
-struct Params {
-  rows: u32,
-  heads: u32,
-  kv_heads: u32,
-  group: u32,         // heads / kv_heads
-  kv_start: u32,      // buffer row of the span's first key
-  kv_length: u32,
-  kv_first: u32,      // position of the span's first key
-  scale: f32,
-  split: u32,         // keys per split
-  partial_base: u32,  // partial slot of this span's first split
-  split_shift: u32,   // < split: keys of the first split's grid cell that lie before the span (0: none)
-}
+//#struct Params
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;
@@ -57,7 +46,6 @@ const MAX_ROWS = 16u;
 // Head dimensions per invocation in P·V: d = thread, thread + THREADS, …
 override DIMS: u32 = (HEAD_DIM + THREADS - 1u) / THREADS;
 const MAX_DIMS = 4u;              // HEAD_DIM ≤ 256
-const EMPTY_LSE = -3.4e38;
 const KEY_WORDS = 32u;            // words of a key row loaded before they are used
 const VALUE_BATCH = 16u;          // keys whose values are loaded before they are used
 // The online softmax shares each row's KEYS scores out over LANES invocations.

@@ -4,17 +4,7 @@
 //
 // Workgroup (x + z·num_workgroups.x, y) takes query tile x of kv head y; see flash_tile for the tile.
 
-struct Params {
-  rows: u32,
-  heads: u32,
-  kv_heads: u32,
-  group: u32,      // heads / kv_heads
-  q_first: u32,    // position of query row 0
-  kv_start: u32,   // buffer row of the span's first key
-  kv_length: u32,
-  kv_first: u32,   // position of the span's first key
-  scale: f32,
-}
+//#struct Params
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<f32>;

@@ -6,25 +6,22 @@
 //#include grid
 //#include weight_f32
 
-struct Params {
-  rows: u32,
-  hidden: u32,
-  first_id: u32,   // vocabulary row of table[0] in this range
-  range_rows: u32,
-  is_last_range: u32,
-}
+//#struct Params
+
+// Invocations per workgroup: set by the kernel's TypeScript, which counts the workgroups with it.
+override WORKGROUP_SIZE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) thread: u32,
 ) {
-  let e = flat_workgroup(group, groups) * 256u + thread;
+  let e = flat_workgroup(group, groups) * WORKGROUP_SIZE + thread;
   if (e >= p.rows * p.hidden) { return; }
   let id = ids[e / p.hidden];
   if (id < p.first_id) { return; }

@@ -14,8 +14,7 @@ override WINDOW: u32 = 0u;
 // Soft-capping (Gemma 2): score → SOFTCAP · tanh(score / SOFTCAP), on the scaled score. 0: none.
 override SOFTCAP: f32 = 0.0;
 
-// "Minus infinity" as a finite number: the running max and the LSE of a row that has seen no key.
-const EMPTY_LSE = -3.4e38;
+//#include empty_lse
 
 // Last position of the tile's queries (i_begin < i_end): keys after it are masked for every row.
 fn flash_last_position(i_end: u32, group: u32, q_first: u32) -> u32 {

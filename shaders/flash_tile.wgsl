@@ -30,8 +30,8 @@ override VECS_PER_LANE: u32 = (HEAD_DIM + 4u * LANES - 1u) / (4u * LANES);
 override KV_STRIDE: u32 = VECS_PER_LANE * LANES;
 override STAGE_FLOATS: u32 = KV_STRIDE * 4u;
 
-// Bounds VECS_PER_LANE (checked on the TypeScript side): private arrays need a constant size.
-const MAX_VECS_PER_LANE = 16u;
+// MAX_VECS_PER_LANE bounds VECS_PER_LANE: private arrays need a constant size. It is shared with
+// src/gpu/kernels/attention.ts, which refuses tiles that need more.
 
 var<workgroup> kv_tile: array<vec4f, KEYS * KV_STRIDE>;        // K of the tile, then its V
 var<workgroup> partial_tile: array<f32, ROWS * KEYS * LANES>; // [row][key][lane] partial dot products

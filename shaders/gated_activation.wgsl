@@ -5,9 +5,10 @@
 //#include grid
 //#include activation
 
-struct Params {
-  count: u32,
-}
+//#struct Params
+
+// Invocations per workgroup: set by the kernel's TypeScript, which counts the workgroups with it.
+override WORKGROUP_SIZE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 // main:
@@ -18,10 +19,10 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> gate_inout: array<f32>;
 
 fn element(group: vec3u, groups: vec3u, thread: u32) -> u32 {
-  return flat_workgroup(group, groups) * 256u + thread;
+  return flat_workgroup(group, groups) * WORKGROUP_SIZE + thread;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
@@ -33,7 +34,7 @@ fn main(
   }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn in_place(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,

@@ -10,12 +10,10 @@
 //#include grid
 //#include kv_f32
 
-struct Params {
-  rows: u32,
-  width: u32,               // elements per row: kv_heads · head_dim (a multiple of KV_PER_WORD)
-  src_row: u32,
-  dst_minus_position: i32,  // cache row − position, the same for every row of one run
-}
+//#struct Params
+
+// Invocations per workgroup: set by the kernel's TypeScript, which counts the workgroups with it.
+override WORKGROUP_SIZE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> keys: array<f32>;
@@ -26,13 +24,13 @@ struct Params {
 
 // One invocation a cache word: the KV_PER_WORD elements it holds. With one element a word, the pair's
 // second element is the first read again (and ignored by kv_pack).
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) thread: u32,
 ) {
-  let word = flat_workgroup(group, groups) * 256u + thread;
+  let word = flat_workgroup(group, groups) * WORKGROUP_SIZE + thread;
   let words_per_row = p.width / KV_PER_WORD;
   if (word >= p.rows * words_per_row) { return; }
   let r = word / words_per_row;

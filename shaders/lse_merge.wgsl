@@ -11,11 +11,7 @@
 // decoded token merges up to 512 partials a span per (row, head): one walk of 512 would be 512 memory
 // latencies in a row.
 
-struct Params {
-  count: u32,
-  row_heads: u32,   // rows · heads: (row, head) pairs per partial
-  head_dim: u32,
-}
+//#struct Params
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> o_parts: array<f32>;   // [count, rows, heads, head_dim]
@@ -23,11 +19,13 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 @group(0) @binding(4) var<storage, read_write> lse: array<f32>;
 
+//#include empty_lse
+
 const DIM_THREADS = 32u;
 const PART_LANES = 8u;
 const THREADS = DIM_THREADS * PART_LANES;
-const MAX_DIMS_PER_THREAD = 8u; // head_dim <= 256
-const EMPTY_LSE = -3.4e38;
+// MAX_HEAD_DIM: shared with src/gpu/kernels/attention.ts, which refuses larger heads.
+const MAX_DIMS_PER_THREAD = (MAX_HEAD_DIM + DIM_THREADS - 1u) / DIM_THREADS;
 
 var<workgroup> shared_max: array<f32, THREADS>;
 var<workgroup> lane_acc: array<f32, PART_LANES * MAX_DIMS_PER_THREAD * DIM_THREADS>; // [lane][j][dim thread]

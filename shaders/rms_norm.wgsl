@@ -15,11 +15,7 @@
 override WEIGHT_OFFSET: f32 = 0.0;
 override ACCUMULATE: bool = false;
 
-struct Params {
-  rows: u32,
-  dim: u32,
-  eps: f32,
-}
+//#struct Params
 
 @group(0) @binding(0) var<uniform> p: Params;
 // main:

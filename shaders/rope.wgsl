@@ -14,14 +14,10 @@
 
 //#include grid
 
-struct Params {
-  rows: u32,
-  heads: u32,       // heads of x, the queries
-  head_dim: u32,
-  half: u32,
-  attention_scaling: f32,
-  key_heads: u32,   // heads of `keys`
-}
+//#struct Params
+
+// Invocations per workgroup: set by the kernel's TypeScript, which counts the workgroups with it.
+override WORKGROUP_SIZE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> positions: array<u32>;
@@ -83,13 +79,13 @@ fn pair_of(index: u32) -> Pair {
   return Pair(row, j, cos_sin(f32(positions[row]) * inv_freq[j]) * p.attention_scaling);
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) thread: u32,
 ) {
-  let index = flat_workgroup(group, groups) * 256u + thread;
+  let index = flat_workgroup(group, groups) * WORKGROUP_SIZE + thread;
   if (index >= p.rows * p.half) { return; }
   let pair = pair_of(index);
   for (var h = 0u; h < p.heads; h++) {

@@ -2,20 +2,7 @@
 // they pass each other, the repetition penalty and the order-preserving keys the candidate selection
 // compares. Every comparison that decides a token is made on u32 keys, never on float arithmetic.
 
-struct SampleParams {
-  vocab: u32,
-  offset: u32,             // first element of the logits row in the logits binding
-  penalty: f32,            // applied to seen ids with a negative logit (multiply)
-  inverse_penalty: f32,    // applied to seen ids with a logit ≥ 0 (multiply by f32(1 / penalty))
-  inverse_temperature: f32,
-  candidates: u32,         // C: how many best ids the candidate selection keeps
-  groups: u32,             // workgroups of the scanning kernels, SAMPLE_SPAN elements each
-  id_bits: u32,            // bits of the id key: a multiple of 8, 2^id_bits ≥ vocab
-  word: u32,               // radix pass: 0 digits the score key, 1 the id key
-  shift: u32,              // radix pass: digit = (key >> shift) & 255
-  slot: u32,               // greedy: the result slot of this step
-  mark: u32,               // greedy: 1 → the chosen id marks itself seen and becomes the token
-}
+//#struct SampleParams
 
 // What one step's kernels hand each other (one buffer, rewritten every step by sample_reduce).
 struct SampleState {
@@ -54,13 +41,11 @@ struct GatherPartial {
   boundary_key: u32,
 }
 
-const SAMPLE_OK = 0u;
-const SAMPLE_NAN = 1u;
-const SAMPLE_ALL_NEGATIVE_INFINITY = 2u;
-const READOUT_HEADER = 8u; // u32 words before the candidates' ids, then their logits
+// SAMPLE_OK, SAMPLE_NAN, SAMPLE_ALL_NEGATIVE_INFINITY (status words), READOUT_HEADER (u32 words before
+// the candidates' ids, then their logits) and SAMPLE_SPAN (elements per workgroup of the scanning
+// kernels) are shared with src/gpu/kernels/sampling.ts, which prepends them.
 const SAMPLE_NO_INDEX = 0xffffffffu;
 const SAMPLE_THREADS = 256u;
-const SAMPLE_SPAN = 4096u; // elements per workgroup of the scanning kernels
 const SAMPLE_LOWEST_FINITE = -0x1.fffffep+127f;
 const SAMPLE_NEGATIVE_INFINITY_KEY = 0x007fffffu; // sample_score_key(−∞)
 

@@ -5,19 +5,19 @@
 //#include grid
 //#include tanh
 
-struct Params {
-  count: u32,
-  s: f32,
-}
+//#struct Params
+
+// Invocations per workgroup: set by the kernel's TypeScript, which counts the workgroups with it.
+override WORKGROUP_SIZE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
 
 fn element(group: vec3u, groups: vec3u, thread: u32) -> u32 {
-  return flat_workgroup(group, groups) * 256u + thread;
+  return flat_workgroup(group, groups) * WORKGROUP_SIZE + thread;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn scale(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,
@@ -27,7 +27,7 @@ fn scale(
   if (i < p.count) { x[i] = x[i] * p.s; }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn softcap(
   @builtin(workgroup_id) group: vec3u,
   @builtin(num_workgroups) groups: vec3u,

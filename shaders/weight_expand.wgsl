@@ -5,18 +5,17 @@
 //#include grid
 //#include weight_f32
 
-struct Params {
-  count: u32,
-  // 1: read element by element through weight1 instead of weight4 (both are tested).
-  single: u32,
-}
+//#struct Params
+
+// Invocations per workgroup: set by the kernel's TypeScript, which counts the workgroups with it.
+override WORKGROUP_SIZE: u32;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lane: u32) {
-  let i = flat_workgroup(group, groups) * 64u + lane;
+  let i = flat_workgroup(group, groups) * WORKGROUP_SIZE + lane;
   if (i * 4u >= p.count) {
     return;
   }

@@ -1,15 +1,12 @@
 // A Star Attention host in its own thread (a browser Worker, or a Node worker_thread): one GPUDevice,
-// a model replica and a KV shard, exposed with comlink. The main thread drives it through
-// src/star/remote-host.ts; callbacks come as comlink proxies.
+// a model replica and a KV shard, exposed with comlink. It implements the host protocol
+// (src/star/host-protocol.ts), which the main thread drives through src/star/remote-host.ts;
+// callbacks come as comlink proxies.
 import * as Comlink from 'comlink';
-import { Host, type EncodeJob } from '../src/star/host.ts';
+import { Host } from '../src/star/host.ts';
 import { opfsDocumentStore } from '../src/star/document-store.opfs.ts';
-import type { OpfsLocation, ShardReader, ShardRecord, ShardWriter } from '../src/star/document-store.ts';
 import { fromHostErrorData, toHostErrorData } from '../src/star/host-error.ts';
-import type { HostOpenRequest } from '../src/star/engine.ts';
-import type { CitationRequest, RemoteAttention } from '../src/model/transformer.ts';
-import type { CitationGrid } from '../src/gpu/kernels/attention.ts';
-import type { AnswerOptions } from '../src/model/answer-decoder.ts';
+import type { HostWorkerApi, RemoteAttention } from '../src/star/host-protocol.ts';
 import { parentEndpoint } from '#host-endpoint';
 
 let host: Host | undefined;
@@ -20,13 +17,13 @@ function opened(): Host {
   return host;
 }
 
-const api = {
-  async open(index: number, request: Omit<HostOpenRequest, 'signal' | 'onProgress'>, onProgress?: HostOpenRequest['onProgress']) {
+const api: HostWorkerApi = {
+  async open(index, request, onProgress) {
     host = await Host.open(index, { ...request, onProgress });
     return host.info();
   },
   info: () => opened().info(),
-  async encode(job: EncodeJob, onProgress?: (tokensDone: number) => void) {
+  async encode(job, onProgress) {
     encoding = new AbortController();
     try {
       return await opened().encode(job, onProgress, encoding.signal);
@@ -37,28 +34,21 @@ const api = {
   abortEncode() {
     encoding?.abort(new DOMException('Encoding cancelled', 'AbortError'));
   },
-  partialAttention: (layer: number, q: Float32Array, rows: number, firstPosition: number, grid?: CitationGrid) =>
-    opened().partialAttention(layer, q, rows, firstPosition, grid),
-  feed: (ids: readonly number[], firstPosition: number, logits: 'last' | 'all', remote?: RemoteAttention) =>
-    opened().feed(ids, firstPosition, logits, remote && revivingErrors(remote)),
-  beginAnswer: (options: AnswerOptions, citations?: CitationRequest) => opened().beginAnswer(options, citations),
-  readCitations: (rows: number) => opened().readCitations(rows),
-  step: (ids: readonly number[], firstPosition: number, remote?: RemoteAttention) =>
-    opened().step(ids, firstPosition, remote && revivingErrors(remote)),
+  partialAttention: (layer, q, rows, firstPosition, grid) => opened().partialAttention(layer, q, rows, firstPosition, grid),
+  feed: (ids, firstPosition, logits, remote) => opened().feed(ids, firstPosition, logits, remote && revivingErrors(remote)),
+  beginAnswer: (options, citations) => opened().beginAnswer(options, citations),
+  readCitations: (rows) => opened().readCitations(rows),
+  step: (ids, firstPosition, remote) => opened().step(ids, firstPosition, remote && revivingErrors(remote)),
   endAnswer: () => opened().endAnswer(),
   kvLength: () => opened().kvLength(),
-  truncate: (rows: number) => opened().truncate(rows),
+  truncate: (rows) => opened().truncate(rows),
   kvBytes: () => opened().kvBytes(),
-  /** Writes the shard straight into OPFS from this Worker: the KV never crosses to the main thread. */
-  saveShardAt: (location: OpfsLocation, id: string, file: string, rows: number) =>
-    opened().saveShard({ store: opfsDocumentStore(location), id, file }, rows),
-  /** The shard through a writer living in the main thread (a store this thread cannot open: a Node folder). */
-  writeShard: (writer: ShardWriter, file: string, rows: number) => opened().writeShard(writer, file, rows),
-  loadShardAt: (location: OpfsLocation, id: string, file: string, record: ShardRecord, capacity: number) =>
-    opened().loadShard({ store: opfsDocumentStore(location), id, file }, record, capacity),
-  readShard: (reader: Omit<ShardReader, 'size'>, size: number, record: ShardRecord, capacity: number) =>
+  saveShardAt: (location, id, file, rows) => opened().saveShard({ store: opfsDocumentStore(location), id, file }, rows),
+  writeShard: (writer, file, rows) => opened().writeShard(writer, file, rows),
+  loadShardAt: (location, id, file, record, capacity) => opened().loadShard({ store: opfsDocumentStore(location), id, file }, record, capacity),
+  readShard: (reader, size, record, capacity) =>
     opened().readShard({ size, read: (bytes) => reader.read(bytes), close: () => reader.close() }, record, capacity),
-  finishLoad: (keep: boolean) => opened().finishLoad(keep),
+  finishLoad: (keep) => opened().finishLoad(keep),
   dispose() {
     host?.dispose();
     host = undefined;
@@ -85,8 +75,6 @@ const exposed = Object.fromEntries(
       }
     },
   ]),
-) as unknown as typeof api;
-
-export type HostWorkerApi = typeof api;
+) as unknown as HostWorkerApi;
 
 Comlink.expose(exposed, parentEndpoint());

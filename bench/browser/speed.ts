@@ -1,13 +1,13 @@
-// The speed benchmark (src/star/speed-bench.ts) in a browser page: the default synthetic model written in
+// The speed benchmark (src/bench/speed-bench.ts) in a browser page: the default synthetic model written in
 // memory (or a Hub-layout model from the URL in `model`), hosts in Workers, the attention kernels on the
 // page's own GPUDevice. Options come as the query string (lengths, blockDivisors, hosts, decode, repeat,
 // quick). `npm run bench -- --browser` opens it through run-page.ts, which receives the report; opened
 // by hand, it prints the markdown table.
 import { qwen25HalfBLayout, syntheticModelFiles } from '../../src/model/synthetic-weights.ts';
-import { StarEngine } from '../../src/star/engine.ts';
-import type { ModelLocation } from '../../src/star/reader-api.ts';
+import { StarEngine } from '../../src/star/star-engine.ts';
+import type { ModelSource } from '../../src/star/reader-api.ts';
 import { openWorkerHost } from '../../src/star/worker-host.ts';
-import { openAttentionTimer } from '../../src/star/attention-timing.ts';
+import { openAttentionTimer } from '../../src/bench/attention-timing.ts';
 import {
   benchOptions,
   benchPlan,
@@ -17,7 +17,7 @@ import {
   runSpeedBench,
   speedReport,
   type SpeedReport,
-} from '../../src/star/speed-bench.ts';
+} from '../../src/bench/speed-bench.ts';
 import { runBenchmarkPage, type Say } from './page.ts';
 
 async function main(say: Say): Promise<SpeedReport> {
@@ -35,7 +35,7 @@ async function main(say: Say): Promise<SpeedReport> {
     'browser',
   );
   const url = query.get('model');
-  const model: ModelLocation = url
+  const model: ModelSource = url
     ? { kind: 'url', base: new URL(url, location.href).href }
     : { kind: 'files', files: new Map([...syntheticModelFiles(qwen25HalfBLayout)].map(([name, bytes]) => [name, new File([bytes as Uint8Array<ArrayBuffer>], name)])) };
   const modelName = url ?? qwen25HalfBLayout.name;

@@ -11,10 +11,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { StarEngine } from '../../src/star/engine.ts';
+import { StarEngine } from '../../src/star/star-engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { scoreGreedy } from '../../src/star/greedy-score.ts';
-import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
+import { openDirectorySource } from '../../src/model/source/directory-source.node.ts';
 import { readSafetensorsHeader, readTensorBytes } from '../../src/model/safetensors.ts';
 import { createTokenizer } from '../../src/model/tokenizer.ts';
 import type { WeightType } from '../../src/model/weights.ts';
@@ -60,7 +60,7 @@ interface Fixture {
 }
 
 async function loadFixture(name: string): Promise<Fixture> {
-  const source = directoryWeightSource(`${fixtureDir}/${name}`);
+  const source = openDirectorySource(`${fixtureDir}/${name}`);
   const meta = (await source.readJson('golden.json')) as { generated: number; weights_dtype: string; rope?: string };
   const cast = ({ bfloat16: 'bf16', float16: 'f16', float32: 'f32' } as const)[meta.weights_dtype as 'float32'];
   const { tensors } = await readSafetensorsHeader(source, 'golden.safetensors');

@@ -2,9 +2,9 @@
 // synthetic model with Qwen2.5-0.5B's attention layout). Shared by the Node runner (folder store,
 // in-process hosts) and the browser page (OPFS, hosts in Workers). After reopening, a short query's
 // logits must be bit-identical to those computed right after phase 1, or the measurement fails.
-import { StarEngine } from '../../src/star/engine.ts';
+import { StarEngine } from '../../src/star/star-engine.ts';
 import { modelIdentity, newDocumentId, type DocumentStore } from '../../src/star/document-store.ts';
-import type { WeightSource } from '../../src/model/weight-source.ts';
+import type { ModelFiles } from '../../src/model/source/model-files.ts';
 import { uniformStream } from '../../src/model/synthetic-weights.ts';
 
 export interface SaveReopenRow {
@@ -28,7 +28,7 @@ const queryTokens = 8;
 
 export async function measureSaveReopen(
   openEngine: () => Promise<StarEngine>,
-  source: WeightSource,
+  source: ModelFiles,
   store: DocumentStore,
   options: SaveReopenOptions,
 ): Promise<SaveReopenRow[]> {

@@ -5,10 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { StarEngine } from '../../src/star/engine.ts';
+import { StarEngine } from '../../src/star/star-engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { folderDocumentStore } from '../../src/star/document-store.node.ts';
-import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
+import { openDirectorySource } from '../../src/model/source/directory-source.node.ts';
 import { qwen25HalfBLayout } from '../../src/model/synthetic-weights.ts';
 import { writeSyntheticModel } from '../../src/cli/synthetic-model.ts';
 import { formatSaveReopenRows, measureSaveReopen } from './measure.ts';
@@ -24,7 +24,7 @@ try {
   const probe = await open();
   const adapter = `${probe.info.adapter.description} (Node, Dawn); model: ${modelName}`;
   await probe.dispose();
-  const rows = await measureSaveReopen(open, directoryWeightSource(model), folderDocumentStore(folder), {
+  const rows = await measureSaveReopen(open, openDirectorySource(model), folderDocumentStore(folder), {
     lengths,
     blockSize: (n) => Math.min(2048, n),
     hosts,

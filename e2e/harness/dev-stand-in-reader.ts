@@ -2,7 +2,7 @@
 // stop, errors, device loss, the speedup page) before and apart from the real engine. It runs no model:
 // token counts are word counts, answers are canned text, timings are simulated. Only e2e/harness pages
 // use it; the shipped app and the library never import it.
-import type { AnswerStats, EncodeStats, ModelSummary, Reader, ReaderOptions } from '../../src/star/reader-api.ts';
+import { answerStream, type AnswerStats, type AnswerStream, type EncodeStats, type ModelSummary, type Reader, type ReaderOptions } from '../../src/star/reader-api.ts';
 
 /** Faults a test injects: each is thrown once, at the named step. */
 export interface StandInFault {
@@ -50,9 +50,17 @@ const kvBytesPerToken = 2 * 16 * 8 * 64 * 4; // K and V, 16 layers, 8 KV heads, 
 export async function createDevStandInReader(options: ReaderOptions): Promise<Reader> {
   const total = 120_000_000;
   const steps = 12;
+  // As a URL model loads: one file downloads, then its weights are placed on the GPU.
+  const file = 'model.safetensors';
+  options.onLoadProgress?.({ type: 'initiate', file });
+  options.onLoadProgress?.({ type: 'download', file, bytesTotal: total });
   for (let i = 1; i <= steps; i++) {
     await sleep(stepMs(), options.signal);
-    options.onLoadProgress?.({ bytesDone: (total * i) / steps, bytesTotal: total, tensor: `model.layers.${i}.mlp.up_proj.weight` });
+    options.onLoadProgress?.({ type: 'progress', file, bytesDone: (total * i) / steps, bytesTotal: total });
+  }
+  options.onLoadProgress?.({ type: 'done', file, bytes: total });
+  for (let i = 1; i <= 4; i++) {
+    options.onLoadProgress?.({ type: 'place', bytesDone: (total * i) / 4, bytesTotal: total, tensor: `model.layers.${i}.mlp.up_proj.weight` });
   }
   const fault = takeFault('load');
   if (fault) throw fault;
@@ -116,10 +124,11 @@ class DevStandInReader implements Reader {
     };
   }
 
-  async *ask(
-    question: string,
-    options: { maxTokens?: number; signal?: AbortSignal } = {},
-  ): AsyncGenerator<string, AnswerStats> {
+  ask(question: string, options: { maxTokens?: number; signal?: AbortSignal } = {}): AnswerStream {
+    return answerStream(this.answer(question, options));
+  }
+
+  private async *answer(question: string, options: { maxTokens?: number; signal?: AbortSignal }): AsyncGenerator<string, AnswerStats> {
     const canned = `(stand-in answer, no model ran) You asked: “${question}”. The document has ${this.documentTokens} tokens. This text streams word by word so the UI's streaming, stop and copy can be tried.`;
     const given = globalThis.__standInAnswer;
     const words = given === undefined ? canned.split(' ') : (given.match(/[\s\S]{1,6}/g) ?? []);

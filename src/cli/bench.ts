@@ -1,5 +1,5 @@
 // `star-reader bench` (npm run bench): Star Attention against full attention on the same engine, in one
-// run (src/star/speed-bench.ts): phase 1 time at several context lengths, block sizes and host counts,
+// run (src/bench/speed-bench.ts): phase 1 time at several context lengths, block sizes and host counts,
 // decode tokens/s after each, the attention kernels alone, each beside the theoretical FLOPs ratio.
 // `--browser` runs the same benchmark in Chromium (bench/browser/speed.html). Writes JSON and markdown.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -7,12 +7,12 @@ import { resolve } from 'node:path';
 import { asUsage, parseOptions, type OptionSpec } from './args.ts';
 import { writeSyntheticModel } from './synthetic-model.ts';
 import { qwen25HalfBLayout } from '../model/synthetic-weights.ts';
-import { StarEngine } from '../star/engine.ts';
+import { StarEngine } from '../star/star-engine.ts';
 import { parseWeightType, type WeightType } from '../model/weights.ts';
 import { defaultKvType, parseKvType } from '../model/kv-cache.ts';
 import type { KvType } from '../gpu/kernels/kv-store.ts';
 import { openLocalHost } from '../star/local-host.ts';
-import { openAttentionTimer } from '../star/attention-timing.ts';
+import { openAttentionTimer } from '../bench/attention-timing.ts';
 import {
   benchDefaults,
   benchOptions as resolveBenchOptions,
@@ -25,7 +25,7 @@ import {
   type BenchArguments,
   type BenchOptions,
   type SpeedReport,
-} from '../star/speed-bench.ts';
+} from '../bench/speed-bench.ts';
 
 export const benchOptions = {
   model: { type: 'string', help: 'model directory in Hub layout (default: random weights with Qwen2.5-0.5B heads, 2 layers); with --browser, inside the repository' },

@@ -97,7 +97,7 @@ async function openReader(model: string, hosts: number): Promise<Reader> {
     model: { kind: 'directory', path: resolve(model) },
     hosts,
     openHost: openLocalHost,
-    onLoadProgress: (p) => loading.update(p.bytesDone, p.bytesTotal),
+    onLoadProgress: (p) => p.type === 'place' && loading.update(p.bytesDone, p.bytesTotal), // a folder on disk: nothing downloads
   });
   loading.end();
   return reader;

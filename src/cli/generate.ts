@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { asUsage, parseOptions, UsageError, type OptionSpec } from './args.ts';
 import { createReader } from '../star/reader.ts';
 import { openLocalHost } from '../star/local-host.ts';
-import type { AnswerStats, Reader } from '../star/reader-api.ts';
+import type { Reader } from '../star/reader-api.ts';
 import { megabytes, progressLine, tokens } from './progress.ts';
 import { folderDocumentStore } from '../star/document-store.node.ts';
 import { openOrEncode } from './kv-cache.ts';
@@ -48,7 +48,7 @@ export async function generate(argv: readonly string[]): Promise<void> {
     weightType,
     kvType,
     openHost: openLocalHost,
-    onLoadProgress: (p) => loading.update(p.bytesDone, p.bytesTotal),
+    onLoadProgress: (p) => p.type === 'place' && loading.update(p.bytesDone, p.bytesTotal), // a folder on disk: nothing downloads
     documentStore: store,
   });
   loading.end();
@@ -80,12 +80,8 @@ export async function generate(argv: readonly string[]): Promise<void> {
 
 async function answer(reader: Reader, question: string, maxTokens: number, sampling: Record<string, number | undefined>): Promise<void> {
   const stream = reader.ask(question, { maxTokens, sampling });
-  let result = await stream.next();
-  while (!result.done) {
-    process.stdout.write(result.value);
-    result = await stream.next();
-  }
-  const s: AnswerStats = result.value;
+  for await (const piece of stream) process.stdout.write(piece);
+  const s = stream.stats!; // the loop ran to the end
   process.stdout.write('\n');
   console.error(`[${s.generatedTokens} tokens, query ${s.queryMs.toFixed(0)} ms, ${s.decodeTokensPerSecond.toFixed(1)} tokens/s, stopped by ${s.stoppedBy}]`);
 }

@@ -3,7 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { asUsage, parseOptions, UsageError, type OptionSpec } from './args.ts';
-import { StarEngine } from '../star/engine.ts';
+import { StarEngine } from '../star/star-engine.ts';
 import { openLocalHost } from '../star/local-host.ts';
 import { scoreGreedy } from '../star/greedy-score.ts';
 import { encodeSafetensors } from '../model/safetensors-writer.ts';

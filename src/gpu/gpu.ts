@@ -7,7 +7,7 @@
 // and bind group, not the arithmetic, decided its speed. WebGPU orders the dispatches of a pass and
 // makes each one's writes visible to the next, so one pass changes nothing in the results.
 import { requestDevice, type AdapterReport, type DeviceRequest } from './device.ts';
-import { composeShader, type IncludeSwaps, type TypeAliases } from './shader-compose.ts';
+import { composeShader, type ComposeOptions, type IncludeSwaps, type TypeAliases } from './shader-compose.ts';
 import { shaderSource } from '#shader-source';
 import { byteSize, type DType, type Tensor } from './tensor.ts';
 
@@ -19,6 +19,9 @@ export interface PipelineOptions {
   /** Included files swapped for others with the same functions (see composeShader). */
   includes?: IncludeSwaps;
   constants?: Record<string, number>;
+  /** Uniform structs declared in TypeScript, and u32 constants shared with it (see composeShader). */
+  structs?: ComposeOptions['structs'];
+  shared?: ComposeOptions['shared'];
   entryPoint?: string;
 }
 
@@ -124,14 +127,14 @@ export class Gpu {
   /** A compiled compute pipeline, built once per shader, type aliases and override constants. */
   pipeline(shader: string, options: PipelineOptions = {}): GPUComputePipeline {
     this.checkDevice();
-    const { aliases = {}, includes = {}, constants = {}, entryPoint = 'main' } = options;
-    const key = JSON.stringify([shader, aliases, includes, constants, entryPoint]);
+    const { aliases = {}, includes = {}, constants = {}, structs = {}, shared = {}, entryPoint = 'main' } = options;
+    const key = JSON.stringify([shader, aliases, includes, constants, structs, shared, entryPoint]);
     let pipeline = this.pipelines.get(key);
     if (!pipeline) {
       if (Object.values(aliases).includes('f16') && !this.hasF16) {
         throw new Error(`Shader "${shader}" needs f16 but this device has no shader-f16 feature; use f32 weights`);
       }
-      const code = composeShader(shader, shaderSource, { aliases, includes });
+      const code = composeShader(shader, shaderSource, { aliases, includes, structs, shared });
       if (/^enable\b.*\bsubgroups\b/m.test(code) && !this.hasSubgroups) {
         throw new Error(`Shader "${shader}" uses subgroups but this device has no subgroups feature`);
       }

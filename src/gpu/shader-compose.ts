@@ -6,7 +6,13 @@
 //   `enable x;`         in any file, included ones too, is moved to the top, where WGSL wants directives;
 //   `diagnostic(...);`  likewise, after the enables (WGSL wants it before any declaration, aliases too);
 //   type aliases        chosen per pipeline (e.g. the weight type W = f16 or f32) are prepended,
-//                       with `enable f16;` when any alias is f16.
+//                       with `enable f16;` when any alias is f16;
+//   `//#struct Name`    becomes the struct a pipeline declares in TypeScript (`structs`, see
+//                       uniform-struct.ts), so the uniform's fields and their packing have one source;
+//   shared constants    u32 values TypeScript also relies on (`shared`: e.g. a private array's size,
+//                       which an override constant may not set) are prepended as `const`.
+
+import { wgslStruct, type UniformLayout } from './uniform-struct.ts';
 
 export type ScalarType = 'f32' | 'f16';
 export type TypeAliases = Readonly<Record<string, ScalarType>>;
@@ -16,14 +22,19 @@ export type IncludeSwaps = Readonly<Record<string, string>>;
 export interface ComposeOptions {
   aliases?: TypeAliases;
   includes?: IncludeSwaps;
+  /** Struct name → its fields, for the `//#struct Name` lines. */
+  structs?: Readonly<Record<string, UniformLayout>>;
+  /** Name → a u32 constant both sides use. */
+  shared?: Readonly<Record<string, number>>;
 }
 
 const includeLine = /^\s*\/\/#include\s+([\w-]+)\s*$/gm;
+const structLine = /^\s*\/\/#struct\s+(\w+)\s*$/gm;
 const enableLine = /^\s*enable\s+([\w\s,]+);\s*$/gm;
 const diagnosticLine = /^\s*(diagnostic\s*\([\w\s.,]+\)\s*;)\s*$/gm;
 
 export function composeShader(name: string, read: (name: string) => string, options: ComposeOptions = {}): string {
-  const { aliases = {}, includes = {} } = options;
+  const { aliases = {}, includes = {}, structs = {}, shared = {} } = options;
   const included = new Set<string>();
   const expand = (file: string, chain: string[]): string => {
     if (chain.includes(file)) throw new Error(`Shader include cycle: ${[...chain, file].join(' -> ')}`);
@@ -41,13 +52,25 @@ export function composeShader(name: string, read: (name: string) => string, opti
     return '';
   });
   const diagnostics = new Set<string>();
-  const code = body.replace(diagnosticLine, (_line, directive: string) => {
-    diagnostics.add(directive);
-    return '';
-  });
+  const code = body
+    .replace(diagnosticLine, (_line, directive: string) => {
+      diagnostics.add(directive);
+      return '';
+    })
+    .replace(structLine, (_line, struct: string) => {
+      const layout = structs[struct];
+      if (!layout) throw new Error(`Shader "${name}" wants struct ${struct}, which its pipeline does not declare (structs)`);
+      return wgslStruct(struct, layout);
+    });
   const enables = [...extensions].map((extension) => `enable ${extension};\n`).join('');
   const aliasLines = Object.entries(aliases)
     .map(([alias, t]) => `alias ${alias} = ${t};\n`)
     .join('');
-  return enables + [...diagnostics].map((d) => `${d}\n`).join('') + aliasLines + code;
+  const sharedLines = Object.entries(shared)
+    .map(([constant, value]) => {
+      if (!(Number.isInteger(value) && value >= 0 && value < 2 ** 32)) throw new Error(`Shared constant ${constant} = ${value} is not a u32`);
+      return `const ${constant} = ${value}u;\n`;
+    })
+    .join('');
+  return enables + [...diagnostics].map((d) => `${d}\n`).join('') + aliasLines + sharedLines + code;
 }

@@ -5,7 +5,7 @@
 // Headers are validated in full before any tensor is read: a truncated download or a wrong file
 // should fail here with a message saying what is wrong, not later as garbage logits.
 import { bf16BitsToF32, f16BitsToF32 } from './dtype.ts';
-import type { WeightSource } from './weight-source.ts';
+import type { ModelFiles } from './source/model-files.ts';
 
 /** Element sizes of every dtype the format defines; Star Reader reads the first three. */
 const itemBytes = {
@@ -61,7 +61,7 @@ export const singleFile = 'model.safetensors';
 export const indexFile = 'model.safetensors.index.json';
 
 /** Reads and validates the header of one safetensors file. */
-export async function readSafetensorsHeader(source: WeightSource, file: string): Promise<SafetensorsHeader> {
+export async function readSafetensorsHeader(source: ModelFiles, file: string): Promise<SafetensorsHeader> {
   const fail = (message: string) => new SafetensorsError(file, message);
   const fileBytes = await source.size(file);
   if (fileBytes < 8) throw fail(`${fileBytes} bytes is too short for a safetensors file (8-byte header length missing)`);
@@ -154,7 +154,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Every tensor of a model: from model.safetensors.index.json and its shards when the source has the
  * index, else from model.safetensors.
  */
-export async function readTensorIndex(source: WeightSource): Promise<Map<string, TensorInfo>> {
+export async function readTensorIndex(source: ModelFiles): Promise<Map<string, TensorInfo>> {
   const index = await source.readJson(indexFile);
   if (index === undefined) return (await readSafetensorsHeader(source, singleFile)).tensors;
 
@@ -188,7 +188,7 @@ export function toFloat32(bytes: Uint8Array, dtype: FloatDType): Float32Array {
 }
 
 /** Reads one tensor's raw bytes. */
-export async function readTensorBytes(source: WeightSource, info: TensorInfo, byteOffset = 0, length = info.end - info.begin - byteOffset): Promise<Uint8Array> {
+export async function readTensorBytes(source: ModelFiles, info: TensorInfo, byteOffset = 0, length = info.end - info.begin - byteOffset): Promise<Uint8Array> {
   const bytes = await source.read(info.file, info.begin + byteOffset, length);
   if (bytes.byteLength !== length) {
     throw new SafetensorsError(info.file, `short read of tensor "${info.name}": got ${bytes.byteLength} of ${length} bytes (file changed or truncated?)`);

@@ -1,4 +1,4 @@
-// Model weights from a WeightSource to GPU buffers, tensor by tensor and in bounded chunks, so the
+// Model weights from a model's files (ModelFiles) to GPU buffers, tensor by tensor and in bounded chunks, so the
 // model never sits whole in JS memory. Every expected tensor is checked (present, right shape, a float
 // dtype) before anything is allocated; on any error, every buffer created so far is destroyed.
 // Matrices become LinearWeights in the requested format (src/gpu/kernels/weight-format.ts), split into
@@ -20,7 +20,8 @@ import { quantize, QuantizationError, type PackedWeights } from './formats/quant
 import { safetensorsProvider } from './formats/safetensors-provider.ts';
 import { WeightFormatError, type StoredRows, type StoredTensor, type TensorProvider } from './formats/stored-tensor.ts';
 import { toFloat32, type FloatDType } from './safetensors.ts';
-import type { WeightProgress, WeightSource } from './weight-source.ts';
+import type { WeightProgress } from './load-progress.ts';
+import type { ModelFiles } from './source/model-files.ts';
 
 /** A matrix as loadWeights stores it: every part a WeightPart (format, and scales when quantized). */
 export interface LoadedLinear extends LinearWeight {
@@ -170,7 +171,7 @@ function checkRows(name: string, ins: number, format: WeightFormat): void {
   }
 }
 
-export async function loadWeights(gpu: Gpu, source: WeightSource, config: ModelConfig, options: LoadWeightsOptions = {}): Promise<ModelWeights> {
+export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelConfig, options: LoadWeightsOptions = {}): Promise<ModelWeights> {
   const weightType = options.weightType ?? 'f32';
   if (!weightTypes.includes(weightType)) throw new ModelWeightsError(`Unknown weight type "${weightType}" (one of ${weightTypes.join(', ')})`);
   const expected = expectedTensors(config);

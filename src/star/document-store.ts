@@ -9,7 +9,7 @@
 // Private File System, reachable from Workers too, so a host Worker writes its shard itself).
 import type { BlockPlan } from './block-planner.ts';
 import type { AttentionMode, EncodeStats } from './reader-api.ts';
-import type { WeightSource } from '../model/weight-source.ts';
+import type { ModelFiles } from '../model/source/model-files.ts';
 import type { WeightType } from '../model/weights.ts';
 import type { KvType } from '../gpu/kernels/kv-store.ts';
 import { indexFile, singleFile } from '../model/safetensors.ts';
@@ -219,7 +219,7 @@ export function incompatibility(saved: SavedManifest, model: ModelIdentity, sett
 const sampleBytes = 1 << 20;
 
 /** The identity of the model `source` holds, loaded with `weightType`. */
-export async function modelIdentity(source: WeightSource, modelType: string, weightType: WeightType): Promise<ModelIdentity> {
+export async function modelIdentity(source: ModelFiles, modelType: string, weightType: WeightType): Promise<ModelIdentity> {
   const files: FileIdentity[] = [];
   for (const path of ['config.json', 'tokenizer.json']) {
     const bytes = await source.size(path).catch(() => undefined);
@@ -238,7 +238,7 @@ export async function modelIdentity(source: WeightSource, modelType: string, wei
   return { source: source.name, modelType, weightType, files };
 }
 
-async function weightFiles(source: WeightSource): Promise<string[]> {
+async function weightFiles(source: ModelFiles): Promise<string[]> {
   const index = (await source.readJson(indexFile)) as { weight_map?: Record<string, string> } | undefined;
   if (!index) return [singleFile];
   return [...new Set(Object.values(index.weight_map ?? {}))].sort();

@@ -1,6 +1,6 @@
 // Phase 2 as the correctness checks run it: the query's logits (every row), then `generate` greedy
 // tokens, each fed back and its logits kept — the layout of transformers' reference (hf-golden).
-import type { StarEngine } from './engine.ts';
+import type { StarEngine } from './star-engine.ts';
 import { createSampler } from '../model/sampling.ts';
 
 export interface GreedyScore {

@@ -5,14 +5,14 @@ import { Gpu } from '../gpu/gpu.ts';
 import type { AdapterReport } from '../gpu/device.ts';
 import { parseModelConfig, type ModelConfig } from '../model/config.ts';
 import { loadWeights, type ModelWeights } from '../model/weights.ts';
-import { openWeightSource } from '../model/open-weight-source.ts';
+import { openModelSource } from '../model/source/model-source.ts';
 import { defaultKvType, KvCache, type KvShape } from '../model/kv-cache.ts';
 import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
 import { planMemory } from '../model/memory-plan.ts';
 import { Transformer, type CitationRequest, type CitationShares, type HostPartial, type RemoteAttention } from '../model/transformer.ts';
 import type { CitationGrid } from '../gpu/kernels/attention.ts';
 import { AnswerDecoder, type AnswerOptions } from '../model/answer-decoder.ts';
-import type { LoadProgress, ModelLocation } from './reader-api.ts';
+import type { ModelSource, PlacementEvent } from './reader-api.ts';
 import { HostError } from './host-error.ts';
 import {
   crc32,
@@ -26,7 +26,7 @@ import {
 } from './document-store.ts';
 
 export interface HostOpenOptions {
-  model: ModelLocation;
+  model: ModelSource;
   weightType?: 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
   /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
   maxRows?: number;
@@ -43,7 +43,8 @@ export interface HostOpenOptions {
    * whose weights and scratch alone would not fit is refused before anything is downloaded.
    */
   deviceMemoryBudget?: number;
-  onProgress?: (p: LoadProgress) => void;
+  /** The weights' placement on the GPU, tensor by tensor. */
+  onProgress?: (p: PlacementEvent) => void;
   signal?: AbortSignal;
 }
 
@@ -121,7 +122,7 @@ export class Host {
       },
     });
     try {
-      const source = openWeightSource(options.model);
+      const source = openModelSource(options.model);
       const configJson = await source.readJson('config.json');
       if (configJson === undefined) throw new Error(`${source.name} has no config.json`);
       const config = parseModelConfig(configJson);
@@ -136,7 +137,7 @@ export class Host {
       if (!plan.fits) throw new Error(plan.message);
       const weights = await loadWeights(gpu, source, config, {
         weightType: options.weightType,
-        onProgress: options.onProgress,
+        onProgress: options.onProgress && ((p) => options.onProgress?.({ type: 'place', ...p })),
         signal: options.signal,
       });
       const transformer = new Transformer(gpu, config, weights, { maxRows: options.maxRows, ropeDType: options.ropeDType });

@@ -3,23 +3,20 @@
 
 export type AttentionMode = 'star' | 'full';
 
-export type { ModelLocation } from '../model/open-weight-source.ts';
-import type { ModelLocation } from '../model/open-weight-source.ts';
+export type { ModelSource } from '../model/source/model-source.ts';
+import type { ModelSource } from '../model/source/model-source.ts';
 import type { WeightType } from '../model/weights.ts';
+import type { DownloadEvent, WeightProgress } from '../model/load-progress.ts';
 import type { KvType } from '../gpu/kernels/kv-store.ts';
 
 export type { SamplingOptions } from '../model/sampling.ts';
 import type { SamplingOptions } from '../model/sampling.ts';
 
-export interface ReaderOptions {
-  model: ModelLocation;
-  attention?: AttentionMode;
-  /** Number of hosts (one GPUDevice each, in Workers). Default 1. */
+/** The reader's options; its EncodeChoices are every document's defaults. */
+export interface ReaderOptions extends EncodeChoices {
+  model: ModelSource;
+  /** Number of hosts to open (one GPUDevice each, in Workers). Default 1. */
   hosts?: number;
-  /** Star Attention block size b; default chosen by the planner from context length and hosts. */
-  blockSize?: number;
-  /** Anchor size a ≤ b; default b. */
-  anchorSize?: number;
   /**
    * How weights are kept on the GPU: f32; bf16 or f16 (16-bit files kept as they are on disk); q8 or q4
    * (quantized when loaded). Pre-quantized files (GPTQ/AWQ, GGUF) are recognised by their contents.
@@ -37,16 +34,70 @@ export interface ReaderOptions {
   signal?: AbortSignal;
 }
 
-export type { WeightProgress as LoadProgress } from '../model/weight-source.ts';
-import type { WeightProgress as LoadProgress } from '../model/weight-source.ts';
+/** The weights being placed on the GPU (after every file is downloaded): bytes placed so far, and the tensor. */
+export interface PlacementEvent extends WeightProgress {
+  type: 'place';
+}
 
-/** Per-document choices; default to the reader's options. */
+/**
+ * ReaderOptions.onLoadProgress: each file's download as it happens (initiate, download, progress,
+ * done; a model read from disk, picked files or an already cached URL sends none), then the weights'
+ * placement on the GPU. `loadProgressBar()` folds them into one bar per phase.
+ */
+export type LoadProgress = DownloadEvent | PlacementEvent;
+export type { DownloadEvent };
+
+/** One progress bar per phase of loading: the downloads summed over files, then the placement. */
+export interface LoadBar {
+  phase: 'download' | 'place';
+  bytesDone: number;
+  bytesTotal: number;
+  /** "downloading <file>", "continuing <file>" (a download resumed) or the tensor being placed. */
+  current: string;
+}
+
+/** A fold from LoadProgress events to the bar to show: call it on every event. */
+export function loadProgressBar(): (event: LoadProgress) => LoadBar {
+  const files = new Map<string, { done: number; total: number; resumed: boolean }>();
+  return (event) => {
+    if (event.type === 'place') return { phase: 'place', bytesDone: event.bytesDone, bytesTotal: event.bytesTotal, current: event.tensor };
+    let file = files.get(event.file);
+    if (!file) files.set(event.file, (file = { done: 0, total: 0, resumed: false }));
+    if (event.type === 'download') {
+      file.done = event.resumedFrom ?? 0;
+      file.total = event.bytesTotal ?? file.done;
+      file.resumed = event.resumedFrom !== undefined;
+    } else if (event.type === 'progress') {
+      file.done = event.bytesDone;
+      file.total = event.bytesTotal;
+    } else if (event.type === 'done') {
+      file.done = file.total = event.bytes;
+    }
+    let bytesDone = 0;
+    let bytesTotal = 0;
+    for (const f of files.values()) {
+      bytesDone += f.done;
+      bytesTotal += f.total;
+    }
+    return { phase: 'download', bytesDone, bytesTotal, current: `${file.resumed ? 'continuing' : 'downloading'} ${event.file}` };
+  };
+}
+
+/** How a document is encoded; each defaults to the reader's options, and each loadDocument may choose anew. */
 export interface EncodeChoices {
+  /** Star Attention or the exact full-attention baseline (default star). */
   attention?: AttentionMode;
+  /** Star Attention block size b; default chosen by the planner from context length and hosts. */
   blockSize?: number;
+  /** Anchor size a ≤ b; default b. */
   anchorSize?: number;
   /** Use the first `hosts` of the loaded hosts. */
   hosts?: number;
+}
+
+export interface LoadDocumentOptions extends EncodeChoices {
+  onProgress?: (p: EncodeProgress) => void;
+  signal?: AbortSignal;
 }
 
 export interface EncodeProgress {
@@ -141,6 +192,35 @@ export interface AskOptions {
   citations?: boolean | CitationOptions;
 }
 
+/**
+ * An answer as it streams: `for await (const text of stream)` gives its pieces, and `stream.stats`
+ * holds its stats once the loop is over (undefined before). The generator's return value is the same
+ * stats object.
+ */
+export interface AnswerStream extends AsyncGenerator<string, AnswerStats> {
+  readonly stats: AnswerStats | undefined;
+}
+
+/** Makes an AnswerStream of an answer generator: for Reader implementations. */
+export function answerStream(answer: AsyncGenerator<string, AnswerStats>): AnswerStream {
+  let stats: AnswerStats | undefined;
+  const seen = async (step: Promise<IteratorResult<string, AnswerStats>>) => {
+    const result = await step;
+    if (result.done) stats = result.value;
+    return result;
+  };
+  const stream: AnswerStream = {
+    get stats() {
+      return stats;
+    },
+    next: () => seen(answer.next()),
+    return: (value) => seen(answer.return(value)),
+    throw: (error) => seen(answer.throw(error)),
+    [Symbol.asyncIterator]: () => stream,
+  };
+  return stream;
+}
+
 export type { StoreUsage } from './document-store.ts';
 import type { StoreUsage } from './document-store.ts';
 
@@ -179,18 +259,16 @@ export interface Reader {
   readonly model: ModelSummary;
   countTokens(text: string): number;
   /** Phase 1: encodes the document once; every later question reuses it. */
-  loadDocument(
-    document: string | readonly number[],
-    options?: EncodeChoices & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal },
-  ): Promise<EncodeStats>;
+  loadDocument(document: string | readonly number[], options?: LoadDocumentOptions): Promise<EncodeStats>;
   /**
-   * Phase 2: streams the answer's text pieces; the generator's return value holds the stats. The
+   * Phase 2: streams the answer's text pieces; its stats are the stream's `stats` once the loop ends
+   * (and the generator's return value, for code that drives `next()` itself). The
    * question and its answer join the conversation (follow-ups build on them) only when the answer ends
    * by itself (stoppedBy 'eos', 'stop-string' or 'max-tokens'). Aborting through `signal`, leaving the
    * loop early (`break`, `stream.return()`) or an error leaves the conversation as it was before the
    * question.
    */
-  ask(question: string, options?: AskOptions): AsyncGenerator<string, AnswerStats>;
+  ask(question: string, options?: AskOptions): AnswerStream;
   /**
    * Forgets every question and answer and keeps the encoded document: the next question is laid out
    * as the first one (the app's "Clear chat"). Cheap: it cuts the query host's KV back to the

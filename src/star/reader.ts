@@ -2,11 +2,11 @@
 // model's tokenizer, lays the prompt out with its chat template (phase 1: everything before the
 // question; phase 2: the question and the assistant header), samples, streams text, and keeps the
 // conversation so follow-up questions append to the query host's KV.
-import { StarEngine, type EncodeOptions, type HostFactory } from './engine.ts';
+import { StarEngine, type HostFactory } from './star-engine.ts';
 import { openLocalHost } from './local-host.ts';
 import { openWorkerHost } from './worker-host.ts';
-import { openWeightSource } from '../model/open-weight-source.ts';
-import type { WeightSource } from '../model/weight-source.ts';
+import { openModelSource } from '../model/source/model-source.ts';
+import type { ModelFiles } from '../model/source/model-files.ts';
 import { readTensorIndex } from '../model/safetensors.ts';
 import { createTokenizer, type TextTokenizer } from '../model/tokenizer.ts';
 import {
@@ -23,18 +23,20 @@ import {
 import { parseGenerationConfig, type GenerationConfig } from '../model/generation-config.ts';
 import { createStopChecker } from '../model/sampling.ts';
 import type { ModelConfig } from '../model/config.ts';
-import type {
-  AnswerStats,
-  EncodeChoices,
-  EncodeProgress,
-  EncodeStats,
-  ModelSummary,
-  ReaderOptions,
-  AskOptions,
-  ReopenStats,
-  SavedDocumentSummary,
-  SavingReader,
-  StoreUsage,
+import {
+  answerStream,
+  type AnswerStream,
+  type AnswerStats,
+  type EncodeChoices,
+  type EncodeStats,
+  type LoadDocumentOptions,
+  type ModelSummary,
+  type ReaderOptions,
+  type AskOptions,
+  type ReopenStats,
+  type SavedDocumentSummary,
+  type SavingReader,
+  type StoreUsage,
 } from './reader-api.ts';
 import { DocumentLibrary, type OpenDocument } from './saved-documents.ts';
 import type { DocumentStore } from './document-store.ts';
@@ -56,20 +58,7 @@ export class ReaderError extends Error {
 }
 
 export async function createReader(options: CreateReaderOptions): Promise<SavingReader> {
-  const downloads = new Map<string, { bytesDone: number; bytesTotal: number }>();
-  const source = openWeightSource(options.model, {
-    signal: options.signal,
-    onDownload: ({ file, bytesDone, bytesTotal, resumedFrom }) => {
-      downloads.set(file, { bytesDone, bytesTotal });
-      let done = 0;
-      let total = 0;
-      for (const d of downloads.values()) {
-        done += d.bytesDone;
-        total += d.bytesTotal;
-      }
-      options.onLoadProgress?.({ bytesDone: done, bytesTotal: total, tensor: `${resumedFrom ? 'continuing' : 'downloading'} ${file}` });
-    },
-  });
+  const source = openModelSource(options.model, { signal: options.signal, onDownload: options.onLoadProgress });
   const text = await loadTextFiles(source);
   if (options.model.kind === 'url' && typeof caches !== 'undefined') {
     // Download every weight file once, here, into the Cache API that every host then reads from:
@@ -92,7 +81,7 @@ interface TextFiles {
   generation: GenerationConfig;
 }
 
-async function loadTextFiles(source: WeightSource): Promise<TextFiles> {
+async function loadTextFiles(source: ModelFiles): Promise<TextFiles> {
   const tokenizerJson = await source.readJson('tokenizer.json');
   if (tokenizerJson === undefined) {
     throw new ReaderError(`${source.name} has no tokenizer.json: the reader needs the model's tokenizer (the CLI's score works on token ids without it)`);
@@ -106,7 +95,7 @@ async function loadTextFiles(source: WeightSource): Promise<TextFiles> {
   return { tokenizer, template, generation };
 }
 
-async function readOptionalText(source: WeightSource, path: string): Promise<string | undefined> {
+async function readOptionalText(source: ModelFiles, path: string): Promise<string | undefined> {
   let size: number;
   try {
     size = await source.size(path);
@@ -185,7 +174,7 @@ class TextReader implements SavingReader {
 
   async loadDocument(
     document: string | readonly number[],
-    options: EncodeOptions & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal } = {},
+    options: LoadDocumentOptions = {},
   ): Promise<EncodeStats> {
     return this.exclusive(async () => {
       this.conversation = undefined;
@@ -265,7 +254,11 @@ class TextReader implements SavingReader {
    * return(), throw), an error, a lost device — rolls the KV, the ids and the history back to before
    * the question, in the one `finally` every exit runs.
    */
-  async *ask(question: string, options: AskOptions = {}): AsyncGenerator<string, AnswerStats> {
+  ask(question: string, options: AskOptions = {}): AnswerStream {
+    return answerStream(this.askTurn(question, options));
+  }
+
+  private async *askTurn(question: string, options: AskOptions): AsyncGenerator<string, AnswerStats> {
     if (this.busy) throw new ReaderError('The reader is busy with another request');
     const conversation = this.conversation;
     if (!conversation) throw this.lost !== undefined ? this.lostError() : new ReaderError('Load a document before asking');
@@ -420,5 +413,5 @@ class TextReader implements SavingReader {
 /** `StarReader.create(options)`: the same as createReader. */
 export const StarReader = { create: createReader };
 
-/** The models a browser keeps for offline use (Cache API), and how to remove one. */
-export { clearCachedModel, listCachedModels, type CachedModel } from '../model/weight-source.ts';
+export * from './reader-api.ts';
+export { listCachedModels, clearCachedModel, filesByRelativePath, type CachedModel } from './page-support.ts';

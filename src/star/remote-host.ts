@@ -2,8 +2,8 @@
 // A thread that dies (an uncaught error, out of memory, killed) fails every pending and later call
 // with an error naming the host, instead of leaving them waiting forever.
 import * as Comlink from 'comlink';
-import type { HostWorkerApi } from '../../workers/host.worker.ts';
-import type { HostHandle, HostOpenRequest } from './engine.ts';
+import type { HostWorkerApi } from './host-protocol.ts';
+import type { HostHandle, HostOpenRequest } from './star-engine.ts';
 import { fromHostErrorData, HostError, toHostErrorData } from './host-error.ts';
 
 /** The thread a host runs in, as the two platforms expose it. */

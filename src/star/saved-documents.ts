@@ -1,8 +1,8 @@
 // The reader's saved documents: saving the open one, listing, reopening (refusing, with the reason,
 // one that another model, weight type or setting encoded), deleting. The reader keeps its own
 // conversation state; this keeps the store, the model's identity and the comparisons.
-import type { StarEngine } from './engine.ts';
-import type { WeightSource } from '../model/weight-source.ts';
+import type { StarEngine } from './star-engine.ts';
+import type { ModelFiles } from '../model/source/model-files.ts';
 import { kvElementBytes } from '../gpu/kernels/kv-store.ts';
 import { defaultKvType } from '../model/kv-cache.ts';
 import {
@@ -34,7 +34,7 @@ export class DocumentLibrary {
 
   constructor(
     private readonly engine: StarEngine,
-    private readonly source: WeightSource,
+    private readonly source: ModelFiles,
     private readonly store: DocumentStore | undefined,
     private readonly options: Pick<ReaderOptions, 'weightType' | 'kvType' | EncodeChoicesKey>,
   ) {}

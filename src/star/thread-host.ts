@@ -2,7 +2,7 @@
 // Workers (workers/host.worker.ts), started through workers/host.thread.mjs.
 import { Worker } from 'node:worker_threads';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { HostFactory } from './engine.ts';
+import type { HostFactory } from './star-engine.ts';
 import { openRemoteHost } from './remote-host.ts';
 
 export const openThreadHost: HostFactory = threadHostFactory();

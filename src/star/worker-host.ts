@@ -1,5 +1,5 @@
 // Hosts in dedicated Workers (browser): each Worker owns its GPUDevice, so phase 1 runs on all of them at once.
-import type { HostFactory } from './engine.ts';
+import type { HostFactory } from './star-engine.ts';
 import { openRemoteHost } from './remote-host.ts';
 
 export const openWorkerHost: HostFactory = (index, request) => {

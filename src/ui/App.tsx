@@ -1,7 +1,7 @@
 // The app: the reader (model, document, chat, settings) and the speedup demo, one session shared by both.
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { probeAdapter, type AdapterStatus } from './adapter.ts';
-import { createEngineReader } from './engine.ts';
+import { createEngineReader } from './load-reader.ts';
 import { documentText, type ReaderFactory } from './session.ts';
 import { askOptions, engineSettings, loadSettings, sameEngine, saveSettings } from './settings.ts';
 import { useStarReader } from './useStarReader.ts';

@@ -1,20 +1,21 @@
 // The embeddable reader: give it a model and a document, it loads, reads and answers questions.
 import { useEffect, useRef, useState } from 'react';
-import type { ModelLocation } from '../star/reader-api.ts';
+import type { ModelSource } from '../star/reader-api.ts';
 import { formatCount, formatTokensShort } from './format.ts';
-import { hubSource, parseHubRepo, urlModelLabel, type ModelSource } from './models.ts';
+import { hubSource, parseHubRepo, urlModelLabel, type ModelChoice } from './models.ts';
 import { documentText, type DocumentInput, type ReaderFactory } from './session.ts';
 import { askOptions, defaultSettings, engineSettings, type Settings } from './settings.ts';
 import { useStarReader } from './useStarReader.ts';
 import { ChatPanel } from './components/ChatPanel.tsx';
 import { ErrorNotice } from './components/ErrorNotice.tsx';
 import { ProgressBar } from './components/ProgressBar.tsx';
+import { loadLabel } from './progress.ts';
 import { CitedDocument } from './components/CitedDocument.tsx';
 import { selectedCitations, type CitationSelection } from './citations.ts';
 
 export interface StarReaderProps {
-  /** A Hub repo id ("Qwen/Qwen2.5-0.5B-Instruct"), a URL base of Hub-layout files, a ModelLocation or a ModelSource. */
-  model: string | ModelLocation | ModelSource;
+  /** A Hub repo id ("Qwen/Qwen2.5-0.5B-Instruct"), a URL base of Hub-layout files, a ModelSource or a ModelChoice. */
+  model: string | ModelSource | ModelChoice;
   /** The text to ask about, or a named document. */
   document: string | DocumentInput;
   settings?: Partial<Settings>;
@@ -25,23 +26,23 @@ export interface StarReaderProps {
   createReader?: ReaderFactory;
 }
 
-export function toModelSource(model: StarReaderProps['model']): ModelSource {
+export function toModelChoice(model: StarReaderProps['model']): ModelChoice {
   if (typeof model === 'string') {
     const repo = /^(https?:|\/|\.)/.test(model) ? undefined : parseHubRepo(model);
     if (repo) return hubSource(repo);
     const base = new URL(model.endsWith('/') ? model : `${model}/`, document.baseURI).href;
-    return { key: `url:${base}`, label: urlModelLabel(base, document.baseURI), location: { kind: 'url', base } };
+    return { key: `url:${base}`, label: urlModelLabel(base, document.baseURI), source: { kind: 'url', base } };
   }
-  if ('location' in model) return model;
-  if (model.kind === 'url') return { key: `url:${model.base}`, label: urlModelLabel(model.base, document.baseURI), location: model };
-  if (model.kind === 'files') return { key: `files:${[...model.files.keys()].join('|')}`, label: 'Local model', location: model };
-  return { key: `dir:${model.path}`, label: model.path, location: model };
+  if ('key' in model) return model;
+  if (model.kind === 'url') return { key: `url:${model.base}`, label: urlModelLabel(model.base, document.baseURI), source: model };
+  if (model.kind === 'files') return { key: `files:${[...model.files.keys()].join('|')}`, label: 'Local model', source: model };
+  return { key: `dir:${model.path}`, label: model.path, source: model };
 }
 
 export function StarReader({ model, document: doc, settings: overrides, title = 'Ask the document', className, createReader }: StarReaderProps) {
   const { state, reader } = useStarReader({ createReader });
   const settings = { ...defaultSettings, ...overrides };
-  const source = toModelSource(model);
+  const source = toModelChoice(model);
   const engineKey = JSON.stringify(engineSettings(settings));
   const input: DocumentInput = typeof doc === 'string' ? { name: 'Document', kind: 'txt', text: doc } : doc;
   // Content, not identity: a host page that re-renders with an equal document must not restart the reading.
@@ -91,7 +92,7 @@ export function StarReader({ model, document: doc, settings: overrides, title = 
           )}
         </p>
         {state.phase === 'loading-model' && state.loadProgress && (
-          <ProgressBar label="Model download" unit="bytes" progress={state.loadProgress} onCancel={() => reader.cancel()} />
+          <ProgressBar label={loadLabel(state.loadProgress)} unit="bytes" progress={state.loadProgress} onCancel={() => reader.cancel()} />
         )}
         {state.phase === 'encoding' && state.encodeProgress && (
           <ProgressBar label="Reading the document" unit="tokens" progress={state.encodeProgress} onCancel={() => reader.cancel()} />

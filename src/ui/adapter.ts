@@ -1,5 +1,5 @@
 // What the header shows about the GPU: asks for a device once, reports it, and gives it back.
-import { requestDevice, type AdapterReport } from '../gpu/device.ts';
+import { requestDevice, type AdapterReport } from '../star/page-support.ts';
 
 export type AdapterStatus =
   | { status: 'probing' }

@@ -1,5 +1,5 @@
 // Files the user hands over: documents (one file) and model folders (picker or drag and drop).
-import { filesByRelativePath } from '../model/weight-source.ts';
+import { filesByRelativePath } from '../star/page-support.ts';
 import type { DocumentInput } from './session.ts';
 
 /** Extensions the document panel takes; what extractText understands. */

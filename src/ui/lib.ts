@@ -1,13 +1,12 @@
 // Star Reader as a library: the <StarReader> component, the headless hook and the session behind both.
 import './styles.css';
 
-export { StarReader, toModelSource, type StarReaderProps } from './StarReader.tsx';
+export { StarReader, toModelChoice, type StarReaderProps } from './StarReader.tsx';
 export { useStarReader, type StarReaderController, type UseStarReaderOptions } from './useStarReader.ts';
 export {
   ReaderSession,
   documentText,
   initialState,
-  type AskOptions,
   type ChatMessage,
   type DocumentInput,
   type EngineSettings,
@@ -18,11 +17,11 @@ export {
   type SessionState,
   type TokenCount,
 } from './session.ts';
-export { demoSource, hubBase, hubSource, parseHubRepo, recommendedModels, type ModelSource, type RecommendedModel } from './models.ts';
+export { demoSource, hubBase, hubSource, parseHubRepo, recommendedModels, type ModelChoice, type RecommendedModel } from './models.ts';
 export { askOptions, defaultSettings, engineSettings, type Settings } from './settings.ts';
 export type { ErrorKind, UiError } from './errors.ts';
 export { CitedDocument } from './components/CitedDocument.tsx';
 export { Sources } from './components/Sources.tsx';
 export { formatShare, passageSnippet, selectedCitations, type CitationSelection } from './citations.ts';
-export type { RateProgress } from './progress.ts';
+export type { LoadingProgress, RateProgress } from './progress.ts';
 export type * from '../star/reader-api.ts';

@@ -1,5 +1,5 @@
 // The models the app offers, and how a Hub repo id becomes the URL base the engine downloads from.
-import type { ModelLocation } from '../star/reader-api.ts';
+import type { ModelSource } from '../star/reader-api.ts';
 
 export interface RecommendedModel {
   repo: string;
@@ -80,11 +80,11 @@ export const recommendedModels: RecommendedModel[] = [
 ];
 
 /** A model the app can load, with what the UI shows about it before the engine has read it. */
-export interface ModelSource {
+export interface ModelChoice {
   /** Stable key: `hub:owner/name`, `demo`, `folder:name`, or anything an embedder picks. */
   key: string;
   label: string;
-  location: ModelLocation;
+  source: ModelSource;
   downloadBytes?: number;
   /** How the checkpoint stores its weights, where known before download. */
   weights?: RecommendedModel['weights'];
@@ -105,12 +105,12 @@ export function hubBase(repo: string): string {
   return `https://huggingface.co/${repo}/resolve/main/`;
 }
 
-export function hubSource(repo: string): ModelSource {
+export function hubSource(repo: string): ModelChoice {
   const known = recommendedModels.find((m) => m.repo === repo);
   return {
     key: `hub:${repo}`,
     label: known?.name ?? repo,
-    location: { kind: 'url', base: hubBase(repo) },
+    source: { kind: 'url', base: hubBase(repo) },
     downloadBytes: known?.downloadBytes,
     weights: known?.weights,
     contextWindow: known?.contextWindow,
@@ -126,8 +126,8 @@ export const demoModelAnswers =
 const demoBase = (pageBase: string) => new URL('models/demo/', pageBase).href;
 
 /** The demo model's files ship with the app under public/models/demo/; `pageBase` is the app's base URL. */
-export function demoSource(pageBase: string): ModelSource {
-  return { key: 'demo', label: demoModelLabel, location: { kind: 'url', base: demoBase(pageBase) } };
+export function demoSource(pageBase: string): ModelChoice {
+  return { key: 'demo', label: demoModelLabel, source: { kind: 'url', base: demoBase(pageBase) } };
 }
 
 /** A model's URL base as people know it: a Hub repo id, the demo model, or the URL itself. */

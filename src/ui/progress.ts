@@ -1,4 +1,5 @@
 // Speed and time left for progress bars, from a short sliding window so a stall shows quickly.
+import type { LoadBar } from '../star/reader-api.ts';
 
 export interface RateProgress {
   done: number;
@@ -30,4 +31,13 @@ export class RateMeter {
 export function timeLeft(done: number, total: number, perSecond: number | undefined): number | undefined {
   if (!perSecond || perSecond <= 0 || total <= 0) return undefined;
   return (Math.max(0, total - done) * 1000) / perSecond;
+}
+
+/** The model's loading bar: downloading its files, then placing its weights on the GPU. */
+export interface LoadingProgress extends RateProgress {
+  phase: LoadBar['phase'];
+}
+
+export function loadLabel(progress: LoadingProgress): string {
+  return progress.phase === 'place' ? 'Placing the weights on the GPU' : 'Model download';
 }

@@ -1,18 +1,19 @@
 // The reader's state machine, outside React: idle → loading-model → ready → encoding → answering.
 // The document and the chat live here, not in the engine, so a failed or lost engine loses neither.
-import type {
-  AnswerStats,
-  AttentionMode,
-  EncodeStats,
-  ModelSummary,
-  Reader,
-  ReaderOptions,
-  SamplingOptions,
+import {
+  canSaveDocuments,
+  loadProgressBar,
+  type AnswerStats,
+  type AskOptions,
+  type AttentionMode,
+  type EncodeStats,
+  type ModelSummary,
+  type Reader,
+  type ReaderOptions,
 } from '../star/reader-api.ts';
-import { canSaveDocuments } from '../star/reader-api.ts';
 import { describeError, isAbort, isDeviceLost, type Step, type UiError } from './errors.ts';
-import type { ModelSource } from './models.ts';
-import { RateMeter, timeLeft, type RateProgress } from './progress.ts';
+import type { ModelChoice } from './models.ts';
+import { RateMeter, timeLeft, type LoadingProgress, type RateProgress } from './progress.ts';
 import { prefixWithinTokens } from './truncate.ts';
 
 export type ReaderFactory = (options: ReaderOptions) => Promise<Reader>;
@@ -29,10 +30,6 @@ export interface EngineSettings {
   deviceMemoryBudget?: number;
 }
 
-export interface AskOptions {
-  maxTokens?: number;
-  sampling?: SamplingOptions;
-}
 
 export interface DocumentInput {
   name: string;
@@ -67,11 +64,11 @@ export interface ChatMessage {
 
 export interface SessionState {
   phase: Phase;
-  source?: ModelSource;
+  source?: ModelChoice;
   /** The engine settings of the loaded (or loading) model. */
   engine?: EngineSettings;
   model?: ModelSummary;
-  loadProgress?: RateProgress;
+  loadProgress?: LoadingProgress;
   document?: SessionDocument;
   tokens: TokenCount;
   encodeProgress?: RateProgress;
@@ -129,17 +126,19 @@ export class ReaderSession {
     return this.reader;
   }
 
-  async loadModel(source: ModelSource, engine: EngineSettings): Promise<boolean> {
+  async loadModel(choice: ModelChoice, engine: EngineSettings): Promise<boolean> {
     this.cancel();
     await this.unload();
     const op = this.begin();
-    const meter = new RateMeter();
+    const bar = loadProgressBar();
+    let meter = new RateMeter();
+    let phase: LoadingProgress['phase'] = 'download';
     this.set({
       phase: 'loading-model',
-      source,
+      source: choice,
       engine,
       model: undefined,
-      loadProgress: { done: 0, total: source.downloadBytes ?? 0 },
+      loadProgress: { done: 0, total: choice.downloadBytes ?? 0, phase },
       encoded: undefined,
       encodeProgress: undefined,
       error: undefined,
@@ -149,16 +148,17 @@ export class ReaderSession {
     });
     try {
       const reader = await this.createReader({
-        model: source.location,
+        model: choice.source,
         attention: engine.attention,
         hosts: engine.hosts,
         blockSize: engine.blockSize,
         deviceMemoryBudget: engine.deviceMemoryBudget,
         signal: op.controller.signal,
-        onLoadProgress: (p) => {
+        onLoadProgress: (event) => {
           if (!this.isLive(op)) return;
-          const progress = meter.sample(p.bytesDone, p.bytesTotal, this.now());
-          this.set({ loadProgress: { ...progress, current: p.tensor } });
+          const p = bar(event);
+          if (p.phase !== phase) [meter, phase] = [new RateMeter(), p.phase]; // each phase has its own speed
+          this.set({ loadProgress: { ...meter.sample(p.bytesDone, p.bytesTotal, this.now()), current: p.current, phase } });
         },
       });
       if (!this.isLive(op)) {

@@ -1,5 +1,6 @@
 // The settings panel's values, and how they split into engine options (reload) and per-question options.
-import type { AskOptions, EngineSettings } from './session.ts';
+import type { AskOptions } from '../star/reader-api.ts';
+import type { EngineSettings } from './session.ts';
 
 export interface Settings {
   attention: 'star' | 'full';

@@ -1,4 +1,4 @@
-// The speedup demo: the speed benchmark (star/speed-bench.ts) with the reader over prefixes of the user's
+// The speedup demo: the speed benchmark (src/bench/speed-bench.ts) with the reader over prefixes of the user's
 // document as its subject. One reader per configuration, loaded in turn (only one model copy on the GPU
 // beside the chat's); full attention and the first star configuration answer the question at the
 // longest length, side by side.
@@ -9,12 +9,12 @@ import {
   type SpeedRow,
   type SpeedSession,
   type SpeedSubject,
-} from '../star/speed-bench.ts';
-import type { AnswerStats, EncodeProgress, LoadProgress, ModelLocation, SamplingOptions } from '../star/reader-api.ts';
+} from '../bench/speed-bench.ts';
+import { loadProgressBar, type AnswerStats, type EncodeProgress, type LoadBar, type ModelSource, type SamplingOptions } from '../star/reader-api.ts';
 import type { ReaderFactory } from './session.ts';
 import { prefixWithinTokens } from './truncate.ts';
 
-export { configKey, configLabel } from '../star/speed-bench.ts';
+export { configKey, configLabel } from '../bench/speed-bench.ts';
 export type SpeedupConfig = SpeedConfig;
 export type SpeedupRow = SpeedRow;
 
@@ -40,7 +40,7 @@ export interface SpeedupAnswer {
 }
 
 export type SpeedupEvent =
-  | { type: 'loading'; config: SpeedupConfig; progress?: LoadProgress }
+  | { type: 'loading'; config: SpeedupConfig; progress?: LoadBar }
   | { type: 'encoding'; config: SpeedupConfig; length: number; warmUp: boolean; progress: EncodeProgress }
   | { type: 'row'; row: SpeedupRow }
   | { type: 'answer'; answer: SpeedupAnswer };
@@ -62,7 +62,7 @@ export function lengthChoices(limit: number): number[] {
 
 export async function runSpeedup(
   createReader: ReaderFactory,
-  model: ModelLocation,
+  model: ModelSource,
   text: string,
   plan: SpeedupPlan,
   signal: AbortSignal,
@@ -78,13 +78,14 @@ export async function runSpeedup(
     sessions: 'per-config',
     async open([config]): Promise<SpeedSession> {
       report({ type: 'loading', config });
+      const bar = loadProgressBar();
       const reader = await createReader({
         model,
         attention: config.attention,
         hosts: config.hosts,
         blockSize: config.blockSize,
         signal,
-        onLoadProgress: (progress) => report({ type: 'loading', config, progress }),
+        onLoadProgress: (event) => report({ type: 'loading', config, progress: bar(event) }),
       });
       const prefix = (length: number) => {
         let cut = prefixes.get(length);

@@ -1,6 +1,6 @@
 // The headless hook: a ReaderSession per component, its state as React state, freed on unmount.
 import { useEffect, useState, useSyncExternalStore } from 'react';
-import { createEngineReader } from './engine.ts';
+import { createEngineReader } from './load-reader.ts';
 import { ReaderSession, type ReaderFactory, type SessionState } from './session.ts';
 
 export interface UseStarReaderOptions {

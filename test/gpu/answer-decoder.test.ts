@@ -3,7 +3,7 @@
 // same ids, and afterwards the same KV length and position, on one host and across two.
 import { describe, expect, it } from 'vitest';
 import { createSampler, type SamplingOptions } from '../../src/model/sampling.ts';
-import { StarEngine } from '../../src/star/engine.ts';
+import { StarEngine } from '../../src/star/star-engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { fixtureLocation, loadGolden } from '../support/fixtures.ts';
 import { inBrowser } from '../support/gpu.ts';

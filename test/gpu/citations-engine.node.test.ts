@@ -3,7 +3,7 @@
 // every decoded row's shares, over all cells of all hosts, sum to 1; on two hosts the other host's
 // spans (phase 2's remote partials) get their shares too.
 import { describe, expect, it } from 'vitest';
-import { StarEngine } from '../../src/star/engine.ts';
+import { StarEngine } from '../../src/star/star-engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { fixtureLocation, loadGolden } from '../support/fixtures.ts';
 import { gridCell } from '../../src/gpu/kernels/attention.ts';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { fixtureLocation, loadGolden } from '../support/fixtures.ts';
-import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
+import { openDirectorySource } from '../../src/model/source/directory-source.node.ts';
 import { readSafetensorsHeader, readTensorBytes } from '../../src/model/safetensors.ts';
 import { maxAbsDiff } from '../support/random.ts';
 
@@ -28,7 +28,7 @@ describe('star-reader score', () => {
     const { stderr } = await run(process.execPath, [bin, ...args], { timeout: 240_000 });
     expect(stderr).toMatch(/star attention, 8 block\(s\) of 128, 2 host\(s\)/);
 
-    const source = directoryWeightSource(dir);
+    const source = openDirectorySource(dir);
     const { tensors } = await readSafetensorsHeader(source, 'out.safetensors');
     expect(tensors.get('logits')?.shape).toEqual([golden.queryIds.length + golden.generated, golden.vocab]);
     const logits = new Float32Array((await readTensorBytes(source, tensors.get('logits')!)).slice().buffer);

@@ -3,7 +3,7 @@
 // a clear error naming what failed and leave the engine able to go on.
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { StarEngine, type HostFactory } from '../../src/star/engine.ts';
+import { StarEngine, type HostFactory } from '../../src/star/star-engine.ts';
 import { Host } from '../../src/star/host.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { threadHostFactory } from '../../src/star/thread-host.ts';

@@ -4,7 +4,7 @@
 // Full attention and Star Attention with blocks of 128 and 256, then the query and 8 greedy tokens,
 // on 1 and 2 hosts: in-process in Node, Workers in Chromium.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StarEngine } from '../../src/star/engine.ts';
+import { StarEngine } from '../../src/star/star-engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { scoreGreedy } from '../../src/star/greedy-score.ts';
 import { openWorkerHost } from '../../src/star/worker-host.ts';
@@ -12,7 +12,7 @@ import { familyFixtureModels, fixtureConfig, fixtureWeights, loadGolden, type Go
 import { ReferenceModel } from '../reference/model.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { inBrowser } from '../support/gpu.ts';
-import { expectF16KvMatches, expectMatches, fixtureModelLocation, goldenTolerance, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
+import { expectF16KvMatches, expectMatches, fixtureModelSource, goldenTolerance, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
 
 const tolerance = goldenTolerance;
 const hostCounts = [1, 2];
@@ -26,7 +26,7 @@ for (const model of familyFixtureModels) {
     beforeAll(async () => {
       golden = await loadGolden(model);
       engine = await StarEngine.create({
-        model: fixtureModelLocation(model),
+        model: fixtureModelSource(model),
         hosts: Math.max(...hostCounts),
         ropeDType: golden.ropeDType,
         kvType: 'f32',
@@ -77,7 +77,7 @@ if (!inBrowser) describe('f16 KV cache against transformers', () => {
 if (!inBrowser) describe('f16 weights, fused projections split at load', () => {
   it('tiny-phi3: star b=128 within 1e-3 of transformers', async () => {
     const golden = await loadGolden('tiny-phi3');
-    const engine = await StarEngine.create({ model: fixtureModelLocation('tiny-phi3'), weightType: 'f16', kvType: 'f32', conversationRoom: 64, openHost: openLocalHost });
+    const engine = await StarEngine.create({ model: fixtureModelSource('tiny-phi3'), weightType: 'f16', kvType: 'f32', conversationRoom: 64, openHost: openLocalHost });
     try {
       await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 128 });
       expectMatches(await scoreQuery(engine, golden), golden.star.get(128)!, 'tiny-phi3 star b=128 f16 weights');
@@ -106,7 +106,7 @@ describe('tiny-phi3: LongRoPE short factors for a short conversation', () => {
     };
     const short = reference(context.length + room);
     expect(maxAbsDiff(short, reference(config.maxPositionEmbeddings))).toBeGreaterThan(1e-2);
-    const engine = await StarEngine.create({ model: fixtureModelLocation('tiny-phi3'), kvType: 'f32', conversationRoom: room, openHost: inBrowser ? openWorkerHost : openLocalHost });
+    const engine = await StarEngine.create({ model: fixtureModelSource('tiny-phi3'), kvType: 'f32', conversationRoom: room, openHost: inBrowser ? openWorkerHost : openLocalHost });
     try {
       await engine.encode(context, { attention: 'full' });
       const got = await scoreGreedy(engine, query, steps);

@@ -3,13 +3,13 @@
 // hosts. Node runs every model with in-process hosts (one Dawn device each); Chromium runs one model
 // with two hosts in real Workers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StarEngine, type HostFactory } from '../../src/star/engine.ts';
+import { StarEngine, type HostFactory } from '../../src/star/star-engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { openWorkerHost } from '../../src/star/worker-host.ts';
 import { fixtureModels, loadGolden, type FixtureModel, type Golden } from '../support/fixtures.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { inBrowser } from '../support/gpu.ts';
-import { expectF16KvMatches, expectMatches, fixtureModelLocation, goldenTolerance, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
+import { expectF16KvMatches, expectMatches, fixtureModelSource, goldenTolerance, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
 
 const tolerance = goldenTolerance;
 
@@ -49,7 +49,7 @@ for (const { model, hosts, openHost, where, maxKvChunkBytes, maxRows } of cases)
     beforeAll(async () => {
       golden = await loadGolden(model);
       engine = await StarEngine.create({
-        model: fixtureModelLocation(model),
+        model: fixtureModelSource(model),
         hosts: Math.max(...hosts),
         ropeDType: golden.ropeDType,
         // transformers' own cache is f32 here: the exact path (the f16 cache has its own tests below).
@@ -109,7 +109,7 @@ if (!inBrowser) describe('f16 weights against transformers', () => {
     it(`${model}: full and star b=128 within ${f16Tolerance}`, async () => {
       const golden = await loadGolden(model);
       const engine = await StarEngine.create({
-        model: fixtureModelLocation(model),
+        model: fixtureModelSource(model),
         weightType: 'f16',
         kvType: 'f32',
         ropeDType: golden.ropeDType,

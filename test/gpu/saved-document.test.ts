@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReader } from '../../src/star/reader.ts';
 import type { Reader, SavingReader } from '../../src/star/reader-api.ts';
-import type { ModelLocation } from '../../src/model/open-weight-source.ts';
+import type { ModelSource } from '../../src/model/source/model-source.ts';
 import type { DocumentStore, SavedManifest, ShardWriter } from '../../src/star/document-store.ts';
 import { opfsDocumentStore } from '../../src/star/document-store.opfs.ts';
 import { inBrowser } from '../support/gpu.ts';
 
-const demo: ModelLocation = inBrowser
+const demo: ModelSource = inBrowser
   ? { kind: 'url', base: new URL('/models/demo/', location.origin).href }
   : { kind: 'directory', path: decodeURIComponent(new URL('../../public/models/demo/', import.meta.url).pathname) };
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../src/model/config.ts';
-import { StarEngine } from '../../src/star/engine.ts';
+import { StarEngine } from '../../src/star/star-engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { scoreGreedy } from '../../src/star/greedy-score.ts';
 import { ReferenceModel, type GenerateResult } from '../reference/model.ts';

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReader } from '../../src/star/reader.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import type { AnswerStats, Reader } from '../../src/star/reader-api.ts';
-import type { HostFactory, HostHandle } from '../../src/star/engine.ts';
+import type { HostFactory, HostHandle } from '../../src/star/star-engine.ts';
 import { HostError } from '../../src/star/host-error.ts';
 import { gpuEntry } from '../../src/gpu/gpu-entry.node.ts';
 

@@ -12,17 +12,19 @@ import { openCheckpoint } from '../../src/model/formats/checkpoint.ts';
 import { dequantize, quantize } from '../../src/model/formats/quantize.ts';
 import { planMemory } from '../../src/model/memory-plan.ts';
 import { syntheticModelFiles } from '../../src/model/synthetic-weights.ts';
-import { fileWeightSource, urlWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
+import { openFileSource } from '../../src/model/source/file-source.ts';
+import { openUrlSource } from '../../src/model/source/url-source.ts';
+import { type ModelFiles } from '../../src/model/source/model-files.ts';
 import { loadWeights, ModelWeightsError, type LoadedLinear, type WeightType } from '../../src/model/weights.ts';
 import { fixtureConfig, fixtureModels, fixtureSource, fixturesUrl, fixtureWeights } from '../support/fixtures.ts';
 import { testGpu } from '../support/gpu.ts';
 
 /** test/fixtures/formats: from disk in Node, over HTTP from the test server in the browser. */
-async function formatFixtures(): Promise<WeightSource> {
+async function formatFixtures(): Promise<ModelFiles> {
   const url = new URL('../formats/', fixturesUrl); // beside hf-golden, served the same way
-  if (url.protocol !== 'file:') return urlWeightSource(url.href, { cache: false });
-  const { directoryWeightSource } = await import('../../src/model/weight-source.node.ts');
-  return directoryWeightSource(decodeURIComponent(url.pathname));
+  if (url.protocol !== 'file:') return openUrlSource(url.href, { cache: false });
+  const { openDirectorySource } = await import('../../src/model/source/directory-source.node.ts');
+  return openDirectorySource(decodeURIComponent(url.pathname));
 }
 
 async function expandLinear(gpu: Gpu, w: LoadedLinear): Promise<Float32Array> {
@@ -123,7 +125,7 @@ describe('loadWeights refuses shapes a format cannot hold', () => {
     const shape = { name: 'odd', modelType: 'llama' as const, hidden, intermediate: 64, layers: 1, heads: 2, kvHeads: 1, headDim: 8, vocab: 64, maxPositions: 64 };
     const files = syntheticModelFiles(shape);
     const config = parseModelConfig(JSON.parse(new TextDecoder().decode(files.get('config.json'))));
-    return { config, source: fileWeightSource(new Map([...files].map(([name, bytes]) => [name, new File([bytes as Uint8Array<ArrayBuffer>], name)]))) };
+    return { config, source: openFileSource(new Map([...files].map(([name, bytes]) => [name, new File([bytes as Uint8Array<ArrayBuffer>], name)]))) };
   };
   const cases: Array<[number, WeightType, RegExp]> = [
     [36, 'q8', /"model\.embed_tokens\.weight" has rows of 36 elements, not whole groups of 32: it cannot be stored as q8 \(use bf16 or f16 weights\)/],

@@ -7,8 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { parseModelConfig, ModelConfigError } from '../../src/model/config.ts';
 import { SafetensorsError } from '../../src/model/safetensors.ts';
-import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
-import type { WeightSource } from '../../src/model/weight-source.ts';
+import { openDirectorySource } from '../../src/model/source/directory-source.node.ts';
+import type { ModelFiles } from '../../src/model/source/model-files.ts';
 import { loadWeights, ModelWeightsError, type LoadWeightsOptions } from '../../src/model/weights.ts';
 import { fixtureConfig, fixtureLocation, fixtureWeights, type FixtureModel } from '../support/fixtures.ts';
 import { testGpu } from '../support/gpu.ts';
@@ -44,9 +44,9 @@ function trackBuffers(gpu: Gpu): { gpu: Gpu; created: () => number; live: Set<GP
 }
 
 /** Loads `dir` on a tracked GPU; returns the error it failed with and the buffer counts. */
-async function loadFails(dir: string | WeightSource, options: LoadWeightsOptions = {}) {
+async function loadFails(dir: string | ModelFiles, options: LoadWeightsOptions = {}) {
   const tracked = trackBuffers(await testGpu());
-  const source = typeof dir === 'string' ? directoryWeightSource(dir) : dir;
+  const source = typeof dir === 'string' ? openDirectorySource(dir) : dir;
   const config = parseModelConfig(await source.readJson('config.json'));
   const error = await loadWeights(tracked.gpu, source, config, options).then(
     () => expect.unreachable('loadWeights succeeded'),
@@ -146,7 +146,7 @@ describe('broken model folders', () => {
   it('an unknown model_type', async () => {
     const dir = await copyFixture('tiny-qwen3');
     await editConfig(dir, (c) => (c.model_type = 'gpt2'));
-    const source = directoryWeightSource(dir);
+    const source = openDirectorySource(dir);
     const parse = async () => parseModelConfig(await source.readJson('config.json'));
     await expect(parse()).rejects.toBeInstanceOf(ModelConfigError);
     await expect(parse()).rejects.toThrow('config.json: model_type "gpt2" is not supported (supported: llama, mistral, qwen2, qwen3, phi3, smollm3, gemma2, gemma3_text)');
@@ -162,9 +162,9 @@ describe('broken model folders', () => {
 describe('failures while uploading destroy every buffer already created', () => {
   it('a read error in the middle of the model', async () => {
     const dir = await copyFixture('tiny-llama3');
-    const source = directoryWeightSource(dir);
+    const source = openDirectorySource(dir);
     let reads = 0;
-    const failing: WeightSource = {
+    const failing: ModelFiles = {
       ...source,
       read: (path, offset, length) => (++reads === 20 ? Promise.reject(new Error('disk on fire')) : source.read(path, offset, length)),
     };
@@ -199,7 +199,7 @@ describe('failures while uploading destroy every buffer already created', () => 
     expect(created).toBeGreaterThan(10);
     expect(live).toBe(0);
     // bf16 holds it.
-    (await loadWeights(await testGpu(), directoryWeightSource(dir), await fixtureConfig('tiny-qwen3'), { weightType: 'bf16' })).destroy();
+    (await loadWeights(await testGpu(), openDirectorySource(dir), await fixtureConfig('tiny-qwen3'), { weightType: 'bf16' })).destroy();
   });
 });
 
@@ -234,7 +234,7 @@ describe('a model in shards (model.safetensors.index.json)', () => {
     await rm(join(dir, 'model.safetensors'));
 
     const gpu = await testGpu();
-    const source = directoryWeightSource(dir);
+    const source = openDirectorySource(dir);
     const weights = await loadWeights(gpu, source, parseModelConfig(await source.readJson('config.json')));
     try {
       const cpu = await fixtureWeights('tiny-qwen3');

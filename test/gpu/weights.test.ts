@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { LinearWeight } from '../../src/gpu/kernels/linear.ts';
 import { loadWeights } from '../../src/model/weights.ts';
-import { clearCachedModel, listCachedModels, urlWeightSource, type WeightProgress } from '../../src/model/weight-source.ts';
+import { clearCachedModel, listCachedModels } from '../../src/model/source/cached-models.ts';
+import { openUrlSource } from '../../src/model/source/url-source.ts';
+import { type WeightProgress } from '../../src/model/load-progress.ts';
 import { fixtureConfig, fixtureLocation, fixtureModels, fixtureSource, fixtureWeights, fixturesUrl } from '../support/fixtures.ts';
 import { inBrowser, testGpu } from '../support/gpu.ts';
 import { maxAbsDiff } from '../support/random.ts';
@@ -84,14 +86,14 @@ describe('a model from a URL', () => {
     const location = fixtureLocation('tiny-qwen2');
     if (!inBrowser) {
       // Node has no Cache API: asking for it says so rather than silently streaming.
-      expect(() => urlWeightSource('http://127.0.0.1:1/model/', { cache: true })).toThrow(/Cache API is not available/);
+      expect(() => openUrlSource('http://127.0.0.1:1/model/', { cache: true })).toThrow(/Cache API is not available/);
       expect(fixturesUrl.protocol).toBe('file:');
       return;
     }
     const gpu = await testGpu();
     await clearCachedModel(location);
     const downloads: string[] = [];
-    const source = urlWeightSource(location, { cache: true, onDownload: (p) => downloads.push(p.file) });
+    const source = openUrlSource(location, { cache: true, onDownload: (p) => downloads.push(p.file) });
     const weights = await loadWeights(gpu, source, await fixtureConfig('tiny-qwen2'));
     weights.destroy();
     // config.json is read too: a GPTQ/AWQ checkpoint is recognised by its quantization_config.
@@ -101,7 +103,7 @@ describe('a model from a URL', () => {
     const configBytes = (await (await fetch(`${location}config.json`)).arrayBuffer()).byteLength;
     expect(cached?.bytes).toBe(270952 + configBytes);
     // A second source reads from the cache: no downloads.
-    const again = urlWeightSource(location, { cache: true, onDownload: () => expect.unreachable('downloaded twice') });
+    const again = openUrlSource(location, { cache: true, onDownload: () => expect.unreachable('downloaded twice') });
     (await loadWeights(gpu, again, await fixtureConfig('tiny-qwen2'))).destroy();
     expect(await clearCachedModel(location)).toBe(3);
     expect((await listCachedModels()).find((m) => m.base === location)).toBeUndefined();

@@ -3,11 +3,11 @@
 // cache is f32 unless asked otherwise: the weight-format tests compare against exact references.
 import type { WeightType } from '../../src/model/weights.ts';
 import type { KvType } from '../../src/gpu/kernels/kv-store.ts';
-import { StarEngine } from '../../src/star/engine.ts';
+import { StarEngine } from '../../src/star/star-engine.ts';
 import { scoreGreedy } from '../../src/star/greedy-score.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
 import { loadGolden, type FixtureModel } from './fixtures.ts';
-import { fixtureModelLocation } from './golden-checks.ts';
+import { fixtureModelSource } from './golden-checks.ts';
 
 export async function fixtureQueryLogits(
   model: FixtureModel,
@@ -17,7 +17,7 @@ export async function fixtureQueryLogits(
 ): Promise<{ logits: Float32Array; bytes: number }> {
   const golden = await loadGolden(model);
   const engine = await StarEngine.create({
-    model: fixtureModelLocation(model),
+    model: fixtureModelSource(model),
     weightType,
     kvType,
     ropeDType: golden.ropeDType,

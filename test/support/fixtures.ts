@@ -1,11 +1,12 @@
 // The hf-golden fixtures (test/fixtures/hf-golden, see its README): three tiny Hub-layout models and
 // reference logits from transformers; and hf-golden-families (../shared/fixtures/hf-golden-families
 // beside the repository, see its README), three more families in the same layout. Read from disk in
-// Node and over HTTP from the Vite server in the browser project, through the same WeightSource the
+// Node and over HTTP from the Vite server in the browser project, through the same ModelFiles the
 // app uses.
 import { parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
 import { readSafetensorsHeader, readTensorBytes, readTensorIndex, toFloat32, type FloatDType } from '../../src/model/safetensors.ts';
-import { urlWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
+import { openUrlSource } from '../../src/model/source/url-source.ts';
+import { type ModelFiles } from '../../src/model/source/model-files.ts';
 
 // Vite's ?url names a file outside the repository as /@fs/<absolute path>, in Node and in the browser.
 import familiesReadme from '../../../shared/fixtures/hf-golden-families/README.md?url';
@@ -30,11 +31,11 @@ export function fixtureLocation(model: FixtureModel): string {
   return inNode ? decodeURIComponent(url.pathname) : url.href;
 }
 
-export async function fixtureSource(model: FixtureModel): Promise<WeightSource> {
+export async function fixtureSource(model: FixtureModel): Promise<ModelFiles> {
   const location = fixtureLocation(model);
-  if (!inNode) return urlWeightSource(location, { cache: false });
-  const { directoryWeightSource } = await import('../../src/model/weight-source.node.ts');
-  return directoryWeightSource(location);
+  if (!inNode) return openUrlSource(location, { cache: false });
+  const { openDirectorySource } = await import('../../src/model/source/directory-source.node.ts');
+  return openDirectorySource(location);
 }
 
 export async function fixtureConfig(model: FixtureModel): Promise<ModelConfig> {
@@ -114,8 +115,8 @@ export async function loadGolden(model: FixtureModel): Promise<Golden> {
   };
 }
 
-/** A WeightSource over in-memory files, for tests that build or damage files. */
-export function memorySource(files: Record<string, Uint8Array | string>, name = 'memory'): WeightSource {
+/** A ModelFiles over in-memory files, for tests that build or damage files. */
+export function memorySource(files: Record<string, Uint8Array | string>, name = 'memory'): ModelFiles {
   const bytes = (path: string) => {
     const file = files[path];
     if (file === undefined) throw new Error(`No file "${path}" in ${name}`);

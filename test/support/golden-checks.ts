@@ -2,8 +2,8 @@
 // the dev server's URL in Chromium), score the query and greedy tokens as make_golden.py's
 // continue_with produces them, and compare with transformers' run.
 import { expect } from 'vitest';
-import type { ModelLocation } from '../../src/model/open-weight-source.ts';
-import { StarEngine, type HostFactory } from '../../src/star/engine.ts';
+import type { ModelSource } from '../../src/model/source/model-source.ts';
+import { StarEngine, type HostFactory } from '../../src/star/star-engine.ts';
 import { scoreGreedy } from '../../src/star/greedy-score.ts';
 import { fixtureLocation, loadGolden, type FixtureModel, type Golden, type GoldenRun } from './fixtures.ts';
 import { inBrowser } from './gpu.ts';
@@ -11,7 +11,7 @@ import { maxAbsDiff } from './random.ts';
 
 export const goldenTolerance = 1e-3;
 
-export function fixtureModelLocation(model: FixtureModel): ModelLocation {
+export function fixtureModelSource(model: FixtureModel): ModelSource {
   const where = fixtureLocation(model);
   return inBrowser ? { kind: 'url', base: where } : { kind: 'directory', path: where };
 }
@@ -44,7 +44,7 @@ export const kvF16Tolerance = 2.5e-2;
 /** Full attention on one host, then Star Attention b=128 over 2 (phase 2 merges the other host's partial over its f16 shard). */
 export async function expectF16KvMatches(model: FixtureModel, openHost: HostFactory): Promise<void> {
   const golden = await loadGolden(model);
-  const engine = await StarEngine.create({ model: fixtureModelLocation(model), hosts: 2, kvType: 'f16', ropeDType: golden.ropeDType, conversationRoom: 64, openHost });
+  const engine = await StarEngine.create({ model: fixtureModelSource(model), hosts: 2, kvType: 'f16', ropeDType: golden.ropeDType, conversationRoom: 64, openHost });
   try {
     for (const [mode, want] of [['full', golden.full], ['star', golden.star.get(128)!]] as const) {
       await engine.encode(Array.from(golden.contextIds), { attention: mode, blockSize: 128, hosts: mode === 'full' ? 1 : 2 });

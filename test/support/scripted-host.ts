@@ -3,11 +3,11 @@
 // the answer starts, so an answer given on a KV that drifted from the conversation reads differently.
 // It checks on every feed that the engine's position is the KV's length.
 import { readFileSync } from 'node:fs';
-import type { HostFactory, HostHandle } from '../../src/star/engine.ts';
+import type { HostFactory, HostHandle } from '../../src/star/star-engine.ts';
 import type { EncodeJob, EncodeResult, HostInfo } from '../../src/star/host.ts';
 import { parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
 import { createTokenizer, type TextTokenizer } from '../../src/model/tokenizer.ts';
-import type { ModelLocation } from '../../src/model/open-weight-source.ts';
+import type { ModelSource } from '../../src/model/source/model-source.ts';
 
 const demoDirectory = new URL('../../public/models/demo/', import.meta.url);
 const demoFile = (name: string) => readFileSync(new URL(name, demoDirectory), 'utf8');
@@ -24,7 +24,7 @@ export function demoTextFiles(edit: { tokenizerConfig?: (config: Record<string, 
   ]);
 }
 
-export function filesLocation(files: ReadonlyMap<string, string>): ModelLocation {
+export function filesLocation(files: ReadonlyMap<string, string>): ModelSource {
   return { kind: 'files', files: new Map([...files].map(([name, text]) => [name, new File([text], name)])) };
 }
 

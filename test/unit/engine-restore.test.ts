@@ -1,7 +1,7 @@
 // StarEngine.restoreDocument's checks and its all-or-nothing switch, on hosts that only record calls.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { StarEngine, type HostHandle } from '../../src/star/engine.ts';
+import { StarEngine, type HostHandle } from '../../src/star/star-engine.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
 import { planBlocks } from '../../src/star/block-planner.ts';
 import { makeManifest, type DocumentStore, type SavedManifest, type ShardRecord } from '../../src/star/document-store.ts';

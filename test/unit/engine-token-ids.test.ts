@@ -1,7 +1,7 @@
 // Token ids the model has no embedding row for are refused by the engine before any host runs (the
 // GPU would read past the embedding table), and refusing them loses nothing already encoded.
 import { describe, expect, it } from 'vitest';
-import { EngineError, StarEngine } from '../../src/star/engine.ts';
+import { EngineError, StarEngine } from '../../src/star/star-engine.ts';
 import { createReader } from '../../src/star/reader.ts';
 import { configOf, demoTextFiles, filesLocation, scriptedHosts } from '../support/scripted-host.ts';
 

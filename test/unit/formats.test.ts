@@ -10,15 +10,16 @@ import { ropeInverseFrequencies } from '../../src/model/rope-frequencies.ts';
 import { dequantizeInt4, int4Tensor, int4ToQ4, parseInt4Config, type Int4Layer } from '../../src/model/formats/gptq.ts';
 import { dequantize, quantizeQ4, quantizeQ8 } from '../../src/model/formats/quantize.ts';
 import { readSafetensorsHeader, readTensorBytes } from '../../src/model/safetensors.ts';
-import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
-import { fileWeightSource, type WeightSource } from '../../src/model/weight-source.ts';
+import { openDirectorySource } from '../../src/model/source/directory-source.node.ts';
+import { openFileSource } from '../../src/model/source/file-source.ts';
+import { type ModelFiles } from '../../src/model/source/model-files.ts';
 import { safetensorsProvider } from '../../src/model/formats/safetensors-provider.ts';
 import { isGgufFile, splitFileUrl } from '../../src/model/formats/checkpoint.ts';
 import { parseWeightType } from '../../src/model/weights.ts';
 
-const fixtures = directoryWeightSource(decodeURIComponent(new URL('../fixtures/formats/', import.meta.url).pathname));
+const fixtures = openDirectorySource(decodeURIComponent(new URL('../fixtures/formats/', import.meta.url).pathname));
 
-async function readAll(source: WeightSource, file: string): Promise<Map<string, Uint8Array>> {
+async function readAll(source: ModelFiles, file: string): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
   for (const [name, info] of (await readSafetensorsHeader(source, file)).tensors) out.set(name, (await readTensorBytes(source, info)).slice());
   return out;
@@ -212,7 +213,7 @@ describe('a GPTQ safetensors checkpoint (make_formats.py gptq, as a model folder
     const files = new Map([['model.safetensors', new File([model.slice()], 'model.safetensors')]]);
     const config = { model_type: 'llama', ...(withConfig ? { quantization_config: configs.gptq } : {}) };
     files.set('config.json', new File([JSON.stringify(config)], 'config.json'));
-    return fileWeightSource(files, 'gptq folder');
+    return openFileSource(files, 'gptq folder');
   };
 
   it('is recognised by its contents: <layer>.weight is the q4 unpacking of qweight/qzeros/scales/g_idx', async () => {
@@ -241,7 +242,7 @@ describe('parseWeightType', () => {
 });
 
 describe('splitFileUrl and isGgufFile', () => {
-  it('a GGUF URL as the base a urlWeightSource reads and the file in it', () => {
+  it('a GGUF URL as the base a openUrlSource reads and the file in it', () => {
     expect(splitFileUrl('https://huggingface.co/x/y/resolve/main/Model-Q4_K_M.gguf?download=true')).toEqual({
       base: 'https://huggingface.co/x/y/resolve/main/',
       file: 'Model-Q4_K_M.gguf',

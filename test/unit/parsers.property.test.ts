@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readSafetensorsHeader, SafetensorsError } from '../../src/model/safetensors.ts';
 import { ModelConfigError, parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
-import type { WeightSource } from '../../src/model/weight-source.ts';
+import type { ModelFiles } from '../../src/model/source/model-files.ts';
 import { createTokenizer, TokenizerError, type TextTokenizer } from '../../src/model/tokenizer.ts';
 import { DocumentError, extractText } from '../../src/ui/documents/extract-text.ts';
 import { makePdf } from '../support/make-pdf.ts';
@@ -157,7 +157,7 @@ const byteMutation: fc.Arbitrary<FileMutation> = fc.oneof(
 );
 
 /** A source over one in-memory file that refuses reads past its end (they would be unbounded allocations). */
-function boundedSource(file: Uint8Array): WeightSource {
+function boundedSource(file: Uint8Array): ModelFiles {
   return {
     name: 'memory',
     readJson: async () => undefined,

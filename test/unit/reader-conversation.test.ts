@@ -53,6 +53,22 @@ async function leaveEarly(reader: Reader, how: 'break' | 'return' | 'throw'): Pr
 }
 
 describe('reader conversation state', () => {
+  it('gives the stats to a for-await loop as the stream\'s `stats`, the same as the generator\'s return value', async () => {
+    const { reader } = await open(withTemplate);
+    const stream = reader.ask('Who counted?');
+    let text = '';
+    for await (const piece of stream) {
+      expect(stream.stats).toBeUndefined();
+      text += piece;
+    }
+    expect(stream.stats?.stoppedBy).toBe('eos');
+    expect(stream.stats?.generatedTokens).toBeGreaterThan(0);
+    const again = await open(withTemplate);
+    const returned = await collect(again.reader.ask('Who counted?'));
+    expect(returned.text).toBe(text);
+    expect({ ...stream.stats, queryMs: 0, decodeTokensPerSecond: 0 }).toEqual({ ...returned.stats, queryMs: 0, decodeTokensPerSecond: 0 });
+  });
+
   it('keeps an answer that ends by itself and builds the follow-up on it', async () => {
     const { reader, host } = await open(withTemplate);
     const first = await collect(reader.ask('Who counted?'));

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runRuler } from '../../src/eval/ruler/runner.ts';
 import { averages, formatMarkdown, starFullRatio } from '../../src/eval/ruler/report.ts';
 import { RULER_TASKS, rulerTask } from '../../src/eval/ruler/tasks.ts';
-import type { AnswerStats, AttentionMode, EncodeStats, Reader } from '../../src/star/reader-api.ts';
+import { answerStream, type AnswerStats, type AttentionMode, type EncodeStats, type Reader } from '../../src/star/reader-api.ts';
 
 const tokens = (text: string) => text.match(/\w+|[^\w\s]/g)?.length ?? 0;
 
@@ -43,12 +43,12 @@ function oracleReader(contextWindow = 20_000): Reader & { encoded: { document: s
       const n = tokens(document) + 7; // a chat template's header
       return { tokens: n, blocks: mode === 'full' ? 1 : 4, blockSize: Math.ceil(n / 4), hosts: 1, attention: mode, encodeMs: 1 } as EncodeStats;
     },
-    async *ask(question, options = {}): AsyncGenerator<string, AnswerStats> {
+    ask: (question, options = {}) => answerStream((async function* (): AsyncGenerator<string, AnswerStats> {
       const answers = solve(document, question);
       const text = (mode === 'full' ? answers : answers.slice(0, 1)).join(', ');
       if (options.maxTokens) yield text;
       return { promptTokens: tokens(question) + 5, generatedTokens: tokens(text), queryMs: 1, decodeTokensPerSecond: 1, stoppedBy: 'eos' };
-    },
+    })()),
     async resetConversation() {},
     async dispose() {},
   };

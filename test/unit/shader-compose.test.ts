@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { composeShader } from '../../src/gpu/shader-compose.ts';
+import { uniformFields } from '../../src/gpu/uniform-struct.ts';
 
 function files(map: Record<string, string>): (name: string) => string {
   return (name) => {
@@ -78,5 +79,30 @@ describe('composeShader', () => {
     expect(swapped.startsWith('enable subgroups;\n')).toBe(true);
     expect(swapped.match(/fn sum/g)).toHaveLength(1);
     expect(swapped).not.toContain('workgroup memory');
+  });
+
+  it('writes a `//#struct` from the pipeline\'s descriptor, the same one that packs its values, in field order', () => {
+    const read = files({ main: '//#include params\n@group(0) @binding(0) var<uniform> p: Params;\n', params: '//#struct Params\n' });
+    const layout = { rows: 'u32', offset: 'i32', scale: 'f32' } as const;
+    expect(lines(composeShader('main', read, { structs: { Params: layout } }))).toEqual([
+      'struct Params {',
+      '  rows: u32,',
+      '  offset: i32,',
+      '  scale: f32,',
+      '}',
+      '@group(0) @binding(0) var<uniform> p: Params;',
+    ]);
+    expect(uniformFields(layout, { scale: 0.5, rows: 3, offset: -1 })).toEqual([
+      ['u32', 3],
+      ['i32', -1],
+      ['f32', 0.5],
+    ]);
+    expect(() => composeShader('main', read)).toThrow('Shader "main" wants struct Params, which its pipeline does not declare (structs)');
+  });
+
+  it('prepends shared u32 constants after the aliases, and refuses a value that is not one', () => {
+    const read = files({ main: 'var<private> a: array<f32, MAX_ITEMS>;\n' });
+    expect(composeShader('main', read, { aliases: { W: 'f32' }, shared: { MAX_ITEMS: 16 } })).toBe('alias W = f32;\nconst MAX_ITEMS = 16u;\nvar<private> a: array<f32, MAX_ITEMS>;\n');
+    expect(() => composeShader('main', read, { shared: { MAX_ITEMS: 1.5 } })).toThrow('Shared constant MAX_ITEMS = 1.5 is not a u32');
   });
 });

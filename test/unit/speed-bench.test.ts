@@ -12,7 +12,7 @@ import {
   type SpeedEvent,
   type SpeedPlan,
   type SpeedSubject,
-} from '../../src/star/speed-bench.ts';
+} from '../../src/bench/speed-bench.ts';
 import type { EncodeStats } from '../../src/star/reader-api.ts';
 
 // 4·headDim·heads·layers FLOPs per query–key pair: 4·8·2·3.

@@ -7,7 +7,8 @@
 // Prefill and block+anchor have a tensor-core tile (choosePrefillKernel: Q, K, V and P rounded to f16,
 // scores, softmax and O in f32), asked for through shape.tiles.tensorCores until it has run on a GPU
 // with subgroup matrices; the f32 flash tile is the default everywhere.
-import type { Binding, Gpu } from '../gpu.ts';
+import type { Binding, Gpu, PipelineOptions } from '../gpu.ts';
+import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 import { kvIncludes, type KvType } from './kv-store.ts';
 import { hasTensorCores, type TensorCoreDevice } from './tensor-cores.ts';
 
@@ -81,7 +82,73 @@ export interface AttentionOutput {
 
 /** Storage bindings at an offset need it to be a multiple of this (the largest value the limit may take). */
 const bindingAlignment = 256;
-const maxVecsPerLane = 16; // MAX_VECS_PER_LANE in flash_tile.wgsl
+/** The largest head dimension the kernels take: lse_merge.wgsl sizes its per-invocation arrays by it. */
+const maxHeadDim = 256;
+/** Bounds the f32 tile's vec4s per lane: flash_tile.wgsl sizes its private arrays by it. */
+const maxVecsPerLane = 16;
+
+// The shaders' uniform structs (`//#struct Params`), declared here once with their packing.
+const queryFields = {
+  rows: 'u32',
+  heads: 'u32',
+  kv_heads: 'u32',
+  group: 'u32', // heads / kv_heads
+  q_first: 'u32', // position of query row 0
+} as const satisfies UniformLayout;
+
+const prefillParams = {
+  ...queryFields,
+  kv_start: 'u32', // buffer row of the span's first key
+  kv_length: 'u32',
+  kv_first: 'u32', // position of the span's first key
+  scale: 'f32',
+} as const satisfies UniformLayout;
+
+const blockAnchorParams = {
+  ...queryFields,
+  block_size: 'u32',
+  anchor_start: 'u32', // buffer row of the anchor's first key
+  anchor_length: 'u32',
+  anchor_first: 'u32', // position of the anchor's first key
+  blocks_start: 'u32', // buffer row of the blocks' first key
+  blocks_length: 'u32',
+  blocks_first: 'u32', // position of the blocks' first key
+  scale: 'f32',
+} as const satisfies UniformLayout;
+
+const decodeParams = {
+  rows: 'u32',
+  heads: 'u32',
+  kv_heads: 'u32',
+  group: 'u32', // heads / kv_heads
+  kv_start: 'u32', // buffer row of the span's first key
+  kv_length: 'u32',
+  kv_first: 'u32', // position of the span's first key
+  scale: 'f32',
+  split: 'u32', // keys per split
+  partial_base: 'u32', // partial slot of this span's first split
+  split_shift: 'u32', // < split: keys of the first split's grid cell that lie before the span (0: none)
+} as const satisfies UniformLayout;
+
+const lseMergeParams = {
+  count: 'u32',
+  row_heads: 'u32', // rows · heads: (row, head) pairs per partial
+  head_dim: 'u32',
+} as const satisfies UniformLayout;
+
+const citationParams = {
+  slots: 'u32', // splits of this KV span
+  slot_base: 'u32', // partial slot of the span's first split
+  first_cell: 'u32', // grid cell of that split
+  sub_offset: 'u32', // its index among its cell's splits
+  per_cell: 'u32', // splits per grid cell
+  rows: 'u32', // query rows
+  heads: 'u32',
+  first_position: 'u32', // the position whose row is accumulator row 0
+  table_rows: 'u32', // accumulator rows (rows past it are dropped)
+  cells: 'u32', // accumulator cells per row (cells past it are dropped)
+  weight: 'f32',
+} as const satisfies UniformLayout;
 /**
  * Decode spreads its keys over about this many workgroups (splits × kv heads × query tiles), of 64
  * invocations (KEYS in shaders/attention_decode.wgsl), to keep a large GPU's memory busy; but into at
@@ -176,7 +243,7 @@ function decodeTiles(headDim: number, groupRows: number): DecodeTiles {
 function check(shape: AttentionShape): number {
   const { heads, kvHeads, headDim, window, softcap } = shape;
   if (!(kvHeads > 0 && heads % kvHeads === 0)) throw new Error(`heads (${heads}) must be a multiple of kvHeads (${kvHeads})`);
-  if (!(headDim > 0 && headDim <= 256)) throw new Error(`headDim ${headDim} is not in 1…256`);
+  if (!(headDim > 0 && headDim <= maxHeadDim)) throw new Error(`headDim ${headDim} is not in 1…${maxHeadDim}`);
   if (window !== undefined && !(Number.isInteger(window) && window >= 1 && window < 2 ** 32)) throw new Error(`window ${window} must be a positive integer`);
   if (softcap !== undefined && !(softcap > 0)) throw new Error(`softcap ${softcap} must be positive`);
   return heads / kvHeads;
@@ -189,14 +256,15 @@ function spanType(spans: readonly KvSpan[]): KvType {
   return type;
 }
 
-function flashPipeline(gpu: Gpu, shader: string, shape: AttentionShape, tiles: FlashTiles, kvType: KvType): GPUComputePipeline {
+function flashPipeline(gpu: Gpu, shader: string, structs: PipelineOptions['structs'], shape: AttentionShape, tiles: FlashTiles, kvType: KvType): GPUComputePipeline {
   const { rows, lanes, keys } = tiles;
   const vecsPerLane = Math.ceil(shape.headDim / (4 * lanes));
   const workgroupBytes = 4 * (keys * 4 * vecsPerLane * lanes + rows * keys * lanes + rows * keys);
   if (vecsPerLane > maxVecsPerLane || lanes > keys || keys % 2 !== 0 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Flash tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
-  return gpu.pipeline(shader, { constants: { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys, ...maskingConstants(shape) }, includes: kvIncludes(kvType) });
+  const constants = { HEAD_DIM: shape.headDim, ROWS: rows, LANES: lanes, KEYS: keys, ...maskingConstants(shape) };
+  return gpu.pipeline(shader, { constants, includes: kvIncludes(kvType), structs, shared: { MAX_VECS_PER_LANE: maxVecsPerLane } });
 }
 
 function maskingConstants(shape: AttentionShape): Record<string, number> {
@@ -204,9 +272,10 @@ function maskingConstants(shape: AttentionShape): Record<string, number> {
 }
 
 /** The pipeline of a prefill-like shader (prefill, block+anchor) with the chosen tile, and its query rows per workgroup. */
-function prefillPipeline(gpu: Gpu, shader: string, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
+function prefillPipeline(gpu: Gpu, shader: string, params: UniformLayout, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
   const kernel = choosePrefillKernel(gpu, shape);
-  if (kernel.kind === 'f32') return { pipeline: flashPipeline(gpu, shader, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
+  const structs = { Params: params };
+  if (kernel.kind === 'f32') return { pipeline: flashPipeline(gpu, shader, structs, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
   const { subgroups, keys, emulated = false } = kernel.tiles;
   const bytes = tensorCoreBytes(kernel.tiles, shape.headDim);
   if (!tensorCoreHeadDim(shape.headDim) || ![1, 2, 3, 4].includes(subgroups) || ![16, 32].includes(keys) || bytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
@@ -215,7 +284,7 @@ function prefillPipeline(gpu: Gpu, shader: string, shape: AttentionShape, kvType
   const includes: Record<string, string> = { flash_tile: 'flash_tile_tensor_cores', ...kvIncludes(kvType) };
   if (emulated) includes.flash_fragments = 'flash_fragments_emulated';
   const constants = { HEAD_DIM: shape.headDim, SUBGROUPS: subgroups, KEYS: keys, ...maskingConstants(shape) };
-  return { pipeline: gpu.pipeline(shader, { includes, constants }), rows: 16 * subgroups };
+  return { pipeline: gpu.pipeline(shader, { includes, constants, structs }), rows: 16 * subgroups };
 }
 
 /** Workgroup counts [x, z] for `n` workgroups in one dimension, folded when above the device limit. */
@@ -229,18 +298,20 @@ function fold(gpu: Gpu, n: number): [number, number] {
  *  context key precedes the queries, so everything is visible). */
 export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, query: QueryRows, kv: KvSpan, out: AttentionOutput): void {
   const group = check(shape);
-  const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', shape, spanType([kv]));
-  const params = gpu.uniform([
-    ['u32', query.rows],
-    ['u32', shape.heads],
-    ['u32', shape.kvHeads],
-    ['u32', group],
-    ['u32', query.firstPosition],
-    ['u32', kv.start],
-    ['u32', kv.length],
-    ['u32', kv.firstPosition],
-    ['f32', shape.scale],
-  ]);
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', prefillParams, shape, spanType([kv]));
+  const params = gpu.uniform(
+    uniformFields(prefillParams, {
+      rows: query.rows,
+      heads: shape.heads,
+      kv_heads: shape.kvHeads,
+      group,
+      q_first: query.firstPosition,
+      kv_start: kv.start,
+      kv_length: kv.length,
+      kv_first: kv.firstPosition,
+      scale: shape.scale,
+    }),
+  );
   const [x, z] = fold(gpu, Math.ceil((query.rows * group) / rows));
   gpu.dispatch(encoder, pipeline, [params, query.q, kv.keys, kv.values, out.o, out.lse], [x, shape.kvHeads, z]);
 }
@@ -261,22 +332,24 @@ export function attentionBlockAnchor(
   out: AttentionOutput,
 ): void {
   const group = check(shape);
-  const { pipeline, rows } = prefillPipeline(gpu, 'attention_block_anchor', shape, spanType([anchor, blocks]));
-  const params = gpu.uniform([
-    ['u32', query.rows],
-    ['u32', shape.heads],
-    ['u32', shape.kvHeads],
-    ['u32', group],
-    ['u32', query.firstPosition],
-    ['u32', blockSize],
-    ['u32', anchor.start],
-    ['u32', anchor.length],
-    ['u32', anchor.firstPosition],
-    ['u32', blocks.start],
-    ['u32', blocks.length],
-    ['u32', blocks.firstPosition],
-    ['f32', shape.scale],
-  ]);
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_block_anchor', blockAnchorParams, shape, spanType([anchor, blocks]));
+  const params = gpu.uniform(
+    uniformFields(blockAnchorParams, {
+      rows: query.rows,
+      heads: shape.heads,
+      kv_heads: shape.kvHeads,
+      group,
+      q_first: query.firstPosition,
+      block_size: blockSize,
+      anchor_start: anchor.start,
+      anchor_length: anchor.length,
+      anchor_first: anchor.firstPosition,
+      blocks_start: blocks.start,
+      blocks_length: blocks.length,
+      blocks_first: blocks.firstPosition,
+      scale: shape.scale,
+    }),
+  );
   const resources = [params, query.q, anchor.keys, anchor.values, blocks.keys, blocks.values, out.o, out.lse];
   const tilesPerBlock = Math.ceil((Math.min(blockSize, query.rows) * group) / rows);
   gpu.dispatch(encoder, pipeline, resources, [tilesPerBlock, Math.ceil(query.rows / blockSize), shape.kvHeads]);
@@ -296,13 +369,10 @@ export function lseMerge(
 ): void {
   check(shape);
   const pairs = rows * shape.heads;
-  const params = gpu.uniform([
-    ['u32', count],
-    ['u32', pairs],
-    ['u32', shape.headDim],
-  ]);
+  const params = gpu.uniform(uniformFields(lseMergeParams, { count, row_heads: pairs, head_dim: shape.headDim }));
   const [x, z] = fold(gpu, pairs);
-  gpu.dispatch(encoder, gpu.pipeline('lse_merge'), [params, partials.o, partials.lse, out.o, out.lse], [x, 1, z]);
+  const pipeline = gpu.pipeline('lse_merge', { structs: { Params: lseMergeParams }, shared: { MAX_HEAD_DIM: maxHeadDim } });
+  gpu.dispatch(encoder, pipeline, [params, partials.o, partials.lse, out.o, out.lse], [x, 1, z]);
 }
 
 interface DecodePlan {
@@ -430,24 +500,26 @@ export function attentionDecode(
   }
   const masking = { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
   const constants = { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking };
-  const pipeline = gpu.pipeline('attention_decode', { constants, includes: kvIncludes(spanType(spans)) });
+  const pipeline = gpu.pipeline('attention_decode', { constants, includes: kvIncludes(spanType(spans)), structs: { Params: decodeParams } });
   const queryTiles = Math.ceil((query.rows * group) / tiles.rows);
   let base = 0;
   const cells: DecodeSplits['spans'] = [];
   spans.forEach((span, i) => {
-    const params = gpu.uniform([
-      ['u32', query.rows],
-      ['u32', shape.heads],
-      ['u32', shape.kvHeads],
-      ['u32', group],
-      ['u32', span.start],
-      ['u32', span.length],
-      ['u32', span.firstPosition],
-      ['f32', shape.scale],
-      ['u32', plan.split],
-      ['u32', base],
-      ['u32', plan.shifts[i]],
-    ]);
+    const params = gpu.uniform(
+      uniformFields(decodeParams, {
+        rows: query.rows,
+        heads: shape.heads,
+        kv_heads: shape.kvHeads,
+        group,
+        kv_start: span.start,
+        kv_length: span.length,
+        kv_first: span.firstPosition,
+        scale: shape.scale,
+        split: plan.split,
+        partial_base: base,
+        split_shift: plan.shifts[i],
+      }),
+    );
     const resources = [params, query.q, span.keys, span.values, partials.o, partials.lse, query.positions];
     gpu.dispatch(encoder, pipeline, resources, [plan.splits[i], queryTiles, shape.kvHeads]);
     if (grid) {
@@ -490,22 +562,24 @@ export function attentionCitations(
   query: { rows: number; positions: GPUBuffer },
   table: CitationTable,
 ): void {
-  const pipeline = gpu.pipeline('attention_citations');
+  const pipeline = gpu.pipeline('attention_citations', { structs: { Params: citationParams } });
   const { rows } = query;
   splits.spans.forEach((span) => {
-    const params = gpu.uniform([
-      ['u32', span.slots],
-      ['u32', span.slotBase],
-      ['u32', span.firstCell],
-      ['u32', span.subOffset],
-      ['u32', span.perCell],
-      ['u32', rows],
-      ['u32', shape.heads],
-      ['u32', table.firstPosition],
-      ['u32', table.rows],
-      ['u32', table.cells],
-      ['f32', table.weight],
-    ]);
+    const params = gpu.uniform(
+      uniformFields(citationParams, {
+        slots: span.slots,
+        slot_base: span.slotBase,
+        first_cell: span.firstCell,
+        sub_offset: span.subOffset,
+        per_cell: span.perCell,
+        rows,
+        heads: shape.heads,
+        first_position: table.firstPosition,
+        table_rows: table.rows,
+        cells: table.cells,
+        weight: table.weight,
+      }),
+    );
     const cells = Math.ceil((span.subOffset + span.slots) / span.perCell);
     gpu.dispatch(encoder, pipeline, [params, splits.lse, lse, table.shares, query.positions], [Math.ceil(cells / 64), rows]);
   });

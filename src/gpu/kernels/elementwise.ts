@@ -3,8 +3,11 @@
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
+import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 
 const workgroupSize = 256;
+const countParams = { count: 'u32' } as const satisfies UniformLayout;
+const scaleParams = { count: 'u32', s: 'f32' } as const satisfies UniformLayout;
 
 function elementGrid(gpu: Gpu, count: number): [number, number] {
   return foldedGrid(gpu, Math.ceil(count / workgroupSize));
@@ -30,13 +33,13 @@ export function gatedActivation(
   out: Tensor,
   count: number,
 ): void {
-  const params = gpu.uniform([['u32', count]]);
+  const params = gpu.uniform(uniformFields(countParams, { count }));
   const grid = elementGrid(gpu, count);
-  const constants = { ACTIVATION: activationIds[activation] };
+  const options = { constants: { ACTIVATION: activationIds[activation], WORKGROUP_SIZE: workgroupSize }, structs: { Params: countParams } };
   if (out.buffer === gate.buffer) {
-    gpu.dispatch(encoder, gpu.pipeline('gated_activation', { entryPoint: 'in_place', constants }), [params, gate.buffer, up.buffer], grid);
+    gpu.dispatch(encoder, gpu.pipeline('gated_activation', { ...options, entryPoint: 'in_place' }), [params, gate.buffer, up.buffer], grid);
   } else {
-    gpu.dispatch(encoder, gpu.pipeline('gated_activation', { constants }), [params, gate.buffer, up.buffer, out.buffer], grid);
+    gpu.dispatch(encoder, gpu.pipeline('gated_activation', options), [params, gate.buffer, up.buffer, out.buffer], grid);
   }
 }
 
@@ -47,13 +50,17 @@ export function siluMul(gpu: Gpu, encoder: GPUCommandEncoder, gate: Tensor, up: 
 
 /** x[i] *= s for i < count. */
 export function scaleInPlace(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, s: number, count: number): void {
-  const params = gpu.uniform([['u32', count], ['f32', s]]);
-  gpu.dispatch(encoder, gpu.pipeline('scale_softcap', { entryPoint: 'scale' }), [params, x.buffer], elementGrid(gpu, count));
+  const params = gpu.uniform(uniformFields(scaleParams, { count, s }));
+  gpu.dispatch(encoder, scaleSoftcapPipeline(gpu, 'scale'), [params, x.buffer], elementGrid(gpu, count));
 }
 
 /** x[i] = cap · tanh(x[i] / cap) for i < count (Gemma 2's final-logit soft-capping). */
 export function softcapInPlace(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, cap: number, count: number): void {
   if (!(cap > 0)) throw new Error(`soft-capping needs a positive cap, got ${cap}`);
-  const params = gpu.uniform([['u32', count], ['f32', cap]]);
-  gpu.dispatch(encoder, gpu.pipeline('scale_softcap', { entryPoint: 'softcap' }), [params, x.buffer], elementGrid(gpu, count));
+  const params = gpu.uniform(uniformFields(scaleParams, { count, s: cap }));
+  gpu.dispatch(encoder, scaleSoftcapPipeline(gpu, 'softcap'), [params, x.buffer], elementGrid(gpu, count));
+}
+
+function scaleSoftcapPipeline(gpu: Gpu, entryPoint: 'scale' | 'softcap'): GPUComputePipeline {
+  return gpu.pipeline('scale_softcap', { entryPoint, constants: { WORKGROUP_SIZE: workgroupSize }, structs: { Params: scaleParams } });
 }

@@ -3,6 +3,7 @@
 import type { Gpu } from '../gpu.ts';
 import type { IncludeSwaps } from '../shader-compose.ts';
 import { foldedGrid } from './grid.ts';
+import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 
 /**
  * The KV cache's element type. f16 halves the cache (the largest buffer for long documents) and needs
@@ -28,6 +29,14 @@ export function kvElementsPerWord(type: KvType): number {
   return 4 / kvElementBytes(type);
 }
 
+const workgroupSize = 256;
+const storeParams = {
+  rows: 'u32',
+  width: 'u32', // elements per row: kv_heads · head_dim (a multiple of KV_PER_WORD)
+  src_row: 'u32',
+  dst_minus_position: 'i32', // cache row − position, the same for every row of one run
+} as const satisfies UniformLayout;
+
 /** Rows of keys and values starting at `row` of their buffers ([rows, width] each). */
 export interface KvRows {
   keys: GPUBuffer;
@@ -52,12 +61,8 @@ export function kvStore(
 ): void {
   const perWord = kvElementsPerWord(type);
   if (width % perWord !== 0) throw new Error(`A ${type} KV cache needs rows of a multiple of ${perWord} elements, not ${width}`);
-  const params = gpu.uniform([
-    ['u32', rows],
-    ['u32', width],
-    ['u32', from.row],
-    ['i32', to.row - to.position],
-  ]);
-  const grid = foldedGrid(gpu, Math.ceil((rows * width) / perWord / 256));
-  gpu.dispatch(encoder, gpu.pipeline('kv_store', { includes: kvIncludes(type) }), [params, from.keys, from.values, to.keys, to.values, from.positions], grid);
+  const params = gpu.uniform(uniformFields(storeParams, { rows, width, src_row: from.row, dst_minus_position: to.row - to.position }));
+  const grid = foldedGrid(gpu, Math.ceil((rows * width) / perWord / workgroupSize));
+  const pipeline = gpu.pipeline('kv_store', { includes: kvIncludes(type), constants: { WORKGROUP_SIZE: workgroupSize }, structs: { Params: storeParams } });
+  gpu.dispatch(encoder, pipeline, [params, from.keys, from.values, to.keys, to.values, from.positions], grid);
 }

@@ -4,6 +4,9 @@ import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
 import { reduceIncludes } from './reduce.ts';
+import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
+
+const normParams = { rows: 'u32', dim: 'u32', eps: 'f32' } as const satisfies UniformLayout;
 
 /** The shader's alias `W` for a norm weight: f32, or f16 on devices with shader-f16. */
 function weightAlias(w: Tensor): 'f16' | 'f32' {
@@ -21,8 +24,8 @@ export interface NormOptions {
 export function rmsNorm(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: Tensor, y: Tensor, rows: number, eps: number, options: NormOptions = {}): void {
   const dim = weight.shape[0];
   const constants = { WEIGHT_OFFSET: options.weightOffset ?? 0, ACCUMULATE: options.accumulate ? 1 : 0 };
-  const pipeline = gpu.pipeline('rms_norm', { aliases: { W: weightAlias(weight) }, includes: reduceIncludes(gpu), constants });
-  const params = gpu.uniform([['u32', rows], ['u32', dim], ['f32', eps]]);
+  const pipeline = gpu.pipeline('rms_norm', { aliases: { W: weightAlias(weight) }, includes: reduceIncludes(gpu), constants, structs: { Params: normParams } });
+  const params = gpu.uniform(uniformFields(normParams, { rows, dim, eps }));
   gpu.dispatch(encoder, pipeline, [params, x.buffer, weight.buffer, y.buffer], foldedGrid(gpu, rows));
 }
 
@@ -40,7 +43,8 @@ export function headRmsNorm(
   const headDim = weight.shape[0];
   const vectors = rows * heads;
   const constants = { WEIGHT_OFFSET: options.weightOffset ?? 0 };
-  const pipeline = gpu.pipeline('rms_norm', { aliases: { W: weightAlias(weight) }, includes: reduceIncludes(gpu), entryPoint: 'in_place', constants });
-  const params = gpu.uniform([['u32', vectors], ['u32', headDim], ['f32', eps]]);
+  const structs = { Params: normParams };
+  const pipeline = gpu.pipeline('rms_norm', { aliases: { W: weightAlias(weight) }, includes: reduceIncludes(gpu), entryPoint: 'in_place', constants, structs });
+  const params = gpu.uniform(uniformFields(normParams, { rows: vectors, dim: headDim, eps }));
   gpu.dispatch(encoder, pipeline, [params, x.buffer, weight.buffer], foldedGrid(gpu, vectors));
 }

@@ -2,8 +2,17 @@
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
+import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 
 const workgroupSize = 256;
+const ropeParams = {
+  rows: 'u32',
+  heads: 'u32', // heads of x, the queries
+  head_dim: 'u32',
+  half: 'u32',
+  attention_scaling: 'f32',
+  key_heads: 'u32', // heads of `keys`
+} as const satisfies UniformLayout;
 
 /**
  * Rotates the queries q[rows, heads, headDim] and the keys k[rows, kvHeads, headDim] in place by the
@@ -27,14 +36,8 @@ export function rope(
 ): void {
   const half = invFreq.shape[0];
   if (2 * half > headDim) throw new Error(`rope: ${half} frequencies do not fit head_dim ${headDim}`);
-  const params = gpu.uniform([
-    ['u32', rows],
-    ['u32', heads],
-    ['u32', headDim],
-    ['u32', half],
-    ['f32', attentionScaling],
-    ['u32', kvHeads],
-  ]);
+  const params = gpu.uniform(uniformFields(ropeParams, { rows, heads, head_dim: headDim, half, attention_scaling: attentionScaling, key_heads: kvHeads }));
   const grid = foldedGrid(gpu, Math.ceil((rows * half) / workgroupSize));
-  gpu.dispatch(encoder, gpu.pipeline('rope'), [params, positions, invFreq.buffer, q.buffer, k.buffer], grid);
+  const pipeline = gpu.pipeline('rope', { constants: { WORKGROUP_SIZE: workgroupSize }, structs: { Params: ropeParams } });
+  gpu.dispatch(encoder, pipeline, [params, positions, invFreq.buffer, q.buffer, k.buffer], grid);
 }

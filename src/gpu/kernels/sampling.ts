@@ -10,10 +10,11 @@
 // sample_scan (+ the first pass's histogram) → sample_reduce → sample_select → (sample_histogram →
 // sample_select) per further digit, each doing nothing once resolved → sample_gather (candidates, the
 // rest's softmax mass and best score) → sample_finish.
-import type { Gpu } from '../gpu.ts';
+import type { Gpu, PipelineOptions } from '../gpu.ts';
+import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 import { reduceIncludes } from './reduce.ts';
 
-/** Logits per workgroup of the scanning kernels (SAMPLE_SPAN in shaders/sample_common.wgsl). */
+/** Logits per workgroup of the scanning kernels (SAMPLE_SPAN in the shaders). */
 const span = 4096;
 /** u32 words of the readout before the candidates (READOUT_HEADER). */
 export const readoutHeaderWords = 8;
@@ -24,6 +25,34 @@ const gatherPartialBytes = 8;
 
 /** Status words of the result slots and the readout (SAMPLE_OK, SAMPLE_NAN, SAMPLE_ALL_NEGATIVE_INFINITY). */
 export const SampleStatus = { ok: 0, nan: 1, allNegativeInfinity: 2 } as const;
+
+/** The kernels' uniform, `SampleParams` in shaders/sample_common.wgsl. */
+const sampleParams = {
+  vocab: 'u32',
+  offset: 'u32', // first element of the logits row in the logits binding
+  penalty: 'f32', // applied to seen ids with a negative logit (multiply)
+  inverse_penalty: 'f32', // applied to seen ids with a logit ≥ 0 (multiply by f32(1 / penalty))
+  inverse_temperature: 'f32',
+  candidates: 'u32', // C: how many best ids the candidate selection keeps
+  groups: 'u32', // workgroups of the scanning kernels, SAMPLE_SPAN elements each
+  id_bits: 'u32', // bits of the id key: a multiple of 8, 2^id_bits ≥ vocab
+  word: 'u32', // radix pass: 0 digits the score key, 1 the id key
+  shift: 'u32', // radix pass: digit = (key >> shift) & 255
+  slot: 'u32', // greedy: the result slot of this step
+  mark: 'u32', // greedy: 1 → the chosen id marks itself seen and becomes the token
+} as const satisfies UniformLayout;
+
+/** One sample_* kernel, with the struct and the constants it shares with this file. */
+function samplePipeline(gpu: Gpu, shader: string, includes?: PipelineOptions['includes']): GPUComputePipeline {
+  const shared = {
+    SAMPLE_SPAN: span,
+    READOUT_HEADER: readoutHeaderWords,
+    SAMPLE_OK: SampleStatus.ok,
+    SAMPLE_NAN: SampleStatus.nan,
+    SAMPLE_ALL_NEGATIVE_INFINITY: SampleStatus.allNegativeInfinity,
+  };
+  return gpu.pipeline(shader, { includes, structs: { SampleParams: sampleParams }, shared });
+}
 
 export interface SamplingBuffers {
   readonly vocab: number;
@@ -88,27 +117,29 @@ interface Pass {
 }
 
 function params(gpu: Gpu, b: SamplingBuffers, step: SamplingStep, pass: Pass): GPUBuffer {
-  return gpu.uniform([
-    ['u32', b.vocab],
-    ['u32', step.offset],
-    ['f32', step.penalty],
-    ['f32', step.inversePenalty],
-    ['f32', step.inverseTemperature],
-    ['u32', b.candidates],
-    ['u32', b.groups],
-    ['u32', b.idBits],
-    ['u32', pass.word],
-    ['u32', pass.shift],
-    ['u32', pass.slot],
-    ['u32', pass.mark],
-  ]);
+  return gpu.uniform(
+    uniformFields(sampleParams, {
+      vocab: b.vocab,
+      offset: step.offset,
+      penalty: step.penalty,
+      inverse_penalty: step.inversePenalty,
+      inverse_temperature: step.inverseTemperature,
+      candidates: b.candidates,
+      groups: b.groups,
+      id_bits: b.idBits,
+      word: pass.word,
+      shift: pass.shift,
+      slot: pass.slot,
+      mark: pass.mark,
+    }),
+  );
 }
 
 function recordArgmax(gpu: Gpu, encoder: GPUCommandEncoder, b: SamplingBuffers, step: SamplingStep, pass: Pass): void {
   const uniform = params(gpu, b, step, pass);
   const includes = reduceIncludes(gpu);
-  gpu.dispatch(encoder, gpu.pipeline('sample_scan', { includes }), [uniform, step.logits, b.seen, b.scanPartials, b.histograms], [b.groups]);
-  gpu.dispatch(encoder, gpu.pipeline('sample_reduce', { includes }), [uniform, b.scanPartials, b.seen, b.state, b.results, b.token], [1]);
+  gpu.dispatch(encoder, samplePipeline(gpu, 'sample_scan', includes), [uniform, step.logits, b.seen, b.scanPartials, b.histograms], [b.groups]);
+  gpu.dispatch(encoder, samplePipeline(gpu, 'sample_reduce', includes), [uniform, b.scanPartials, b.seen, b.state, b.results, b.token], [1]);
 }
 
 /**
@@ -131,10 +162,10 @@ export function recordCandidateSample(gpu: Gpu, encoder: GPUCommandEncoder, b: S
   const includes = reduceIncludes(gpu);
   passes.forEach((pass, i) => {
     const uniform = params(gpu, b, step, pass);
-    if (i > 0) gpu.dispatch(encoder, gpu.pipeline('sample_histogram'), [uniform, step.logits, b.seen, b.state, b.histograms], [b.groups]);
-    gpu.dispatch(encoder, gpu.pipeline('sample_select'), [uniform, b.histograms, b.state], [1]);
+    if (i > 0) gpu.dispatch(encoder, samplePipeline(gpu, 'sample_histogram'), [uniform, step.logits, b.seen, b.state, b.histograms], [b.groups]);
+    gpu.dispatch(encoder, samplePipeline(gpu, 'sample_select'), [uniform, b.histograms, b.state], [1]);
   });
   const uniform = params(gpu, b, step, passes[0]);
-  gpu.dispatch(encoder, gpu.pipeline('sample_gather', { includes }), [uniform, step.logits, b.seen, b.state, b.readout, b.gatherPartials], [b.groups]);
-  gpu.dispatch(encoder, gpu.pipeline('sample_finish', { includes }), [uniform, b.gatherPartials, b.state, b.readout], [1]);
+  gpu.dispatch(encoder, samplePipeline(gpu, 'sample_gather', includes), [uniform, step.logits, b.seen, b.state, b.readout, b.gatherPartials], [b.groups]);
+  gpu.dispatch(encoder, samplePipeline(gpu, 'sample_finish', includes), [uniform, b.gatherPartials, b.state, b.readout], [1]);
 }

@@ -4,9 +4,15 @@
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
+import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 import { isQuantized, weightIncludes, weightScalesBinding, type WeightPart } from './weight-format.ts';
 
 const workgroupSize = 64;
+const expandParams = {
+  count: 'u32',
+  // 1: read element by element through weight1 instead of weight4 (both are tested).
+  single: 'u32',
+} as const satisfies UniformLayout;
 
 export interface ExpandOptions {
   /** Read through weight1 (element by element) instead of weight4. */
@@ -22,11 +28,8 @@ export function expandWeight(gpu: Gpu, encoder: GPUCommandEncoder, part: WeightP
   if (quantized !== (part.scales !== undefined)) {
     throw new Error(`A ${part.format} weight ${quantized ? 'needs' : 'has no use for'} a scales buffer`);
   }
-  const pipeline = gpu.pipeline('weight_expand', { includes: weightIncludes(part.format) });
-  const params = gpu.uniform([
-    ['u32', count],
-    ['u32', options.single ? 1 : 0],
-  ]);
+  const pipeline = gpu.pipeline('weight_expand', { includes: weightIncludes(part.format), constants: { WORKGROUP_SIZE: workgroupSize }, structs: { Params: expandParams } });
+  const params = gpu.uniform(uniformFields(expandParams, { count, single: options.single ? 1 : 0 }));
   const [x, y] = foldedGrid(gpu, Math.ceil(count / 4 / workgroupSize));
   // Bindings 0, 1, 2 and, for quantized formats, the scales (3 and 4 unused).
   const bindings: (GPUBuffer | undefined)[] = [params, out.buffer, part.buffer];

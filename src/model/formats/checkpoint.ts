@@ -5,7 +5,7 @@
 // tokenizer and chat template (a Hub folder has them as files).
 import type { WeightFormat } from '../../gpu/kernels/weight-format.ts';
 import { parseModelConfig, type ModelConfig } from '../config.ts';
-import type { WeightSource } from '../weight-source.ts';
+import type { ModelFiles } from '../source/model-files.ts';
 import { expectedTensors } from '../weights.ts';
 import { openGguf, type GgufModel } from './gguf.ts';
 import { safetensorsProvider } from './safetensors-provider.ts';
@@ -24,7 +24,7 @@ export function isGgufFile(name: string): boolean {
   return /\.gguf$/i.test(name);
 }
 
-/** A GGUF file's URL as the base a urlWeightSource reads and the file's name in it. */
+/** A GGUF file's URL as the base a openUrlSource reads and the file's name in it. */
 export function splitFileUrl(url: string): { base: string; file: string } {
   const at = url.lastIndexOf('/') + 1;
   const file = decodeURIComponent(url.slice(at).split(/[?#]/)[0]);
@@ -33,7 +33,7 @@ export function splitFileUrl(url: string): { base: string; file: string } {
 }
 
 /** The model in `source`: the GGUF file `ggufFile` when given, else the Hub layout's config.json and safetensors. */
-export async function openCheckpoint(source: WeightSource, ggufFile?: string): Promise<Checkpoint> {
+export async function openCheckpoint(source: ModelFiles, ggufFile?: string): Promise<Checkpoint> {
   if (ggufFile !== undefined) {
     const model = await openGguf(source, ggufFile);
     return { config: model.config, provider: model.provider, tensorFormats: model.tensorFormats, tokenizer: model.tokenizer, chatTemplate: model.chatTemplate };

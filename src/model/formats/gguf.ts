@@ -1,5 +1,5 @@
 // GGUF files (llama.cpp, Ollama, LM Studio) as a model: the header through @huggingface/gguf (read
-// with Range requests from any WeightSource, a local File or a URL), config.json's fields from the
+// with Range requests from any ModelFiles, a local File or a URL), config.json's fields from the
 // metadata, llama.cpp's tensor names mapped to Hugging Face's, tensor data through ggml.ts, and the
 // tokenizer and chat template from the metadata.
 // llama.cpp's converter permutes the rows of Q and K for the llama architecture (convert_hf_to_gguf.py,
@@ -9,7 +9,7 @@ import { gguf, type GGUFParseOutput } from '@huggingface/gguf';
 import type { WeightFormat } from '../../gpu/kernels/weight-format.ts';
 import { parseModelConfig, type ModelConfig } from '../config.ts';
 import { ropeInverseFrequencies } from '../rope-frequencies.ts';
-import type { WeightSource } from '../weight-source.ts';
+import type { ModelFiles } from '../source/model-files.ts';
 import { ggmlQuantizedFormat, ggmlRowBytes, ggmlRows, ggmlTypeName, type GgmlTypeName } from './ggml.ts';
 import type { FloatDType } from '../safetensors.ts';
 import { WeightFormatError, type StoredRows, type StoredTensor, type TensorProvider } from './stored-tensor.ts';
@@ -67,7 +67,7 @@ export function unpermutedRows(rows: number, heads: number): Int32Array {
 }
 
 /** The file's header, read through `source` (the parser asks for byte ranges of a URL; this serves them). */
-export async function readGgufHeader(source: WeightSource, file: string): Promise<GGUFParseOutput> {
+export async function readGgufHeader(source: ModelFiles, file: string): Promise<GGUFParseOutput> {
   const size = await source.size(file);
   const serve = async (_url: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const range = /bytes=(\d+)-(\d+)/.exec(String((init?.headers as Record<string, string> | undefined)?.Range ?? ''));
@@ -97,7 +97,7 @@ function required(metadata: Metadata, key: string, file: string): number {
 }
 
 /** Opens a GGUF model: header, config, tensors, tokenizer. Reads only the header and metadata. */
-export async function openGguf(source: WeightSource, file: string): Promise<GgufModel> {
+export async function openGguf(source: ModelFiles, file: string): Promise<GgufModel> {
   const header = await readGgufHeader(source, file);
   const metadata = header.metadata as unknown as Metadata;
   const arch = String(metadata['general.architecture']);
@@ -178,7 +178,7 @@ function metadataScaling(metadata: Metadata, key: (k: string) => string, file: s
   throw new WeightFormatError(`${file}: RoPE scaling "${String(type)}" in a GGUF file is not supported (only none, linear, and Llama 3's frequency factors)`);
 }
 
-async function readRopeFactors(source: WeightSource, file: string, begin: number, dtype: number, headDim: number): Promise<Float32Array> {
+async function readRopeFactors(source: ModelFiles, file: string, begin: number, dtype: number, headDim: number): Promise<Float32Array> {
   if (ggmlTypeName(dtype) !== 'F32') throw new WeightFormatError(`${file}: rope_freqs.weight is not F32`);
   const bytes = await source.read(file, begin, (headDim / 2) * 4);
   return new Float32Array(bytes.slice().buffer);
@@ -208,7 +208,7 @@ interface GgufStoredTensor extends StoredTensor {
   readonly description: GgmlTypeName;
 }
 
-function ggufTensor(source: WeightSource, file: string, name: string, type: GgmlTypeName, shape: number[], begin: number, permuteHeads?: number): GgufStoredTensor {
+function ggufTensor(source: ModelFiles, file: string, name: string, type: GgmlTypeName, shape: number[], begin: number, permuteHeads?: number): GgufStoredTensor {
   const [rows, ins] = shape.length === 2 ? shape : [1, shape[0]];
   const rowBytes = ggmlRowBytes(type, ins, name);
   const readRange = async (first: number, count: number) => {

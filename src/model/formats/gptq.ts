@@ -14,7 +14,7 @@
 import { quantGroupSize } from '../../gpu/kernels/weight-format.ts';
 import { f16BitsToF32, f32ToF16Bits } from '../dtype.ts';
 import { readTensorBytes, type TensorInfo } from '../safetensors.ts';
-import type { WeightSource } from '../weight-source.ts';
+import type { ModelFiles } from '../source/model-files.ts';
 import { packQ4, type PackedWeights } from './quantize.ts';
 import { WeightFormatError, type StoredTensor } from './stored-tensor.ts';
 
@@ -170,7 +170,7 @@ function words(bytes: Uint8Array): Uint32Array {
  * The StoredTensor for `<prefix>.weight` of a GPTQ/AWQ layer. Its rows are columns of qweight on disk,
  * so it is read whole (minReadRows = outs): the largest layer's packed bytes in JS memory at a time.
  */
-export function int4Tensor(source: WeightSource, prefix: string, tensors: Map<string, TensorInfo>, config: Int4Config): StoredTensor {
+export function int4Tensor(source: ModelFiles, prefix: string, tensors: Map<string, TensorInfo>, config: Int4Config): StoredTensor {
   const get = (suffix: string, dtypes: string[]): TensorInfo => {
     const info = tensors.get(`${prefix}.${suffix}`);
     if (!info) throw new WeightFormatError(`Tensor "${prefix}.${suffix}" is missing from this ${config.method.toUpperCase()} checkpoint`);

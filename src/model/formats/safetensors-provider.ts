@@ -2,11 +2,11 @@
 // float tensors as they are, and the linear layers of a GPTQ/AWQ checkpoint (config.json's
 // quantization_config) unpacked into q4.
 import { floatDTypes, readTensorIndex, type TensorInfo } from '../safetensors.ts';
-import type { WeightSource } from '../weight-source.ts';
+import type { ModelFiles } from '../source/model-files.ts';
 import { int4Tensor, parseInt4Config } from './gptq.ts';
 import { floatTensor, WeightFormatError, type StoredTensor, type TensorProvider } from './stored-tensor.ts';
 
-export async function safetensorsProvider(source: WeightSource): Promise<TensorProvider> {
+export async function safetensorsProvider(source: ModelFiles): Promise<TensorProvider> {
   const int4 = parseInt4Config(await source.readJson('config.json'));
   const tensors = await readTensorIndex(source);
   const describe = (info: TensorInfo) => `Tensor "${info.name}" in ${info.file}`;

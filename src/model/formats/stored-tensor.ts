@@ -4,7 +4,7 @@
 // GPU format) or already in a quantized GPU layout (kept as it is).
 import type { QuantizedFormat } from '../../gpu/kernels/weight-format.ts';
 import { readTensorBytes, type FloatDType, type TensorInfo } from '../safetensors.ts';
-import type { WeightSource } from '../weight-source.ts';
+import type { ModelFiles } from '../source/model-files.ts';
 import type { PackedWeights } from './quantize.ts';
 
 export type StoredRows = { kind: 'float'; dtype: FloatDType; bytes: Uint8Array } | { kind: 'packed'; packed: PackedWeights };
@@ -41,7 +41,7 @@ export class WeightFormatError extends Error {
 }
 
 /** A plain F32/F16/BF16 safetensors tensor: rows are contiguous on disk. */
-export function floatTensor(source: WeightSource, info: TensorInfo): StoredTensor {
+export function floatTensor(source: ModelFiles, info: TensorInfo): StoredTensor {
   const dtype = info.dtype as FloatDType;
   const rows = info.shape.length === 2 ? info.shape[0] : 1;
   const rowBytes = (info.end - info.begin) / rows;

@@ -1,7 +1,7 @@
 // The models this browser keeps for offline use: what they are, how much space they take, and a way
 // to remove each one.
 import { useCallback, useEffect, useState } from 'react';
-import { clearCachedModel, listCachedModels, type CachedModel } from '../../star/reader.ts';
+import { clearCachedModel, listCachedModels, type CachedModel } from '../../star/page-support.ts';
 import { formatBytes } from '../format.ts';
 import { urlModelLabel } from '../models.ts';
 

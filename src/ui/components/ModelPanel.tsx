@@ -7,18 +7,19 @@ import {
   hubSource,
   parseHubRepo,
   recommendedModels,
-  type ModelSource,
+  type ModelChoice,
 } from '../models.ts';
 import { folderFromDrop, folderFromFileList, missingModelFiles, type ModelFolder } from '../files.ts';
 import { formatBytes, formatParams, formatTokensShort } from '../format.ts';
 import type { SessionState } from '../session.ts';
 import { ProgressBar } from './ProgressBar.tsx';
+import { loadLabel } from '../progress.ts';
 import { ErrorNotice } from './ErrorNotice.tsx';
 import { CachedModels, useCachedModels, type CachedModelList } from './CachedModels.tsx';
 
 interface Props {
   state: SessionState;
-  onLoad: (source: ModelSource) => void;
+  onLoad: (source: ModelChoice) => void;
   onCancel: () => void;
   onRetry: () => void;
   onDismissError: () => void;
@@ -51,7 +52,7 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
   const hubRepo = parseHubRepo(hubInput);
   const folderMissing = folder ? missingModelFiles(folder.files) : [];
 
-  const selected = ((): ModelSource | undefined => {
+  const selected = ((): ModelChoice | undefined => {
     switch (choice.kind) {
       case 'demo':
         return demoSource(document.baseURI);
@@ -61,7 +62,7 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
         return hubRepo ? hubSource(hubRepo) : undefined;
       case 'folder':
         return folder && folderMissing.length === 0
-          ? { key: `folder:${folder.name}`, label: folder.name, location: { kind: 'files', files: folder.files } }
+          ? { key: `folder:${folder.name}`, label: folder.name, source: { kind: 'files', files: folder.files } }
           : undefined;
     }
   })();
@@ -139,7 +140,7 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
       {loading && loadProgress && (
         <>
           <p className="status-line">Loading {source?.label}…</p>
-          <ProgressBar label="Model download" unit="bytes" progress={loadProgress} onCancel={onCancel} testId="model-progress" />
+          <ProgressBar label={loadLabel(loadProgress)} unit="bytes" progress={loadProgress} onCancel={onCancel} testId="model-progress" />
         </>
       )}
 
@@ -290,11 +291,12 @@ export function ModelPanel({ state, onLoad, onCancel, onRetry, onDismissError }:
  * (a bf16 checkpoint is kept as f32: twice the download; a 4-bit build's layers stay 4-bit) and
  * whether this browser already holds it.
  */
-function SelectedModelFacts({ source, cached }: { source: ModelSource; cached: CachedModelList }) {
-  const base = source.location.kind === 'url' ? source.location.base : undefined;
+function SelectedModelFacts({ source, cached }: { source: ModelChoice; cached: CachedModelList }) {
+  const where = source.source;
+  const base = where.kind === 'url' ? where.base : undefined;
   const held = base ? cached.models?.find((m) => m.base === base) : undefined;
   const state =
-    source.location.kind !== 'url'
+    where.kind !== 'url'
       ? 'On this computer: nothing to download.'
       : !cached.models
         ? undefined

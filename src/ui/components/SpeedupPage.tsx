@@ -48,8 +48,8 @@ export function SpeedupPage({ state, settings, createReader, onOpenReader }: Pro
   const [ran, setRan] = useState<{ lengths: number[]; hosts: number[]; blockSize?: number }>();
   const meter = useRef(new RateMeter());
 
-  const { source, model, document: doc, tokens } = state;
-  const ready = !!source && !!model && !!doc && tokens.status === 'counted';
+  const { source: choice, model, document: doc, tokens } = state;
+  const ready = !!choice && !!model && !!doc && tokens.status === 'counted';
   const limit =
     ready && tokens.status === 'counted'
       ? Math.min(tokens.total, model.contextWindow - settings.maxTokens - promptReserve)
@@ -73,7 +73,7 @@ export function SpeedupPage({ state, settings, createReader, onOpenReader }: Pro
         setActivity({
           label: `Loading the model for ${configLabel(event.config)}`,
           unit: 'bytes',
-          progress: p ? { ...meter.current.sample(p.bytesDone, p.bytesTotal, clock()), current: p.tensor } : { done: 0, total: 0 },
+          progress: p ? { ...meter.current.sample(p.bytesDone, p.bytesTotal, clock()), current: p.current } : { done: 0, total: 0 },
         });
         break;
       }
@@ -98,7 +98,7 @@ export function SpeedupPage({ state, settings, createReader, onOpenReader }: Pro
   };
 
   const run = async () => {
-    if (!ready || !source || !doc || lengths.length === 0 || hostList.length === 0) return;
+    if (!ready || !choice || !doc || lengths.length === 0 || hostList.length === 0) return;
     const controller = new AbortController();
     setRunning(controller);
     setRows([]);
@@ -110,7 +110,7 @@ export function SpeedupPage({ state, settings, createReader, onOpenReader }: Pro
     try {
       await runSpeedup(
         createReader,
-        source.location,
+        choice.source,
         doc.text,
         {
           lengths,
@@ -153,7 +153,7 @@ export function SpeedupPage({ state, settings, createReader, onOpenReader }: Pro
         {!ready ? (
           <div className="notice info" data-testid="speedup-needs">
             <p>
-              {!source || !model
+              {!choice || !model
                 ? 'Load a model and add a document on the Reader tab first.'
                 : !doc
                   ? 'Add a document on the Reader tab first.'
@@ -172,7 +172,7 @@ export function SpeedupPage({ state, settings, createReader, onOpenReader }: Pro
             }}
           >
             <p className="setup-summary">
-              <strong>{source.label}</strong> on <strong>{doc.name}</strong> ({formatCount(tokens.status === 'counted' ? tokens.total : 0)}{' '}
+              <strong>{choice.label}</strong> on <strong>{doc.name}</strong> ({formatCount(tokens.status === 'counted' ? tokens.total : 0)}{' '}
               tokens) · block size {settings.blockSize ? formatCount(settings.blockSize) : 'auto'}
             </p>
             <fieldset className="group inline" disabled={!!running}>

@@ -1,14 +1,14 @@
-// Node: a model folder on disk (the CLI, benchmarks, tests). Kept apart from weight-source.ts so the
+// Node: a model folder on disk (the CLI, benchmarks, tests). Kept apart from the other sources so the
 // browser bundle never pulls in node:fs.
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { missingFile, parseJsonFile, type WeightSource } from './weight-source.ts';
+import { missingFile, parseJsonFile, type ModelFiles } from './model-files.ts';
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
-export function directoryWeightSource(dir: string): WeightSource {
+export function openDirectorySource(dir: string): ModelFiles {
   const name = dir;
   const pathOf = (path: string) => join(dir, path);
   return {

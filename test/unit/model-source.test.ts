@@ -1,12 +1,14 @@
-// The three ways model files arrive. The Cache API path of urlWeightSource needs a browser: it is
+// The three ways model files arrive. The Cache API path of openUrlSource needs a browser: it is
 // tested in test/gpu/weights.test.ts (browser project).
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTensorIndex } from '../../src/model/safetensors.ts';
-import { directoryWeightSource } from '../../src/model/weight-source.node.ts';
-import { fileWeightSource, filesByRelativePath, urlWeightSource, WeightSourceError, type WeightSource } from '../../src/model/weight-source.ts';
+import { openDirectorySource } from '../../src/model/source/directory-source.node.ts';
+import { openFileSource, filesByRelativePath } from '../../src/model/source/file-source.ts';
+import { openUrlSource } from '../../src/model/source/url-source.ts';
+import { ModelSourceError, type ModelFiles } from '../../src/model/source/model-files.ts';
 import { fixtureLocation } from '../support/fixtures.ts';
 
 const dir = fixtureLocation('tiny-qwen2');
@@ -14,31 +16,31 @@ const modelBytes = await readFile(join(dir, 'model.safetensors'));
 const configText = await readFile(join(dir, 'config.json'), 'utf8');
 
 /** What every source must do with the tiny-qwen2 folder. */
-async function behavesLikeTheFolder(source: WeightSource): Promise<void> {
+async function behavesLikeTheFolder(source: ModelFiles): Promise<void> {
   expect(await source.readJson('config.json')).toEqual(JSON.parse(configText));
   expect(await source.readJson('model.safetensors.index.json')).toBeUndefined();
   expect(await source.size('model.safetensors')).toBe(modelBytes.length);
   expect(await source.read('model.safetensors', 1000, 300)).toEqual(new Uint8Array(modelBytes.subarray(1000, 1300)));
   expect(await source.read('model.safetensors', modelBytes.length - 10, 100)).toEqual(new Uint8Array(modelBytes.subarray(modelBytes.length - 10)));
   await expect(source.size('tokenizer.json')).rejects.toThrow(`No file "tokenizer.json" in ${source.name}`);
-  await expect(source.size('tokenizer.json')).rejects.toBeInstanceOf(WeightSourceError);
+  await expect(source.size('tokenizer.json')).rejects.toBeInstanceOf(ModelSourceError);
   expect((await readTensorIndex(source)).size).toBe(26);
 }
 
-describe('directoryWeightSource (Node)', () => {
+describe('openDirectorySource (Node)', () => {
   it('reads a model folder', async () => {
-    await behavesLikeTheFolder(directoryWeightSource(dir));
+    await behavesLikeTheFolder(openDirectorySource(dir));
   });
 });
 
-describe('fileWeightSource (picked or dropped files)', () => {
+describe('openFileSource (picked or dropped files)', () => {
   const files = new Map([
     ['config.json', new File([configText], 'config.json')],
     ['model.safetensors', new File([modelBytes], 'model.safetensors')],
   ]);
 
   it('reads File objects by relative path', async () => {
-    await behavesLikeTheFolder(fileWeightSource(files, 'dropped files'));
+    await behavesLikeTheFolder(openFileSource(files, 'dropped files'));
   });
 
   it('keys a picked folder by path inside it', () => {
@@ -48,12 +50,12 @@ describe('fileWeightSource (picked or dropped files)', () => {
   });
 
   it('says when a JSON file is not JSON', async () => {
-    const source = fileWeightSource(new Map([['config.json', new File(['{nope'], 'config.json')]]), 'dropped files');
+    const source = openFileSource(new Map([['config.json', new File(['{nope'], 'config.json')]]), 'dropped files');
     await expect(source.readJson('config.json')).rejects.toThrow(/^config\.json in dropped files is not valid JSON/);
   });
 });
 
-describe('urlWeightSource without the Cache API (Range requests)', () => {
+describe('openUrlSource without the Cache API (Range requests)', () => {
   let server: Server;
   let base = '';
   let honourRange = true;
@@ -89,7 +91,7 @@ describe('urlWeightSource without the Cache API (Range requests)', () => {
 
   it('reads with HEAD and Range requests', async () => {
     requests.length = 0;
-    const source = urlWeightSource(base);
+    const source = openUrlSource(base);
     expect(source.name).toBe(`${base}/`);
     await behavesLikeTheFolder(source);
     expect(requests).toContain('GET model.safetensors bytes=1000-1299');
@@ -99,16 +101,16 @@ describe('urlWeightSource without the Cache API (Range requests)', () => {
   it('copes with a server that ignores Range', async () => {
     honourRange = false;
     try {
-      await behavesLikeTheFolder(urlWeightSource(base));
+      await behavesLikeTheFolder(openUrlSource(base));
     } finally {
       honourRange = true;
     }
   });
 
   it('names gated models and treats an HTML fallback page as a missing file', async () => {
-    await expect(urlWeightSource(`${base}/gated/`).readJson('config.json')).rejects.toThrow(
+    await expect(openUrlSource(`${base}/gated/`).readJson('config.json')).rejects.toThrow(
       `${base}/gated/config.json: HTTP 401 (a gated or private model needs access rights)`,
     );
-    expect(await urlWeightSource(`${base}/spa/`).readJson('config.json')).toBeUndefined();
+    expect(await openUrlSource(`${base}/spa/`).readJson('config.json')).toBeUndefined();
   });
 });

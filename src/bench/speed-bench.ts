@@ -3,9 +3,9 @@
 // (the reader over prefixes of the user's document). Each gives a subject; this module owns the plan,
 // the measuring loop, the rows with their ratios (taken within one run), the theoretical attention
 // FLOPs of each mode and the markdown table. No DOM, no Node.
-import { attentionFlops, planBlocks, type AttentionLayout, type BlockPlan } from './block-planner.ts';
-import type { StarEngine } from './engine.ts';
-import type { AttentionMode, EncodeStats } from './reader-api.ts';
+import { attentionFlops, planBlocks, type AttentionLayout, type BlockPlan } from '../star/block-planner.ts';
+import type { StarEngine } from '../star/star-engine.ts';
+import type { AttentionMode, EncodeStats } from '../star/reader-api.ts';
 
 /** Full attention's FLOPs over `mode`'s on the same plan: the layout cancels out. */
 export function flopsRatio(plan: BlockPlan, mode: AttentionMode): number {

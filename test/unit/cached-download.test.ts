@@ -2,9 +2,12 @@
 // API, so a small in-memory one stands in for the browser's, and a scripted fetch plays the server
 // (failures mid-body, servers that ignore Range, files that change between tries).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { listCachedModels, urlWeightSource, WeightSourceError, type UrlSourceOptions } from '../../src/model/weight-source.ts';
+import { listCachedModels } from '../../src/model/source/cached-models.ts';
+import { openUrlSource, type UrlSourceOptions } from '../../src/model/source/url-source.ts';
+import { ModelSourceError } from '../../src/model/source/model-files.ts';
+import type { DownloadEvent } from '../../src/model/load-progress.ts';
 
-/** The parts of the Cache API the weight source uses, in memory; bodies are read in full by put(), as a browser does. */
+/** The parts of the Cache API the URL source uses, in memory; bodies are read in full by put(), as a browser does. */
 class MemoryCache {
   readonly entries = new Map<string, { body: ArrayBuffer | null; status: number; headers: Array<[string, string]> }>();
 
@@ -103,15 +106,15 @@ beforeEach(() => {
 
 /** A fresh source, as a Retry in the app makes one (a new reader), reading the whole file. */
 async function readAll(fetchFile: typeof fetch, options: UrlSourceOptions = {}) {
-  const progress: Array<{ bytesDone: number; bytesTotal: number; resumedFrom?: number }> = [];
-  const source = urlWeightSource(base, { fetch: fetchFile, pieceBytes: 16_384, onDownload: (p) => progress.push(p), ...options });
+  const progress: DownloadEvent[] = [];
+  const source = openUrlSource(base, { fetch: fetchFile, pieceBytes: 16_384, onDownload: (p) => progress.push(p), ...options });
   const bytes = await source.read('model.safetensors', 0, size + 10);
   return { bytes, progress };
 }
 
 const pieceUrls = () => [...cache.entries.keys()].filter((url) => url.includes('star-reader-piece'));
 
-describe('urlWeightSource into the Cache API: resuming a download', () => {
+describe('openUrlSource into the Cache API: resuming a download', () => {
   it('downloads in pieces and keeps one whole file in the cache', async () => {
     const { fetch, log } = server();
     const { bytes, progress } = await readAll(fetch);
@@ -119,8 +122,15 @@ describe('urlWeightSource into the Cache API: resuming a download', () => {
     expect(log).toEqual([{ range: null, status: 200, sent: size }]);
     expect(pieceUrls()).toEqual([]);
     expect(cache.entries.get(fileUrl)?.headers).toContainEqual(['content-length', String(size)]);
-    expect(progress.at(-1)).toEqual({ file: 'model.safetensors', bytesDone: size, bytesTotal: size, resumedFrom: undefined });
-    expect(progress.every((p, i) => i === 0 || p.bytesDone >= progress[i - 1].bytesDone)).toBe(true);
+    expect(progress.slice(0, 2)).toEqual([
+      { type: 'initiate', file: 'model.safetensors' },
+      { type: 'download', file: 'model.safetensors', bytesTotal: size, resumedFrom: undefined },
+    ]);
+    expect(progress.at(-2)).toEqual({ type: 'progress', file: 'model.safetensors', bytesDone: size, bytesTotal: size });
+    expect(progress.at(-1)).toEqual({ type: 'done', file: 'model.safetensors', bytes: size });
+    const done = progress.flatMap((p) => (p.type === 'progress' ? [p.bytesDone] : []));
+    expect(done.length).toBe(progress.length - 3);
+    expect(done.every((d, i) => i === 0 || d >= done[i - 1])).toBe(true);
   });
 
   it('after a network failure mid-file, the next try asks only for the missing bytes (206)', async () => {
@@ -142,7 +152,9 @@ describe('urlWeightSource into the Cache API: resuming a download', () => {
       [`bytes=${failAt}-`, 206],
     ]);
     expect(log[0].sent + log[1].sent).toBe(size); // nothing downloaded twice
-    expect(progress[0]).toMatchObject({ bytesDone: failAt, resumedFrom: failAt });
+    expect(progress[1]).toMatchObject({ type: 'download', bytesTotal: size, resumedFrom: failAt });
+    const resumed = progress[2];
+    expect(resumed.type === 'progress' && resumed.bytesDone > failAt).toBe(true); // counts from the kept bytes
     expect(pieceUrls()).toEqual([]);
     expect(await listCachedModels()).toEqual([{ base, files: ['model.safetensors'], partialFiles: [], bytes: size }]);
   });
@@ -181,7 +193,7 @@ describe('urlWeightSource into the Cache API: resuming a download', () => {
   it('a body that ends short of Content-Length is kept and continued', async () => {
     const { fetch, log } = server({ endAfter: [4 * chunk] });
     const error = await readAll(fetch).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(WeightSourceError);
+    expect(error).toBeInstanceOf(ModelSourceError);
     expect(String(error)).toMatch(`download ended after ${4 * chunk} of ${size} bytes (retry to continue it)`);
     expect((await readAll(fetch)).bytes).toEqual(versionOne);
     expect(log.map((r) => r.range)).toEqual([null, `bytes=${4 * chunk}-`]);
@@ -192,7 +204,7 @@ describe('urlWeightSource into the Cache API: resuming a download', () => {
     const controller = new AbortController();
     const cancelled = readAll(fetch, {
       signal: controller.signal,
-      onDownload: (p) => p.bytesDone >= 8 * chunk && controller.abort(new DOMException('Model loading cancelled', 'AbortError')),
+      onDownload: (p) => p.type === 'progress' && p.bytesDone >= 8 * chunk && controller.abort(new DOMException('Model loading cancelled', 'AbortError')),
     });
     await expect(cancelled).rejects.toMatchObject({ name: 'AbortError' });
     expect((await readAll(fetch)).bytes).toEqual(versionOne);
@@ -212,9 +224,9 @@ describe('urlWeightSource into the Cache API: resuming a download', () => {
 
   it('a missing file is remembered as missing, with no download', async () => {
     const { fetch, log } = server();
-    const source = urlWeightSource(base, { fetch });
+    const source = openUrlSource(base, { fetch });
     expect(await source.readJson('model.safetensors.index.json')).toBeUndefined();
-    expect(await urlWeightSource(base, { fetch }).readJson('model.safetensors.index.json')).toBeUndefined();
+    expect(await openUrlSource(base, { fetch }).readJson('model.safetensors.index.json')).toBeUndefined();
     expect(log).toHaveLength(1);
     expect(await listCachedModels()).toEqual([]);
   });

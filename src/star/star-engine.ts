@@ -9,7 +9,7 @@ import { makeManifest, SavedDocumentError, type DocumentStore, type ManifestCont
 import type { CitationRequest, CitationShares, HostPartial, RemoteAttention, RemotePartials, SplitLses } from '../model/transformer.ts';
 import type { CitationGrid } from '../gpu/kernels/attention.ts';
 import type { AnswerOptions } from '../model/answer-decoder.ts';
-import type { AttentionMode, EncodeProgress, EncodeStats } from './reader-api.ts';
+import type { AttentionMode, EncodeChoices, EncodeStats, LoadDocumentOptions } from './reader-api.ts';
 
 /** What the engine needs of a host, whether it lives in this thread or in a Worker (all async). */
 export interface HostHandle {
@@ -42,16 +42,7 @@ export type HostOpenRequest = HostOpenOptions;
 /** Opens host number `index` (its own GPUDevice and model replica). */
 export type HostFactory = (index: number, request: HostOpenRequest) => Promise<HostHandle>;
 
-/** How a document is encoded; each encode() may choose differently on the same loaded hosts. */
-export interface EncodeOptions {
-  attention?: AttentionMode;
-  blockSize?: number;
-  anchorSize?: number;
-  /** Hosts to spread the blocks over: the first `hosts` of the engine's (default all of them). */
-  hosts?: number;
-}
-
-export interface EngineOptions extends HostOpenRequest, EncodeOptions {
+export interface EngineOptions extends HostOpenRequest, EncodeChoices {
   /**
    * GPUs for the hosts, host i on adapters[i % length]: on a machine with an integrated and a
    * discrete GPU (or several GPUs in Node), phase 1 runs on all of them at once.
@@ -113,7 +104,7 @@ export class StarEngine {
    */
   async encode(
     ids: readonly number[],
-    options: EncodeOptions & { onProgress?: (p: EncodeProgress) => void; signal?: AbortSignal } = {},
+    options: LoadDocumentOptions = {},
   ): Promise<EncodeStats> {
     this.checkTokenIds(ids, 'the context');
     const n = ids.length;

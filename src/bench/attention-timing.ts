@@ -4,7 +4,7 @@
 import { Gpu } from '../gpu/gpu.ts';
 import { attentionBlockAnchor, attentionPrefill, type AttentionShape } from '../gpu/kernels/attention.ts';
 import { uniformStream } from '../model/synthetic-weights.ts';
-import type { AttentionLayout } from './block-planner.ts';
+import type { AttentionLayout } from '../star/block-planner.ts';
 import type { KernelTimer } from './speed-bench.ts';
 
 export async function openAttentionTimer(layout: AttentionLayout): Promise<KernelTimer> {
