@@ -7,7 +7,8 @@
 //   bf16, f16: 16 bits a weight on every adapter: a bf16 or f16 tensor keeps its bytes as they are on
 //              disk (whichever of the two was asked for: converting one to the other would round), an
 //              f32 tensor is rounded to the requested one.
-//   q8, q4:    group-quantized at load (src/model/formats/quantize.ts).
+//   q8, q4:    group-quantized at load (src/model/formats/quantize.ts), groups of 32;
+//   q4g128:    q4 in groups of 128 (4.25 bits a weight instead of 5; rows must be whole groups of 128).
 // Pre-quantized tensors (GPTQ/AWQ layers, GGUF blocks) keep their own quantized format whatever was asked.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { LinearWeight } from '../gpu/kernels/linear.ts';
@@ -58,9 +59,9 @@ export interface ModelWeights {
 }
 
 /** The weight format asked for (see the top of this file for what each does with each checkpoint). */
-export type WeightType = 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
+export type WeightType = 'f32' | 'bf16' | 'f16' | 'q8' | 'q4' | 'q4g128';
 
-export const weightTypes: readonly WeightType[] = ['f32', 'bf16', 'f16', 'q8', 'q4'];
+export const weightTypes: readonly WeightType[] = ['f32', 'bf16', 'f16', 'q8', 'q4', 'q4g128'];
 
 /** A weight type as a user writes it (the CLI's --weight-type, a setting); throws saying the choices. */
 export function parseWeightType(text: string): WeightType {
@@ -165,8 +166,11 @@ function checkRows(name: string, ins: number, format: WeightFormat): void {
   if (ins % 4 !== 0) {
     throw new ModelWeightsError(`Tensor "${name}" has rows of ${ins} elements: weight matrices need a multiple of 4 (the kernels read 4 at a time)`);
   }
-  if (isQuantized(format) && ins % quantGroupSize !== 0) {
-    throw new ModelWeightsError(`Tensor "${name}" has rows of ${ins} elements, not whole groups of ${quantGroupSize}: it cannot be stored as ${format} (use bf16 or f16 weights)`);
+  if (isQuantized(format) && ins % quantGroupSize(format) !== 0) {
+    const instead = format === 'q4g128' && ins % quantGroupSize('q4') === 0 ? 'q4' : 'bf16 or f16';
+    throw new ModelWeightsError(
+      `Tensor "${name}" has rows of ${ins} elements, not whole groups of ${quantGroupSize(format)}: it cannot be stored as ${format} (use ${instead} weights)`,
+    );
   }
 }
 

@@ -4,7 +4,7 @@
 import { Gpu } from '../gpu/gpu.ts';
 import type { AdapterReport } from '../gpu/device.ts';
 import { parseModelConfig, type ModelConfig } from '../model/config.ts';
-import { loadWeights, type ModelWeights } from '../model/weights.ts';
+import { loadWeights, type ModelWeights, type WeightType } from '../model/weights.ts';
 import { openWeightSource } from '../model/open-weight-source.ts';
 import { defaultKvType, KvCache, type KvShape } from '../model/kv-cache.ts';
 import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
@@ -27,7 +27,7 @@ import {
 
 export interface HostOpenOptions {
   model: ModelLocation;
-  weightType?: 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
+  weightType?: WeightType;
   /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
   maxRows?: number;
   /** See TransformerOptions.ropeDType. */
