@@ -28,6 +28,8 @@ import {
 export interface HostOpenOptions {
   model: ModelLocation;
   weightType?: WeightType;
+  /** Keep an untied model's input embedding in CPU memory (see LoadWeightsOptions.cpuEmbedding). */
+  cpuEmbedding?: boolean;
   /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
   maxRows?: number;
   /** See TransformerOptions.ropeDType. */
@@ -128,6 +130,7 @@ export class Host {
       const plan = planMemory(config, {
         contextTokens: 0,
         weightType: options.weightType ?? 'f32',
+        cpuEmbedding: options.cpuEmbedding,
         kvType: options.kvType ?? defaultKvType,
         limits: gpu.device.limits,
         deviceMemoryBudget: options.deviceMemoryBudget,
@@ -136,6 +139,7 @@ export class Host {
       if (!plan.fits) throw new Error(plan.message);
       const weights = await loadWeights(gpu, source, config, {
         weightType: options.weightType,
+        cpuEmbedding: options.cpuEmbedding,
         onProgress: options.onProgress,
         signal: options.signal,
       });

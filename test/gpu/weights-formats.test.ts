@@ -51,7 +51,7 @@ describe.each(fixtureModels)('loadWeights in 16 bits, %s', (model) => {
       const stored = fileDType[model] === 'f32' ? weightType : fileDType[model];
       const p = `model.layers.${config.layers - 1}.`;
       for (const [w, name] of [
-        [weights.embedding, 'model.embed_tokens.weight'],
+        [weights.embedding as LoadedLinear, 'model.embed_tokens.weight'],
         [weights.layers[config.layers - 1].q, `${p}self_attn.q_proj.weight`],
         [weights.layers[config.layers - 1].down, `${p}mlp.down_proj.weight`],
       ] as const) {
@@ -79,7 +79,7 @@ describe('loadWeights quantized at load', () => {
     try {
       const layer = weights.layers[1];
       for (const [w, name] of [
-        [weights.embedding, 'model.embed_tokens.weight'],
+        [weights.embedding as LoadedLinear, 'model.embed_tokens.weight'],
         [layer.v, 'model.layers.1.self_attn.v_proj.weight'],
         [layer.up, 'model.layers.1.mlp.up_proj.weight'],
       ] as const) {
@@ -136,7 +136,7 @@ describe('loadWeights quantized at load in groups of 128 (q4g128)', () => {
     try {
       const provider = await safetensorsProvider(source);
       for (const [w, name] of [
-        [weights.embedding, 'model.embed_tokens.weight'],
+        [weights.embedding as LoadedLinear, 'model.embed_tokens.weight'],
         [weights.layers[0].q, 'model.layers.0.self_attn.q_proj.weight'],
         [weights.layers[0].down, 'model.layers.0.mlp.down_proj.weight'],
       ] as const) {
@@ -184,7 +184,7 @@ describe('loadWeights from a GGUF file', () => {
     const weights = await loadWeights(gpu, fixtures, checkpoint.config, { weightType: 'f16', provider: checkpoint.provider });
     try {
       const layer = weights.layers[0];
-      const formats = [weights.embedding, layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down, weights.lmHead].map((w) => w.parts[0].format);
+      const formats = [weights.embedding as LoadedLinear, layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down, weights.lmHead].map((w) => w.parts[0].format);
       // BF16 and F16 stay 16-bit (f16 asked), Q4_K/Q4_0 → q4, Q6_K/Q8_0 → q8.
       expect(formats).toEqual(['bf16', 'q4', 'q8', 'q8', 'q4', 'q4', 'q8', 'q8', 'f16']);
       for (const [w, name] of [

@@ -119,19 +119,30 @@ export function quantize(format: QuantizedFormat, values: Float32Array, what?: s
   return format === 'q8' ? quantizeQ8(values, what) : quantizeQ4(values, what, format);
 }
 
-/** The reference dequantizer of every quantized layout: element e of the packed matrix as f32. */
-export function dequantize(packed: PackedWeights): Float32Array {
-  const halves = f16BitsToF32(new Uint16Array(packed.scales.buffer, packed.scales.byteOffset, packed.scales.length * 2));
+/**
+ * The reference dequantizer of every quantized layout: elements [first, first + count) of the packed
+ * matrix (default all) as f32. Only the scales of those elements' groups are widened, so one row of a
+ * large matrix (the CPU embedding gather) costs one row.
+ */
+export function dequantize(packed: PackedWeights, first = 0, count = packed.data.length * (packed.format === 'q8' ? 4 : 8) - first): Float32Array {
   const size = quantGroupSize(packed.format);
+  const firstGroup = Math.floor(first / size);
+  const groups = Math.ceil((first + count) / size) - firstGroup;
+  const halfWords = new Uint16Array(packed.scales.buffer, packed.scales.byteOffset, packed.scales.length * 2);
+  const out = new Float32Array(count);
   if (packed.format === 'q8') {
+    const scales = f16BitsToF32(halfWords.subarray(firstGroup, firstGroup + groups));
     const q = new Int8Array(packed.data.buffer, packed.data.byteOffset, packed.data.byteLength);
-    return Float32Array.from(q, (v, e) => v * halves[e / size | 0]);
+    for (let i = 0; i < count; i++) out[i] = q[first + i] * scales[((first + i) / size | 0) - firstGroup];
+    return out;
   }
-  const out = new Float32Array(packed.data.length * 8);
-  for (let e = 0; e < out.length; e++) {
+  // q4: per group the scale (even half) and the zero point (odd half).
+  const halves = f16BitsToF32(halfWords.subarray(2 * firstGroup, 2 * (firstGroup + groups)));
+  for (let i = 0; i < count; i++) {
+    const e = first + i;
     const q = (packed.data[e >>> 3] >>> ((e & 7) * 4)) & 0xf;
-    const g = e / size | 0;
-    out[e] = (q - halves[2 * g + 1]) * halves[2 * g];
+    const g = (e / size | 0) - firstGroup;
+    out[i] = (q - halves[2 * g + 1]) * halves[2 * g];
   }
   return out;
 }
