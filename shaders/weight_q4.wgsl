@@ -1,15 +1,18 @@
-// Weight reads for q4: uint4 values eight to a u32 (element e in bits 4·(e % 8) of word e / 8); per
-// group of 32 consecutive elements one u32 at binding 5 holding two f16, the scale (low half) and the
-// zero point (high half); value = (q − zero) · scale. Layout: src/gpu/kernels/weight-format.ts. Same
-// functions as shaders/weight_f32.wgsl.
+// Weight reads for q4 and q4g128: uint4 values eight to a u32 (element e in bits 4·(e % 8) of word
+// e / 8); per group of q4_group_size consecutive elements one u32 at binding 5 holding two f16, the
+// scale (low half) and the zero point (high half); value = (q − zero) · scale. Layout:
+// src/gpu/kernels/weight-format.ts. Same functions as shaders/weight_f32.wgsl. The group size comes
+// from an include a pipeline swaps (weight_q4_group32 → weight_q4_group128), so the kernels that
+// call weight4/weight1 pass nothing more; a constant lets the division become a shift.
 //#include weight_q_scales
+//#include weight_q4_group32
 
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(5) var<storage, read> w_scales: array<u32>;
 
 /** (scale, zero) of the group holding element e. */
 fn q4_group(e: u32) -> vec2<f32> {
-  let packed = w_scales[e / 32u];
+  let packed = w_scales[e / q4_group_size];
   return vec2<f32>(q_f16_to_f32(packed & 0xffffu), q_f16_to_f32(packed >> 16u));
 }
 

@@ -5,7 +5,7 @@
 import { weightFormats } from '../../src/gpu/kernels/weight-format.ts';
 import { parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
 import { planMemory, type KvType } from '../../src/model/memory-plan.ts';
-import { expectedTensors, type WeightType } from '../../src/model/weights.ts';
+import type { WeightType } from '../../src/model/weights.ts';
 
 /** The config.json fields planMemory reads, as the Hub repositories publish them. */
 export const memoryLayouts: Record<string, ModelConfig> = {
@@ -29,28 +29,12 @@ export const contextTokens = 32768;
 /** Limits that split nothing: the table is about bytes, not about one device's bindings. */
 const limits = { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: 2 ** 40 };
 
-export function planFor(config: ModelConfig, weightType: WeightType, kvType: KvType) {
-  return planMemory(config, { contextTokens, weightType, kvType, limits });
+export function planFor(config: ModelConfig, weightType: WeightType, kvType: KvType, cpuEmbedding = false) {
+  return planMemory(config, { contextTokens, weightType, kvType, cpuEmbedding, limits });
 }
 
 const gb = (bytes: number) => (bytes / 1e9).toFixed(2);
 const gib = 2 ** 30;
-
-/**
- * Weight bytes of a q4 layout the loader does not have (yet): `groupSize` inputs per u32 of f16
- * scale + f16 zero (today 32), and the input embedding table kept off the GPU (one row per token is
- * all a forward reads, so it could be gathered on the CPU and uploaded with each piece's ids).
- * Norm weights and biases f32, as loadWeights stores them.
- */
-export function q4WeightBytes(config: ModelConfig, groupSize: number, embeddingOnGpu: boolean): number {
-  let bytes = 0;
-  for (const tensor of expectedTensors(config)) {
-    const elements = tensor.shape.reduce((a, b) => a * b, 1);
-    if (tensor.type === 'vector') bytes += elements * 4;
-    else if (embeddingOnGpu || tensor.name !== 'model.embed_tokens.weight') bytes += elements / 2 + (elements / groupSize) * 4;
-  }
-  return bytes;
-}
 
 export function memoryFormatsMarkdown(): string {
   const lines = [
@@ -60,7 +44,8 @@ export function memoryFormatsMarkdown(): string {
     'loadWeights stores them (matrices in the format, with the quantized formats\' scales; norm weights and',
     `biases f32), the KV cache for ${contextTokens} tokens, and the prefill scratch (512-row pieces). GB = 10⁹ bytes.`,
     'Bytes per weight: f32 4, bf16/f16 2, q8 1 + 2/32 (an f16 scale per 32), q4 0.5 + 4/32 (an f16 scale and',
-    'zero per 32). Regenerate with `npx tsx bench/memory/write-memory-formats.ts`.',
+    'zero per 32), q4g128 0.5 + 4/128 (an f16 scale and zero per 128). Regenerate with',
+    '`npx tsx bench/memory/write-memory-formats.ts`.',
     '',
     `| model | weights | weights GB | KV ${contextTokens / 1024}K f32 GB | KV ${contextTokens / 1024}K f16 GB | scratch GB | total, f32 KV | total, f16 KV |`,
     '|---|---|---|---|---|---|---|---|',
@@ -73,40 +58,41 @@ export function memoryFormatsMarkdown(): string {
     }
   }
   const llama8b = memoryLayouts['Llama-3.1-8B'];
-  const target = planFor(llama8b, 'q4', 'f16');
   const parameters = planFor(llama8b, 'f32', 'f16').weightBytes / 4;
-  const inBudget = planMemory(llama8b, { contextTokens, weightType: 'q4', kvType: 'f16', limits, deviceMemoryBudget: 8e9 });
+  const target = planFor(llama8b, 'q4g128', 'f16', true);
   lines.push(
     '',
-    `Target (issue 14): Llama-3.1-8B in q4 with a ${contextTokens / 1024}K-token f16 cache needs ${gb(target.totalBytes)} GB, ` +
-      `${target.totalBytes <= 8e9 ? 'within' : 'more than'} 8 GB. The f16 cache alone is ${gb(target.kvBytes)} GB and ${(parameters / 1e9).toFixed(2)} B ` +
-      `weights at 4 bits are ${gb(parameters / 2)} GB before any scale, so no 4-bit format meets it; in 8 GB this layout holds ` +
-      `${inBudget.maxContextTokens} tokens of f16 cache beside the q4 weights.`,
+    `## Target (issue 14): Llama-3.1-8B in 4 bits with a ${contextTokens / 1024}K-token f16 cache`,
     '',
-    `The same in binary units: the cache is ${contextTokens} tokens × 32 layers × 2 (K, V) × 8 KV heads × 128 × 2 bytes = ` +
-      `${(target.kvBytes / gib).toFixed(2)} GiB exactly, so 8 GiB (${gb(8 * gib)} GB) leaves ${gb(8 * gib - target.kvBytes - target.activationBytes)} GB ` +
-      `for the weights beside it and the prefill scratch: ${((8 * (8 * gib - target.kvBytes - target.activationBytes)) / parameters).toFixed(2)} bits a weight. ` +
-      'q4 as stored today (a u32 of f16 scale and zero per 32 weights) is 5 bits a weight. What would fit (not implemented: ' +
-      'GPTQ/AWQ checkpoints publish groups of 128, which the loader repeats into groups of 32 today; GGUF Q4_0 is groups of 32):',
+    'Its lm_head is not tied to the input embedding, so the embedding can stay in CPU memory',
+    '(`cpuEmbedding`: each piece\'s rows gathered there and uploaded; the tied Qwen2.5-0.5B and Llama-3.2-1B',
+    'gain nothing from it, their lm_head reads the table).',
     '',
-    '| Llama-3.1-8B q4 layout | bits a weight (matrices on the GPU) | weights GB | total with 32K f16 KV GB | within 8 GB | within 8 GiB |',
-    '|---|---|---|---|---|---|',
+    '| Llama-3.1-8B layout | GPU weights GB | CPU weights GB | total on the GPU with 32K f16 KV GB | within 8 GB (8·10⁹) | within 8 GiB | f16 KV tokens that fit beside the weights in 8 GB / 8 GiB |',
+    '|---|---|---|---|---|---|---|',
   );
   const fitting = { gb: [] as string[], gib: [] as string[] };
-  for (const [groupSize, embeddingOnGpu] of [[32, true], [128, true], [32, false], [128, false]] as const) {
-    const weights = q4WeightBytes(llama8b, groupSize, embeddingOnGpu);
-    const total = weights + target.kvBytes + target.activationBytes;
-    const where = embeddingOnGpu ? 'all matrices on the GPU' : 'input embedding gathered on the CPU';
-    const name = `groups of ${groupSize}, ${where}`;
-    if (total <= 8e9) fitting.gb.push(name);
-    if (total <= 8 * gib) fitting.gib.push(name);
+  for (const [format, cpuEmbedding] of [['q4', false], ['q4g128', false], ['q4', true], ['q4g128', true]] as const) {
+    const plan = planFor(llama8b, format, 'f16', cpuEmbedding);
+    const name = `${format}, ${cpuEmbedding ? 'input embedding gathered on the CPU' : 'every matrix on the GPU'}`;
+    if (plan.totalBytes <= 8e9) fitting.gb.push(name);
+    if (plan.totalBytes <= 8 * gib) fitting.gib.push(name);
+    const fit = (budget: number) => planMemory(llama8b, { contextTokens, weightType: format, kvType: 'f16', cpuEmbedding, limits, deviceMemoryBudget: budget }).maxContextTokens;
     lines.push(
-      `| groups of ${groupSize}, ${where}${groupSize === 32 && embeddingOnGpu ? ' (today)' : ''} | ${(4 + 32 / groupSize).toFixed(2)} | ${gb(weights)} | ${gb(total)} | ${total <= 8e9 ? 'yes' : 'no'} | ${total <= 8 * gib ? 'yes' : 'no'} |`,
+      `| ${name} | ${gb(plan.weightBytes)} | ${gb(plan.cpuWeightBytes)} | ${gb(plan.totalBytes)} | ${plan.totalBytes <= 8e9 ? 'yes' : 'no'} | ${plan.totalBytes <= 8 * gib ? 'yes' : 'no'} | ${fit(8e9)} / ${fit(8 * gib)} |`,
     );
   }
   lines.push(
     '',
-    `Within 8 GiB: ${fitting.gib.join('; ') || 'none'}. Within 8·10⁹ bytes: ${fitting.gb.join('; ') || 'none'}.`,
+    `Within 8 GiB (${gb(8 * gib)} GB): ${fitting.gib.join('; ') || 'none'}. Within 8 GB (8·10⁹ bytes): ${fitting.gb.join('; ') || 'none'}.`,
+    '',
+    `So the target is met in binary units and not in decimal ones: q4g128 with the embedding on the CPU needs ${gb(target.totalBytes)} GB ` +
+      `(${(target.totalBytes / gib).toFixed(2)} GiB) of GPU memory, within 8 GiB and ${gb(target.totalBytes - 8e9)} GB over 8·10⁹ bytes. ` +
+      `The f16 cache alone is ${gb(target.kvBytes)} GB (${contextTokens} tokens × 32 layers × 2 × 8 KV heads × 128 × 2 bytes = ` +
+      `${(target.kvBytes / gib).toFixed(2)} GiB), which leaves ${gb(8e9 - target.kvBytes - target.activationBytes)} GB of 8·10⁹ for the weights ` +
+      `and the scratch: ${((8 * (8e9 - target.kvBytes - target.activationBytes)) / (parameters - 128256 * 4096)).toFixed(2)} bits for each of the ` +
+      `${((parameters - 128256 * 4096) / 1e9).toFixed(2)} B weights besides the embedding, less than 4 bits and a scale. In 8·10⁹ bytes the ` +
+      `same layout holds ${planMemory(llama8b, { contextTokens, weightType: 'q4g128', kvType: 'f16', cpuEmbedding: true, limits, deviceMemoryBudget: 8e9 }).maxContextTokens} tokens of f16 cache.`,
     '',
   );
   return lines.join('\n');

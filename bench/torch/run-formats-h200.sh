@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One device call: decode tok/s at 1K and 16K context and one 4K-token prefill (full causal) for the
-# two layouts as random-weight models, in each weight format (f32, bf16, q8, q4 quantized at load)
+# two layouts as random-weight models, in each weight format (f32, bf16, q8, q4, q4g128 quantized at load)
 # with the f16 KV cache, and bf16 weights with the f32 cache beside them (what f16 KV changes).
-# About 4 minutes on the H200 (each of the 10 runs loads its model, q8/q4 quantizing it at about
+# About 5 minutes on the H200 (each of the 12 runs loads its model, q8/q4 quantizing it at about
 # 30 ms per million weights on a CPU core, and is cut off at 75 s). Outputs under $1:
 # formats-<model>-<weights>-<kv>.{json,md} and formats.md (all tables in one file).
 #
@@ -23,7 +23,7 @@ else
   bash .gpu-pack/run.sh node --version
 fi
 for model in "${models[@]}"; do
-  for spec in f32:f16 bf16:f16 q8:f16 q4:f16 bf16:f32; do
+  for spec in f32:f16 bf16:f16 q8:f16 q4:f16 q4g128:f16 bf16:f32; do
     weights=${spec%%:*}; kv=${spec##*:}
     name="formats-$model-$weights-$kv"
     # Each run loads (and for q8/q4 quantizes) the model once; a run past its limit is cut off and

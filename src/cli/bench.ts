@@ -34,7 +34,7 @@ export const benchOptions = {
   hosts: { type: 'string', default: benchDefaults.hosts, help: 'host counts to run Star Attention on, comma-separated' },
   decode: { type: 'number', default: benchDefaults.decode, help: 'tokens generated after each encode to measure decode speed' },
   repeat: { type: 'number', default: benchDefaults.repeat, help: 'runs of each measurement (the fastest is kept)' },
-  'weight-type': { type: 'string', default: 'f32', help: 'weights on the GPU: f32, bf16, f16 (16-bit files kept as they are), q8 or q4 (Node only)' },
+  'weight-type': { type: 'string', default: 'f32', help: 'weights on the GPU: f32, bf16, f16 (16-bit files kept as they are), q8, q4 or q4g128 (Node only)' },
   'kv-cache-type': { type: 'string', default: defaultKvType, help: '(Node only) element type of the KV cache on the GPU: f16 (half the memory) or f32 (exact)' },
   quick: { type: 'boolean', help: 'two short lengths, one block divisor: a few minutes on a CPU WebGPU (lavapipe in Node, SwiftShader in Chromium)' },
   browser: { type: 'boolean', help: 'run in Chromium (WebGPU in the page, hosts in Workers): bench/browser/speed.html' },

@@ -28,7 +28,12 @@ export const generateOptions = {
   'top-k': { type: 'number', help: 'sample among the k most likely tokens' },
   'top-p': { type: 'number', help: 'sample within this probability mass' },
   seed: { type: 'number', help: 'random seed for sampling' },
-  'weight-type': { type: 'string', default: 'f32', help: 'weights on the GPU: f32, bf16, f16 (16-bit files kept as they are), q8 or q4' },
+  'weight-type': {
+    type: 'string',
+    default: 'f32',
+    help: 'weights on the GPU: f32, bf16, f16 (16-bit files kept as they are), q8, q4 (groups of 32) or q4g128 (groups of 128: 4.25 bits a weight)',
+  },
+  'cpu-embedding': { type: 'boolean', help: 'keep the input embedding in CPU memory (models whose lm_head is not tied to it: less GPU memory)' },
   'kv-cache-type': { type: 'string', default: defaultKvType, help: 'element type of the KV cache on the GPU: f16 (half the memory) or f32 (exact)' },
   'kv-cache': { type: 'string', help: 'a folder keeping the encoded document: reopened from there if it holds it, else saved there after reading' },
 } satisfies OptionSpec;
@@ -46,6 +51,7 @@ export async function generate(argv: readonly string[]): Promise<void> {
     model: { kind: 'directory', path: resolve(o.model) },
     hosts: o.hosts,
     weightType,
+    cpuEmbedding: o['cpu-embedding'],
     kvType,
     openHost: openLocalHost,
     onLoadProgress: (p) => p.type === 'place' && loading.update(p.bytesDone, p.bytesTotal), // a folder on disk: nothing downloads

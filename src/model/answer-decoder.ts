@@ -55,7 +55,8 @@ export class AnswerDecoder {
       await this.drop(queued);
     }
     await this.transformer.forward({ ids, firstPosition, cache: this.cache, attention: { kind: 'causal' }, logits: 'last', remote, afterLogits: this.sample });
-    if (this.sampler.pipelined && !remote) await this.queueNext(firstPosition + ids.length);
+    // Queuing ahead feeds the id from the GPU: not to a model whose embedding is gathered on the CPU.
+    if (this.sampler.pipelined && !remote && this.transformer.takesGpuTokens) await this.queueNext(firstPosition + ids.length);
     return this.readChosen();
   }
 

@@ -1,11 +1,11 @@
 // Will this model and this much context fit on the device? Computed from config.json alone, before
 // any download: weights (as loadWeights lays them out, in any weight format: bytes per weight with the
-// quantized formats' scales counted), the KV cache (f32 or f16), and the prefill scratch the
-// Transformer allocates. WebGPU does not tell how much memory a device has, so the budget is the
+// quantized formats' scales counted; an input embedding gathered on the CPU counted apart), the KV
+// cache (f32 or f16), and the prefill scratch the Transformer allocates. WebGPU does not tell how much memory a device has, so the budget is the
 // caller's (a user setting, or an estimate); without one only the per-buffer limits are checked.
 import { weightBytes as formatBytes, type WeightFormat } from '../gpu/kernels/weight-format.ts';
 import type { ModelConfig } from './config.ts';
-import { expectedTensors, type WeightType } from './weights.ts';
+import { embeddingOnCpu, expectedTensors, type WeightType } from './weights.ts';
 
 export type { KvType } from '../gpu/kernels/kv-store.ts';
 import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
@@ -28,6 +28,8 @@ export interface MemoryPlanOptions {
   tensorFormats?: ReadonlyMap<string, WeightFormat>;
   /** The KV cache's element type (default f32). */
   kvType?: KvType;
+  /** The input embedding gathered on the CPU (LoadWeightsOptions.cpuEmbedding): off the GPU for an untied model. */
+  cpuEmbedding?: boolean;
   limits: MemoryLimits;
   /** Bytes this model may use on the device; undefined when unknown. */
   deviceMemoryBudget?: number;
@@ -36,7 +38,10 @@ export interface MemoryPlanOptions {
 }
 
 export interface MemoryPlan {
+  /** GPU bytes of the weights. */
   weightBytes: number;
+  /** CPU bytes of the weights: the input embedding when it is gathered on the CPU, else 0. */
+  cpuWeightBytes: number;
   /** 2 (K and V) · layers · kvHeads · headDim · 4 (f32) or 2 (f16) bytes. */
   kvBytesPerToken: number;
   kvBytes: number;
@@ -63,10 +68,16 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
   // Weights: matrices in their format (data and scales), split by rows to fit a binding; norm weights
   // and biases in f32. Parts are whole rows, and rows of every format are whole 4-byte words.
   let weightBytes = 0;
+  let cpuWeightBytes = 0;
+  const cpuEmbedding = embeddingOnCpu(config, options.cpuEmbedding);
   for (const tensor of expectedTensors(config)) {
     const format = tensor.type === 'matrix' ? (options.tensorFormats?.get(tensor.name) ?? weightType) : 'f32';
     const elements = tensor.shape.reduce((a, b) => a * b, 1);
     const bytes = formatBytes(format, elements);
+    if (cpuEmbedding && tensor.name === 'model.embed_tokens.weight') {
+      cpuWeightBytes += bytes.data + bytes.scales;
+      continue;
+    }
     weightBytes += bytes.data + bytes.scales;
     const rowBytes = formatBytes(format, tensor.shape[tensor.shape.length - 1]).data;
     if (rowBytes > binding) problems.push(`one row of ${tensor.name} (${mb(rowBytes)}) exceeds a storage binding (${mb(binding)})`);
@@ -94,17 +105,19 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
     if (totalBytes > deviceMemoryBudget) {
       const conversation = conversationTokens > 0 ? ` and ${conversationTokens} kept for the conversation` : '';
       const kv = kvBytes > 0 ? `, ${kvType} KV cache for ${contextTokens} tokens${conversation} ${mb(kvBytes)} (${kvBytesPerToken} bytes per token)` : '';
-      const parts = `weights ${mb(weightBytes)} (${weightType})${kv}, prefill scratch ${mb(activationBytes)}`;
+      const where = cpuEmbedding ? `, the input embedding's ${mb(cpuWeightBytes)} on the CPU` : '';
+      const parts = `weights ${mb(weightBytes)} (${weightType}${where})${kv}, prefill scratch ${mb(activationBytes)}`;
       const advice =
         maxContextTokens > 0
           ? `the largest context that fits is ${maxContextTokens} tokens`
-          : `even the weights and scratch alone do not fit${smallerAdvice(weightType)}`;
+          : `even the weights and scratch alone do not fit${smallerAdvice(weightType, config.tieWordEmbeddings || cpuEmbedding)}`;
       const kvAdvice = kvType === 'f32' && maxContextTokens > 0 ? ' (an f16 KV cache holds twice as many)' : '';
       problems.unshift(`needs ${mb(totalBytes)} (${parts}) but the memory budget is ${mb(deviceMemoryBudget)}: ${advice}${kvAdvice}`);
     }
   }
   return {
     weightBytes,
+    cpuWeightBytes,
     kvBytesPerToken,
     kvBytes,
     activationBytes,
@@ -115,10 +128,11 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
   };
 }
 
-/** What to try when the weights alone are too big: the next smaller weight type. */
-function smallerAdvice(weightType: WeightType): string {
+/** What to try when the weights alone are too big: the next smaller weight type, then the CPU embedding. */
+function smallerAdvice(weightType: WeightType, embeddingSettled: boolean): string {
   if (weightType === 'f32') return ': try bf16 or f16 weights';
   if (weightType === 'bf16' || weightType === 'f16') return ': try q8 or q4 weights';
-  if (weightType === 'q8') return ': try q4 weights';
-  return '';
+  if (weightType === 'q8') return ': try q4 or q4g128 weights';
+  if (weightType === 'q4') return `: try q4g128 weights${embeddingSettled ? '' : ' or the input embedding on the CPU'}`;
+  return embeddingSettled ? '' : ': try the input embedding on the CPU';
 }

@@ -34,6 +34,7 @@ import {
   type QueryRows,
 } from '../gpu/kernels/attention.ts';
 import type { ModelConfig, RopeConfig } from './config.ts';
+import { CpuEmbedding } from './cpu-embedding.ts';
 import type { ModelWeights } from './weights.ts';
 import { ropeInverseFrequencies } from './rope-frequencies.ts';
 import { roundThrough } from './dtype.ts';
@@ -245,6 +246,11 @@ export class Transformer {
     this.replay = options.replay ?? true;
   }
 
+  /** Whether ForwardRequest.tokens (ids on the GPU) can be fed: not when the embedding is gathered on the CPU. */
+  get takesGpuTokens(): boolean {
+    return !(this.weights.embedding instanceof CpuEmbedding);
+  }
+
   private conversationLength({ cache, conversationLength }: ForwardRequest): number {
     if (conversationLength !== undefined && !this.conversationLengths.has(cache)) this.conversationLengths.set(cache, conversationLength);
     return conversationLength ?? this.conversationLengths.get(cache) ?? this.config.maxPositionEmbeddings;
@@ -330,6 +336,11 @@ export class Transformer {
     const rows = request.ids.length;
     const a = this.activationsFor(rows);
     if (!request.tokens) gpu.write(a.ids, Uint32Array.from(request.ids));
+    const { embedding } = this.weights;
+    if (embedding instanceof CpuEmbedding) {
+      if (request.tokens) throw new Error('This model\'s embedding is gathered on the CPU: its ids must come from the CPU, not a GPU buffer');
+      gpu.write(a.hidden.buffer, embedding.gather(request.ids));
+    }
     gpu.write(a.positions, Uint32Array.from({ length: rows }, (_, i) => request.firstPosition + i));
     const cacheRow = request.cache.append(rows, request.firstPosition);
     const logitRows = request.logits === 'all' ? rows : 1;
@@ -406,7 +417,8 @@ export class Transformer {
     // Remote partials are awaited mid-layer, so that path submits around each attention.
     const oneSubmission = rows <= singleSubmitRows && !request.remote;
 
-    embed(gpu, encoder, weights.embedding, request.tokens ?? a.ids, a.hidden, rows);
+    // A CPU embedding's rows were written by forwardPiece.
+    if (!(weights.embedding instanceof CpuEmbedding)) embed(gpu, encoder, weights.embedding, request.tokens ?? a.ids, a.hidden, rows);
     if (family.embeddingScale !== 1) scaleInPlace(gpu, encoder, a.hidden, family.embeddingScale, rows * config.hidden);
 
     // A few rows (decoding) fold each RMSNorm into the projections that read it and the MLP's gating

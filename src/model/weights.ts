@@ -7,13 +7,17 @@
 //   bf16, f16: 16 bits a weight on every adapter: a bf16 or f16 tensor keeps its bytes as they are on
 //              disk (whichever of the two was asked for: converting one to the other would round), an
 //              f32 tensor is rounded to the requested one.
-//   q8, q4:    group-quantized at load (src/model/formats/quantize.ts).
+//   q8, q4:    group-quantized at load (src/model/formats/quantize.ts), groups of 32;
+//   q4g128:    q4 in groups of 128 (4.25 bits a weight instead of 5; rows must be whole groups of 128).
 // Pre-quantized tensors (GPTQ/AWQ layers, GGUF blocks) keep their own quantized format whatever was asked.
+// With cpuEmbedding, an untied model's input embedding stays in CPU memory in that same format
+// (src/model/cpu-embedding.ts); a tied one's is the lm_head too, so it goes to the GPU all the same.
 import type { Gpu } from '../gpu/gpu.ts';
 import type { LinearWeight } from '../gpu/kernels/linear.ts';
 import { isQuantized, quantGroupSize, weightBytes, type WeightFormat, type WeightPart } from '../gpu/kernels/weight-format.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import type { ModelConfig } from './config.ts';
+import { CpuEmbedding, type EmbeddingChunk } from './cpu-embedding.ts';
 import { f32ToBf16Bits, f32ToF16Bits } from './dtype.ts';
 import { layerNormNames, projectionSources, type ProjectionRows } from './families.ts';
 import { quantize, QuantizationError, type PackedWeights } from './formats/quantize.ts';
@@ -48,20 +52,21 @@ export interface LayerWeights {
 }
 
 export interface ModelWeights {
-  embedding: LoadedLinear;
+  /** The input embedding: a GPU table, or rows gathered on the CPU (LoadWeightsOptions.cpuEmbedding, untied models). */
+  embedding: LoadedLinear | CpuEmbedding;
   layers: LayerWeights[];
   finalNorm: Tensor;
   /** The same object as `embedding` when the model ties them. */
   lmHead: LoadedLinear;
-  /** GPU bytes of all weight buffers. */
+  /** GPU bytes of all weight buffers (a CpuEmbedding's are its own `bytes`). */
   bytes: number;
   destroy(): void;
 }
 
 /** The weight format asked for (see the top of this file for what each does with each checkpoint). */
-export type WeightType = 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
+export type WeightType = 'f32' | 'bf16' | 'f16' | 'q8' | 'q4' | 'q4g128';
 
-export const weightTypes: readonly WeightType[] = ['f32', 'bf16', 'f16', 'q8', 'q4'];
+export const weightTypes: readonly WeightType[] = ['f32', 'bf16', 'f16', 'q8', 'q4', 'q4g128'];
 
 /** A weight type as a user writes it (the CLI's --weight-type, a setting); throws saying the choices. */
 export function parseWeightType(text: string): WeightType {
@@ -78,6 +83,18 @@ export interface LoadWeightsOptions {
   signal?: AbortSignal;
   /** Where the tensors come from; default: the source's safetensors (GPTQ/AWQ recognised by config.json). */
   provider?: TensorProvider;
+  /**
+   * Keep the input embedding in CPU memory and gather each piece's rows there (src/model/cpu-embedding.ts):
+   * saves vocab × hidden weights of GPU memory on a model with an untied lm_head; ignored for a tied
+   * one, whose lm_head needs the table on the GPU anyway. Ids then must come from the CPU
+   * (ForwardRequest.tokens cannot be used).
+   */
+  cpuEmbedding?: boolean;
+}
+
+/** Whether loadWeights keeps this model's input embedding on the CPU when asked to. */
+export function embeddingOnCpu(config: Pick<ModelConfig, 'tieWordEmbeddings'>, cpuEmbedding: boolean | undefined): boolean {
+  return cpuEmbedding === true && !config.tieWordEmbeddings;
 }
 
 export class ModelWeightsError extends Error {
@@ -166,8 +183,11 @@ function checkRows(name: string, ins: number, format: WeightFormat): void {
   if (ins % 4 !== 0) {
     throw new ModelWeightsError(`Tensor "${name}" has rows of ${ins} elements: weight matrices need a multiple of 4 (the kernels read 4 at a time)`);
   }
-  if (isQuantized(format) && ins % quantGroupSize !== 0) {
-    throw new ModelWeightsError(`Tensor "${name}" has rows of ${ins} elements, not whole groups of ${quantGroupSize}: it cannot be stored as ${format} (use bf16 or f16 weights)`);
+  if (isQuantized(format) && ins % quantGroupSize(format) !== 0) {
+    const instead = format === 'q4g128' && ins % quantGroupSize('q4') === 0 ? 'q4' : 'bf16 or f16';
+    throw new ModelWeightsError(
+      `Tensor "${name}" has rows of ${ins} elements, not whole groups of ${quantGroupSize(format)}: it cannot be stored as ${format} (use ${instead} weights)`,
+    );
   }
 }
 
@@ -198,9 +218,8 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
     if (partRows === 0) {
       throw new ModelWeightsError(`One row of "${name}" (${rowBytes} bytes) exceeds the device's largest storage binding (${gpu.maxBindingBytes} bytes)`);
     }
-    // Whole rows per step, an even count so 16-bit values and q8 scales stay 4-byte aligned.
     const sourceRowBytes = stored.fileBytes / storedRows;
-    const stepRows = Math.max(stored.minReadRows, Math.floor(chunkBytes / sourceRowBytes / 2) * 2);
+    const stepRows = readStepRows(stored, storedRows);
     const parts: WeightPart[] = [];
     for (let first = 0; first < rows; first += partRows) {
       const count = Math.min(partRows, rows - first);
@@ -235,6 +254,23 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
     return parts;
   }
 
+  /** A matrix kept in CPU memory in its GPU format, read and converted in the same steps as upload's. */
+  async function keepOnCpu(name: string, format: WeightFormat): Promise<CpuEmbedding> {
+    const stored = tensors.get(name)!;
+    const [rows, ins] = stored.shape;
+    checkRows(name, ins, format);
+    const stepRows = readStepRows(stored, rows);
+    const chunks: EmbeddingChunk[] = [];
+    for (let first = 0; first < rows; first += stepRows) {
+      options.signal?.throwIfAborted();
+      const n = Math.min(stepRows, rows - first);
+      chunks.push({ firstRow: first, rows: n, values: convert(await stored.read(first, n), format, name) });
+      bytesDone += (n * stored.fileBytes) / rows;
+      options.onProgress?.({ bytesDone, bytesTotal, tensor: name });
+    }
+    return new CpuEmbedding(rows, ins, format, chunks);
+  }
+
   async function allocate(bytes: number, label: string): Promise<GPUBuffer> {
     gpu.device.pushErrorScope('out-of-memory');
     const buffer = gpu.buffer(bytes, label);
@@ -261,7 +297,9 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
   const optionalVector = async (name: string | undefined) => (name === undefined ? undefined : await vector(name));
 
   try {
-    const embedding = await linear('model.embed_tokens');
+    const embedding = embeddingOnCpu(config, options.cpuEmbedding)
+      ? await keepOnCpu('model.embed_tokens.weight', matrixFormat(tensors.get('model.embed_tokens.weight')!, weightType))
+      : await linear('model.embed_tokens');
     const layers: LayerWeights[] = [];
     for (let i = 0; i < config.layers; i++) {
       const p = `model.layers.${i}.`;
@@ -287,13 +325,19 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
       });
     }
     const finalNorm = await vector('model.norm.weight');
-    const lmHead = config.tieWordEmbeddings ? embedding : await linear('lm_head');
+    // A tied model's table is always on the GPU (embeddingOnCpu).
+    const lmHead = config.tieWordEmbeddings && !(embedding instanceof CpuEmbedding) ? embedding : await linear('lm_head');
     await gpu.finish();
     return { embedding, layers, finalNorm, lmHead, bytes: sum(created), destroy: destroyAll };
   } catch (error) {
     destroyAll();
     throw weightsError(error);
   }
+}
+
+/** Rows read per step: whole rows, an even count so 16-bit values and q8 scales stay 4-byte aligned, and whole file blocks. */
+function readStepRows(stored: StoredTensor, storedRows: number): number {
+  return Math.max(stored.minReadRows, Math.floor(chunkBytes / (stored.fileBytes / storedRows) / 2) * 2);
 }
 
 /** A checkpoint's format problems (unsupported dtype, packing, quantization) are the weights' errors. */

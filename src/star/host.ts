@@ -4,7 +4,7 @@
 import { Gpu } from '../gpu/gpu.ts';
 import type { AdapterReport } from '../gpu/device.ts';
 import { parseModelConfig, type ModelConfig } from '../model/config.ts';
-import { loadWeights, type ModelWeights } from '../model/weights.ts';
+import { loadWeights, type ModelWeights, type WeightType } from '../model/weights.ts';
 import { openModelSource } from '../model/source/model-source.ts';
 import { defaultKvType, KvCache, type KvShape } from '../model/kv-cache.ts';
 import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
@@ -27,7 +27,9 @@ import {
 
 export interface HostOpenOptions {
   model: ModelSource;
-  weightType?: 'f32' | 'bf16' | 'f16' | 'q8' | 'q4';
+  weightType?: WeightType;
+  /** Keep an untied model's input embedding in CPU memory (see LoadWeightsOptions.cpuEmbedding). */
+  cpuEmbedding?: boolean;
   /** Rows one forward piece processes; bounds activation memory and the work in one submission. */
   maxRows?: number;
   /** See TransformerOptions.ropeDType. */
@@ -129,6 +131,7 @@ export class Host {
       const plan = planMemory(config, {
         contextTokens: 0,
         weightType: options.weightType ?? 'f32',
+        cpuEmbedding: options.cpuEmbedding,
         kvType: options.kvType ?? defaultKvType,
         limits: gpu.device.limits,
         deviceMemoryBudget: options.deviceMemoryBudget,
@@ -137,6 +140,7 @@ export class Host {
       if (!plan.fits) throw new Error(plan.message);
       const weights = await loadWeights(gpu, source, config, {
         weightType: options.weightType,
+        cpuEmbedding: options.cpuEmbedding,
         onProgress: options.onProgress && ((p) => options.onProgress?.({ type: 'place', ...p })),
         signal: options.signal,
       });

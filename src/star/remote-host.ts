@@ -52,6 +52,7 @@ export async function openRemoteHost(index: number, request: HostOpenRequest, th
   const plain = {
     model: request.model,
     weightType: request.weightType,
+    cpuEmbedding: request.cpuEmbedding,
     maxRows: request.maxRows,
     ropeDType: request.ropeDType,
     maxKvChunkBytes: request.maxKvChunkBytes,

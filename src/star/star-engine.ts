@@ -210,6 +210,7 @@ export class StarEngine {
       contextTokens: largest.context,
       conversationTokens: largest.conversation,
       weightType: this.options.weightType ?? 'f32',
+      cpuEmbedding: this.options.cpuEmbedding,
       kvType: this.options.kvType ?? defaultKvType,
       limits: {
         maxBufferSize: this.info.adapter.limits.maxBufferSize,

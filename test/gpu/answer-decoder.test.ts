@@ -1,7 +1,7 @@
 // Answers decoded on the GPU (engine.beginAnswer / step / endAnswer: the GPU sampler, greedy steps
 // queued one ahead) against the CPU path (engine.feed, every logit read back, the CPU sampler): the
 // same ids, and afterwards the same KV length and position, on one host and across two.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createSampler, type SamplingOptions } from '../../src/model/sampling.ts';
 import { StarEngine } from '../../src/star/star-engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
@@ -61,15 +61,35 @@ async function gpuAnswer(engine: StarEngine, query: number[], sampling: Sampling
 }
 
 describe('answers decoded on the GPU', () => {
+  // One engine per host count, the document encoded once: each test starts from the document's
+  // checkpoint and rolls back to it (as the tests themselves do between the two paths).
+  const engines = new Map<number, Promise<{ engine: StarEngine; query: number[] }>>();
+  const opened = (hosts: number) => {
+    if (!engines.has(hosts)) engines.set(hosts, openEngine(hosts));
+    return engines.get(hosts)!;
+  };
+  afterAll(async () => {
+    for (const open of engines.values()) await (await open).engine.dispose();
+  });
+  /** `test` on the document's engine of `hosts`, rolled back to the document afterwards. */
+  async function fromDocument(hosts: number, test: (engine: StarEngine, query: number[]) => Promise<void>): Promise<void> {
+    const { engine, query } = await opened(hosts);
+    const document = await engine.checkpoint();
+    try {
+      await test(engine, query);
+    } finally {
+      await engine.rollBack(document);
+    }
+  }
+
   const cases: Array<[name: string, hosts: number, sampling: SamplingOptions]> = [
     ['greedy, 1 host', 1, { temperature: 0 }],
     ['greedy with a repetition penalty, 2 hosts', 2, { temperature: 0, repetitionPenalty: 1.3 }],
     ['sampled (Qwen settings, seed 3), 1 host', 1, { temperature: 0.7, topK: 20, topP: 0.8, repetitionPenalty: 1.05, seed: 3 }],
   ];
   for (const [name, hosts, sampling] of cases) {
-    it(`${name}: the CPU path's ids, KV and position`, async () => {
-      const { engine, query } = await openEngine(hosts);
-      try {
+    it(`${name}: the CPU path's ids, KV and position`, () =>
+      fromDocument(hosts, async (engine, query) => {
         const mark = await engine.checkpoint();
         const want = await cpuAnswer(engine, query, sampling, 12);
         const after = await engine.checkpoint();
@@ -77,15 +97,11 @@ describe('answers decoded on the GPU', () => {
         const got = await gpuAnswer(engine, query, sampling, 12);
         expect(got).toEqual(want);
         expect(await engine.checkpoint()).toEqual(after);
-      } finally {
-        await engine.dispose();
-      }
-    });
+      }));
   }
 
-  it('an answer ended early (as at an end-of-sequence id) leaves no queued token in the KV', async () => {
-    const { engine, query } = await openEngine(1);
-    try {
+  it('an answer ended early (as at an end-of-sequence id) leaves no queued token in the KV', () =>
+    fromDocument(1, async (engine, query) => {
       const mark = await engine.checkpoint();
       const full = await cpuAnswer(engine, query, { temperature: 0 }, 6);
       await engine.rollBack(mark);
@@ -99,8 +115,5 @@ describe('answers decoded on the GPU', () => {
       const cpuMark = await engine.checkpoint();
       expect(cpu).toEqual(full.slice(0, 4));
       expect(cpuMark.kvRows).toBe(mark.kvRows + query.length + 3);
-    } finally {
-      await engine.dispose();
-    }
-  });
+    }));
 });

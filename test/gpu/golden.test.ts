@@ -1,7 +1,9 @@
 // The engine against transformers (test/fixtures/hf-golden): full attention and Star Attention phase 1
 // with blocks of 128 and 256 (last block partial), then the query and 8 greedy tokens, on 1, 2 and 3
 // hosts. Node runs every model with in-process hosts (one Dawn device each); Chromium runs one model
-// with two hosts in real Workers.
+// with two hosts in real Workers: full attention, Star Attention b=128 over both hosts and the f16
+// cache there (the browser build, the Workers and the hosts' merge); the other configurations compute
+// the same numbers with the same kernels, checked in Node (in Chromium they were a minute of SwiftShader).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StarEngine, type HostFactory } from '../../src/star/star-engine.ts';
 import { openLocalHost } from '../../src/star/local-host.ts';
@@ -67,7 +69,8 @@ for (const { model, hosts, openHost, where, maxKvChunkBytes, maxRows } of cases)
       expectMatches(await scoreQuery(engine, golden), golden.full, `${model} full`);
     });
 
-    it('full attention: logits of the last 16 positions of context + query', async () => {
+    // Node only (defined there, not skipped in Chromium): see the top of the file.
+    if (!inBrowser) it('full attention: logits of the last 16 positions of context + query', async () => {
       // The last 16 rows of one causal forward over context + query: the context but its last 4
       // tokens from the cache, then those 4 and the query in one forward.
       const all = [...golden.contextIds, ...golden.queryIds];
@@ -78,13 +81,13 @@ for (const { model, hosts, openHost, where, maxKvChunkBytes, maxRows } of cases)
       expect(diff).toBeLessThan(tolerance);
     });
 
-    it('Star Attention with one block (b ≥ n) is full attention', async () => {
+    if (!inBrowser) it('Star Attention with one block (b ≥ n) is full attention', async () => {
       const stats = await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 1024, hosts: 1 });
       expect(stats.blocks).toBe(1);
       expectMatches(await scoreQuery(engine, golden), golden.full, `${model} star b=1024 (one block)`);
     });
 
-    for (const blockSize of [128, 256]) {
+    for (const blockSize of inBrowser ? [128] : [128, 256]) {
       for (const hostCount of hosts) {
         it(`Star Attention b=${blockSize} on ${hostCount} host(s)`, async () => {
           const stats = await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize, hosts: hostCount });
@@ -133,7 +136,7 @@ if (!inBrowser) describe('f16 weights against transformers', () => {
 
 describe('f16 KV cache against transformers', () => {
   for (const model of inBrowser ? (['tiny-qwen3'] as const) : fixtureModels) {
-    it(`${model}: full, and star b=128 on 2 hosts, within ${kvF16Tolerance}, greedy ids identical`, () =>
-      expectF16KvMatches(model, inBrowser ? openWorkerHost : openLocalHost));
+    it(`${model}: ${inBrowser ? '' : 'full, and '}star b=128 on 2 hosts, within ${kvF16Tolerance}, greedy ids identical`, () =>
+      expectF16KvMatches(model, inBrowser ? openWorkerHost : openLocalHost, inBrowser ? ['star'] : ['full', 'star']));
   }
 });

@@ -131,9 +131,15 @@ for (const path of subgroupPaths) {
 
   // Quantized weights: dequantized in the kernel, so the result must be what f32 storage of the
   // dequantized values gives (sums in the same order: equal up to the rounding of each product).
-  for (const format of ['q8', 'q4'] as const) {
+  // q4g128's shapes have rows of 1–5 groups of 128, on the matrix–vector and the tiled kernel.
+  const quantizedShapes = {
+    q8: [[1, 70, 64], [maxMatvecRows, 33, 96], [33, 70, 64]],
+    q4: [[1, 70, 64], [maxMatvecRows, 33, 96], [33, 70, 64]],
+    q4g128: [[1, 70, 128], [maxMatvecRows, 33, 384], [33, 70, 256], [65, 130, 640]],
+  } as const;
+  for (const format of ['q8', 'q4', 'q4g128'] as const) {
     describe(`linear, ${format} weights [${path.name}]`, () => {
-      for (const [rows, outs, ins] of [[1, 70, 64], [maxMatvecRows, 33, 96], [33, 70, 64]].filter(([r]) => onThisPath(r))) {
+      for (const [rows, outs, ins] of quantizedShapes[format].filter(([r]) => onThisPath(r))) {
         it(`equals f32 storage of the dequantized values, rows=${rows} outs=${outs} ins=${ins}`, async () => {
           const gpu = await testGpu(path);
           const x = gpu.tensorFrom(randomArray(rows * ins, 21), 'f32', [rows, ins]);

@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { expandWeight } from '../../src/gpu/kernels/weight-expand.ts';
-import { weightFormats, type WeightFormat, type WeightPart } from '../../src/gpu/kernels/weight-format.ts';
+import { quantGroupSize, weightFormats, type WeightFormat, type WeightPart } from '../../src/gpu/kernels/weight-format.ts';
 import { bf16BitsToF32, f16BitsToF32, f32ToF16Bits } from '../../src/model/dtype.ts';
-import { dequantize, quantizeQ4, quantizeQ8, type PackedWeights } from '../../src/model/formats/quantize.ts';
+import { dequantize, quantize, type PackedWeights } from '../../src/model/formats/quantize.ts';
 import { testGpu } from '../support/gpu.ts';
 import { rng } from '../support/random.ts';
 
@@ -48,8 +48,9 @@ function caseFor(format: WeightFormat, rows: number, ins: number, seed: number):
       return { part: (gpu) => ({ ...gpu.tensorFrom(bits, 'bf16', shape), format }), want: bf16BitsToF32(bits) };
     }
     case 'q8':
-    case 'q4': {
-      const groups = count / 32;
+    case 'q4':
+    case 'q4g128': {
+      const groups = Math.ceil(count / quantGroupSize(format));
       const words = randomWords(format === 'q8' ? count / 4 : count / 8, seed);
       const scaleBits = randomScaleBits(groups, seed + 1);
       const scales = new Uint32Array(format === 'q8' ? Math.ceil(groups / 2) : groups);
@@ -86,12 +87,15 @@ function expectSameBits(got: Float32Array, want: Float32Array): void {
   expect(got.length).toBe(want.length);
 }
 
-// [rows, ins]: one group; an odd number of groups (q8's last scale word half used); many rows.
+// [rows, ins]: one group; an odd number of groups (q8's last scale word half used); many rows; three
+// groups of 128 a row (q4g128's groups are counted over the whole matrix like the others', so a part
+// of a group is read right too).
 const shapes: Array<[number, number]> = [
   [1, 32],
   [3, 96],
   [5, 160],
   [64, 256],
+  [2, 384],
 ];
 
 describe.each(weightFormats)('weight format %s: WGSL against the TypeScript reference', (format) => {
@@ -107,12 +111,12 @@ describe.each(weightFormats)('weight format %s: WGSL against the TypeScript refe
 });
 
 describe('quantized at load, then read by the GPU', () => {
-  it.each(['q8', 'q4'] as const)('%s: the GPU reads what the reference dequantizer reads', async (format) => {
+  it.each(['q8', 'q4', 'q4g128'] as const)('%s: the GPU reads what the reference dequantizer reads', async (format) => {
     const gpu = await testGpu();
-    const next = rng(format === 'q8' ? 11 : 12);
-    const values = Float32Array.from({ length: 7 * 64 }, (_, i) => (i < 32 ? 0 : i < 64 ? 1e-6 * next() : next() * (i % 5)));
-    const packed = format === 'q8' ? quantizeQ8(values) : quantizeQ4(values);
-    expectSameBits(await expand(gpu, packedPart(gpu, packed, [7, 64]), false), dequantize(packed));
+    const next = rng(format === 'q8' ? 11 : format === 'q4' ? 12 : 13);
+    const values = Float32Array.from({ length: 7 * 128 }, (_, i) => (i < 128 ? 0 : i < 256 ? 1e-6 * next() : next() * (i % 5)));
+    const packed = quantize(format, values);
+    expectSameBits(await expand(gpu, packedPart(gpu, packed, [7, 128]), false), dequantize(packed));
   });
 
   it('refuses a quantized part without scales, and a 16-bit part with them', async () => {

@@ -9,6 +9,8 @@ import type { WeightPart } from '../../src/gpu/kernels/weight-format.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
 import { roundThrough } from '../../src/model/dtype.ts';
 import { openCheckpoint } from '../../src/model/formats/checkpoint.ts';
+import { safetensorsProvider } from '../../src/model/formats/safetensors-provider.ts';
+import { toFloat32 } from '../../src/model/safetensors.ts';
 import { dequantize, quantize } from '../../src/model/formats/quantize.ts';
 import { planMemory } from '../../src/model/memory-plan.ts';
 import { syntheticModelFiles } from '../../src/model/synthetic-weights.ts';
@@ -51,7 +53,7 @@ describe.each(fixtureModels)('loadWeights in 16 bits, %s', (model) => {
       const stored = fileDType[model] === 'f32' ? weightType : fileDType[model];
       const p = `model.layers.${config.layers - 1}.`;
       for (const [w, name] of [
-        [weights.embedding, 'model.embed_tokens.weight'],
+        [weights.embedding as LoadedLinear, 'model.embed_tokens.weight'],
         [weights.layers[config.layers - 1].q, `${p}self_attn.q_proj.weight`],
         [weights.layers[config.layers - 1].down, `${p}mlp.down_proj.weight`],
       ] as const) {
@@ -79,7 +81,7 @@ describe('loadWeights quantized at load', () => {
     try {
       const layer = weights.layers[1];
       for (const [w, name] of [
-        [weights.embedding, 'model.embed_tokens.weight'],
+        [weights.embedding as LoadedLinear, 'model.embed_tokens.weight'],
         [layer.v, 'model.layers.1.self_attn.v_proj.weight'],
         [layer.up, 'model.layers.1.mlp.up_proj.weight'],
       ] as const) {
@@ -120,16 +122,47 @@ describe('loadWeights quantized, matrices larger than one storage binding', () =
   });
 });
 
+/** A one-layer llama with random f32 weights and rows of `hidden` (and `intermediate`, 2 · headDim) elements. */
+function syntheticSource(hidden: number, intermediate = 64, headDim = 8) {
+  const shape = { name: 'odd', modelType: 'llama' as const, hidden, intermediate, layers: 1, heads: 2, kvHeads: 1, headDim, vocab: 64, maxPositions: 64 };
+  const files = syntheticModelFiles(shape);
+  const config = parseModelConfig(JSON.parse(new TextDecoder().decode(files.get('config.json'))));
+  return { config, source: openFileSource(new Map([...files].map(([name, bytes]) => [name, new File([bytes as Uint8Array<ArrayBuffer>], name)]))) };
+}
+
+describe('loadWeights quantized at load in groups of 128 (q4g128)', () => {
+  it('every matrix packed in groups of 128, read back as the reference dequantizer reads it; bytes as planned', async () => {
+    const gpu = await testGpu();
+    const { config, source } = syntheticSource(128, 384, 64);
+    const weights = await loadWeights(gpu, source, config, { weightType: 'q4g128' });
+    try {
+      const provider = await safetensorsProvider(source);
+      for (const [w, name] of [
+        [weights.embedding as LoadedLinear, 'model.embed_tokens.weight'],
+        [weights.layers[0].q, 'model.layers.0.self_attn.q_proj.weight'],
+        [weights.layers[0].down, 'model.layers.0.mlp.down_proj.weight'],
+      ] as const) {
+        const part: WeightPart = w.parts[0];
+        expect([part.format, part.dtype, part.scales!.size]).toEqual(['q4g128', 'u32', (w.outs * w.ins) / 128 * 4]);
+        const stored = await provider.get(name)!.read(0, w.outs);
+        if (stored.kind !== 'float') expect.fail(`${name} is float in the file`);
+        expect(await expandLinear(gpu, w)).toEqual(dequantize(quantize('q4g128', toFloat32(stored.bytes, stored.dtype))));
+      }
+      expect(weights.bytes).toBe(planMemory(config, { contextTokens: 0, weightType: 'q4g128', limits: limits(gpu) }).weightBytes);
+      expect(weights.bytes).toBeLessThan(planMemory(config, { contextTokens: 0, weightType: 'q4', limits: limits(gpu) }).weightBytes);
+    } finally {
+      weights.destroy();
+    }
+  });
+});
+
 describe('loadWeights refuses shapes a format cannot hold', () => {
-  const source = (hidden: number) => {
-    const shape = { name: 'odd', modelType: 'llama' as const, hidden, intermediate: 64, layers: 1, heads: 2, kvHeads: 1, headDim: 8, vocab: 64, maxPositions: 64 };
-    const files = syntheticModelFiles(shape);
-    const config = parseModelConfig(JSON.parse(new TextDecoder().decode(files.get('config.json'))));
-    return { config, source: openFileSource(new Map([...files].map(([name, bytes]) => [name, new File([bytes as Uint8Array<ArrayBuffer>], name)]))) };
-  };
+  const source = (hidden: number) => syntheticSource(hidden);
   const cases: Array<[number, WeightType, RegExp]> = [
     [36, 'q8', /"model\.embed_tokens\.weight" has rows of 36 elements, not whole groups of 32: it cannot be stored as q8 \(use bf16 or f16 weights\)/],
     [36, 'q4', /rows of 36 elements, not whole groups of 32: it cannot be stored as q4/],
+    [96, 'q4g128', /"model\.embed_tokens\.weight" has rows of 96 elements, not whole groups of 128: it cannot be stored as q4g128 \(use q4 weights\)/],
+    [36, 'q4g128', /rows of 36 elements, not whole groups of 128: it cannot be stored as q4g128 \(use bf16 or f16 weights\)/],
     [18, 'f16', /"model\.embed_tokens\.weight" has rows of 18 elements: weight matrices need a multiple of 4/],
   ];
   it.each(cases)('hidden %i as %s', async (hidden, weightType, message) => {
@@ -153,7 +186,7 @@ describe('loadWeights from a GGUF file', () => {
     const weights = await loadWeights(gpu, fixtures, checkpoint.config, { weightType: 'f16', provider: checkpoint.provider });
     try {
       const layer = weights.layers[0];
-      const formats = [weights.embedding, layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down, weights.lmHead].map((w) => w.parts[0].format);
+      const formats = [weights.embedding as LoadedLinear, layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down, weights.lmHead].map((w) => w.parts[0].format);
       // BF16 and F16 stay 16-bit (f16 asked), Q4_K/Q4_0 → q4, Q6_K/Q8_0 → q8.
       expect(formats).toEqual(['bf16', 'q4', 'q8', 'q8', 'q4', 'q4', 'q8', 'q8', 'f16']);
       for (const [w, name] of [

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { LinearWeight } from '../../src/gpu/kernels/linear.ts';
-import { loadWeights } from '../../src/model/weights.ts';
+import { loadWeights, type LoadedLinear } from '../../src/model/weights.ts';
 import { clearCachedModel, listCachedModels } from '../../src/model/source/cached-models.ts';
 import { openUrlSource } from '../../src/model/source/url-source.ts';
 import { type WeightProgress } from '../../src/model/load-progress.ts';
@@ -32,7 +32,7 @@ describe.each(fixtureModels)('loadWeights, %s', (name) => {
     const weights = await loadWeights(gpu, await fixtureSource(name), config, { onProgress: (p) => progress.push(p) });
     try {
       expect(weights.layers).toHaveLength(config.layers);
-      expect(maxAbsDiff(await readLinear(gpu, weights.embedding), cpu.get('model.embed_tokens.weight')!)).toBe(0);
+      expect(maxAbsDiff(await readLinear(gpu, weights.embedding as LoadedLinear), cpu.get('model.embed_tokens.weight')!)).toBe(0);
       const last = weights.layers[config.layers - 1];
       const p = `model.layers.${config.layers - 1}.`;
       expect(maxAbsDiff(await readLinear(gpu, last.q), cpu.get(`${p}self_attn.q_proj.weight`)!)).toBe(0);

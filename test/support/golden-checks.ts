@@ -41,12 +41,13 @@ export function expectMatches(got: GoldenRun, want: GoldenRun, label: string): v
 // to either neighbouring f16).
 export const kvF16Tolerance = 2.5e-2;
 
-/** Full attention on one host, then Star Attention b=128 over 2 (phase 2 merges the other host's partial over its f16 shard). */
-export async function expectF16KvMatches(model: FixtureModel, openHost: HostFactory): Promise<void> {
+/** Full attention on one host, then Star Attention b=128 over 2 (phase 2 merges the other host's partial over its f16 shard), or the `modes` given. */
+export async function expectF16KvMatches(model: FixtureModel, openHost: HostFactory, modes: ReadonlyArray<'full' | 'star'> = ['full', 'star']): Promise<void> {
   const golden = await loadGolden(model);
   const engine = await StarEngine.create({ model: fixtureModelSource(model), hosts: 2, kvType: 'f16', ropeDType: golden.ropeDType, conversationRoom: 64, openHost });
   try {
-    for (const [mode, want] of [['full', golden.full], ['star', golden.star.get(128)!]] as const) {
+    for (const mode of modes) {
+      const want = mode === 'full' ? golden.full : golden.star.get(128)!;
       await engine.encode(Array.from(golden.contextIds), { attention: mode, blockSize: 128, hosts: mode === 'full' ? 1 : 2 });
       const got = await scoreQuery(engine, golden);
       const diff = maxAbsDiff(got.queryLogits, want.queryLogits);

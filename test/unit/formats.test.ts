@@ -7,7 +7,7 @@ import { createTokenizer } from '../../src/model/tokenizer.ts';
 import { dequantizeGgml, ggmlRows, ggmlTypeName } from '../../src/model/formats/ggml.ts';
 import { llama3Scaling, openGguf, readGgufHeader, unpermutedRows } from '../../src/model/formats/gguf.ts';
 import { ropeInverseFrequencies } from '../../src/model/rope-frequencies.ts';
-import { dequantizeInt4, int4Tensor, int4ToQ4, parseInt4Config, type Int4Layer } from '../../src/model/formats/gptq.ts';
+import { dequantizeInt4, int4Format, int4Tensor, int4ToQ4, parseInt4Config, type Int4Layer } from '../../src/model/formats/gptq.ts';
 import { dequantize, quantizeQ4, quantizeQ8 } from '../../src/model/formats/quantize.ts';
 import { readSafetensorsHeader, readTensorBytes } from '../../src/model/safetensors.ts';
 import { openDirectorySource } from '../../src/model/source/directory-source.node.ts';
@@ -39,10 +39,28 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
   return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 }
 
-describe('q8 and q4 layouts (make_formats.py q_layout)', () => {
-  it.each(['q8', 'q4'] as const)('%s: the reference dequantizer reads the values the layout specifies', async (format) => {
-    const t = await readAll(fixtures, 'q-layout.safetensors');
+describe('q8, q4 and q4g128 layouts (make_formats.py q_layout, q4g128_layout)', () => {
+  it.each(['q8', 'q4', 'q4g128'] as const)('%s: the reference dequantizer reads the values the layout specifies', async (format) => {
+    const t = await readAll(fixtures, format === 'q4g128' ? 'q-layout-g128.safetensors' : 'q-layout.safetensors');
     expectSame(dequantize({ format, data: u32(t.get(`${format}.data`)!), scales: u32(t.get(`${format}.scales`)!) }), f32(t.get(`${format}.values`)!));
+  });
+
+  it('q4g128 quantizes each group of 128 as q4 quantizes a group of 32: one scale and zero over all 128', () => {
+    const values = Float32Array.from({ length: 2 * 384 }, (_, i) => (i < 128 ? 0 : Math.sin(i * 1.7) * (1 + (i % 11))));
+    const packed = quantizeQ4(values, 'x', 'q4g128');
+    expect([packed.format, packed.data.length, packed.scales.length]).toEqual(['q4g128', 96, 6]);
+    const got = dequantize(packed);
+    expect(got.subarray(0, 128).every((v) => v === 0)).toBe(true);
+    for (let g = 1; g < 6; g++) {
+      const group = values.subarray(g * 128, g * 128 + 128);
+      const range = Math.max(...group, 0) - Math.min(...group, 0);
+      const levels = new Set(got.subarray(g * 128, g * 128 + 128));
+      expect(maxDiff(got.subarray(g * 128, g * 128 + 128), group)).toBeLessThanOrEqual((range / 15) * 1.0001);
+      expect(levels.size).toBeLessThanOrEqual(16);
+    }
+    // One group of 128 holds what 4 groups of 32 would not share: its step is the whole group's range.
+    const four = dequantize(quantizeQ4(values));
+    expect(maxDiff(four, values)).toBeLessThan(maxDiff(got, values));
   });
 
   it('quantizers: error within the step, zeros stay zero, one-signed q4 groups use all 16 levels', () => {
@@ -58,6 +76,7 @@ describe('q8 and q4 layouts (make_formats.py q_layout)', () => {
       expect(maxDiff(q4.subarray(g * 32, g * 32 + 32), group)).toBeLessThanOrEqual((range / 15) * 1.0001);
     }
     expect(() => quantizeQ8(new Float32Array(40))).toThrow(/40 elements are not whole groups of 32/);
+    expect(() => quantizeQ4(new Float32Array(96), 'x', 'q4g128')).toThrow(/x: 96 elements are not whole groups of 128/);
     expect(() => quantizeQ8(new Float32Array(32).fill(1e7))).toThrow(/beyond f16's range/);
   });
 });
@@ -83,6 +102,35 @@ describe('GPTQ and AWQ int4 (make_formats.py gptq, awq)', () => {
     expect(config.zeroOffset).toBe(method === 'gptq' ? 1 : 0);
     expectSame(dequantizeInt4(layer, config), values);
     expectSame(dequantize(int4ToQ4(layer, config)), values); // groups of 64/32 are repeated, not rounded
+  });
+
+  it('gptq in groups of 128: kept as q4g128 (one scale and zero per 128, not repeated), the same values', async () => {
+    const t = await readAll(fixtures, 'gptq-g128.safetensors');
+    const configs = (await fixtures.readJson('int4-configs.json')) as Record<string, unknown>;
+    const config = parseInt4Config({ quantization_config: configs['gptq-g128'] })!;
+    const layer: Int4Layer = {
+      qweight: u32(t.get('layer.qweight')!),
+      qzeros: u32(t.get('layer.qzeros')!),
+      scales: new Uint16Array(t.get('layer.scales')!.buffer),
+      gIdx: new Int32Array(t.get('layer.g_idx')!.buffer),
+      outs: 16,
+      ins: 256,
+    };
+    const values = f32(t.get('layer.values')!);
+    expect(config.groupSize).toBe(128);
+    expectSame(dequantizeInt4(layer, config), values);
+    const packed = int4ToQ4(layer, config);
+    expect([packed.format, packed.scales.length]).toEqual(['q4g128', 16 * 2]);
+    expectSame(dequantize(packed), values);
+    const stored = int4Tensor(fixtures, 'layer', (await readSafetensorsHeader(fixtures, 'gptq-g128.safetensors')).tensors, config);
+    expect([stored.shape, stored.quantized]).toEqual([[16, 256], 'q4g128']);
+    const rows = await stored.read(4, 8);
+    if (rows.kind !== 'packed') expect.fail('layer.weight should be packed');
+    expect(rows.packed.format).toBe('q4g128');
+    expectSame(dequantize(rows.packed), values.subarray(4 * 256, 12 * 256));
+    // Other group sizes stay q4: 64 and 32 repeated into groups of 32.
+    expect(int4Format({ ...config, groupSize: 64 }, 256)).toBe('q4');
+    expect(int4Format(config, 384 + 64)).toBe('q4'); // rows not whole groups of 128
   });
 
   it('reads a layer from a safetensors file as a q4 StoredTensor', async () => {
@@ -235,9 +283,9 @@ describe('a GPTQ safetensors checkpoint (make_formats.py gptq, as a model folder
 });
 
 describe('parseWeightType', () => {
-  it('takes the five types and refuses others with the list', () => {
-    expect(['f32', 'BF16', ' f16', 'q8', 'q4'].map(parseWeightType)).toEqual(['f32', 'bf16', 'f16', 'q8', 'q4']);
-    expect(() => parseWeightType('int4')).toThrow('Weight type must be one of f32, bf16, f16, q8, q4, got "int4"');
+  it('takes the six types and refuses others with the list', () => {
+    expect(['f32', 'BF16', ' f16', 'q8', 'q4', 'Q4G128'].map(parseWeightType)).toEqual(['f32', 'bf16', 'f16', 'q8', 'q4', 'q4g128']);
+    expect(() => parseWeightType('int4')).toThrow('Weight type must be one of f32, bf16, f16, q8, q4, q4g128, got "int4"');
   });
 });
 

@@ -44,6 +44,28 @@ describe('planMemory', () => {
     // q8: a byte a weight and an f16 scale per 32; q4: half a byte and an f16 scale and zero per 32.
     expect(plan('q8')).toBe(matrixElements + (matrixElements / 32) * 2 + norms);
     expect(plan('q4')).toBe(matrixElements / 2 + (matrixElements / 32) * 4 + norms);
+    // q4g128: an f16 scale and zero per 128.
+    expect(plan('q4g128')).toBe(matrixElements / 2 + (matrixElements / 128) * 4 + norms);
+  });
+
+  it('an input embedding gathered on the CPU leaves the GPU for an untied model, not for a tied one', () => {
+    const untied = { ...llama1b, tieWordEmbeddings: false };
+    const plan = (config: typeof llama1b, cpuEmbedding: boolean) => planMemory(config, { contextTokens: 0, weightType: 'q4g128', cpuEmbedding, limits });
+    const table = 128256 * 2048 * (0.5 + 4 / 128);
+    expect(plan(untied, false).weightBytes - plan(untied, true).weightBytes).toBe(table);
+    expect([plan(untied, false).cpuWeightBytes, plan(untied, true).cpuWeightBytes]).toEqual([0, table]);
+    expect(plan(llama1b, true)).toEqual(plan(llama1b, false));
+  });
+
+  it('advises the next smaller format, then the CPU embedding, when the weights alone do not fit', () => {
+    const untied = { ...llama1b, tieWordEmbeddings: false };
+    const message = (weightType: WeightType, cpuEmbedding = false, config = untied) =>
+      planMemory(config, { contextTokens: 0, weightType, cpuEmbedding, limits, deviceMemoryBudget: 1e8 }).message;
+    expect(message('q8')).toMatch(/do not fit: try q4 or q4g128 weights$/);
+    expect(message('q4')).toMatch(/do not fit: try q4g128 weights or the input embedding on the CPU$/);
+    expect(message('q4', false, llama1b)).toMatch(/do not fit: try q4g128 weights$/);
+    expect(message('q4g128')).toMatch(/do not fit: try the input embedding on the CPU$/);
+    expect(message('q4g128', true)).toMatch(/\(q4g128, the input embedding's 139\.5 MB on the CPU\).*do not fit$/);
   });
 
   it("a pre-quantized checkpoint's own formats override the weight type per tensor", () => {

@@ -10,19 +10,31 @@
 //   q4: uint4 values, 8 per u32 (element e in bits 4·(e % 8) of word e / 8); per group of 32 one u32
 //       holding two f16, the scale (low half) and the zero point (high half); value = (q − zero) · scale.
 //       Asymmetric, so GPTQ/AWQ (integer zeros) and GGUF's Q4_0 (zero 8) are stored exactly.
-// Groups are counted over the row-major matrix (group of element e: e / 32), which is "32 along a
-// row" because quantized matrices have rows of a multiple of 32 elements.
+//       5 bits a weight.
+//   q4g128: q4 with groups of 128: 4.25 bits a weight, what lets Llama-3.1-8B's layout and a 32K f16
+//       cache fit in 8 GiB (bench/results/memory-formats.md), and how GPTQ/AWQ checkpoints of
+//       group_size 128 (most of the Hub's) are published, so they are stored without repeating scales.
+//       The shader is weight_q4.wgsl with its group size include (weight_q4_group32) swapped.
+// Groups are counted over the row-major matrix (group of element e: e / G), which is "G along a
+// row" because quantized matrices have rows of a multiple of G elements (loadWeights refuses others).
 import type { IncludeSwaps } from '../shader-compose.ts';
 import type { DType, Tensor } from '../tensor.ts';
 
-export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8' | 'q4';
+export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8' | 'q4' | 'q4g128';
 
-export const weightFormats: readonly WeightFormat[] = ['f32', 'f16', 'bf16', 'q8', 'q4'];
+export const weightFormats: readonly WeightFormat[] = ['f32', 'f16', 'bf16', 'q8', 'q4', 'q4g128'];
 
-export type QuantizedFormat = 'q8' | 'q4';
+export type QuantizedFormat = 'q8' | 'q4' | 'q4g128';
 
-/** Elements sharing one scale (and zero point) in the quantized formats. */
-export const quantGroupSize = 32;
+/** Elements sharing one scale (and zero point) in a quantized format. */
+export function quantGroupSize(format: QuantizedFormat): number {
+  return format === 'q4g128' ? 128 : 32;
+}
+
+/** The 4-bit formats (one layout, two group sizes). */
+export function isQ4(format: WeightFormat): format is 'q4' | 'q4g128' {
+  return format === 'q4' || format === 'q4g128';
+}
 
 /** The binding at which a quantized format's include declares its scales buffer. */
 export const weightScalesBinding = 5;
@@ -40,11 +52,12 @@ export interface WeightPart extends Tensor {
 }
 
 export function isQuantized(format: WeightFormat): format is QuantizedFormat {
-  return format === 'q8' || format === 'q4';
+  return format === 'q8' || isQ4(format);
 }
 
 /** The include swap that makes a kernel read weights stored in `format`. */
 export function weightIncludes(format: WeightFormat): IncludeSwaps {
+  if (format === 'q4g128') return { weight_f32: 'weight_q4', weight_q4_group32: 'weight_q4_group128' };
   return format === 'f32' ? {} : { weight_f32: `weight_${format}` };
 }
 
@@ -57,7 +70,7 @@ export function weightFormatOf(weight: DType | WeightPart | Tensor): WeightForma
 
 /** GPU bytes of `elements` weights in `format` at binding 2 (data) and binding 5 (scales). */
 export function weightBytes(format: WeightFormat, elements: number): { data: number; scales: number } {
-  const groups = Math.ceil(elements / quantGroupSize);
+  const groups = isQuantized(format) ? Math.ceil(elements / quantGroupSize(format)) : 0;
   switch (format) {
     case 'f32':
       return { data: elements * 4, scales: 0 };
@@ -67,6 +80,7 @@ export function weightBytes(format: WeightFormat, elements: number): { data: num
     case 'q8':
       return { data: Math.ceil(elements / 4) * 4, scales: Math.ceil(groups / 2) * 4 };
     case 'q4':
+    case 'q4g128':
       return { data: Math.ceil(elements / 8) * 4, scales: groups * 4 };
   }
 }

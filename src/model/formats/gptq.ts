@@ -9,8 +9,10 @@
 //     input's group (act-order checkpoints permute it).
 //   AWQ (AutoAWQ, version "gemm"): qweight [ins, outs/8] and qzeros [ins/G, outs/8], both packed along
 //     outputs in the order 0 2 4 6 1 3 5 7 (output 8c + j sits in nibble awqNibble[j]); zero as stored.
-// q4 keeps one scale and zero per 32 inputs: a group of G = 32, 64 or 128 is repeated G/32 times, which
-// changes no value; an act-order g_idx that puts one run of 32 inputs in different groups is refused.
+// Groups of 128 (most of the Hub's releases) are kept as they are, in q4g128 (4.25 bits a weight); other
+// groups (32, 64, a whole row) go to q4, one scale and zero per 32 inputs: a group of G is repeated
+// G/32 times, which changes no value. An act-order g_idx that puts one run of the GPU group's inputs
+// in different groups is refused.
 import { quantGroupSize } from '../../gpu/kernels/weight-format.ts';
 import { f16BitsToF32, f32ToF16Bits } from '../dtype.ts';
 import { readTensorBytes, type TensorInfo } from '../safetensors.ts';
@@ -123,18 +125,25 @@ export function dequantizeInt4(layer: Int4Layer, config: Int4Config, name = 'int
   return out;
 }
 
-/** The layer in the q4 GPU layout: the same values, each group of 32 inputs with its group's scale and zero. */
+/** The GPU format of a layer with `ins` inputs: q4g128 for groups of 128 that tile its rows, else q4. */
+export function int4Format(config: Int4Config, ins: number): 'q4' | 'q4g128' {
+  return config.groupSize === 128 && ins % 128 === 0 ? 'q4g128' : 'q4';
+}
+
+/** The layer in its GPU layout (int4Format's): the same values, each GPU group with its group's scale and zero. */
 export function int4ToQ4(layer: Int4Layer, config: Int4Config, name = 'int4 layer'): PackedWeights {
   const { q, groupOf, zeros, scales } = unpack(layer, config, name);
   const { outs, ins } = layer;
-  if (ins % quantGroupSize !== 0) throw new WeightFormatError(`${name}: ${ins} inputs are not whole groups of ${quantGroupSize}`);
-  const runs = ins / quantGroupSize;
+  const format = int4Format(config, ins);
+  const size = quantGroupSize(format);
+  if (ins % size !== 0) throw new WeightFormatError(`${name}: ${ins} inputs are not whole groups of ${size}`);
+  const runs = ins / size;
   for (let r = 0; r < runs; r++) {
-    const g = groupOf[r * quantGroupSize];
-    for (let i = r * quantGroupSize; i < (r + 1) * quantGroupSize; i++) {
+    const g = groupOf[r * size];
+    for (let i = r * size; i < (r + 1) * size; i++) {
       if (groupOf[i] !== g) {
         throw new WeightFormatError(
-          `${name}: g_idx puts inputs ${r * quantGroupSize}–${(r + 1) * quantGroupSize - 1} in different groups (an act-order/desc_act checkpoint): not supported, use one quantized without act-order`,
+          `${name}: g_idx puts inputs ${r * size}–${(r + 1) * size - 1} in different groups (an act-order/desc_act checkpoint): not supported, use one quantized without act-order`,
         );
       }
     }
@@ -143,20 +152,20 @@ export function int4ToQ4(layer: Int4Layer, config: Int4Config, name = 'int4 laye
   const zeroValues = new Float32Array(outs * runs);
   for (let j = 0; j < outs; j++) {
     for (let r = 0; r < runs; r++) {
-      const at = groupOf[r * quantGroupSize] * outs + j;
+      const at = groupOf[r * size] * outs + j;
       scaleBits[j * runs + r] = scales[at];
       zeroValues[j * runs + r] = zeros[at];
     }
   }
-  return packQ4(q, scaleBits, f32ToF16Bits(zeroValues));
+  return packQ4(q, scaleBits, f32ToF16Bits(zeroValues), format);
 }
 
-/** Rows [first, first + count) of a q4 matrix with rows of `ins` elements. */
+/** Rows [first, first + count) of a q4 or q4g128 matrix with rows of `ins` elements. */
 export function q4Rows(packed: PackedWeights, ins: number, first: number, count: number): PackedWeights {
   const wordsPerRow = ins / 8;
-  const groupsPerRow = ins / quantGroupSize;
+  const groupsPerRow = ins / quantGroupSize(packed.format);
   return {
-    format: 'q4',
+    format: packed.format,
     data: packed.data.slice(first * wordsPerRow, (first + count) * wordsPerRow),
     scales: packed.scales.slice(first * groupsPerRow, (first + count) * groupsPerRow),
   };
@@ -190,7 +199,7 @@ export function int4Tensor(source: ModelFiles, prefix: string, tensors: Map<stri
     file: qweight.file,
     shape: [outs, ins],
     fileBytes: [qweight, qzeros, scales, gIdx].reduce((s, t) => s + (t ? t.end - t.begin : 0), 0),
-    quantized: 'q4',
+    quantized: int4Format(config, ins),
     minReadRows: outs,
     async read(first, count) {
       if (!whole) {
