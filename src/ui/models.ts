@@ -1,5 +1,5 @@
 // The models the app offers, and how a Hub repo id becomes the URL base the engine downloads from.
-import type { ModelSource } from '../star/reader-api.ts';
+import type { ModelSource, ReaderOptions } from '../star/reader-api.ts';
 
 export interface RecommendedModel {
   repo: string;
@@ -89,6 +89,18 @@ export interface ModelChoice {
   /** How the checkpoint stores its weights, where known before download. */
   weights?: RecommendedModel['weights'];
   contextWindow?: number;
+}
+
+/**
+ * How the app places a model's weights on the GPU, from how its checkpoint stores them: bf16 as on disk
+ * (16 bits a weight, the same numbers), a 4-bit build in groups of 128 with its input embedding kept
+ * in CPU memory (what lets Llama-3.1-8B's build and a 32K-token cache fit in 8 GiB;
+ * bench/results/memory-formats.md). Unknown checkpoints (a folder, the demo) load as the engine's default.
+ */
+export function weightOptions(choice: Pick<ModelChoice, 'weights'>): Pick<ReaderOptions, 'weightType' | 'cpuEmbedding'> {
+  if (choice.weights === 'bf16') return { weightType: 'bf16' };
+  if (choice.weights === 'q4') return { weightType: 'q4g128', cpuEmbedding: true };
+  return {};
 }
 
 const repoPattern = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;

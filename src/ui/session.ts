@@ -12,7 +12,7 @@ import {
   type ReaderOptions,
 } from '../star/reader-api.ts';
 import { describeError, isAbort, isDeviceLost, type Step, type UiError } from './errors.ts';
-import type { ModelChoice } from './models.ts';
+import { weightOptions, type ModelChoice } from './models.ts';
 import { RateMeter, timeLeft, type LoadingProgress, type RateProgress } from './progress.ts';
 import { prefixWithinTokens } from './truncate.ts';
 
@@ -149,6 +149,7 @@ export class ReaderSession {
     try {
       const reader = await this.createReader({
         model: choice.source,
+        ...weightOptions(choice),
         attention: engine.attention,
         hosts: engine.hosts,
         blockSize: engine.blockSize,
