@@ -15,7 +15,7 @@ import { familyFixtureModels, fixtureConfig, fixtureWeights, loadGolden, type Go
 import { ReferenceModel } from '../reference/model.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { inBrowser } from '../support/gpu.ts';
-import { expectF16KvMatches, expectMatches, fixtureModelSource, goldenTolerance, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
+import { expectF16KvMatches, expectLast16Matches, expectMatches, fixtureModelSource, goldenTolerance, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
 
 const tolerance = goldenTolerance;
 const hostCounts = [1, 2];
@@ -49,14 +49,7 @@ for (const model of familyFixtureModels) {
         expectMatches(await scoreQuery(engine, golden), golden.full, `${model} full`);
       });
 
-      it('full attention: logits of the last 16 positions of context + query', async () => {
-        const all = [...golden.contextIds, ...golden.queryIds];
-        await engine.encode(all.slice(0, all.length - 16), { attention: 'full' });
-        const logits = await engine.feed(all.slice(all.length - 16), 'all');
-        const diff = maxAbsDiff(logits, golden.prefillLogitsLast16);
-        console.log(`${model} full prefill_logits_last16: max |logit diff| ${diff.toExponential(2)}`);
-        expect(diff).toBeLessThan(tolerance);
-      });
+      it('full attention: logits of the last 16 positions of context + query', () => expectLast16Matches(engine, golden, model));
     }
 
     for (const [blockSize, hosts] of starCases) {

@@ -11,10 +11,7 @@ import { openWorkerHost } from '../../src/star/worker-host.ts';
 import { fixtureModels, loadGolden, type FixtureModel, type Golden } from '../support/fixtures.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { inBrowser } from '../support/gpu.ts';
-import { expectF16KvMatches, expectMatches, fixtureModelSource, goldenTolerance, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
-
-const tolerance = goldenTolerance;
-
+import { expectF16KvMatches, expectLast16Matches, expectMatches, fixtureModelSource, kvF16Tolerance, scoreQuery } from '../support/golden-checks.ts';
 
 interface Case {
   model: FixtureModel;
@@ -70,16 +67,8 @@ for (const { model, hosts, openHost, where, maxKvChunkBytes, maxRows } of cases)
     });
 
     // Node only (defined there, not skipped in Chromium): see the top of the file.
-    if (!inBrowser) it('full attention: logits of the last 16 positions of context + query', async () => {
-      // The last 16 rows of one causal forward over context + query: the context but its last 4
-      // tokens from the cache, then those 4 and the query in one forward.
-      const all = [...golden.contextIds, ...golden.queryIds];
-      await engine.encode(all.slice(0, all.length - 16), { attention: 'full' });
-      const logits = await engine.feed(all.slice(all.length - 16), 'all');
-      const diff = maxAbsDiff(logits, golden.prefillLogitsLast16);
-      console.log(`${model} full prefill_logits_last16: max |logit diff| ${diff.toExponential(2)}`);
-      expect(diff).toBeLessThan(tolerance);
-    });
+    // The context but its last 4 tokens from the cache, then those 4 and the query in one forward.
+    if (!inBrowser) it('full attention: logits of the last 16 positions of context + query', () => expectLast16Matches(engine, golden, model));
 
     if (!inBrowser) it('Star Attention with one block (b ≥ n) is full attention', async () => {
       const stats = await engine.encode(Array.from(golden.contextIds), { attention: 'star', blockSize: 1024, hosts: 1 });

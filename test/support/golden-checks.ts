@@ -29,6 +29,19 @@ export function expectMatches(got: GoldenRun, want: GoldenRun, label: string): v
   expect(Array.from(got.greedyIds), `${label}: greedy ids`).toEqual(Array.from(want.greedyIds));
 }
 
+/**
+ * The last 16 rows of one causal forward over context + query, as make_golden.py's
+ * prefill_logits_last16: all but the last 16 tokens encoded into the cache, then those in one forward.
+ */
+export async function expectLast16Matches(engine: StarEngine, golden: Golden, label: string): Promise<void> {
+  const all = [...golden.contextIds, ...golden.queryIds];
+  await engine.encode(all.slice(0, all.length - 16), { attention: 'full' });
+  const logits = await engine.feed(all.slice(all.length - 16), 'all');
+  const diff = maxAbsDiff(logits, golden.prefillLogitsLast16);
+  console.log(`${label} full prefill_logits_last16: max |logit diff| ${diff.toExponential(2)}`);
+  expect(diff).toBeLessThan(goldenTolerance);
+}
+
 // The f16 KV cache (the default), weights as in the checkpoint: keys and values rounded to f16 once,
 // when stored; everything else as the exact path, which the golden tests run with an f32 cache.
 // Measured against transformers (f32 cache) on lavapipe, max |logit diff| full / star b=128 on 2 hosts:
