@@ -10,7 +10,7 @@
 //     requantized from its values;
 //   Q6_K → q8 requantized from the values (6-bit values with 16-element sub-scales do not fit a q8
 //     group exactly; the error is ≤ max|x|/254 a group).
-import { f16BitsToF32, f32ToF16Bits } from '../dtype.ts';
+import { bf16BitsToF32, f16BitsToF32, f32ToF16Bits } from '../dtype.ts';
 import { packQ4, packQ8, quantizeQ4, quantizeQ8, type PackedWeights } from './quantize.ts';
 import { WeightFormatError, type StoredRows } from './stored-tensor.ts';
 
@@ -71,10 +71,8 @@ export function dequantizeGgml(type: GgmlTypeName, bytes: Uint8Array, count: num
       return out;
     case 'F16':
       return f16BitsToF32(new Uint16Array(aligned.slice(0, count * 2).buffer));
-    case 'BF16': {
-      const bits = new Uint16Array(aligned.slice(0, count * 2).buffer);
-      return new Float32Array(Uint32Array.from(bits, (b) => b << 16).buffer);
-    }
+    case 'BF16':
+      return bf16BitsToF32(new Uint16Array(aligned.slice(0, count * 2).buffer));
     case 'Q4_0':
       for (let b = 0; b < count / 32; b++) {
         const at = b * 18;
