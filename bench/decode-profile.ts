@@ -16,6 +16,7 @@ import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
 import { AnswerDecoder } from '../src/model/answer-decoder.ts';
 import { fillWithRandomKv } from './random-kv.ts';
+import { addPipeline } from '../src/gpu/kernels/elementwise.ts';
 import type { KvType } from '../src/gpu/kernels/kv-store.ts';
 
 const { values: args } = parseArgs({
@@ -117,7 +118,7 @@ process.exit(0);
 async function dawnFloor(count = 400): Promise<{ dispatches: number; recordMs: number; totalMs: number; gpuMs: number }> {
   const a = gpu.tensorFrom(new Float32Array(256), 'f32', [256]);
   const b = gpu.tensorFrom(new Float32Array(256), 'f32', [256]);
-  const pipeline = gpu.pipeline('add');
+  const pipeline = addPipeline(gpu);
   const params = gpu.uniform([['u32', 256]]);
   const once = async (profile: boolean) => {
     if (profile) gpu.startProfile(false);

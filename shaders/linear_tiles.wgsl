@@ -14,17 +14,9 @@
 
 //#include weight_f32
 
-struct Params {
-  rows: u32,      // M
-  outs: u32,      // N in this dispatch
-  ins: u32,       // K, a multiple of 4
-  y_stride: u32,  // elements per row of Y
-  y_col0: u32,    // first column of Y written here
-  flags: u32,     // HAS_BIAS | ACCUMULATE
-}
+//#struct Params
 
-const HAS_BIAS = 1u;
-const ACCUMULATE = 2u;
+// HAS_BIAS and ACCUMULATE (bits of p.flags): shared with src/gpu/kernels/linear.ts.
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;

@@ -27,19 +27,9 @@
 //#include weight_f32
 //#include activation
 
-struct Params {
-  rows: u32,      // M, equal to ROWS (kept for the layout shared with linear.wgsl)
-  outs: u32,      // N in this dispatch
-  ins: u32,       // K
-  y_stride: u32,  // elements per row of Y
-  y_col0: u32,    // first column of Y written here
-  flags: u32,     // HAS_BIAS | ACCUMULATE
-  eps: f32,       // NORM_INPUT: RMSNorm's epsilon
-  norm_offset: f32, // NORM_INPUT: 0, or 1 for Gemma's (1 + g)
-}
+//#struct Params
 
-const HAS_BIAS = 1u;
-const ACCUMULATE = 2u;
+// HAS_BIAS and ACCUMULATE (bits of p.flags): shared with src/gpu/kernels/linear.ts.
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

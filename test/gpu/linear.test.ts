@@ -35,7 +35,8 @@ for (const path of subgroupPaths) {
       const gpu = await testGpu(path);
       expect(gpu.hasSubgroups).toBe(path.subgroups);
       if (!path.subgroups) {
-        const subgroupBuild = { includes: { matvec_reduce: 'matvec_reduce_subgroups' } } as const;
+        // Refused before the code is compiled: any Params will do.
+        const subgroupBuild = { includes: { matvec_reduce: 'matvec_reduce_subgroups' }, structs: { Params: { rows: 'u32' } } } as const;
         expect(() => gpu.pipeline('matvec', subgroupBuild)).toThrow(/no subgroups feature/);
       }
     });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { testGpu } from '../support/gpu.ts';
+import { addPipeline } from '../../src/gpu/kernels/elementwise.ts';
 
 // acc[i] += x[i] for i < count, with the uniform given: the smallest kernel whose result shows which
 // uniform content a dispatch saw.
 function addWith(gpu: Gpu, encoder: GPUCommandEncoder, params: GPUBuffer, x: GPUBuffer, acc: GPUBuffer): void {
-  gpu.dispatch(encoder, gpu.pipeline('add'), [params, x, acc], [1]);
+  gpu.dispatch(encoder, addPipeline(gpu), [params, x, acc], [1]);
 }
 
 async function ones(gpu: Gpu, n: number): Promise<{ x: GPUBuffer; acc: GPUBuffer }> {

@@ -13,10 +13,15 @@ function elementGrid(gpu: Gpu, count: number): [number, number] {
   return foldedGrid(gpu, Math.ceil(count / workgroupSize));
 }
 
+/** The residual add's pipeline (bindings: params {count}, x, acc), also the benchmarks' and tests' smallest kernel. */
+export function addPipeline(gpu: Gpu): GPUComputePipeline {
+  return gpu.pipeline('add', { constants: { WORKGROUP_SIZE: workgroupSize }, structs: { Params: countParams } });
+}
+
 /** acc[i] += x[i] for i < count (the residual stream). */
 export function addInPlace(gpu: Gpu, encoder: GPUCommandEncoder, acc: Tensor, x: Tensor, count: number): void {
-  const params = gpu.uniform([['u32', count]]);
-  gpu.dispatch(encoder, gpu.pipeline('add'), [params, x.buffer, acc.buffer], elementGrid(gpu, count));
+  const params = gpu.uniform(uniformFields(countParams, { count }));
+  gpu.dispatch(encoder, addPipeline(gpu), [params, x.buffer, acc.buffer], elementGrid(gpu, count));
 }
 
 export type GateActivation = 'silu' | 'gelu_tanh';

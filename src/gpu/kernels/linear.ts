@@ -10,6 +10,7 @@ import { foldedGrid } from './grid.ts';
 import { reduceIncludes } from './reduce.ts';
 import { hasTensorCores } from './tensor-cores.ts';
 import { weightFormatOf, weightIncludes, type WeightFormat, type WeightPart } from './weight-format.ts';
+import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 
 /**
  * Up to this many rows go to the matrix–vector kernel (MAX_ROWS in shaders/matvec.wgsl): measured on
@@ -108,6 +109,22 @@ export type TiledLinear =
   | { kind: 'f32'; wgM: 8 | 16; wgN: 8 | 16; tileK: 8 | 16 | 32 }
   | { kind: 'tensor-cores'; sgM: 2 | 4; sgN: 1 | 2; tileK: 16 | 32 | 48 | 64 };
 
+/** The parameters of every linear kernel (matvec, the f32 and tensor-core tiles): one layout. */
+const linearParams = {
+  rows: 'u32', // M (the matvec: equal to ROWS)
+  outs: 'u32', // N in this dispatch
+  ins: 'u32', // K
+  y_stride: 'u32', // elements per row of Y
+  y_col0: 'u32', // first column of Y written here
+  flags: 'u32', // HAS_BIAS | ACCUMULATE
+  eps: 'f32', // the matvec's NORM_INPUT: RMSNorm's epsilon
+  norm_offset: 'f32', // the matvec's NORM_INPUT: 0, or 1 for Gemma's (1 + g)
+} as const satisfies UniformLayout;
+/** Bits of `flags`, shared with the shaders. */
+const linearFlags = { HAS_BIAS: 1, ACCUMULATE: 2 };
+/** What every linear pipeline is built with besides its own includes and constants. */
+const linearDeclarations = { structs: { Params: linearParams }, shared: linearFlags };
+
 /** Chunks of MAX_LOADS in shaders/linear_tiles.wgsl: 4-element loads per invocation per K slice. */
 const maxLoads = 16;
 
@@ -163,7 +180,7 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
     throw new Error(`Linear tile ${JSON.stringify(tiled)} needs ${tile.sharedBytes} bytes of workgroup memory; this device has ${sharedLimit}`);
   }
   return {
-    pipeline: gpu.pipeline(shader, { includes, constants }),
+    pipeline: gpu.pipeline(shader, { includes, constants, ...linearDeclarations }),
     grid: (outs) => [Math.ceil(outs / tile.n), Math.ceil(rows / tile.m)],
   };
 }
@@ -189,7 +206,7 @@ function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: Lin
   };
   const includes = { ...reduceIncludes(gpu), ...weightIncludes(weightFormatOf(weight.parts[0])) };
   return {
-    pipeline: gpu.pipeline('matvec', { includes, constants }),
+    pipeline: gpu.pipeline('matvec', { includes, constants, ...linearDeclarations }),
     grid: (outs) => foldedGrid(gpu, Math.ceil(outs / shape.outsPerGroup)),
   };
 }
@@ -198,9 +215,6 @@ function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: Lin
 export function scalesOf(part: Tensor | WeightPart): GPUBuffer | undefined {
   return 'scales' in part ? part.scales : undefined;
 }
-
-const hasBias = 1;
-const accumulate = 2;
 
 /** y[rows, outs] = x[rows, ins] · wᵀ (+ bias), or y += that with options.accumulate. */
 export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number, options: LinearOptions = {}): void {
@@ -218,16 +232,18 @@ export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: 
   let col0 = 0;
   for (const part of weight.parts) {
     const outs = part.shape[0];
-    const params = gpu.uniform([
-      ['u32', rows],
-      ['u32', outs],
-      ['u32', weight.ins],
-      ['u32', weight.outs],
-      ['u32', col0],
-      ['u32', (bias ? hasBias : 0) | (options.accumulate ? accumulate : 0)],
-      ['f32', norm?.eps ?? 0],
-      ['f32', norm?.weightOffset ?? 0],
-    ]);
+    const params = gpu.uniform(
+      uniformFields(linearParams, {
+        rows,
+        outs,
+        ins: weight.ins,
+        y_stride: weight.outs,
+        y_col0: col0,
+        flags: (bias ? linearFlags.HAS_BIAS : 0) | (options.accumulate ? linearFlags.ACCUMULATE : 0),
+        eps: norm?.eps ?? 0,
+        norm_offset: norm?.weightOffset ?? 0,
+      }),
+    );
     const biasBuffer = bias ? bias.buffer : part.buffer; // unread when has_bias = 0
     gpu.dispatch(encoder, kernel.pipeline, [params, x.buffer, part.buffer, biasBuffer, y.buffer, scalesOf(part), ...folds], kernel.grid(outs));
     col0 += outs;
