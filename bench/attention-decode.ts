@@ -1,0 +1,72 @@
+// `tsx bench/attention-decode.ts [--contexts 1024,16384,65536] [--out FILE]`: decode attention alone
+// (attentionDecode: the split-KV kernel and its merge) for one query token over an f16 cache, on the
+// attention shapes of Qwen2.5-0.5B (14 query heads, 2 KV heads) and Llama-3.2-1B (32, 8), head dim 64:
+// the time of one layer's call and the GB/s of keys and values read. Beside attentionDecode's own
+// layout, other split sizes (keys per workgroup), so that its table can be checked on a GPU.
+// Interleaved rounds, fastest run (bench/kernel-suite.ts's timeInterleaved).
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { Gpu } from '../src/gpu/gpu.ts';
+import { attentionDecode, decodeChoice, decodeScratchBytes, type AttentionShape } from '../src/gpu/kernels/attention.ts';
+import { f32ToF16Bits } from '../src/model/dtype.ts';
+import { uniformStream } from '../src/model/synthetic-weights.ts';
+import { timeInterleaved, type Recorder } from './kernel-suite.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    contexts: { type: 'string', default: '1024,16384,65536' },
+    splits: { type: 'string', default: '64,256,1024' },
+    out: { type: 'string' },
+  },
+});
+
+const layouts: Array<[name: string, shape: AttentionShape]> = [
+  ['qwen2.5-0.5b', { heads: 14, kvHeads: 2, headDim: 64, scale: 1 / 8 }],
+  ['llama-3.2-1b', { heads: 32, kvHeads: 8, headDim: 64, scale: 1 / 8 }],
+];
+
+const gpu = await Gpu.create();
+const lines = [`adapter: ${gpu.adapter.description}`, 'one query token over an f16 cache: attention + merge, one layer; GB/s of K and V read', ''];
+const log = (line: string) => {
+  lines.push(line);
+  console.log(line);
+};
+log(lines[0]);
+const results: unknown[] = [];
+
+function f16Buffer(count: number, seed: number): GPUBuffer {
+  const bits = f32ToF16Bits(uniformStream(seed)(count, 1));
+  return gpu.upload(bits.length % 2 === 0 ? bits : Uint16Array.of(...bits, 0));
+}
+
+for (const [name, shape] of layouts) {
+  for (const keys of args.contexts.split(',').map(Number)) {
+    const kvElements = keys * shape.kvHeads * shape.headDim;
+    const span = { keys: f16Buffer(kvElements, 1), values: f16Buffer(kvElements, 2), start: 0, length: keys, firstPosition: 0, dtype: 'f16' as const };
+    const q = gpu.upload(uniformStream(3)(shape.heads * shape.headDim, 1));
+    const positions = gpu.upload(Uint32Array.of(keys));
+    const out = { o: gpu.buffer(shape.heads * shape.headDim * 4), lse: gpu.buffer(shape.heads * 4) };
+    const chosen = decodeChoice(shape, 1, keys);
+    const variants: Array<{ label: string; splitKeys?: number }> = [{ label: `chosen (split ${chosen.splitKeys}, ${chosen.partials} partials, tile ${chosen.tileRows} rows)` }];
+    for (const split of args.splits.split(',').map(Number)) {
+      if (split !== chosen.splitKeys && split < keys) variants.push({ label: `split ${split}`, splitKeys: split });
+    }
+    const subjects = variants.map(({ splitKeys }) => {
+      const variant: AttentionShape = splitKeys ? { ...shape, tiles: { splitKeys } } : shape;
+      const scratch = gpu.buffer(decodeScratchBytes(variant, 1, [span]));
+      const record: Recorder = (e) => attentionDecode(gpu, e, variant, { q, rows: 1, positions }, [span], scratch, out);
+      return { gpu, record };
+    });
+    const best = await timeInterleaved(subjects, 5, 3000);
+    const bytes = 2 * kvElements * 2;
+    variants.forEach((v, i) => {
+      const gbps = bytes / (best[i] / 1000) / 1e9;
+      log(`${name.padEnd(14)} ${String(keys).padStart(6)} keys  ${(best[i] * 1000).toFixed(1).padStart(8)} µs ${gbps.toFixed(0).padStart(6)} GB/s  ${v.label}`);
+      results.push({ layout: name, keys, variant: v.label, splitKeys: v.splitKeys ?? chosen.splitKeys, ms: best[i], gbps });
+    });
+    for (const b of [span.keys, span.values, q, positions, out.o, out.lse]) b.destroy();
+  }
+}
+if (args.out) await writeFile(args.out, `${JSON.stringify({ adapter: gpu.adapter.description, date: new Date().toISOString(), results }, null, 2)}\n`);
+gpu.destroy();
+process.exit(0);
