@@ -111,13 +111,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) threa
     if (c < count) {
       var s: array<f32, MAX_ROWS>;
       let key = (p.kv_start + s0 + c) * kv_stride + kv_head * HEAD_DIM;
-      for (var w0 = 0u; w0 < HEAD_DIM / KV_PER_WORD; w0 += KEY_WORDS) {
-        var words: array<kv_word, KEY_WORDS>;
-        for (var w = 0u; w < KEY_WORDS; w++) { words[w] = keys[min(key / KV_PER_WORD + w0 + w, arrayLength(&keys) - 1u)]; }
+      // A row may start mid-word (an odd head dim in a 16-bit cache): one word more than KEY_WORDS.
+      for (var w0 = 0u; w0 * KV_PER_WORD < HEAD_DIM; w0 += KEY_WORDS) {
+        var words: array<kv_word, KEY_WORDS + 1u>;
+        for (var w = 0u; w <= KEY_WORDS; w++) { words[w] = keys[min(key / KV_PER_WORD + w0 + w, arrayLength(&keys) - 1u)]; }
         for (var e = 0u; e < KEY_WORDS * KV_PER_WORD; e++) {
           let d = w0 * KV_PER_WORD + e;
           if (d < HEAD_DIM) {
-            let k = kv_unpack(words[e / KV_PER_WORD], e);
+            let element = key + d;
+            let k = kv_unpack(words[element / KV_PER_WORD - key / KV_PER_WORD - w0], element);
             for (var r = 0u; r < ROWS; r++) { s[r] += q_tile[r * HEAD_DIM + d] * k; }
           }
         }

@@ -32,6 +32,10 @@ const cases: DecodeCase[] = [
   { name: '1 row, an empty span first, GQA 2, headDim 32', shape: attentionShape(4, 2, 32), rows: 1, spans: [0, 70] },
   { name: 'f16 cache: 1 row, two spans, GQA 4, headDim 128', shape: attentionShape(8, 2, 128), rows: 1, spans: [300, 37], kvType: 'f16' },
   { name: 'f16 cache: 4 rows, three spans, other tiles', shape: attentionShape(8, 2, 64, otherTiles), rows: 4, spans: [100, 37, 213], kvType: 'f16' },
+  // Splits that are no multiple of the step; a head dim that is no multiple of 4 (nor of f16's pair).
+  { name: 'f16 cache: splits of 50 keys, headDim 5', shape: attentionShape(6, 2, 5, { decode: { rows: 4 }, splitKeys: 50 }), rows: 2, spans: [130, 61], kvType: 'f16' },
+  { name: 'f16 cache: headDim 65 (rows past the first 64 elements, starting mid-word)', shape: attentionShape(4, 2, 65), rows: 1, spans: [90], kvType: 'f16' },
+  { name: 'a GQA group of 16 rows, headDim 128', shape: attentionShape(16, 1, 128), rows: 1, spans: [150] },
 ];
 
 describe('attentionDecode (split-KV over several spans, then lseMerge)', () => {
