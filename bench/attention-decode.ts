@@ -1,9 +1,10 @@
 // `tsx bench/attention-decode.ts [--contexts 1024,16384,65536] [--out FILE]`: decode attention alone
 // (attentionDecode: the split-KV kernel and its merge) for one query token over an f16 cache, on the
 // attention shapes of Qwen2.5-0.5B (14 query heads, 2 KV heads) and Llama-3.2-1B (32, 8), head dim 64:
-// the time of one layer's call and the GB/s of keys and values read. Beside attentionDecode's own
-// layout, other split sizes (keys per workgroup), so that its table can be checked on a GPU.
-// Interleaved rounds, fastest run (bench/kernel-suite.ts's timeInterleaved).
+// the GPU time of one layer's call (timestamp queries around a pass of 20 calls) and the GB/s of keys
+// and values read, and the wall time per call (recording included: interleaved rounds, fastest run,
+// bench/kernel-suite.ts's timeInterleaved). Beside attentionDecode's own layout, other split sizes
+// (keys per workgroup), so that its table can be checked on a GPU.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../src/gpu/gpu.ts';
@@ -26,13 +27,28 @@ const layouts: Array<[name: string, shape: AttentionShape]> = [
 ];
 
 const gpu = await Gpu.create();
-const lines = [`adapter: ${gpu.adapter.description}`, 'one query token over an f16 cache: attention + merge, one layer; GB/s of K and V read', ''];
+const lines = [`adapter: ${gpu.adapter.description}`, 'one query token over an f16 cache: attention + merge, one layer; GB/s of K and V read in the GPU time', ''];
 const log = (line: string) => {
   lines.push(line);
   console.log(line);
 };
 log(lines[0]);
 const results: unknown[] = [];
+
+/** GPU time of one call: the fastest of 5 passes of 20 calls each, by timestamp queries. */
+async function gpuTime(record: Recorder): Promise<number> {
+  if (!gpu.device.features.has('timestamp-query')) return NaN;
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    gpu.startProfile(false);
+    gpu.run((e) => {
+      for (let i = 0; i < 20; i++) record(e);
+    });
+    const passes = await gpu.stopProfile();
+    best = Math.min(best, passes.reduce((sum, pass) => sum + pass.ms, 0) / 20);
+  }
+  return best;
+}
 
 function f16Buffer(count: number, seed: number): GPUBuffer {
   const bits = f32ToF16Bits(uniformStream(seed)(count, 1));
@@ -59,11 +75,12 @@ for (const [name, shape] of layouts) {
     });
     const best = await timeInterleaved(subjects, 5, 3000);
     const bytes = 2 * kvElements * 2;
-    variants.forEach((v, i) => {
-      const gbps = bytes / (best[i] / 1000) / 1e9;
-      log(`${name.padEnd(14)} ${String(keys).padStart(6)} keys  ${(best[i] * 1000).toFixed(1).padStart(8)} µs ${gbps.toFixed(0).padStart(6)} GB/s  ${v.label}`);
-      results.push({ layout: name, keys, variant: v.label, splitKeys: v.splitKeys ?? chosen.splitKeys, ms: best[i], gbps });
-    });
+    for (const [i, v] of variants.entries()) {
+      const gpuMs = await gpuTime(subjects[i].record);
+      const gbps = bytes / (gpuMs / 1000) / 1e9;
+      log(`${name.padEnd(14)} ${String(keys).padStart(6)} keys  GPU ${(gpuMs * 1000).toFixed(1).padStart(7)} µs ${gbps.toFixed(0).padStart(6)} GB/s  wall ${(best[i] * 1000).toFixed(1).padStart(7)} µs  ${v.label}`);
+      results.push({ layout: name, keys, variant: v.label, splitKeys: v.splitKeys ?? chosen.splitKeys, gpuMs, wallMs: best[i], gbps });
+    }
     for (const b of [span.keys, span.values, q, positions, out.o, out.lse]) b.destroy();
   }
 }

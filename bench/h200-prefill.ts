@@ -8,15 +8,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Gpu } from '../src/gpu/gpu.ts';
 import type { Tensor } from '../src/gpu/tensor.ts';
+import type { WeightPart } from '../src/gpu/kernels/weight-format.ts';
 import { chooseTiledLinear, hasTensorCoresFor, linear, type LinearWeight, type TiledLinear } from '../src/gpu/kernels/linear.ts';
 import { f32ToBf16Bits, f32ToF16Bits, roundThrough } from '../src/model/dtype.ts';
+import { dequantize, quantize } from '../src/model/formats/quantize.ts';
 import { uniformStream } from '../src/model/synthetic-weights.ts';
 import { linearRef } from '../test/reference/linear.ts';
 import { maxAbsDiff } from '../test/support/random.ts';
 import { timeInterleaved } from './kernel-suite.ts';
 
-/** The weight formats timed here (the quantized ones are not tensor-core inputs yet). */
-type WeightFormat = 'f32' | 'f16' | 'bf16';
+/** The weight formats checked and timed here: 16-bit and quantized weights on tensor cores, f32 and bf16 on the f32 tile. */
+type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8' | 'q4' | 'q4g128';
+const quantizedFormats = ['q8', 'q4', 'q4g128'] as const;
 
 const quick = process.argv.includes('--quick');
 const outIndex = process.argv.indexOf('--out');
@@ -60,9 +63,20 @@ interface TimingRow {
   tflops: number;
 }
 
-function storedWeight(gpu: Gpu, w: Float32Array, format: WeightFormat, outs: number, ins: number): Tensor {
-  if (format === 'f32') return gpu.tensorFrom(w, 'f32', [outs, ins]);
-  return gpu.tensorFrom(format === 'f16' ? f32ToF16Bits(w) : f32ToBf16Bits(w), format, [outs, ins]);
+/** The weight as the kernel reads it, and the values it stands for (quantized: the dequantized ones). */
+function storedWeight(gpu: Gpu, w: Float32Array, format: WeightFormat, outs: number, ins: number): { tensor: Tensor | WeightPart; values: Float32Array } {
+  if (format === 'f32') return { tensor: gpu.tensorFrom(w, 'f32', [outs, ins]), values: w };
+  if (format === 'f16' || format === 'bf16') {
+    return { tensor: gpu.tensorFrom(format === 'f16' ? f32ToF16Bits(w) : f32ToBf16Bits(w), format, [outs, ins]), values: roundThrough(w, format) };
+  }
+  const packed = quantize(format, w);
+  const tensor: WeightPart = { buffer: gpu.upload(packed.data), scales: gpu.upload(packed.scales), dtype: 'u32', shape: [outs, ins], format };
+  return { tensor, values: dequantize(packed) };
+}
+
+function destroyWeight(t: Tensor | WeightPart): void {
+  t.buffer.destroy();
+  if ('scales' in t) t.scales?.destroy();
 }
 
 const references = new Map<string, Float32Array>();
@@ -84,9 +98,10 @@ async function check(gpu: Gpu, kernel: TiledLinear, format: WeightFormat, shape:
   const row: Check = { kernel: kernelName(kernel), weights: format, shape: `${rows}×${ins} · ${outs}×${ins}ᵀ`, error: NaN, errorVsF32X: NaN, tolerance, ok: false };
   const next = uniformStream(rows * 7919 + outs * 31 + ins);
   const x = next(rows * ins, 1);
-  const w = roundThrough(next(outs * ins, 1), format);
+  const stored = storedWeight(gpu, next(outs * ins, 1), format, outs, ins);
+  const w = stored.values;
   const b = next(outs, 1);
-  const weight: LinearWeight = { parts: [storedWeight(gpu, w, format, outs, ins)], outs, ins, bias: gpu.tensorFrom(b, 'f32', [outs]) };
+  const weight: LinearWeight = { parts: [stored.tensor], outs, ins, bias: gpu.tensorFrom(b, 'f32', [outs]) };
   const xt = gpu.tensorFrom(x, 'f32', [rows, ins]);
   const y = gpu.tensor('f32', [rows, outs]);
   try {
@@ -101,7 +116,8 @@ async function check(gpu: Gpu, kernel: TiledLinear, format: WeightFormat, shape:
   } catch (error) {
     row.failure = error instanceof Error ? error.message : String(error);
   } finally {
-    for (const t of [weight.parts[0], weight.bias!, xt, y]) t.buffer.destroy();
+    destroyWeight(stored.tensor);
+    for (const t of [weight.bias!, xt, y]) t.buffer.destroy();
   }
   return row;
 }
@@ -157,19 +173,21 @@ async function main(): Promise<void> {
   console.log(`features: ${a.features.join(' ')}`);
   console.log(`subgroup matrices: ${JSON.stringify(a.subgroupMatrixConfigs)}`);
   console.log(`workgroup memory: ${gpu.device.limits.maxComputeWorkgroupStorageSize} bytes`);
-  const probe: LinearWeight = { parts: [storedWeight(gpu, new Float32Array(16), 'bf16', 4, 4)], outs: 4, ins: 4 };
+  const probe: LinearWeight = { parts: [storedWeight(gpu, new Float32Array(16), 'bf16', 4, 4).tensor], outs: 4, ins: 4 };
   const tensorCores = hasTensorCoresFor(gpu, probe);
   console.log(`tensor cores for 16-bit weights: ${tensorCores}; default at 4096 rows: ${kernelName(chooseTiledLinear(gpu, probe, 4096))}`);
 
   const checks: Check[] = [];
   const checkShapes = [[9, 5, 4], [33, 70, 40], [130, 200, 68], [257, 129, 132], [300, 1000, 896]];
+  // Quantized rows are whole groups of 128 (q4g128's; q8 and q4 group by 32).
+  const quantizedCheckShapes = [[9, 5, 128], [33, 70, 256], [130, 200, 384], [300, 1000, 896]];
   const plan: Array<[TiledLinear, WeightFormat[]]> = [
     ...f32Kernels.map((k): [TiledLinear, WeightFormat[]] => [k, ['f32', 'bf16']]),
-    ...(tensorCores ? tensorCoreKernels.map((k): [TiledLinear, WeightFormat[]] => [k, ['f16', 'bf16']]) : []),
+    ...(tensorCores ? tensorCoreKernels.map((k): [TiledLinear, WeightFormat[]] => [k, ['f16', 'bf16', ...quantizedFormats]]) : []),
   ];
   for (const [kernel, formats] of plan) {
     for (const format of formats) {
-      for (const shape of checkShapes) checks.push(await check(gpu, kernel, format, shape));
+      for (const shape of quantizedFormats.includes(format as never) ? quantizedCheckShapes : checkShapes) checks.push(await check(gpu, kernel, format, shape));
     }
   }
   for (const c of checks.filter((c) => !c.ok)) console.log(`FAILED ${c.kernel} ${c.weights} ${c.shape}: error ${c.error} ${c.failure ?? ''}`);
@@ -187,12 +205,14 @@ async function main(): Promise<void> {
   await warmUp(gpu, plan[0][0], xBuffer, yBuffer);
   for (const { model, N, K } of models) {
     const data = uniformStream(N + K)(N * K, 0.05);
-    const weights = new Map<WeightFormat, Tensor>();
+    const weights = new Map<WeightFormat, WeightPart | Tensor>();
     for (const [kernel, formats] of plan) {
       if (failed.has(kernelName(kernel))) continue;
-      // Each kernel with the weights the model would have (bf16 on tensor cores), the first also with bf16.
-      for (const format of kernel === plan[0][0] ? formats : formats.slice(0, 1).map((f) => (f === 'f16' ? 'bf16' : f))) {
-        if (!weights.has(format)) weights.set(format, storedWeight(gpu, data, format, N, K));
+      // Each kernel with the weights the model would have (bf16 on tensor cores); the first f32 and the
+      // first tensor-core kernel with every format they take.
+      const everyFormat = kernel === plan[0][0] || kernel === tensorCoreKernels[0];
+      for (const format of everyFormat ? formats.filter((f) => f !== 'f16') : formats.slice(0, 1).map((f) => (f === 'f16' ? 'bf16' : f))) {
+        if (!weights.has(format)) weights.set(format, storedWeight(gpu, data, format, N, K).tensor);
         const weight: LinearWeight = { parts: [weights.get(format)!], outs: N, ins: K };
         for (const M of rowsList) {
           const x: Tensor = { buffer: xBuffer, dtype: 'f32', shape: [M, K] };
@@ -204,7 +224,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const t of weights.values()) t.buffer.destroy();
+    for (const t of weights.values()) destroyWeight(t);
   }
 
   const report = { date: new Date().toISOString(), adapter: a.description, subgroupSizes: a.subgroupSizes, features: a.features, subgroupMatrixConfigs: a.subgroupMatrixConfigs, checks, timings };
