@@ -10,6 +10,8 @@ import { chooseTiledLinear, hasTensorCoresFor, linear, maxMatvecRows, type Linea
 import { Gpu } from '../../src/gpu/gpu.ts';
 import { subgroupMatrixFeature } from '../../src/gpu/device.ts';
 import { f32ToBf16Bits, f32ToF16Bits, roundThrough } from '../../src/model/dtype.ts';
+import { quantize } from '../../src/model/formats/quantize.ts';
+import type { WeightPart } from '../../src/gpu/kernels/weight-format.ts';
 import { linearRef } from '../reference/linear.ts';
 import { maxAbsDiff, randomArray } from '../support/random.ts';
 import { testGpu } from '../support/gpu.ts';
@@ -106,11 +108,17 @@ describe('linear, tiled f32 kernel', () => {
 });
 
 describe('linear, tensor-core kernel', () => {
-  it('is chosen for 16-bit weights exactly where the device has subgroup matrices; f32 weights stay f32', async () => {
+  it('is chosen for 16-bit and quantized weights exactly where the device has subgroup matrices; f32 weights stay f32', async () => {
     const gpu = await testGpu();
     const has = gpu.adapter.subgroupMatrixConfigs.length > 0 && gpu.adapter.subgroupSizes.max === 32;
-    for (const format of formats) {
-      const weight: LinearWeight = { parts: [storedWeight(gpu, new Float32Array(64), format, 8, 8).part], outs: 8, ins: 8 };
+    const parts: Array<[string, LinearWeight['parts'][number]]> = formats.map((format) => [format, storedWeight(gpu, new Float32Array(128 * 8), format, 8, 128).part]);
+    for (const format of ['q8', 'q4', 'q4g128'] as const) {
+      const packed = quantize(format, new Float32Array(128 * 8));
+      const part: WeightPart = { buffer: gpu.upload(packed.data), scales: gpu.upload(packed.scales), dtype: 'u32', shape: [8, 128], format };
+      parts.push([format, part]);
+    }
+    for (const [format, part] of parts) {
+      const weight: LinearWeight = { parts: [part], outs: 8, ins: 128 };
       const tensorCores = has && format !== 'f32';
       expect(hasTensorCoresFor(gpu, weight), format).toBe(tensorCores);
       expect(chooseTiledLinear(gpu, weight, 100).kind, format).toBe(tensorCores ? 'tensor-cores' : 'f32');

@@ -1,7 +1,7 @@
 // Y = X·Wᵀ (+ b) (or Y += …) with W in Hugging Face's [out, in] layout in any weight format, f32
 // accumulation. Kernels with the same bindings and parameters: for prefill a tiled matrix product, in
-// f32 (shaders/linear.wgsl) or on tensor cores (shaders/linear_subgroup_matrix.wgsl, for 16-bit weights
-// where the device has them); and for the few rows of decoding a matrix–vector kernel that reads W once
+// f32 (shaders/linear.wgsl) or on tensor cores (shaders/linear_subgroup_matrix.wgsl, for 16-bit and
+// quantized weights where the device has them); and for the few rows of decoding a matrix–vector kernel that reads W once
 // for all rows (bandwidth-bound).
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
@@ -129,17 +129,19 @@ const linearDeclarations = { structs: { Params: linearParams }, shared: linearFl
 const maxLoads = 16;
 
 /**
- * The formats that go to tensor cores, those checked there on the H200. f32 weights ask for f32
- * products; q8 and q4 read through the same weight4 and would only need that check.
+ * The formats that go to tensor cores: 16-bit and quantized weights (the kernel reads every format
+ * through its weight4 and rounds it to f16, which the quantized formats' values survive as well as any
+ * activation's). Each was checked against the CPU reference on an H100 (bench/h200-prefill.ts,
+ * bench/results/h100-2026-12-07-s6/). f32 weights ask for f32 products.
  */
-const sixteenBitFormats: readonly WeightFormat[] = ['f16', 'bf16'];
+const tensorCoreFormats: readonly WeightFormat[] = ['f16', 'bf16', 'q8', 'q4', 'q4g128'];
 
 /**
- * Whether linear layers with this weight go to tensor cores: 16-bit weights on a device that has them
- * (hasTensorCores: the subgroup-matrix shape, f16 and subgroups the kernel is written for).
+ * Whether linear layers with this weight go to tensor cores: 16-bit or quantized weights on a device
+ * that has them (hasTensorCores: the subgroup-matrix shape, f16 and subgroups the kernel is written for).
  */
 export function hasTensorCoresFor(gpu: Gpu, weight: LinearWeight): boolean {
-  return sixteenBitFormats.includes(weightFormatOf(weight.parts[0])) && hasTensorCores(gpu);
+  return tensorCoreFormats.includes(weightFormatOf(weight.parts[0])) && hasTensorCores(gpu);
 }
 
 /**
