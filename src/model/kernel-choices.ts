@@ -6,7 +6,7 @@ import type { Gpu } from '../gpu/gpu.ts';
 import { choosePrefillKernel, decodeChoice, type AttentionShape } from '../gpu/kernels/attention.ts';
 import { chooseMatvec, chooseTiledLinear, type LinearWeight } from '../gpu/kernels/linear.ts';
 import { weightFormatOf } from '../gpu/kernels/weight-format.ts';
-import type { ModelWeights } from './weights.ts';
+import { projectionMatrices, type ModelWeights } from './weights.ts';
 
 /** One line per choice: the device's features, every distinct matrix of layer 0 and the LM head, attention. */
 export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionShape, options: { prefillRows: number; decodeContext: number }): string[] {
@@ -17,12 +17,9 @@ export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionS
   ];
   const layer = weights.layers[0];
   const matrices: Array<[string, LinearWeight]> = [
-    ['q', layer.q],
-    ['k', layer.k],
-    ['v', layer.v],
+    ...projectionMatrices(layer.qkv),
     ['o', layer.o],
-    ['gate', layer.gate],
-    ['up', layer.up],
+    ...projectionMatrices(layer.gateUp),
     ['down', layer.down],
     ['lm_head', weights.lmHead],
   ];
