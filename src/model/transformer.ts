@@ -424,7 +424,9 @@ export class Transformer {
     if (family.embeddingScale !== 1) scaleInPlace(gpu, encoder, a.hidden, family.embeddingScale, rows * config.hidden);
 
     // A few rows (decoding) fold each RMSNorm into the projections that read it and the MLP's gating
-    // into the up projection (matvec's NORM_INPUT and GATED): 3 dispatches fewer a layer.
+    // into the up projection (matvec's NORM_INPUT, and GATE_UP or GATED): 3 dispatches fewer a layer.
+    // Fused projections (src/model/weights.ts) save 4 more: q, k and v in one projection whose rows
+    // rope_kv_store rotates and appends to the cache in one dispatch, gate and up in one.
     const fold = rows <= maxMatvecRows;
     const normed = (x: Tensor, weight: Tensor, count: number): { x: Tensor; inputNorm?: InputNorm } => {
       if (count <= maxMatvecRows) return { x, inputNorm: { weight, eps: config.rmsNormEps, weightOffset: family.normWeightOffset } };

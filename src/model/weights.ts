@@ -10,6 +10,9 @@
 //   q8, q4:    group-quantized at load (src/model/formats/quantize.ts), groups of 32;
 //   q4g128:    q4 in groups of 128 (4.25 bits a weight instead of 5; rows must be whole groups of 128).
 // Pre-quantized tensors (GPTQ/AWQ layers, GGUF blocks) keep their own quantized format whatever was asked.
+// A layer's q, k and v projections, and its gate and up projections, are stored as one matrix each
+// (rows one after another, quantized rows with their own scales; biases likewise) when they share a
+// format and the whole fits one binding: decoding reads each in one dispatch (see Projections).
 // With cpuEmbedding, an untied model's input embedding stays in CPU memory in that same format
 // (src/model/cpu-embedding.ts); a tied one's is the lm_head too, so it goes to the GPU all the same.
 import type { Gpu } from '../gpu/gpu.ts';
