@@ -8,7 +8,8 @@ import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 const workgroupSize = 256;
 const countParams = { count: 'u32' } as const satisfies UniformLayout;
 const scaleParams = { count: 'u32', s: 'f32' } as const satisfies UniformLayout;
-const pairParams = { count: 'u32', width: 'u32' } as const satisfies UniformLayout;
+/** shaders/gated_activation.wgsl's, for every entry point: `width` is read by `pairs` only. */
+const gatingParams = { count: 'u32', width: 'u32' } as const satisfies UniformLayout;
 
 function elementGrid(gpu: Gpu, count: number): [number, number] {
   return foldedGrid(gpu, Math.ceil(count / workgroupSize));
@@ -39,9 +40,9 @@ export function gatedActivation(
   out: Tensor,
   count: number,
 ): void {
-  const params = gpu.uniform(uniformFields(countParams, { count }));
+  const params = gpu.uniform(uniformFields(gatingParams, { count, width: 0 }));
   const grid = elementGrid(gpu, count);
-  const options = { constants: { ACTIVATION: activationIds[activation], WORKGROUP_SIZE: workgroupSize }, structs: { Params: countParams } };
+  const options = { constants: { ACTIVATION: activationIds[activation], WORKGROUP_SIZE: workgroupSize }, structs: { Params: gatingParams } };
   if (out.buffer === gate.buffer) {
     gpu.dispatch(encoder, gpu.pipeline('gated_activation', { ...options, entryPoint: 'in_place' }), [params, gate.buffer, up.buffer], grid);
   } else {
@@ -55,9 +56,9 @@ export function gatedActivation(
  */
 export function gatedPairs(gpu: Gpu, encoder: GPUCommandEncoder, activation: GateActivation, gateUp: Tensor, out: Tensor, rows: number, width: number): void {
   const count = rows * width;
-  const params = gpu.uniform(uniformFields(pairParams, { count, width }));
+  const params = gpu.uniform(uniformFields(gatingParams, { count, width }));
   const constants = { ACTIVATION: activationIds[activation], WORKGROUP_SIZE: workgroupSize };
-  const pipeline = gpu.pipeline('gated_activation', { entryPoint: 'pairs', constants, structs: { Params: pairParams } });
+  const pipeline = gpu.pipeline('gated_activation', { entryPoint: 'pairs', constants, structs: { Params: gatingParams } });
   gpu.dispatch(encoder, pipeline, [params, gateUp.buffer, undefined, out.buffer], elementGrid(gpu, count));
 }
 
