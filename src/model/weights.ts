@@ -116,6 +116,11 @@ export interface LoadWeightsOptions {
    * (ForwardRequest.tokens cannot be used).
    */
   cpuEmbedding?: boolean;
+  /**
+   * false: every projection its own matrix, none fused (Projections), as loaded before fusion existed:
+   * for tests and benchmarks that compare the two. Default true.
+   */
+  fuseProjections?: boolean;
 }
 
 /** Whether loadWeights keeps this model's input embedding on the CPU when asked to. */
@@ -341,7 +346,7 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
     const format = matrixFormat(tensors.get(list[0].tensor)!, weightType);
     const ins = tensors.get(list[0].tensor)!.shape[1];
     const sameFormat = list.every(({ tensor }) => matrixFormat(tensors.get(tensor)!, weightType) === format);
-    if (!fuse || !sameFormat || !fusableRows(format, list.map((source) => source.rows), ins, gpu.maxBindingBytes)) {
+    if (!fuse || options.fuseProjections === false || !sameFormat || !fusableRows(format, list.map((source) => source.rows), ins, gpu.maxBindingBytes)) {
       const apart = async (name: Name) => {
         if (!biases) return projection(sources[name]);
         return { ...(await projection(sources[name])), bias: await vector(biases[name]) };
