@@ -88,13 +88,12 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
   const kvBytesPerToken = 2 * config.layers * kvWidth * kvElementBytes(kvType);
   const kvBytes = (contextTokens + conversationTokens) * kvBytesPerToken;
 
-  // The Transformer's per-piece buffers: hidden, normed, projected, q, attention output, attention
-  // lse, the q, k, v projection's output (fused: q, k and v in one; with q/k norms: k and v, q being
-  // the q above), the MLP's (fused gate and up, and the gated values), ids, positions; and one row of
-  // logits. (Weights in formats that keep a layer's projections apart take less: gate and up only.)
+  // The Transformer's per-piece buffers: hidden, normed, projected, q (rotated), attention output,
+  // attention lse, the fused q, k, v projection's rows, the fused gate and up projection's rows and
+  // the gated values, ids, positions; and one row of logits. (Projections kept apart, in formats that
+  // differ within a layer, take less: k and v instead of q, k, v; gate and up only.)
   const qWidth = config.heads * config.headDim;
-  const qkvRow = config.qkNorm ? 2 * kvWidth : qWidth + 2 * kvWidth;
-  const scratchRows = [3 * config.hidden, 2 * qWidth, config.heads, qkvRow, 3 * config.intermediate, 2];
+  const scratchRows = [3 * config.hidden, 2 * qWidth, config.heads, qWidth + 2 * kvWidth, 3 * config.intermediate, 2];
   const activationBytes = rows * 4 * scratchRows.reduce((a, b) => a + b, 0) + config.vocab * 4;
   const widest = rows * 4 * Math.max(config.hidden, qWidth + 2 * kvWidth, 2 * config.intermediate);
   if (widest > binding) {

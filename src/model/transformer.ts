@@ -13,7 +13,7 @@
 import type { Gpu, Recording } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { linear, maxMatvecRows, type InputNorm, type LinearWeight } from '../gpu/kernels/linear.ts';
-import { rmsNorm, headRmsNorm } from '../gpu/kernels/norms.ts';
+import { rmsNorm, headRmsNorm, qkHeadRmsNorm } from '../gpu/kernels/norms.ts';
 import { gatedActivation, gatedPairs, scaleInPlace, softcapInPlace } from '../gpu/kernels/elementwise.ts';
 import { rope } from '../gpu/kernels/rope.ts';
 import { embed } from '../gpu/kernels/embed.ts';
@@ -426,7 +426,8 @@ export class Transformer {
     // A few rows (decoding) fold each RMSNorm into the projections that read it and the MLP's gating
     // into the up projection (matvec's NORM_INPUT, and GATE_UP or GATED): 3 dispatches fewer a layer.
     // Fused projections (src/model/weights.ts) save 4 more: q, k and v in one projection whose rows
-    // rope_kv_store rotates and appends to the cache in one dispatch, gate and up in one.
+    // rope_kv_store rotates and appends to the cache in one dispatch, gate and up in one (and 1 more
+    // with Qwen3's and Gemma 3's q/k norms, both in one dispatch).
     const fold = rows <= maxMatvecRows;
     const normed = (x: Tensor, weight: Tensor, count: number): { x: Tensor; inputNorm?: InputNorm } => {
       if (count <= maxMatvecRows) return { x, inputNorm: { weight, eps: config.rmsNormEps, weightOffset: family.normWeightOffset } };
@@ -439,9 +440,13 @@ export class Transformer {
       const attentionInput = normed(a.hidden, w.inputNorm, rows);
       const table = ropes[layer]; // none on a NoPE layer (SmolLM3): q and k keep no position
       if ('fused' in w.qkv) {
-        // One projection into rows of [q, k, v], then RoPE and the cache append in one dispatch.
+        // One projection into rows of [q, k, v], (q/k norms in one dispatch,) then RoPE and the cache
+        // append in one dispatch.
         const qkv = a.qkv!;
         linear(gpu, encoder, attentionInput.x, w.qkv.fused, qkv, rows, attentionInput);
+        if (w.qNorm && w.kNorm) {
+          qkHeadRmsNorm(gpu, encoder, qkv, { q: w.qNorm, k: w.kNorm }, rows, { q: config.heads, kv: config.kvHeads }, config.rmsNormEps, norm);
+        }
         request.cache.writeRotated(encoder, layer, { qkv: qkv.buffer, q: a.q.buffer, positions: a.positions, heads: config.heads, rope: table }, 0, cacheRow, rows);
       } else {
         const [k, v] = [a.k!, a.v!];

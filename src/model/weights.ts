@@ -61,7 +61,7 @@ export function projectionOf<Name extends string>(projections: Projections<Name>
 
 export interface LayerWeights {
   inputNorm: Tensor;
-  /** [Wq; Wk; Wv], or q, k and v apart (layers with q/k norms, or projections in different formats). */
+  /** [Wq; Wk; Wv], or q, k and v apart (projections in different formats, or too large for one binding). */
   qkv: Projections<'q' | 'k' | 'v'>;
   o: LoadedLinear;
   qNorm?: Tensor;
@@ -339,14 +339,13 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
   async function projections<Name extends string>(
     sources: Record<Name, ProjectionRows>,
     biases: Record<Name, string> | undefined,
-    fuse: boolean,
   ): Promise<Projections<Name>> {
     const names = Object.keys(sources) as Name[];
     const list = names.map((name) => sources[name]);
     const format = matrixFormat(tensors.get(list[0].tensor)!, weightType);
     const ins = tensors.get(list[0].tensor)!.shape[1];
     const sameFormat = list.every(({ tensor }) => matrixFormat(tensors.get(tensor)!, weightType) === format);
-    if (!fuse || options.fuseProjections === false || !sameFormat || !fusableRows(format, list.map((source) => source.rows), ins, gpu.maxBindingBytes)) {
+    if (options.fuseProjections === false || !sameFormat || !fusableRows(format, list.map((source) => source.rows), ins, gpu.maxBindingBytes)) {
       const apart = async (name: Name) => {
         if (!biases) return projection(sources[name]);
         return { ...(await projection(sources[name])), bias: await vector(biases[name]) };
@@ -391,14 +390,13 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
       const biases = config.attentionBias ? { q: `${p}self_attn.q_proj.bias`, k: `${p}self_attn.k_proj.bias`, v: `${p}self_attn.v_proj.bias` } : undefined;
       layers.push({
         inputNorm: await vector(norms.input),
-        // q/k norms come between the projection and RoPE: the forward pass takes those apart.
-        qkv: await projections({ q: sources.q, k: sources.k, v: sources.v }, biases, !config.qkNorm),
+        qkv: await projections({ q: sources.q, k: sources.k, v: sources.v }, biases),
         o: await withBias('o_proj', config.attentionOutputBias),
         qNorm: config.qkNorm ? await vector(`${p}self_attn.q_norm.weight`) : undefined,
         kNorm: config.qkNorm ? await vector(`${p}self_attn.k_norm.weight`) : undefined,
         attentionOutputNorm: await optionalVector(norms.attentionOutput),
         postAttentionNorm: await vector(norms.mlpInput),
-        gateUp: await projections({ gate: sources.gate, up: sources.up }, undefined, true),
+        gateUp: await projections({ gate: sources.gate, up: sources.up }, undefined),
         mlpOutputNorm: await optionalVector(norms.mlpOutput),
         down: await linear(`${p}mlp.down_proj`),
       });

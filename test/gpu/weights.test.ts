@@ -40,8 +40,8 @@ describe.each(fixtureModels)('loadWeights, %s', (name) => {
       expect(maxAbsDiff(await readLinear(gpu, weights.embedding as LoadedLinear), cpu.get('model.embed_tokens.weight')!)).toBe(0);
       const last = weights.layers[config.layers - 1];
       const p = `model.layers.${config.layers - 1}.`;
-      // q, k and v one matrix but where q/k norms come between them and RoPE; gate and up one matrix.
-      expect('fused' in last.qkv).toBe(!config.qkNorm);
+      // q, k and v one matrix; gate and up one matrix.
+      expect('fused' in last.qkv).toBe(true);
       expect('fused' in last.gateUp).toBe(true);
       for (const [projection, name] of [
         [projectionOf(last.qkv, 'q'), 'self_attn.q_proj'],
