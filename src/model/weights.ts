@@ -414,19 +414,27 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
 
 /**
  * Whether matrices of `rows` rows each (rows of `ins` elements in `format`) can be stored one after
- * another as one part: each starts on a whole word of data and of scales (no q8 scale word shared by
- * two of them), and the whole fits one storage binding.
+ * another as one part: each starts on a whole 4-byte word of data and of scales (no q8 scale word
+ * shared by two of them), and the whole fits one storage binding.
  */
 export function fusableRows(format: WeightFormat, rows: readonly number[], ins: number, maxBindingBytes: number): boolean {
-  const bytes = (count: number) => weightBytes(format, count * ins);
   let before = 0;
   for (const count of rows) {
-    const [head, own, whole] = [bytes(before), bytes(count), bytes(before + count)];
-    if (head.data + own.data !== whole.data || head.scales + own.scales !== whole.scales) return false;
+    if (!startsOnWords(format, before * ins)) return false;
     before += count;
   }
-  const total = bytes(before);
+  const total = weightBytes(format, before * ins);
   return total.data <= maxBindingBytes && total.scales <= maxBindingBytes;
+}
+
+/** Whether `elements` elements of `format` fill whole words of data and of scales (weight-format.ts's packing). */
+function startsOnWords(format: WeightFormat, elements: number): boolean {
+  const perWord = { f32: 1, f16: 2, bf16: 2, q8: 4, q4: 8, q4g128: 8 }[format];
+  if (elements % perWord !== 0) return false;
+  if (!isQuantized(format)) return true;
+  const groups = elements / quantGroupSize(format);
+  const groupsPerScaleWord = format === 'q8' ? 2 : 1; // q8: two f16 scales a word; q4: scale and zero
+  return Number.isInteger(groups) && groups % groupsPerScaleWord === 0;
 }
 
 /** Rows read per step: whole rows, an even count so 16-bit values and q8 scales stay 4-byte aligned, and whole file blocks. */
