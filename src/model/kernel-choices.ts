@@ -4,7 +4,7 @@
 // attention, decode's split of the keys).
 import type { Gpu } from '../gpu/gpu.ts';
 import { choosePrefillKernel, decodeChoice, type AttentionShape } from '../gpu/kernels/attention.ts';
-import { chooseMatvec, chooseTiledLinear, type LinearWeight } from '../gpu/kernels/linear.ts';
+import { chooseMatvec, chooseTiledLinear, gateUpShape, type LinearWeight } from '../gpu/kernels/linear.ts';
 import { weightFormatOf } from '../gpu/kernels/weight-format.ts';
 import { projectionMatrices, type ModelWeights } from './weights.ts';
 
@@ -24,7 +24,8 @@ export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionS
     ['lm_head', weights.lmHead],
   ];
   for (const [name, weight] of matrices) {
-    const m = chooseMatvec(gpu, 1, weight.outs, weight.ins, { norm: false });
+    const chosen = chooseMatvec(gpu, 1, weight.outs, weight.ins, { norm: false });
+    const m = name === 'gate+up' ? gateUpShape(chosen) : chosen; // decoding runs it as GATE_UP
     const tiled = chooseTiledLinear(gpu, weight, options.prefillRows);
     lines.push(
       `${name} ${weight.outs}×${weight.ins} ${weightFormatOf(weight.parts[0])}: decode matvec ${m.threads} invocations / ${m.outsPerGroup} rows / ${m.unroll} loads; ` +

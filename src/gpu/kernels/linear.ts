@@ -56,6 +56,11 @@ export function chooseMatvec(gpu: Gpu, rows: number, outs: number, ins: number, 
   return shape(threads);
 }
 
+/** The shape GATE_UP runs for `shape`: it pairs a gate row with its up row in one workgroup, so two rows a workgroup at least. */
+export function gateUpShape(shape: MatvecShape): MatvecShape {
+  return shape.outsPerGroup === 1 ? { ...shape, outsPerGroup: 2 } : shape;
+}
+
 /**
  * Workgroup memory of a matvec shape: a slot per invocation per partial sum, the norm's scales, GATE_UP's
  * up totals, a layout word.
@@ -197,8 +202,7 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
 function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: LinearOptions): LinearKernel {
   const norm = options.inputNorm !== undefined;
   const chosen = options.matvec ?? chooseMatvec(gpu, rows, weight.outs, weight.ins, { norm });
-  // GATE_UP pairs a gate row with its up row in one workgroup: two rows a workgroup at least.
-  const shape = options.gateUp && chosen.outsPerGroup === 1 ? { ...chosen, outsPerGroup: 2 as const } : chosen;
+  const shape = options.gateUp ? gateUpShape(chosen) : chosen;
   const sums = shape.outsPerGroup * rows + (norm ? rows : 0);
   if (sums > shape.threads) throw new Error(`A matvec of ${shape.threads} invocations cannot hold ${sums} partial sums`);
   const shared = matvecSharedBytes(shape, rows, norm);
