@@ -27,19 +27,22 @@ const { values: args } = parseArgs({
     'weight-type': { type: 'string', default: 'f32' },
     'kv-type': { type: 'string', default: 'f16' },
     out: { type: 'string', default: 'bench/results/decode-profile-latest' },
+    // fused (default) or apart: as bench/decode.ts's --projections.
+    projections: { type: 'string', default: 'fused' },
   },
 });
+if (args.projections !== 'fused' && args.projections !== 'apart') throw new Error('--projections must be fused or apart');
 if (!args.model) throw new Error('--model DIR (a model directory in Hub layout) is required');
 
 const gpu = await Gpu.create();
 const source = openModelSource({ kind: 'directory', path: resolve(args.model) });
 const config = parseModelConfig(await source.readJson('config.json'));
-const weights = await loadWeights(gpu, source, config, { weightType: args['weight-type'] as WeightType });
+const weights = await loadWeights(gpu, source, config, { weightType: args['weight-type'] as WeightType, fuseProjections: args.projections === 'fused' });
 const transformer = new Transformer(gpu, config, weights);
 const tokens = Number(args.tokens);
 const toggles = { enable: process.env.STAR_READER_DAWN_ENABLE ?? '', disable: process.env.STAR_READER_DAWN_DISABLE ?? '' };
-const report: Record<string, unknown> = { adapter: gpu.adapter.description, model: args.model, weightType: args['weight-type'], kvType: args['kv-type'], toggles, floor: await dawnFloor(), contexts: [] };
-console.log(`${gpu.adapter.description}; toggles ${JSON.stringify(toggles)}; ${args.model} ${args['weight-type']} weights, ${args['kv-type']} KV`);
+const report: Record<string, unknown> = { adapter: gpu.adapter.description, model: args.model, weightType: args['weight-type'], kvType: args['kv-type'], projections: args.projections, toggles, floor: await dawnFloor(), contexts: [] };
+console.log(`${gpu.adapter.description}; toggles ${JSON.stringify(toggles)}; ${args.model} ${args['weight-type']} weights, projections ${args.projections}, ${args['kv-type']} KV`);
 console.log(`Dawn floor: ${JSON.stringify(report.floor)}`);
 
 for (const context of args.contexts.split(',').map(Number)) {

@@ -5,6 +5,8 @@
 // waits, bind groups made, bytes read back). The KV cache is filled with random keys and values instead of
 // encoding a document: decode time does not depend on what the keys say, and a 64K-token encode
 // would cost minutes. Writes <out>.json and <out>.md (default bench/results/decode-latest).
+// `--projections apart` loads every projection as its own matrix (no fused q, k, v or gate, up): run
+// it beside the default to compare the two in one build.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +34,9 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'bench/results/decode-latest' },
     /** Also times the GPU-sampler way with citations recorded (Transformer.startCitations), in the same run. */
     citations: { type: 'boolean', default: false },
+    // fused: q, k, v and gate, up as one matrix each where they can be (the engine's way); apart: every
+    // projection its own, as before fusion (LoadWeightsOptions.fuseProjections), to compare in one build.
+    projections: { type: 'string', default: 'fused' },
   },
 });
 if (!args.model) throw new Error('--model DIR (a model directory in Hub layout) is required');
@@ -51,9 +56,10 @@ const config = parseModelConfig(await source.readJson('config.json'));
 const weightType = args['weight-type'] as WeightType;
 const kvType = args['kv-type'] as KvType;
 if (!kvTypes.includes(kvType)) throw new Error(`--kv-type must be one of ${kvTypes.join(', ')}`);
+if (args.projections !== 'fused' && args.projections !== 'apart') throw new Error('--projections must be fused or apart');
 const loadStarted = performance.now();
-const weights = await loadWeights(gpu, source, config, { weightType });
-console.error(`loaded ${args.model} (${(weights.bytes / 2 ** 30).toFixed(2)} GiB as ${weightType}) in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s on ${gpu.adapter.description}`);
+const weights = await loadWeights(gpu, source, config, { weightType, fuseProjections: args.projections === 'fused' });
+console.error(`loaded ${args.model} (${(weights.bytes / 2 ** 30).toFixed(2)} GiB as ${weightType}, projections ${args.projections}) in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s on ${gpu.adapter.description}`);
 const transformer = new Transformer(gpu, config, weights);
 const tokens = Number(args.tokens);
 const kvShape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: kvType };
@@ -78,7 +84,7 @@ for (const context of args.contexts.split(',').map(Number)) {
 const longest = Math.max(...args.contexts.split(',').map(Number));
 const kernels = kernelChoices(gpu, weights, transformer.shape, { prefillRows: 512, decodeContext: longest });
 for (const line of kernels) console.error(`  kernel ${line}`);
-const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, kvType, weightBytes: weights.bytes, prefill, rows, kernels };
+const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, kvType, projections: args.projections, weightBytes: weights.bytes, prefill, rows, kernels };
 await mkdir(resolve(args.out, '..'), { recursive: true });
 await writeFile(`${args.out}.json`, `${JSON.stringify(report, null, 2)}\n`);
 const markdown = formatMarkdown(report);
@@ -137,7 +143,7 @@ function argmax(values: Float32Array): number {
 
 function formatMarkdown(r: typeof report): string {
   const lines = [
-    `# Decode: ${r.model} (${r.modelType}, ${r.layers} layers, ${r.weightType} weights, ${r.kvType} KV, ${(r.weightBytes / 2 ** 30).toFixed(2)} GiB)`,
+    `# Decode: ${r.model} (${r.modelType}, ${r.layers} layers, ${r.weightType} weights, projections ${r.projections}, ${r.kvType} KV, ${(r.weightBytes / 2 ** 30).toFixed(2)} GiB)`,
     '',
     `Adapter: ${r.adapter}. Greedy, one token per forward; KV cache filled with random values. Per-token counts include the token queued ahead.`,
     ...(r.prefill ? ['', `Prefill (full causal, one forward from position 0, second run): ${r.prefill.tokens} tokens in ${r.prefill.ms.toFixed(1)} ms.`] : []),

@@ -41,7 +41,7 @@ t.test('a model folder of an unsupported architecture says which ones are suppor
 t.test('a model, then a document, too big for the GPU memory budget: refused with the numbers', async ({ page, url, screenshots }) => {
   await page.goto(url());
   const budget = page.getByTestId('settings-panel').getByLabel('GPU memory budget (GB)', { exact: true });
-  // The demo model needs about 4.3 MB (2.0 MB of f32 weights, 2.4 MB of prefill scratch) and 1 KB of (f16) KV per token.
+  // The demo model needs about 4.9 MB (2.0 MB of f32 weights, 2.9 MB of prefill scratch) and 1 KB of (f16) KV per token.
   await budget.fill('0.004');
   await budget.press('Tab');
   await page.getByTestId('load-model').click();

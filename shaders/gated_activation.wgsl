@@ -1,6 +1,7 @@
 // The MLP's gating: out[i] = act(gate[i]) * up[i], with act chosen by ACTIVATION (shaders/activation.wgsl).
-// Two entry points: main writes a separate `out`; in_place overwrites `gate` (WebGPU forbids binding
-// one buffer as both a read-only and a writable input of the same dispatch).
+// Three entry points: main writes a separate `out`; in_place overwrites `gate` (WebGPU forbids binding
+// one buffer as both a read-only and a writable input of the same dispatch); pairs reads the rows of a
+// fused gate and up projection, gate [rows, 2·width] holding each row's gate then its up values.
 
 //#include grid
 //#include activation
@@ -43,5 +44,18 @@ fn in_place(
   let i = element(group, groups, thread);
   if (i < p.count) {
     gate_inout[i] = activation(gate_inout[i]) * up[i];
+  }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn pairs(
+  @builtin(workgroup_id) group: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+  @builtin(local_invocation_index) thread: u32,
+) {
+  let i = element(group, groups, thread);
+  if (i < p.count) {
+    let at = i / p.width * 2u * p.width + i % p.width;
+    out[i] = activation(gate[at]) * gate[at + p.width];
   }
 }

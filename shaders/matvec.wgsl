@@ -21,6 +21,11 @@
 //     every workgroup computes from the same loads of X (the sums of squares ride along).
 //   GATED: the output is act(gate[·]) · (the product), the MLP's gating applied to the up projection
 //     (shaders/activation.wgsl), reading the gate projection's output.
+// And one saves a whole projection's dispatch:
+//   GATE_UP: W is [Wgate; Wup], 2 · outs rows (src/model/weights.ts stores the two concatenated), and
+//     y[·, n] = act(gate row n's product) · (up row n's product): the gate and up projections and the
+//     gating in one dispatch. A workgroup owns OUTS_PER_GROUP / 2 outputs, so its OUTS_PER_GROUP weight
+//     rows are their gate rows and then their up rows; each sum is the one a separate projection takes.
 
 //#include grid
 //#include matvec_reduce
@@ -44,6 +49,7 @@ override OUTS_PER_GROUP: u32 = 4u;
 override UNROLL: u32 = 4u;
 override NORM_INPUT: bool = false;
 override GATED: bool = false;
+override GATE_UP: bool = false;
 const MAX_ROWS = 8u;
 const MAX_OUTS_PER_GROUP = 4u;
 const MAX_UNROLL = 4u;
@@ -53,6 +59,18 @@ override SUMS: u32 = PRODUCTS + select(0u, ROWS, NORM_INPUT);
 
 var<private> acc: array<f32, (MAX_OUTS_PER_GROUP + 1u) * MAX_ROWS>; // [weight row][row of X], then [row of X]
 var<workgroup> norm_scale: array<f32, MAX_ROWS>;
+var<workgroup> up_totals: array<f32, MAX_OUTS_PER_GROUP / 2u * MAX_ROWS>; // GATE_UP: [up row][row of X]
+
+// Outputs a workgroup computes: one per owned weight row, or with GATE_UP one per gate and up pair.
+override OUTS_PER_WORKGROUP: u32 = select(OUTS_PER_GROUP, OUTS_PER_GROUP / 2u, GATE_UP);
+
+// The weight row that a workgroup's owned row o (< OUTS_PER_GROUP) is, n0 being its first output.
+// Rows past the last (a part-filled final workgroup) read the last row again.
+fn weight_row(n0: u32, o: u32) -> u32 {
+  if (!GATE_UP) { return min(n0 + o, p.outs - 1u); }
+  let pair = o % OUTS_PER_WORKGROUP;
+  return min(n0 + pair, p.outs - 1u) + select(0u, p.outs, o >= OUTS_PER_WORKGROUP);
+}
 
 // X's elements k..k+3 of row m, times (offset + g) when the norm is folded in; their squares are added to acc.
 fn x4(m: u32, k: u32) -> vec4<f32> {
@@ -79,7 +97,7 @@ fn add_vec4s(v: u32, n0: u32) {
     for (var m = 0u; m < ROWS; m++) { xk[u * MAX_ROWS + m] = x4(m, (v + u * THREADS) * 4u); }
   }
   for (var o = 0u; o < OUTS_PER_GROUP; o++) {
-    let row = min(n0 + o, p.outs - 1u) * p.ins;
+    let row = weight_row(n0, o) * p.ins;
     var wv: array<vec4<f32>, MAX_UNROLL>;
     for (var u = 0u; u < UNROLL; u++) { wv[u] = weight4(row + (v + u * THREADS) * 4u); }
     for (var u = 0u; u < UNROLL; u++) {
@@ -94,7 +112,7 @@ fn main(
   @builtin(num_workgroups) groups: vec3u,
   @builtin(local_invocation_index) thread: u32,
 ) {
-  let n0 = flat_workgroup(group, groups) * OUTS_PER_GROUP;
+  let n0 = flat_workgroup(group, groups) * OUTS_PER_WORKGROUP;
   if (n0 >= p.outs) { return; }
 
   if (p.ins % 4u == 0u) {
@@ -109,7 +127,7 @@ fn main(
       var xk: array<vec4<f32>, MAX_ROWS>;
       for (var m = 0u; m < ROWS; m++) { xk[m] = x4(m, v * 4u); }
       for (var o = 0u; o < OUTS_PER_GROUP; o++) {
-        let wv = weight4(min(n0 + o, p.outs - 1u) * p.ins + v * 4u);
+        let wv = weight4(weight_row(n0, o) * p.ins + v * 4u);
         for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += dot(wv, xk[m]); }
       }
     }
@@ -118,7 +136,7 @@ fn main(
       var xk: array<f32, MAX_ROWS>;
       for (var m = 0u; m < ROWS; m++) { xk[m] = x1(m, k); }
       for (var o = 0u; o < OUTS_PER_GROUP; o++) {
-        let wv = weight1(min(n0 + o, p.outs - 1u) * p.ins + k);
+        let wv = weight1(weight_row(n0, o) * p.ins + k);
         for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += wv * xk[m]; }
       }
     }
@@ -132,6 +150,15 @@ fn main(
     workgroupBarrier();
   }
   let o = thread / ROWS;
+  if (GATE_UP) {
+    // The up rows' totals go through workgroup memory to the invocations holding their gate rows'.
+    if (NORM_INPUT) { total *= norm_scale[thread % ROWS]; }
+    let pairs = OUTS_PER_WORKGROUP * ROWS;
+    if (thread >= pairs && thread < PRODUCTS) { up_totals[thread - pairs] = total; }
+    workgroupBarrier();
+    if (o < min(OUTS_PER_WORKGROUP, p.outs - n0)) { y[(thread % ROWS) * p.y_stride + p.y_col0 + n0 + o] = activation(total) * up_totals[thread]; }
+    return;
+  }
   if (o < min(OUTS_PER_GROUP, p.outs - n0)) {
     let m = thread % ROWS;
     if (NORM_INPUT) { total *= norm_scale[m]; }

@@ -207,9 +207,9 @@ export interface ProjectionShape {
 }
 
 /**
- * The stored rows of layer `layer`'s q, k, v, gate and up projections. Phi-3's fused tensors are
- * split into row ranges at load: each projection stays its own matrix, written to its own buffer, so
- * the rest of the layer (q/k norms, RoPE, the KV cache) is the same for every family, and a row range
+ * The stored rows of layer `layer`'s q, k, v, gate and up projections: whole tensors, or row ranges of
+ * Phi-3's fused ones. loadWeights stores them as every family's are (one matrix [Wq; Wk; Wv] where it
+ * can, src/model/weights.ts), so the rest of the layer is the same for every family, and a row range
  * of a stored tensor costs nothing to read.
  */
 export function projectionSources(shape: ProjectionShape, layer: number): ProjectionSources {

@@ -4,9 +4,9 @@
 // attention, decode's split of the keys).
 import type { Gpu } from '../gpu/gpu.ts';
 import { choosePrefillKernel, decodeChoice, type AttentionShape } from '../gpu/kernels/attention.ts';
-import { chooseMatvec, chooseTiledLinear, type LinearWeight } from '../gpu/kernels/linear.ts';
+import { chooseMatvec, chooseTiledLinear, gateUpShape, type LinearWeight } from '../gpu/kernels/linear.ts';
 import { weightFormatOf } from '../gpu/kernels/weight-format.ts';
-import type { ModelWeights } from './weights.ts';
+import { projectionMatrices, type ModelWeights } from './weights.ts';
 
 /** One line per choice: the device's features, every distinct matrix of layer 0 and the LM head, attention. */
 export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionShape, options: { prefillRows: number; decodeContext: number }): string[] {
@@ -17,17 +17,15 @@ export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionS
   ];
   const layer = weights.layers[0];
   const matrices: Array<[string, LinearWeight]> = [
-    ['q', layer.q],
-    ['k', layer.k],
-    ['v', layer.v],
+    ...projectionMatrices(layer.qkv),
     ['o', layer.o],
-    ['gate', layer.gate],
-    ['up', layer.up],
+    ...projectionMatrices(layer.gateUp),
     ['down', layer.down],
     ['lm_head', weights.lmHead],
   ];
   for (const [name, weight] of matrices) {
-    const m = chooseMatvec(gpu, 1, weight.outs, weight.ins, { norm: false });
+    const chosen = chooseMatvec(gpu, 1, weight.outs, weight.ins, { norm: false });
+    const m = name === 'gate+up' ? gateUpShape(chosen) : chosen; // decoding runs it as GATE_UP
     const tiled = chooseTiledLinear(gpu, weight, options.prefillRows);
     lines.push(
       `${name} ${weight.outs}×${weight.ins} ${weightFormatOf(weight.parts[0])}: decode matvec ${m.threads} invocations / ${m.outsPerGroup} rows / ${m.unroll} loads; ` +

@@ -8,7 +8,7 @@
 // (a host holding blocks 3–4 of a document starts at position 3·b, not 0).
 import type { Gpu } from '../gpu/gpu.ts';
 import type { KvSpan } from '../gpu/kernels/attention.ts';
-import { kvElementBytes, kvElementsPerWord, kvStore, kvTypes, type KvType } from '../gpu/kernels/kv-store.ts';
+import { kvElementBytes, kvElementsPerWord, kvStore, kvStoreRotated, kvTypes, type KvType, type RopeAngles } from '../gpu/kernels/kv-store.ts';
 
 /** The KV cache's element type when none is asked for: f16 halves the largest buffer of a long document. */
 export const defaultKvType: KvType = 'f16';
@@ -122,6 +122,42 @@ export class KvCache {
    * allocated on demand.
    */
   write(encoder: GPUCommandEncoder, layer: number, keys: GPUBuffer, values: GPUBuffer, positions: GPUBuffer, sourceRow: number, cacheRow: number, rows: number): void {
+    this.forEachRun(layer, sourceRow, cacheRow, rows, (from, to, count) => {
+      kvStore(this.gpu, encoder, { keys, values, positions, row: from }, to, count, this.width, this.shape.dtype);
+    });
+  }
+
+  /**
+   * write() from the rows of a fused q, k, v projection (`qkv`, [rows, heads·headDim + 2·kvHeads·headDim]
+   * f32), rotating the keys by RoPE on the way (`rope` undefined: a NoPE layer) and writing the rotated
+   * queries to the same rows of `q` (kvStoreRotated): RoPE and the append in one dispatch.
+   */
+  writeRotated(
+    encoder: GPUCommandEncoder,
+    layer: number,
+    source: { qkv: GPUBuffer; q: GPUBuffer; positions: GPUBuffer; heads: number; rope: RopeAngles | undefined },
+    sourceRow: number,
+    cacheRow: number,
+    rows: number,
+  ): void {
+    const shape = { heads: source.heads, kvHeads: this.shape.kvHeads, headDim: this.shape.headDim };
+    this.forEachRun(layer, sourceRow, cacheRow, rows, (from, to, count) => {
+      kvStoreRotated(this.gpu, encoder, { qkv: source.qkv, q: source.q, positions: source.positions, row: from }, to, count, shape, source.rope, this.shape.dtype);
+    });
+  }
+
+  /**
+   * The cache rows [cacheRow, cacheRow + rows) of `layer`, source rows from `sourceRow` on, in pieces
+   * that lie in one chunk and one run of positions: where each piece's rows come from, where they go
+   * (a chunk, its row and the position that row holds) and how many.
+   */
+  private forEachRun(
+    layer: number,
+    sourceRow: number,
+    cacheRow: number,
+    rows: number,
+    store: (from: number, to: { keys: GPUBuffer; values: GPUBuffer; row: number; position: number }, count: number) => void,
+  ): void {
     let done = 0;
     while (done < rows) {
       const row = cacheRow + done;
@@ -129,9 +165,7 @@ export class KvCache {
       const run = this.runAt(row);
       const inChunk = row - chunk.startRow;
       const count = Math.min(rows - done, chunk.tokens - inChunk, run.row + run.length - row);
-      const from = { keys, values, row: sourceRow + done, positions };
-      const to = { keys: chunk.keys[layer], values: chunk.values[layer], row: inChunk, position: run.position + (row - run.row) };
-      kvStore(this.gpu, encoder, from, to, count, this.width, this.shape.dtype);
+      store(sourceRow + done, { keys: chunk.keys[layer], values: chunk.values[layer], row: inChunk, position: run.position + (row - run.row) }, count);
       done += count;
     }
   }

@@ -88,12 +88,14 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
   const kvBytesPerToken = 2 * config.layers * kvWidth * kvElementBytes(kvType);
   const kvBytes = (contextTokens + conversationTokens) * kvBytesPerToken;
 
-  // The Transformer's per-piece buffers: hidden, normed, projected, q, attention output, k, v,
-  // attention lse, gate, up, ids, positions; and one row of logits.
+  // The Transformer's per-piece buffers: hidden, normed, projected, q (rotated), attention output,
+  // attention lse, the fused q, k, v projection's rows, the fused gate and up projection's rows and
+  // the gated values, ids, positions; and one row of logits. (Projections kept apart, in formats that
+  // differ within a layer, take less: k and v instead of q, k, v; gate and up only.)
   const qWidth = config.heads * config.headDim;
-  const scratchRows = [3 * config.hidden, 2 * qWidth, 2 * kvWidth, config.heads, 2 * config.intermediate, 2];
+  const scratchRows = [3 * config.hidden, 2 * qWidth, config.heads, qWidth + 2 * kvWidth, 3 * config.intermediate, 2];
   const activationBytes = rows * 4 * scratchRows.reduce((a, b) => a + b, 0) + config.vocab * 4;
-  const widest = rows * 4 * Math.max(config.hidden, qWidth, config.intermediate);
+  const widest = rows * 4 * Math.max(config.hidden, qWidth + 2 * kvWidth, 2 * config.intermediate);
   if (widest > binding) {
     problems.push(`a prefill piece of ${rows} rows needs ${mb(widest)} buffers, more than a storage binding (${mb(binding)}): use fewer rows`);
   }

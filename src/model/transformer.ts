@@ -13,8 +13,8 @@
 import type { Gpu, Recording } from '../gpu/gpu.ts';
 import type { Tensor } from '../gpu/tensor.ts';
 import { linear, maxMatvecRows, type InputNorm, type LinearWeight } from '../gpu/kernels/linear.ts';
-import { rmsNorm, headRmsNorm } from '../gpu/kernels/norms.ts';
-import { gatedActivation, scaleInPlace, softcapInPlace } from '../gpu/kernels/elementwise.ts';
+import { rmsNorm, headRmsNorm, qkHeadRmsNorm } from '../gpu/kernels/norms.ts';
+import { gatedActivation, gatedPairs, scaleInPlace, softcapInPlace } from '../gpu/kernels/elementwise.ts';
 import { rope } from '../gpu/kernels/rope.ts';
 import { embed } from '../gpu/kernels/embed.ts';
 import {
@@ -167,14 +167,16 @@ interface Activations {
   rows: number;
   hidden: Tensor; // residual stream h [rows, hidden]
   normed: Tensor; // [rows, hidden]
-  q: Tensor; // [rows, heads·headDim]
-  k: Tensor; // [rows, kvHeads·headDim]
-  v: Tensor;
+  q: Tensor; // [rows, heads·headDim], rotated
+  qkv?: Tensor; // [rows, (heads + 2·kvHeads)·headDim]: a fused projection's q, k, v (layers with one)
+  k?: Tensor; // [rows, kvHeads·headDim]: separate projections (layers with them)
+  v?: Tensor;
   attentionOut: Tensor; // [rows, heads·headDim], normalised
   attention: AttentionOutput; // { o: attentionOut's buffer, lse [rows, heads] }
   projected: Tensor; // [rows, hidden]
-  gate: Tensor; // [rows, intermediate]
-  up: Tensor;
+  gate: Tensor; // [rows, intermediate]: the gate projection, then the gated values down_proj reads
+  up?: Tensor; // [rows, intermediate]: separate gate and up projections (layers with them)
+  gateUp?: Tensor; // [rows, 2·intermediate]: a fused gate and up projection's rows, many rows at once
   ids: GPUBuffer; // u32 [rows]
   positions: GPUBuffer; // u32 [rows]
 }
@@ -422,7 +424,10 @@ export class Transformer {
     if (family.embeddingScale !== 1) scaleInPlace(gpu, encoder, a.hidden, family.embeddingScale, rows * config.hidden);
 
     // A few rows (decoding) fold each RMSNorm into the projections that read it and the MLP's gating
-    // into the up projection (matvec's NORM_INPUT and GATED): 3 dispatches fewer a layer.
+    // into the up projection (matvec's NORM_INPUT, and GATE_UP or GATED): 3 dispatches fewer a layer.
+    // Fused projections (src/model/weights.ts) save 4 more: q, k and v in one projection whose rows
+    // rope_kv_store rotates and appends to the cache in one dispatch, gate and up in one (and 1 more
+    // with Qwen3's and Gemma 3's q/k norms, both in one dispatch).
     const fold = rows <= maxMatvecRows;
     const normed = (x: Tensor, weight: Tensor, count: number): { x: Tensor; inputNorm?: InputNorm } => {
       if (count <= maxMatvecRows) return { x, inputNorm: { weight, eps: config.rmsNormEps, weightOffset: family.normWeightOffset } };
@@ -433,18 +438,28 @@ export class Transformer {
     for (let layer = 0; layer < config.layers; layer++) {
       const w = weights.layers[layer];
       const attentionInput = normed(a.hidden, w.inputNorm, rows);
-      linear(gpu, encoder, attentionInput.x, w.q, a.q, rows, attentionInput);
-      linear(gpu, encoder, attentionInput.x, w.k, a.k, rows, attentionInput);
-      linear(gpu, encoder, attentionInput.x, w.v, a.v, rows, attentionInput);
-      if (w.qNorm && w.kNorm) {
-        headRmsNorm(gpu, encoder, a.q, w.qNorm, rows, config.heads, config.rmsNormEps, norm);
-        headRmsNorm(gpu, encoder, a.k, w.kNorm, rows, config.kvHeads, config.rmsNormEps, norm);
-      }
       const table = ropes[layer]; // none on a NoPE layer (SmolLM3): q and k keep no position
-      if (table) {
-        rope(gpu, encoder, a.q, a.k, a.positions, table.invFreq, rows, config.heads, config.kvHeads, config.headDim, table.attentionScaling);
+      if ('fused' in w.qkv) {
+        // One projection into rows of [q, k, v], (q/k norms in one dispatch,) then RoPE and the cache
+        // append in one dispatch.
+        const qkv = a.qkv!;
+        linear(gpu, encoder, attentionInput.x, w.qkv.fused, qkv, rows, attentionInput);
+        if (w.qNorm && w.kNorm) {
+          qkHeadRmsNorm(gpu, encoder, qkv, { q: w.qNorm, k: w.kNorm }, rows, { q: config.heads, kv: config.kvHeads }, config.rmsNormEps, norm);
+        }
+        request.cache.writeRotated(encoder, layer, { qkv: qkv.buffer, q: a.q.buffer, positions: a.positions, heads: config.heads, rope: table }, 0, cacheRow, rows);
+      } else {
+        const [k, v] = [a.k!, a.v!];
+        linear(gpu, encoder, attentionInput.x, w.qkv.q, a.q, rows, attentionInput);
+        linear(gpu, encoder, attentionInput.x, w.qkv.k, k, rows, attentionInput);
+        linear(gpu, encoder, attentionInput.x, w.qkv.v, v, rows, attentionInput);
+        if (w.qNorm && w.kNorm) {
+          headRmsNorm(gpu, encoder, a.q, w.qNorm, rows, config.heads, config.rmsNormEps, norm);
+          headRmsNorm(gpu, encoder, k, w.kNorm, rows, config.kvHeads, config.rmsNormEps, norm);
+        }
+        if (table) rope(gpu, encoder, a.q, k, a.positions, table.invFreq, rows, config.heads, config.kvHeads, config.headDim, table.attentionScaling);
+        request.cache.write(encoder, layer, k.buffer, v.buffer, a.positions, 0, cacheRow, rows);
       }
-      request.cache.write(encoder, layer, a.k.buffer, a.v.buffer, a.positions, 0, cacheRow, rows);
 
       if (request.remote) {
         gpu.submit(encoder);
@@ -456,15 +471,25 @@ export class Transformer {
 
       this.residualAdd(encoder, a.attentionOut, w.o, w.attentionOutputNorm, a, rows);
       const mlpInput = normed(a.hidden, w.postAttentionNorm, rows);
-      linear(gpu, encoder, mlpInput.x, w.gate, a.gate, rows, mlpInput);
-      let gated: Tensor;
-      if (fold) {
-        linear(gpu, encoder, mlpInput.x, w.up, a.up, rows, { ...mlpInput, gate: { values: a.gate, activation: family.activation } });
-        gated = a.up;
+      let gated = a.gate;
+      if ('fused' in w.gateUp) {
+        // A few rows: the two projections and the gating in one dispatch; more: one matrix product.
+        if (fold) {
+          linear(gpu, encoder, mlpInput.x, w.gateUp.fused, a.gate, rows, { ...mlpInput, gateUp: family.activation });
+        } else {
+          linear(gpu, encoder, mlpInput.x, w.gateUp.fused, a.gateUp!, rows);
+          gatedPairs(gpu, encoder, family.activation, a.gateUp!, a.gate, rows, config.intermediate);
+        }
       } else {
-        linear(gpu, encoder, mlpInput.x, w.up, a.up, rows);
-        gatedActivation(gpu, encoder, family.activation, a.gate, a.up, a.gate, rows * config.intermediate);
-        gated = a.gate;
+        const up = a.up!;
+        linear(gpu, encoder, mlpInput.x, w.gateUp.gate, a.gate, rows, mlpInput);
+        if (fold) {
+          linear(gpu, encoder, mlpInput.x, w.gateUp.up, up, rows, { ...mlpInput, gate: { values: a.gate, activation: family.activation } });
+          gated = up;
+        } else {
+          linear(gpu, encoder, mlpInput.x, w.gateUp.up, up, rows);
+          gatedActivation(gpu, encoder, family.activation, a.gate, up, a.gate, rows * config.intermediate);
+        }
       }
       this.residualAdd(encoder, gated, w.down, w.mlpOutputNorm, a, rows);
       if (!oneSubmission) {
@@ -746,18 +771,23 @@ export class Transformer {
     const qWidth = config.heads * config.headDim;
     const kvWidth = config.kvHeads * config.headDim;
     const attentionOut = gpu.tensor('f32', [r, qWidth], 'attention out');
+    const layers = this.weights.layers;
+    const some = (fused: boolean, of: (w: (typeof layers)[number]) => object) => layers.some((w) => ('fused' in of(w)) === fused);
+    const tensorIf = (wanted: boolean, width: number, label: string) => (wanted ? gpu.tensor('f32', [r, width], label) : undefined);
     this.activations = {
       rows: r,
       hidden: gpu.tensor('f32', [r, config.hidden], 'hidden'),
       normed: gpu.tensor('f32', [r, config.hidden], 'normed'),
       q: gpu.tensor('f32', [r, qWidth], 'q'),
-      k: gpu.tensor('f32', [r, kvWidth], 'k'),
-      v: gpu.tensor('f32', [r, kvWidth], 'v'),
+      qkv: tensorIf(some(true, (w) => w.qkv), qWidth + 2 * kvWidth, 'qkv'),
+      k: tensorIf(some(false, (w) => w.qkv), kvWidth, 'k'),
+      v: tensorIf(some(false, (w) => w.qkv), kvWidth, 'v'),
       attentionOut,
       attention: { o: attentionOut.buffer, lse: gpu.buffer(r * config.heads * 4, 'attention lse') },
       projected: gpu.tensor('f32', [r, config.hidden], 'projected'),
       gate: gpu.tensor('f32', [r, config.intermediate], 'gate'),
-      up: gpu.tensor('f32', [r, config.intermediate], 'up'),
+      up: tensorIf(some(false, (w) => w.gateUp), config.intermediate, 'up'),
+      gateUp: tensorIf(some(true, (w) => w.gateUp), 2 * config.intermediate, 'gate and up'),
       ids: gpu.buffer(r * 4, 'ids'),
       positions: gpu.buffer(r * 4, 'positions'),
     };
@@ -801,7 +831,7 @@ export class Transformer {
   destroy(): void {
     const a = this.activations;
     if (a) {
-      for (const t of [a.hidden, a.normed, a.q, a.k, a.v, a.attentionOut, a.projected, a.gate, a.up]) t.buffer.destroy();
+      for (const t of [a.hidden, a.normed, a.q, a.qkv, a.k, a.v, a.attentionOut, a.projected, a.gate, a.up, a.gateUp]) t?.buffer.destroy();
       for (const b of [a.attention.lse, a.ids, a.positions]) b.destroy();
     }
     for (const { buffers } of this.partials.values()) {

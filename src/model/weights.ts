@@ -10,6 +10,9 @@
 //   q8, q4:    group-quantized at load (src/model/formats/quantize.ts), groups of 32;
 //   q4g128:    q4 in groups of 128 (4.25 bits a weight instead of 5; rows must be whole groups of 128).
 // Pre-quantized tensors (GPTQ/AWQ layers, GGUF blocks) keep their own quantized format whatever was asked.
+// A layer's q, k and v projections, and its gate and up projections, are stored as one matrix each
+// (rows one after another, quantized rows with their own scales; biases likewise) when they share a
+// format and the whole fits one binding: decoding reads each in one dispatch (see Projections).
 // With cpuEmbedding, an untied model's input embedding stays in CPU memory in that same format
 // (src/model/cpu-embedding.ts); a tied one's is the lm_head too, so it goes to the GPU all the same.
 import type { Gpu } from '../gpu/gpu.ts';
@@ -32,11 +35,34 @@ export interface LoadedLinear extends LinearWeight {
   parts: readonly WeightPart[];
 }
 
+/**
+ * Projections that read the same input, stored one after another as one matrix (and their biases as
+ * one vector) when they can be (fusable): a decoded token then reads them in one dispatch, and a
+ * piece of many rows in one matrix product. `fused` holds them in the order of the separate form's keys.
+ */
+export type Projections<Name extends string> = { fused: LoadedLinear; rows: Record<Name, number> } | Record<Name, LoadedLinear>;
+
+/** The matrices of `projections` by name: the fused one ('q+k+v'), or each apart. */
+export function projectionMatrices<Name extends string>(projections: Projections<Name>): Array<[string, LoadedLinear]> {
+  if ('fused' in projections) return [[Object.keys(projections.rows).join('+'), projections.fused as LoadedLinear]];
+  return Object.entries(projections) as Array<[string, LoadedLinear]>;
+}
+
+/** Where projection `name` is: its matrix and the rows [first, first + rows) of it that are its own. */
+export function projectionOf<Name extends string>(projections: Projections<Name>, name: Name): { weight: LoadedLinear; first: number; rows: number } {
+  if (!('fused' in projections)) {
+    const weight = (projections as Record<Name, LoadedLinear>)[name];
+    return { weight, first: 0, rows: weight.outs };
+  }
+  const names = Object.keys(projections.rows) as Name[];
+  const first = names.slice(0, names.indexOf(name)).reduce((sum, other) => sum + projections.rows[other], 0);
+  return { weight: projections.fused, first, rows: projections.rows[name] };
+}
+
 export interface LayerWeights {
   inputNorm: Tensor;
-  q: LoadedLinear;
-  k: LoadedLinear;
-  v: LoadedLinear;
+  /** [Wq; Wk; Wv], or q, k and v apart (projections in different formats, or too large for one binding). */
+  qkv: Projections<'q' | 'k' | 'v'>;
   o: LoadedLinear;
   qNorm?: Tensor;
   kNorm?: Tensor;
@@ -46,8 +72,8 @@ export interface LayerWeights {
   postAttentionNorm: Tensor;
   /** Gemma: the norm of the MLP's output, before the residual add. */
   mlpOutputNorm?: Tensor;
-  gate: LoadedLinear;
-  up: LoadedLinear;
+  /** [Wgate; Wup], or gate and up apart. */
+  gateUp: Projections<'gate' | 'up'>;
   down: LoadedLinear;
 }
 
@@ -90,6 +116,11 @@ export interface LoadWeightsOptions {
    * (ForwardRequest.tokens cannot be used).
    */
   cpuEmbedding?: boolean;
+  /**
+   * false: every projection its own matrix, none fused (Projections), as loaded before fusion existed:
+   * for tests and benchmarks that compare the two. Default true.
+   */
+  fuseProjections?: boolean;
 }
 
 /** Whether loadWeights keeps this model's input embedding on the CPU when asked to. */
@@ -205,16 +236,17 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
 
   /**
    * One tensor, or its rows [range.firstRow, range.firstRow + range.rows), as GPU row ranges in
-   * `format`, each at most one storage binding.
+   * `format`, each at most one storage binding; or, with `into`, written into that one part from its
+   * element `into.element` on (a fused matrix or vector: the caller has checked it fits).
    */
-  async function upload(name: string, format: WeightFormat, range?: { firstRow: number; rows: number }): Promise<WeightPart[]> {
+  async function upload(name: string, format: WeightFormat, range?: { firstRow: number; rows: number }, into?: { part: WeightPart; element: number }): Promise<WeightPart[]> {
     const stored = tensors.get(name)!;
     const [storedRows, ins] = stored.shape.length === 2 ? stored.shape : [1, stored.shape[0]];
     const rangeFirst = range?.firstRow ?? 0;
     const rows = range?.rows ?? storedRows;
     if (stored.shape.length === 2) checkRows(name, ins, format);
     const rowBytes = weightBytes(format, ins).data;
-    const partRows = Math.min(rows, Math.floor(gpu.maxBindingBytes / rowBytes));
+    const partRows = into ? rows : Math.min(rows, Math.floor(gpu.maxBindingBytes / rowBytes));
     if (partRows === 0) {
       throw new ModelWeightsError(`One row of "${name}" (${rowBytes} bytes) exceeds the device's largest storage binding (${gpu.maxBindingBytes} bytes)`);
     }
@@ -223,18 +255,14 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
     const parts: WeightPart[] = [];
     for (let first = 0; first < rows; first += partRows) {
       const count = Math.min(partRows, rows - first);
-      const shape = stored.shape.length === 2 ? [count, ins] : [ins];
-      const label = partRows < storedRows ? `${name} rows ${rangeFirst + first}–${rangeFirst + first + count - 1}` : name;
-      const sizes = weightBytes(format, count * ins);
-      const buffer = await allocate(sizes.data, label);
-      const scales = isQuantized(format) ? await allocate(sizes.scales, `${label} scales`) : undefined;
-      const part: WeightPart = { buffer, scales, format, dtype: isQuantized(format) ? 'u32' : format, shape };
+      const part = into?.part ?? (await allocatePart(name, format, stored.shape.length === 2 ? [count, ins] : [ins], partRows < storedRows ? [rangeFirst + first, count] : undefined));
+      const { buffer, scales } = part;
       parts.push(part);
       for (let row = first; row < first + count; row += stepRows) {
         options.signal?.throwIfAborted();
         const n = Math.min(stepRows, first + count - row);
         const read = await stored.read(rangeFirst + row, n);
-        const local = (row - first) * ins;
+        const local = (into?.element ?? 0) + (row - first) * ins;
         const converted = convert(read, format, name);
         if (converted instanceof Float32Array || converted instanceof Uint16Array) {
           gpu.write(buffer, converted, weightBytes(format, local).data);
@@ -252,6 +280,15 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
       }
     }
     return parts;
+  }
+
+  /** A part of `shape` in `format` (rows: which rows of the tensor it holds, when not all). */
+  async function allocatePart(name: string, format: WeightFormat, shape: number[], rows?: [number, number]): Promise<WeightPart> {
+    const label = rows ? `${name} rows ${rows[0]}–${rows[0] + rows[1] - 1}` : name;
+    const sizes = weightBytes(format, shape.reduce((a, b) => a * b, 1));
+    const buffer = await allocate(sizes.data, label);
+    const scales = isQuantized(format) ? await allocate(sizes.scales, `${label} scales`) : undefined;
+    return { buffer, scales, format, dtype: isQuantized(format) ? 'u32' : format, shape };
   }
 
   /** A matrix kept in CPU memory in its GPU format, read and converted in the same steps as upload's. */
@@ -295,6 +332,49 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
     return { parts, outs: rows, ins: stored.shape[1], bias: undefined };
   };
   const optionalVector = async (name: string | undefined) => (name === undefined ? undefined : await vector(name));
+  /**
+   * Projections of one input (stored rows, and their bias vectors if any) as one matrix [W₀; W₁; …]
+   * and one bias when fusableRows allows, else each its own (projection, or linear with its bias).
+   */
+  async function projections<Name extends string>(
+    sources: Record<Name, ProjectionRows>,
+    biases: Record<Name, string> | undefined,
+  ): Promise<Projections<Name>> {
+    const names = Object.keys(sources) as Name[];
+    const list = names.map((name) => sources[name]);
+    const format = matrixFormat(tensors.get(list[0].tensor)!, weightType);
+    const ins = tensors.get(list[0].tensor)!.shape[1];
+    const sameFormat = list.every(({ tensor }) => matrixFormat(tensors.get(tensor)!, weightType) === format);
+    if (options.fuseProjections === false || !sameFormat || !fusableRows(format, list.map((source) => source.rows), ins, gpu.maxBindingBytes)) {
+      const apart = async (name: Name) => {
+        if (!biases) return projection(sources[name]);
+        return { ...(await projection(sources[name])), bias: await vector(biases[name]) };
+      };
+      const separate = {} as Record<Name, LoadedLinear>;
+      for (const name of names) separate[name] = await apart(name);
+      return separate;
+    }
+    const outs = list.reduce((sum, source) => sum + source.rows, 0);
+    const label = `${list[0].tensor.replace(/\.[^.]*\.weight$/, '')} ${names.join('+')}`;
+    const part = await allocatePart(label, format, [outs, ins]);
+    let row = 0;
+    for (const source of list) {
+      await upload(source.tensor, format, source, { part, element: row * ins });
+      row += source.rows;
+    }
+    let bias: Tensor | undefined;
+    if (biases) {
+      const vectorPart = await allocatePart(`${label} bias`, 'f32', [outs]);
+      let element = 0;
+      for (const name of names) {
+        await upload(biases[name], 'f32', undefined, { part: vectorPart, element });
+        element += sources[name].rows;
+      }
+      bias = vectorPart;
+    }
+    const rows = Object.fromEntries(names.map((name) => [name, sources[name].rows])) as Record<Name, number>;
+    return { fused: { parts: [part], outs, ins, bias }, rows };
+  }
 
   try {
     const embedding = embeddingOnCpu(config, options.cpuEmbedding)
@@ -307,19 +387,16 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
       const norms = layerNormNames(config.family, i);
       const withBias = (proj: string, has: boolean) => linear(`${p}self_attn.${proj}`, has ? `${p}self_attn.${proj}.bias` : undefined);
       // q/k/v biases exist only for unfused projections (config.ts refuses a fused qkv bias).
-      const qkv = async (proj: 'q' | 'k' | 'v') => (config.attentionBias ? withBias(`${proj}_proj`, true) : projection(sources[proj]));
+      const biases = config.attentionBias ? { q: `${p}self_attn.q_proj.bias`, k: `${p}self_attn.k_proj.bias`, v: `${p}self_attn.v_proj.bias` } : undefined;
       layers.push({
         inputNorm: await vector(norms.input),
-        q: await qkv('q'),
-        k: await qkv('k'),
-        v: await qkv('v'),
+        qkv: await projections({ q: sources.q, k: sources.k, v: sources.v }, biases),
         o: await withBias('o_proj', config.attentionOutputBias),
         qNorm: config.qkNorm ? await vector(`${p}self_attn.q_norm.weight`) : undefined,
         kNorm: config.qkNorm ? await vector(`${p}self_attn.k_norm.weight`) : undefined,
         attentionOutputNorm: await optionalVector(norms.attentionOutput),
         postAttentionNorm: await vector(norms.mlpInput),
-        gate: await projection(sources.gate),
-        up: await projection(sources.up),
+        gateUp: await projections({ gate: sources.gate, up: sources.up }, undefined),
         mlpOutputNorm: await optionalVector(norms.mlpOutput),
         down: await linear(`${p}mlp.down_proj`),
       });
@@ -333,6 +410,31 @@ export async function loadWeights(gpu: Gpu, source: ModelFiles, config: ModelCon
     destroyAll();
     throw weightsError(error);
   }
+}
+
+/**
+ * Whether matrices of `rows` rows each (rows of `ins` elements in `format`) can be stored one after
+ * another as one part: each starts on a whole 4-byte word of data and of scales (no q8 scale word
+ * shared by two of them), and the whole fits one storage binding.
+ */
+export function fusableRows(format: WeightFormat, rows: readonly number[], ins: number, maxBindingBytes: number): boolean {
+  let before = 0;
+  for (const count of rows) {
+    if (!startsOnWords(format, before * ins)) return false;
+    before += count;
+  }
+  const total = weightBytes(format, before * ins);
+  return total.data <= maxBindingBytes && total.scales <= maxBindingBytes;
+}
+
+/** Whether `elements` elements of `format` fill whole words of data and of scales (weight-format.ts's packing). */
+function startsOnWords(format: WeightFormat, elements: number): boolean {
+  const perWord = { f32: 1, f16: 2, bf16: 2, q8: 4, q4: 8, q4g128: 8 }[format];
+  if (elements % perWord !== 0) return false;
+  if (!isQuantized(format)) return true;
+  const groups = elements / quantGroupSize(format);
+  const groupsPerScaleWord = format === 'q8' ? 2 : 1; // q8: two f16 scales a word; q4: scale and zero
+  return Number.isInteger(groups) && groups % groupsPerScaleWord === 0;
 }
 
 /** Rows read per step: whole rows, an even count so 16-bit values and q8 scales stay 4-byte aligned, and whole file blocks. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { headRmsNorm, rmsNorm } from '../../src/gpu/kernels/norms.ts';
+import { headRmsNorm, qkHeadRmsNorm, rmsNorm } from '../../src/gpu/kernels/norms.ts';
 import { f16BitsToF32, f32ToF16Bits } from '../../src/model/dtype.ts';
 import { headRmsNormRef, rmsNormRef } from '../reference/norms.ts';
 import { inBrowser, subgroupPaths, testGpu } from '../support/gpu.ts';
@@ -78,6 +78,41 @@ for (const path of subgroupPaths) {
       gpu.run((enc) => headRmsNorm(gpu, enc, t, gpu.tensorFrom(w, 'f32', [headDim]), rows, heads, eps));
       expect(maxAbsDiff(await gpu.readF32(t), headRmsNormRef(x, w, rows, heads, eps))).toBeLessThan(1e-5);
     });
+  });
+
+  describe(`qkHeadRmsNorm (q_norm and k_norm over a fused q, k, v projection's rows) [${path.name}]`, () => {
+    // [rows, query heads, key heads, headDim, weight offset]: head lengths under, at and over the 64 invocations.
+    const cases: Array<[number, number, number, number, 0 | 1]> = [
+      [1, 4, 1, 16, 0],
+      [3, 3, 2, 10, 1],
+      [9, 2, 1, 128, 0],
+    ];
+    for (const [rows, heads, kvHeads, headDim, offset] of cases) {
+      it(`rows=${rows} heads=${heads}+${kvHeads} headDim=${headDim} offset ${offset}: headRmsNorm's bits on q and k, v untouched`, async () => {
+        const gpu = await testGpu(path);
+        const [qWidth, kvWidth] = [heads * headDim, kvHeads * headDim];
+        const stride = qWidth + 2 * kvWidth;
+        const qkv = randomArray(rows * stride, rows * 7 + headDim, 3);
+        const [wq, wk] = [randomArray(headDim, headDim + 1), randomArray(headDim, headDim + 2)];
+        const fused = gpu.tensorFrom(qkv, 'f32', [rows, stride]);
+        const weights = { q: gpu.tensorFrom(wq, 'f32', [headDim]), k: gpu.tensorFrom(wk, 'f32', [headDim]) };
+        gpu.run((enc) => qkHeadRmsNorm(gpu, enc, fused, weights, rows, { q: heads, kv: kvHeads }, 1e-6, { weightOffset: offset }));
+        const got = (await gpu.readF32(fused)).subarray(0, rows * stride);
+        const columns = (x: Float32Array, first: number, width: number) =>
+          Float32Array.from({ length: rows * width }, (_, i) => x[Math.floor(i / width) * stride + first + (i % width)]);
+        // headRmsNorm on q and k apart: the same bits.
+        const [q, k] = [gpu.tensorFrom(columns(qkv, 0, qWidth), 'f32', [rows, qWidth]), gpu.tensorFrom(columns(qkv, qWidth, kvWidth), 'f32', [rows, kvWidth])];
+        gpu.run((enc) => {
+          headRmsNorm(gpu, enc, q, weights.q, rows, heads, 1e-6, { weightOffset: offset });
+          headRmsNorm(gpu, enc, k, weights.k, rows, kvHeads, 1e-6, { weightOffset: offset });
+        });
+        expect(Array.from(columns(got, 0, qWidth))).toEqual(Array.from((await gpu.readF32(q)).subarray(0, rows * qWidth)));
+        expect(Array.from(columns(got, qWidth, kvWidth))).toEqual(Array.from((await gpu.readF32(k)).subarray(0, rows * kvWidth)));
+        expect(Array.from(columns(got, qWidth + kvWidth, kvWidth))).toEqual(Array.from(columns(qkv, qWidth + kvWidth, kvWidth)));
+        expect(maxAbsDiff(columns(got, 0, qWidth), headRmsNormRef(columns(qkv, 0, qWidth), wq, rows, heads, 1e-6, offset))).toBeLessThan(1e-5);
+        expect(maxAbsDiff(columns(got, qWidth, kvWidth), headRmsNormRef(columns(qkv, qWidth, kvWidth), wk, rows, kvHeads, 1e-6, offset))).toBeLessThan(1e-5);
+      });
+    }
   });
 
   describe(`Gemma's norms: (1 + w), and added into y [${path.name}]`, () => {

@@ -17,7 +17,7 @@ import { syntheticModelFiles } from '../../src/model/synthetic-weights.ts';
 import { openFileSource } from '../../src/model/source/file-source.ts';
 import { openUrlSource } from '../../src/model/source/url-source.ts';
 import { type ModelFiles } from '../../src/model/source/model-files.ts';
-import { loadWeights, ModelWeightsError, type LoadedLinear, type WeightType } from '../../src/model/weights.ts';
+import { loadWeights, ModelWeightsError, projectionOf, type LoadedLinear, type WeightType } from '../../src/model/weights.ts';
 import { fixtureConfig, fixtureModels, fixtureSource, fixturesUrl, fixtureWeights } from '../support/fixtures.ts';
 import { testGpu } from '../support/gpu.ts';
 
@@ -41,6 +41,12 @@ async function expandLinear(gpu: Gpu, w: LoadedLinear): Promise<Float32Array> {
   return out;
 }
 
+/** One projection's rows of its (possibly fused) matrix through the format's WGSL; a whole matrix when given one. */
+async function expandRows(gpu: Gpu, w: LoadedLinear | { weight: LoadedLinear; first: number; rows: number }): Promise<Float32Array> {
+  const { weight, first, rows } = 'weight' in w ? w : { weight: w, first: 0, rows: w.outs };
+  return (await expandLinear(gpu, weight)).slice(first * weight.ins, (first + rows) * weight.ins);
+}
+
 const fileDType = { 'tiny-llama3': 'bf16', 'tiny-qwen2': 'f16', 'tiny-qwen3': 'f32' } as const;
 const limits = (gpu: Gpu) => ({ maxBufferSize: gpu.device.limits.maxBufferSize, maxStorageBufferBindingSize: gpu.maxBindingBytes });
 
@@ -54,16 +60,18 @@ describe.each(fixtureModels)('loadWeights in 16 bits, %s', (model) => {
       const p = `model.layers.${config.layers - 1}.`;
       for (const [w, name] of [
         [weights.embedding as LoadedLinear, 'model.embed_tokens.weight'],
-        [weights.layers[config.layers - 1].q, `${p}self_attn.q_proj.weight`],
+        [projectionOf(weights.layers[config.layers - 1].qkv, 'k'), `${p}self_attn.k_proj.weight`],
+        [projectionOf(weights.layers[config.layers - 1].gateUp, 'up'), `${p}mlp.up_proj.weight`],
         [weights.layers[config.layers - 1].down, `${p}mlp.down_proj.weight`],
       ] as const) {
-        expect(w.parts[0].format).toBe(stored);
-        expect(w.parts[0].dtype).toBe(stored);
+        const part = ('weight' in w ? w.weight : w).parts[0];
+        expect(part.format).toBe(stored);
+        expect(part.dtype).toBe(stored);
         // Read through the format's WGSL: exactly the file's numbers (rounded once when the file is f32).
-        expect(await expandLinear(gpu, w)).toEqual(roundThrough(cpu.get(name)!, stored));
+        expect(await expandRows(gpu, w)).toEqual(roundThrough(cpu.get(name)!, stored));
       }
       expect(weights.finalNorm.dtype).toBe('f32');
-      const bias = weights.layers[0].k.bias;
+      const bias = projectionOf(weights.layers[0].qkv, 'k').weight.bias;
       if (bias) expect(bias.dtype).toBe('f32');
       expect(weights.bytes).toBe(planMemory(config, { contextTokens: 0, weightType, limits: limits(gpu) }).weightBytes);
     } finally {
@@ -82,20 +90,20 @@ describe('loadWeights quantized at load', () => {
       const layer = weights.layers[1];
       for (const [w, name] of [
         [weights.embedding as LoadedLinear, 'model.embed_tokens.weight'],
-        [layer.v, 'model.layers.1.self_attn.v_proj.weight'],
-        [layer.up, 'model.layers.1.mlp.up_proj.weight'],
+        [projectionOf(layer.qkv, 'v'), 'model.layers.1.self_attn.v_proj.weight'],
+        [projectionOf(layer.gateUp, 'up'), 'model.layers.1.mlp.up_proj.weight'],
       ] as const) {
-        const part: WeightPart = w.parts[0];
+        const part: WeightPart = ('weight' in w ? w.weight : w).parts[0];
         expect([part.format, part.dtype, part.scales !== undefined]).toEqual([weightType, 'u32', true]);
         const values = cpu.get(name)!;
         const want = dequantize(quantize(weightType, values));
-        expect(await expandLinear(gpu, w)).toEqual(want);
+        expect(await expandRows(gpu, w)).toEqual(want);
         // The quantization error is within the format's step: |x| / 127 for q8, range / 15 for q4.
         const worst = values.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
         const largest = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
         expect(worst).toBeLessThanOrEqual(weightType === 'q8' ? largest / 254 + 1e-7 : (2 * largest) / 15);
       }
-      expect(layer.k.bias!.dtype).toBe('f32');
+      expect(projectionOf(layer.qkv, 'k').weight.bias!.dtype).toBe('f32');
       expect(weights.bytes).toBe(planMemory(config, { contextTokens: 0, weightType, limits: limits(gpu) }).weightBytes);
     } finally {
       weights.destroy();
@@ -139,14 +147,17 @@ describe('loadWeights quantized at load in groups of 128 (q4g128)', () => {
       const provider = await safetensorsProvider(source);
       for (const [w, name] of [
         [weights.embedding as LoadedLinear, 'model.embed_tokens.weight'],
-        [weights.layers[0].q, 'model.layers.0.self_attn.q_proj.weight'],
+        [projectionOf(weights.layers[0].qkv, 'q'), 'model.layers.0.self_attn.q_proj.weight'],
+        [projectionOf(weights.layers[0].gateUp, 'gate'), 'model.layers.0.mlp.gate_proj.weight'],
         [weights.layers[0].down, 'model.layers.0.mlp.down_proj.weight'],
       ] as const) {
-        const part: WeightPart = w.parts[0];
-        expect([part.format, part.dtype, part.scales!.size]).toEqual(['q4g128', 'u32', (w.outs * w.ins) / 128 * 4]);
-        const stored = await provider.get(name)!.read(0, w.outs);
+        const weight = 'weight' in w ? w.weight : w;
+        const part: WeightPart = weight.parts[0];
+        expect([part.format, part.dtype, part.scales!.size]).toEqual(['q4g128', 'u32', (weight.outs * weight.ins) / 128 * 4]);
+        const rows = 'weight' in w ? w.rows : w.outs;
+        const stored = await provider.get(name)!.read(0, rows);
         if (stored.kind !== 'float') expect.fail(`${name} is float in the file`);
-        expect(await expandLinear(gpu, w)).toEqual(dequantize(quantize('q4g128', toFloat32(stored.bytes, stored.dtype))));
+        expect(await expandRows(gpu, w)).toEqual(dequantize(quantize('q4g128', toFloat32(stored.bytes, stored.dtype))));
       }
       expect(weights.bytes).toBe(planMemory(config, { contextTokens: 0, weightType: 'q4g128', limits: limits(gpu) }).weightBytes);
       expect(weights.bytes).toBeLessThan(planMemory(config, { contextTokens: 0, weightType: 'q4', limits: limits(gpu) }).weightBytes);
@@ -186,11 +197,14 @@ describe('loadWeights from a GGUF file', () => {
     const weights = await loadWeights(gpu, fixtures, checkpoint.config, { weightType: 'f16', provider: checkpoint.provider });
     try {
       const layer = weights.layers[0];
-      const formats = [weights.embedding as LoadedLinear, layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down, weights.lmHead].map((w) => w.parts[0].format);
-      // BF16 and F16 stay 16-bit (f16 asked), Q4_K/Q4_0 → q4, Q6_K/Q8_0 → q8.
+      const [q, k, v, gate, up] = [...(['q', 'k', 'v'] as const).map((name) => projectionOf(layer.qkv, name).weight), ...(['gate', 'up'] as const).map((name) => projectionOf(layer.gateUp, name).weight)];
+      const formats = [weights.embedding as LoadedLinear, q, k, v, layer.o, gate, up, layer.down, weights.lmHead].map((w) => w.parts[0].format);
+      // BF16 and F16 stay 16-bit (f16 asked), Q4_K/Q4_0 → q4, Q6_K/Q8_0 → q8: projections of one input
+      // in different formats stay apart.
       expect(formats).toEqual(['bf16', 'q4', 'q8', 'q8', 'q4', 'q4', 'q8', 'q8', 'f16']);
+      expect(['fused' in layer.qkv, 'fused' in layer.gateUp]).toEqual([false, false]);
       for (const [w, name] of [
-        [layer.q, 'model.layers.0.self_attn.q_proj.weight'],
+        [q, 'model.layers.0.self_attn.q_proj.weight'],
         [layer.down, 'model.layers.0.mlp.down_proj.weight'],
       ] as const) {
         const stored = await checkpoint.provider.get(name)!.read(0, w.outs);

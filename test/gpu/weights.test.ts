@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import type { LinearWeight } from '../../src/gpu/kernels/linear.ts';
-import { loadWeights, type LoadedLinear } from '../../src/model/weights.ts';
+import { loadWeights, projectionOf, type LoadedLinear } from '../../src/model/weights.ts';
 import { clearCachedModel, listCachedModels } from '../../src/model/source/cached-models.ts';
 import { openUrlSource } from '../../src/model/source/url-source.ts';
 import { type WeightProgress } from '../../src/model/load-progress.ts';
@@ -24,6 +24,11 @@ async function readLinear(gpu: Gpu, w: LinearWeight): Promise<Float32Array> {
   return out;
 }
 
+/** One projection's rows of its (possibly fused) matrix, read back. */
+async function readRows(gpu: Gpu, { weight, first, rows }: { weight: LinearWeight; first: number; rows: number }): Promise<Float32Array> {
+  return (await readLinear(gpu, weight)).slice(first * weight.ins, (first + rows) * weight.ins);
+}
+
 describe.each(fixtureModels)('loadWeights, %s', (name) => {
   it('f32: tensors read back equal the CPU conversion of the file', async () => {
     const gpu = await testGpu();
@@ -35,11 +40,21 @@ describe.each(fixtureModels)('loadWeights, %s', (name) => {
       expect(maxAbsDiff(await readLinear(gpu, weights.embedding as LoadedLinear), cpu.get('model.embed_tokens.weight')!)).toBe(0);
       const last = weights.layers[config.layers - 1];
       const p = `model.layers.${config.layers - 1}.`;
-      expect(maxAbsDiff(await readLinear(gpu, last.q), cpu.get(`${p}self_attn.q_proj.weight`)!)).toBe(0);
+      // q, k and v one matrix; gate and up one matrix.
+      expect('fused' in last.qkv).toBe(true);
+      expect('fused' in last.gateUp).toBe(true);
+      for (const [projection, name] of [
+        [projectionOf(last.qkv, 'q'), 'self_attn.q_proj'],
+        [projectionOf(last.qkv, 'v'), 'self_attn.v_proj'],
+        [projectionOf(last.gateUp, 'up'), 'mlp.up_proj'],
+      ] as const) {
+        expect(maxAbsDiff(await readRows(gpu, projection), cpu.get(`${p}${name}.weight`)!)).toBe(0);
+      }
       expect(maxAbsDiff(await readLinear(gpu, last.down), cpu.get(`${p}mlp.down_proj.weight`)!)).toBe(0);
       expect(maxAbsDiff(await gpu.readF32(weights.finalNorm), cpu.get('model.norm.weight')!)).toBe(0);
-      expect(last.k.bias !== undefined).toBe(config.attentionBias);
-      if (last.k.bias) expect(maxAbsDiff(await gpu.readF32(last.k.bias), cpu.get(`${p}self_attn.k_proj.bias`)!)).toBe(0);
+      const k = projectionOf(last.qkv, 'k');
+      expect(k.weight.bias !== undefined).toBe(config.attentionBias);
+      if (k.weight.bias) expect(maxAbsDiff((await gpu.readF32(k.weight.bias)).subarray(k.first, k.first + k.rows), cpu.get(`${p}self_attn.k_proj.bias`)!)).toBe(0);
       expect(last.qNorm !== undefined).toBe(config.qkNorm);
       if (last.qNorm) expect(maxAbsDiff(await gpu.readF32(last.qNorm), cpu.get(`${p}self_attn.q_norm.weight`)!)).toBe(0);
       if (config.tieWordEmbeddings) {

@@ -125,7 +125,7 @@ describe('planMemory', () => {
     const plan = planMemory(llama1b, { contextTokens: 100, weightType: 'f32', limits: tiny, prefillRows: 512 });
     expect(plan.fits).toBe(false);
     expect(plan.message).toBe(
-      'This model does not fit: a prefill piece of 512 rows needs 16.8 MB buffers, more than a storage binding (1.0 MB): use fewer rows',
+      'This model does not fit: a prefill piece of 512 rows needs 33.6 MB buffers, more than a storage binding (1.0 MB): use fewer rows',
     );
     expect(planMemory(llama1b, { contextTokens: 100, weightType: 'f32', limits: tiny, prefillRows: 16 }).fits).toBe(true);
   });

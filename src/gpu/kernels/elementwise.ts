@@ -8,6 +8,8 @@ import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 const workgroupSize = 256;
 const countParams = { count: 'u32' } as const satisfies UniformLayout;
 const scaleParams = { count: 'u32', s: 'f32' } as const satisfies UniformLayout;
+/** shaders/gated_activation.wgsl's, for every entry point: `width` is read by `pairs` only. */
+const gatingParams = { count: 'u32', width: 'u32' } as const satisfies UniformLayout;
 
 function elementGrid(gpu: Gpu, count: number): [number, number] {
   return foldedGrid(gpu, Math.ceil(count / workgroupSize));
@@ -38,14 +40,26 @@ export function gatedActivation(
   out: Tensor,
   count: number,
 ): void {
-  const params = gpu.uniform(uniformFields(countParams, { count }));
+  const params = gpu.uniform(uniformFields(gatingParams, { count, width: 0 }));
   const grid = elementGrid(gpu, count);
-  const options = { constants: { ACTIVATION: activationIds[activation], WORKGROUP_SIZE: workgroupSize }, structs: { Params: countParams } };
+  const options = { constants: { ACTIVATION: activationIds[activation], WORKGROUP_SIZE: workgroupSize }, structs: { Params: gatingParams } };
   if (out.buffer === gate.buffer) {
     gpu.dispatch(encoder, gpu.pipeline('gated_activation', { ...options, entryPoint: 'in_place' }), [params, gate.buffer, up.buffer], grid);
   } else {
     gpu.dispatch(encoder, gpu.pipeline('gated_activation', options), [params, gate.buffer, up.buffer, out.buffer], grid);
   }
+}
+
+/**
+ * out[r, n] = act(gateUp[r, n]) · gateUp[r, width + n] for r < rows, n < width: the gating of a fused
+ * gate and up projection's output (each row the gate's values, then the up's).
+ */
+export function gatedPairs(gpu: Gpu, encoder: GPUCommandEncoder, activation: GateActivation, gateUp: Tensor, out: Tensor, rows: number, width: number): void {
+  const count = rows * width;
+  const params = gpu.uniform(uniformFields(gatingParams, { count, width }));
+  const constants = { ACTIVATION: activationIds[activation], WORKGROUP_SIZE: workgroupSize };
+  const pipeline = gpu.pipeline('gated_activation', { entryPoint: 'pairs', constants, structs: { Params: gatingParams } });
+  gpu.dispatch(encoder, pipeline, [params, gateUp.buffer, undefined, out.buffer], elementGrid(gpu, count));
 }
 
 /** SwiGLU's gating, out[i] = silu(gate[i]) · up[i]; out may be gate. */

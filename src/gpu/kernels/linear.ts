@@ -56,10 +56,18 @@ export function chooseMatvec(gpu: Gpu, rows: number, outs: number, ins: number, 
   return shape(threads);
 }
 
-/** Workgroup memory of a matvec shape: a slot per invocation per partial sum, the norm's scales, a layout word. */
+/** The shape GATE_UP runs for `shape`: it pairs a gate row with its up row in one workgroup, so two rows a workgroup at least. */
+export function gateUpShape(shape: MatvecShape): MatvecShape {
+  return shape.outsPerGroup === 1 ? { ...shape, outsPerGroup: 2 } : shape;
+}
+
+/**
+ * Workgroup memory of a matvec shape: a slot per invocation per partial sum, the norm's scales, GATE_UP's
+ * up totals, a layout word.
+ */
 function matvecSharedBytes(shape: MatvecShape, rows: number, norm: boolean): number {
   const sums = shape.outsPerGroup * rows + (norm ? rows : 0);
-  return 4 * sums * shape.threads + 4 * maxMatvecRows + 4;
+  return 4 * sums * shape.threads + 4 * maxMatvecRows + 4 * 2 * maxMatvecRows + 4;
 }
 
 /** A weight matrix [outs, ins], possibly split into row ranges that each fit one storage binding. */
@@ -82,6 +90,12 @@ export interface LinearOptions {
   inputNorm?: InputNorm;
   /** Up to maxMatvecRows rows: y = act(gate) ⊙ x·wᵀ, the MLP's gating folded into the up projection. */
   gate?: { values: Tensor; activation: GateActivation };
+  /**
+   * Up to maxMatvecRows rows: `weight` is [Wgate; Wup] (2·outs rows, one part, no bias) and
+   * y[rows, outs] = act(x·Wgateᵀ) ⊙ x·Wupᵀ, the MLP's two projections and gating in one dispatch
+   * (shaders/matvec.wgsl's GATE_UP).
+   */
+  gateUp?: GateActivation;
   /** The kernel for more than maxMatvecRows rows, instead of chooseTiledLinear's (tests and benchmarks). */
   tiled?: TiledLinear;
   /** The matvec shape for up to maxMatvecRows rows, instead of chooseMatvec's (tests and benchmarks). */
@@ -189,7 +203,8 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
 
 function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: LinearOptions): LinearKernel {
   const norm = options.inputNorm !== undefined;
-  const shape = options.matvec ?? chooseMatvec(gpu, rows, weight.outs, weight.ins, { norm });
+  const chosen = options.matvec ?? chooseMatvec(gpu, rows, weight.outs, weight.ins, { norm });
+  const shape = options.gateUp ? gateUpShape(chosen) : chosen;
   const sums = shape.outsPerGroup * rows + (norm ? rows : 0);
   if (sums > shape.threads) throw new Error(`A matvec of ${shape.threads} invocations cannot hold ${sums} partial sums`);
   const shared = matvecSharedBytes(shape, rows, norm);
@@ -203,13 +218,14 @@ function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: Lin
     UNROLL: shape.unroll,
     NORM_INPUT: norm ? 1 : 0,
     GATED: options.gate ? 1 : 0,
-    ACTIVATION: options.gate ? activationIds[options.gate.activation] : 0,
+    GATE_UP: options.gateUp ? 1 : 0,
+    ACTIVATION: activationIds[options.gate?.activation ?? options.gateUp ?? 'silu'],
     ...(shape.everySlot ? { EVERY_SLOT: 1 } : {}),
   };
   const includes = { ...reduceIncludes(gpu), ...weightIncludes(weightFormatOf(weight.parts[0])) };
   return {
     pipeline: gpu.pipeline('matvec', { includes, constants, ...linearDeclarations }),
-    grid: (outs) => foldedGrid(gpu, Math.ceil(outs / shape.outsPerGroup)),
+    grid: (outs) => foldedGrid(gpu, Math.ceil(outs / (options.gateUp ? shape.outsPerGroup / 2 : shape.outsPerGroup))),
   };
 }
 
@@ -220,7 +236,7 @@ export function scalesOf(part: Tensor | WeightPart): GPUBuffer | undefined {
 
 /** y[rows, outs] = x[rows, ins] · wᵀ (+ bias), or y += that with options.accumulate. */
 export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: LinearWeight, y: Tensor, rows: number, options: LinearOptions = {}): void {
-  const folded = options.inputNorm || options.gate;
+  const folded = options.inputNorm || options.gate || options.gateUp;
   if (folded && rows > maxMatvecRows) throw new Error(`A norm or gating folded into a linear layer needs at most ${maxMatvecRows} rows, not ${rows}`);
   if (options.inputNorm && options.inputNorm.weight.dtype !== 'f32') throw new Error('A norm folded into a linear layer needs an f32 weight');
   const kernel =
@@ -231,15 +247,20 @@ export function linear(gpu: Gpu, encoder: GPUCommandEncoder, x: Tensor, weight: 
   // Bindings 6 and 7 are read only by the folds; otherwise x stands in for them.
   const folds = rows <= maxMatvecRows ? [options.gate?.values.buffer ?? x.buffer, norm?.weight.buffer ?? x.buffer] : [];
   const bias = weight.bias;
+  if (options.gateUp && (weight.parts.length !== 1 || bias || options.gate || weight.outs % 2 !== 0)) {
+    throw new Error('A fused gate and up projection needs one part of an even number of rows, no bias and no other gating');
+  }
+  // GATE_UP: outputs are pairs of weight rows.
+  const yWidth = options.gateUp ? weight.outs / 2 : weight.outs;
   let col0 = 0;
   for (const part of weight.parts) {
-    const outs = part.shape[0];
+    const outs = options.gateUp ? yWidth : part.shape[0];
     const params = gpu.uniform(
       uniformFields(linearParams, {
         rows,
         outs,
         ins: weight.ins,
-        y_stride: weight.outs,
+        y_stride: yWidth,
         y_col0: col0,
         flags: (bias ? linearFlags.HAS_BIAS : 0) | (options.accumulate ? linearFlags.ACCUMULATE : 0),
         eps: norm?.eps ?? 0,

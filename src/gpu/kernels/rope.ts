@@ -1,4 +1,6 @@
 // Rotary position embedding (Hugging Face's rotate_half layout) applied in place to queries or keys.
+// Layers whose q, k and v are one fused projection rotate them on the way into the KV cache instead
+// (kvStoreRotated in kv-store.ts, the same arithmetic); this serves layers that keep them apart.
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { foldedGrid } from './grid.ts';
