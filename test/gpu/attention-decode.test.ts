@@ -35,6 +35,7 @@ const cases: DecodeCase[] = [
   // Splits that are no multiple of the step; a head dim that is no multiple of 4 (nor of f16's pair).
   { name: 'f16 cache: splits of 50 keys, headDim 5', shape: attentionShape(6, 2, 5, { decode: { rows: 4 }, splitKeys: 50 }), rows: 2, spans: [130, 61], kvType: 'f16' },
   { name: 'f16 cache: headDim 65 (rows past the first 64 elements, starting mid-word)', shape: attentionShape(4, 2, 65), rows: 1, spans: [90], kvType: 'f16' },
+  { name: '38 partials, the last one part-filled', shape: attentionShape(8, 2, 64, { splitKeys: 8 }), rows: 1, spans: [300] },
   { name: 'a GQA group of 16 rows, headDim 128', shape: attentionShape(16, 1, 128), rows: 1, spans: [150] },
 ];
 
