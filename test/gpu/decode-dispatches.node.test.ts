@@ -3,7 +3,8 @@
 // and decoded tokens — and fewer dispatches a decoded token. Fused, a layer runs one matvec for q, k
 // and v, one rope_kv_store for RoPE and the cache append, and one matvec for gate, up and the gating:
 // 4 dispatches fewer than q, k, v, rope, kv_store, gate and up apart; with q/k norms (Qwen3), both
-// norms in one dispatch, 5 fewer.
+// norms in one dispatch, 5 fewer. Node only (CI time): Chromium runs the fused path through the golden
+// tests, and the kernels' own tests check each fused kernel against its parts there.
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/gpu.ts';
 import { KvCache } from '../../src/model/kv-cache.ts';
