@@ -48,16 +48,14 @@ fn main(
   let pair = pair_of(index);
   for (var h = 0u; h < p.heads; h++) {
     let i = (pair.row * p.heads + h) * p.head_dim + pair.j;
-    let x1 = x[i];
-    let x2 = x[i + p.half];
-    x[i] = x1 * pair.cs.x - x2 * pair.cs.y;
-    x[i + p.half] = x2 * pair.cs.x + x1 * pair.cs.y;
+    let rotated = rotate_pair(x[i], x[i + p.half], pair.cs);
+    x[i] = rotated.x;
+    x[i + p.half] = rotated.y;
   }
   for (var h = 0u; h < p.key_heads; h++) {
     let i = (pair.row * p.key_heads + h) * p.head_dim + pair.j;
-    let k1 = keys[i];
-    let k2 = keys[i + p.half];
-    keys[i] = k1 * pair.cs.x - k2 * pair.cs.y;
-    keys[i + p.half] = k2 * pair.cs.x + k1 * pair.cs.y;
+    let rotated = rotate_pair(keys[i], keys[i + p.half], pair.cs);
+    keys[i] = rotated.x;
+    keys[i + p.half] = rotated.y;
   }
 }

@@ -1,4 +1,5 @@
-// (cos, sin) of RoPE's angles, for shaders/rope.wgsl and shaders/rope_kv_store.wgsl.
+// (cos, sin) of RoPE's angles and the rotation of a pair by them, for shaders/rope.wgsl and
+// shaders/rope_kv_store.wgsl.
 //
 // Angles reach 1e5 radians and more for long documents, where WGSL's cos/sin promise nothing (and
 // only 2^-11 absolute error even on [-π, π]; SwiftShader's were 2e-2 off here). So cos_sin() reduces
@@ -43,4 +44,9 @@ fn cos_sin(angle: f32) -> vec2f {
     case 2: { return vec2f(-c, -s); }
     default: { return vec2f(s, -c); }
   }
+}
+
+// The pair (x1, x2) = (x[j], x[j + half]) rotated by the angle whose (cos, sin) is `cs`.
+fn rotate_pair(x1: f32, x2: f32, cs: vec2f) -> vec2f {
+  return vec2f(x1 * cs.x - x2 * cs.y, x2 * cs.x + x1 * cs.y);
 }

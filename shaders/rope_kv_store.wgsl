@@ -28,18 +28,10 @@ override WORKGROUP_SIZE: u32;
 @group(0) @binding(6) var<storage, read_write> cache_values: array<kv_word>;
 
 // Element e of the head starting at qkv[head], rotated by `cs` (cos, sin of its pair's angle), as
-// shaders/rope.wgsl computes x[j] (e < half) and x[j + half] (half ≤ e < 2·half).
+// rotate_pair gives x[j] (e < half) and x[j + half] (half ≤ e < 2·half).
 fn rotated(head: u32, e: u32, cs: vec2f) -> f32 {
-  if (e < p.half) {
-    let x1 = qkv[head + e];
-    let x2 = qkv[head + e + p.half];
-    return x1 * cs.x - x2 * cs.y;
-  }
-  if (e < 2u * p.half) {
-    let x1 = qkv[head + e - p.half];
-    let x2 = qkv[head + e];
-    return x2 * cs.x + x1 * cs.y;
-  }
+  if (e < p.half) { return rotate_pair(qkv[head + e], qkv[head + e + p.half], cs).x; }
+  if (e < 2u * p.half) { return rotate_pair(qkv[head + e - p.half], qkv[head + e], cs).y; }
   return qkv[head + e];
 }
 
