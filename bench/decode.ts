@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
     // fused: q, k, v and gate, up as one matrix each where they can be (the engine's way); apart: every
     // projection its own, as before fusion (LoadWeightsOptions.fuseProjections), to compare in one build.
     projections: { type: 'string', default: 'fused' },
+    // gpu: only the engine's way (the GPU sampler); both: also every logit read back, the CPU way.
+    ways: { type: 'string', default: 'both' },
   },
 });
 if (!args.model) throw new Error('--model DIR (a model directory in Hub layout) is required');
@@ -57,6 +59,7 @@ const weightType = args['weight-type'] as WeightType;
 const kvType = args['kv-type'] as KvType;
 if (!kvTypes.includes(kvType)) throw new Error(`--kv-type must be one of ${kvTypes.join(', ')}`);
 if (args.projections !== 'fused' && args.projections !== 'apart') throw new Error('--projections must be fused or apart');
+if (args.ways !== 'gpu' && args.ways !== 'both') throw new Error('--ways must be gpu or both');
 const loadStarted = performance.now();
 const weights = await loadWeights(gpu, source, config, { weightType, fuseProjections: args.projections === 'fused' });
 console.error(`loaded ${args.model} (${(weights.bytes / 2 ** 30).toFixed(2)} GiB as ${weightType}, projections ${args.projections}) in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s on ${gpu.adapter.description}`);
@@ -69,7 +72,7 @@ const rows: DecodeRow[] = [];
 for (const context of args.contexts.split(',').map(Number)) {
   const cache = new KvCache(gpu, kvShape, context + tokens + 8);
   await fillWithRandomKv(gpu, cache, context);
-  const ways: DecodeRow['way'][] = ['gpu sampler, queued ahead', ...(args.citations ? (['gpu sampler, citations'] as const) : []), 'logits read back'];
+  const ways: DecodeRow['way'][] = ['gpu sampler, queued ahead', ...(args.citations ? (['gpu sampler, citations'] as const) : []), ...(args.ways === 'both' ? (['logits read back'] as const) : [])];
   for (const way of ways) {
     await timeDecode(cache, context, 8, way); // warm-up: compiles pipelines, makes bind groups
     cache.truncate(context);
