@@ -9,7 +9,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Gpu } from '../src/gpu/gpu.ts';
-import { attentionDecode, decodeChoice, decodeScratchBytes, type AttentionShape } from '../src/gpu/kernels/attention.ts';
+import { attentionDecode, decodeChoice, decodeScratchBytes, type AttentionShape, type DecodeTiles } from '../src/gpu/kernels/attention.ts';
 import { f32ToF16Bits } from '../src/model/dtype.ts';
 import { uniformStream } from '../src/model/synthetic-weights.ts';
 import { timeInterleaved, type Recorder } from './kernel-suite.ts';
@@ -18,6 +18,9 @@ const { values: args } = parseArgs({
   options: {
     contexts: { type: 'string', default: '1024,16384,65536' },
     splits: { type: 'string', default: '64,256,1024' },
+    // The subgroup kernel's other layouts, at the chosen split: keys a key group loads at once, invocations a workgroup.
+    unrolls: { type: 'string', default: '' },
+    threads: { type: 'string', default: '' },
     out: { type: 'string' },
   },
 });
@@ -69,14 +72,30 @@ for (const [name, shape] of layouts) {
     const q = gpu.upload(uniformStream(3)(shape.heads * shape.headDim, 1));
     const positions = gpu.upload(Uint32Array.of(keys));
     const out = { o: gpu.buffer(shape.heads * shape.headDim * 4), lse: gpu.buffer(shape.heads * 4) };
-    const chosen = decodeChoice(shape, 1, keys);
-    const variants: Array<{ label: string; splitKeys?: number }> = [{ label: `chosen (split ${chosen.splitKeys}, ${chosen.partials} partials, tile ${chosen.tileRows} rows)` }];
-    for (const split of args.splits.split(',').map(Number)) {
-      if (split !== chosen.splitKeys && split < keys) variants.push({ label: `split ${split}`, splitKeys: split });
+    const chosen = decodeChoice(gpu, shape, 1, keys);
+    const kernel = chosen.subgroups ? `subgroups ${JSON.stringify(chosen.subgroups)}` : 'workgroup memory';
+    const variants: Array<{ label: string; tiles?: NonNullable<AttentionShape['tiles']> }> = [
+      { label: `chosen: ${kernel}, split ${chosen.splitKeys}, ${chosen.partials} partials, tile ${chosen.tileRows} rows` },
+    ];
+    const decode: DecodeTiles = { rows: chosen.tileRows, ...(chosen.subgroups ? { subgroups: chosen.subgroups } : {}) };
+    for (const split of args.splits.split(',').filter(Boolean).map(Number)) {
+      if (split !== chosen.splitKeys && split < keys) variants.push({ label: `split ${split}`, tiles: { decode, splitKeys: split } });
     }
-    const subjects = variants.map(({ splitKeys }) => {
-      const variant: AttentionShape = splitKeys ? { ...shape, tiles: { splitKeys } } : shape;
-      const scratch = gpu.buffer(decodeScratchBytes(variant, 1, [spans[0]]));
+    if (chosen.subgroups) {
+      const layout = chosen.subgroups;
+      for (const unroll of args.unrolls.split(',').filter(Boolean).map(Number)) {
+        if (unroll !== layout.unroll) variants.push({ label: `unroll ${unroll}`, tiles: { decode: { ...decode, subgroups: { ...layout, unroll } }, splitKeys: chosen.splitKeys } });
+      }
+      for (const threads of args.threads.split(',').filter(Boolean).map(Number)) {
+        if (threads !== layout.threads) variants.push({ label: `${threads} invocations`, tiles: { decode: { ...decode, subgroups: { ...layout, threads } }, splitKeys: chosen.splitKeys } });
+      }
+      // The workgroup-memory kernel as a CPU adapter (or a GPU without subgroups) would get it.
+      const fallback = decodeChoice({ hasSubgroups: false, adapter: gpu.adapter }, shape, 1, keys);
+      variants.push({ label: `workgroup memory (split ${fallback.splitKeys}, tile ${fallback.tileRows} rows)`, tiles: { decode: { rows: fallback.tileRows }, splitKeys: fallback.splitKeys } });
+    }
+    const subjects = variants.map(({ tiles }) => {
+      const variant: AttentionShape = tiles ? { ...shape, tiles } : shape;
+      const scratch = gpu.buffer(decodeScratchBytes(gpu, variant, 1, [spans[0]]));
       let call = 0;
       const record: Recorder = (e) => attentionDecode(gpu, e, variant, { q, rows: 1, positions }, [spans[call++ % copies]], scratch, out);
       return { gpu, record };
@@ -87,7 +106,7 @@ for (const [name, shape] of layouts) {
       const gpuMs = await gpuTime(subjects[i].record);
       const gbps = bytes / (gpuMs / 1000) / 1e9;
       log(`${name.padEnd(14)} ${String(keys).padStart(6)} keys  GPU ${(gpuMs * 1000).toFixed(1).padStart(7)} µs ${gbps.toFixed(0).padStart(6)} GB/s  wall ${(best[i] * 1000).toFixed(1).padStart(7)} µs  ${v.label}`);
-      results.push({ layout: name, keys, variant: v.label, splitKeys: v.splitKeys ?? chosen.splitKeys, gpuMs, wallMs: best[i], gbps });
+      results.push({ layout: name, keys, variant: v.label, splitKeys: v.tiles?.splitKeys ?? chosen.splitKeys, gpuMs, wallMs: best[i], gbps });
     }
     for (const b of [...spans.flatMap((span) => [span.keys, span.values]), q, positions, out.o, out.lse]) b.destroy();
   }

@@ -85,7 +85,7 @@ for (const context of args.contexts.split(',').map(Number)) {
 }
 
 const longest = Math.max(...args.contexts.split(',').map(Number));
-const kernels = kernelChoices(gpu, weights, transformer.shape, { prefillRows: 512, decodeContext: longest });
+const kernels = kernelChoices(gpu, weights, transformer.shape, { prefillRows: 512, decodeContext: longest, kvType });
 for (const line of kernels) console.error(`  kernel ${line}`);
 const report = { adapter: gpu.adapter.description, model: args.model, modelType: config.modelType, layers: config.layers, weightType, kvType, projections: args.projections, weightBytes: weights.bytes, prefill, rows, kernels };
 await mkdir(resolve(args.out, '..'), { recursive: true });

@@ -216,7 +216,7 @@ function cases(quick: boolean, hasF16: boolean): KernelCase[] {
       setup: (gpu) => {
         const { q, keys, values, out } = qkv(gpu);
         const spans = [{ keys, values, start: 0, length: n, firstPosition: 0 }];
-        const scratch = gpu.buffer(decodeScratchBytes(attention, 1, spans));
+        const scratch = gpu.buffer(decodeScratchBytes(gpu, attention, 1, spans));
         const positions = gpu.upload(Uint32Array.of(n));
         return (e) => attentionDecode(gpu, e, attention, { q, rows: 1, positions }, spans, scratch, out);
       },

@@ -23,6 +23,7 @@
 
 const DIM_THREADS = 32u;
 const PART_LANES = 8u;
+const AHEAD = 4u;
 const THREADS = DIM_THREADS * PART_LANES;
 // MAX_HEAD_DIM: shared with src/gpu/kernels/attention.ts, which refuses larger heads.
 const MAX_DIMS_PER_THREAD = (MAX_HEAD_DIM + DIM_THREADS - 1u) / DIM_THREADS;
@@ -53,7 +54,29 @@ fn main(
   let dim_thread = thread % DIM_THREADS;
   var acc: array<f32, MAX_DIMS_PER_THREAD>;
   var sum = 0.0;
-  for (var i = lane; i < p.count; i += PART_LANES) {
+  var i = lane;
+  // AHEAD partials of the lane's walk at a time: their loads are issued together (a walk of one at a
+  // time waits on memory at every partial), then added in the walk's order, as one at a time would.
+  for (; i + (AHEAD - 1u) * PART_LANES < p.count; i += AHEAD * PART_LANES) {
+    var w: array<f32, AHEAD>;
+    var x: array<f32, AHEAD * MAX_DIMS_PER_THREAD>;
+    for (var a = 0u; a < AHEAD; a++) {
+      let at = (i + a * PART_LANES) * p.row_heads + pair;
+      w[a] = lse_parts[at];
+      for (var j = 0u; j < MAX_DIMS_PER_THREAD; j++) {
+        let d = j * DIM_THREADS + dim_thread;
+        if (d < p.head_dim) { x[a * MAX_DIMS_PER_THREAD + j] = o_parts[at * p.head_dim + d]; }
+      }
+    }
+    for (var a = 0u; a < AHEAD; a++) {
+      let weight = exp(w[a] - m);
+      sum += weight;
+      for (var j = 0u; j < MAX_DIMS_PER_THREAD; j++) {
+        if (j * DIM_THREADS + dim_thread < p.head_dim) { acc[j] += weight * x[a * MAX_DIMS_PER_THREAD + j]; }
+      }
+    }
+  }
+  for (; i < p.count; i += PART_LANES) {
     let w = exp(lse_parts[i * p.row_heads + pair] - m);
     sum += w;
     let part = (i * p.row_heads + pair) * p.head_dim;

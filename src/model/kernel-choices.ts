@@ -4,12 +4,13 @@
 // attention, decode's split of the keys).
 import type { Gpu } from '../gpu/gpu.ts';
 import { choosePrefillKernel, decodeChoice, type AttentionShape } from '../gpu/kernels/attention.ts';
+import type { KvType } from '../gpu/kernels/kv-store.ts';
 import { chooseMatvec, chooseTiledLinear, gateUpShape, type LinearWeight } from '../gpu/kernels/linear.ts';
 import { weightFormatOf } from '../gpu/kernels/weight-format.ts';
 import { projectionMatrices, type ModelWeights } from './weights.ts';
 
 /** One line per choice: the device's features, every distinct matrix of layer 0 and the LM head, attention. */
-export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionShape, options: { prefillRows: number; decodeContext: number }): string[] {
+export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionShape, options: { prefillRows: number; decodeContext: number; kvType: KvType }): string[] {
   const { adapter } = gpu;
   const lines = [
     `device: ${adapter.description}; subgroups ${gpu.hasSubgroups ? `${adapter.subgroupSizes.min}–${adapter.subgroupSizes.max}` : 'off'}; ` +
@@ -33,8 +34,11 @@ export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionS
     );
   }
   const prefill = choosePrefillKernel(gpu, shape);
-  const decode = decodeChoice(shape, 1, options.decodeContext);
+  const decode = decodeChoice(gpu, shape, 1, options.decodeContext, options.kvType);
+  const decodeKernel = decode.subgroups ? `subgroups ${JSON.stringify(decode.subgroups)}` : 'workgroup memory';
   lines.push(`attention prefill: ${prefill.kind} ${JSON.stringify(prefill.tiles)}`);
-  lines.push(`attention decode at ${options.decodeContext} keys: tiles of ${decode.tileRows} rows, ${decode.splitKeys} keys a split, ${decode.partials} partials`);
+  lines.push(
+    `attention decode at ${options.decodeContext} keys, ${options.kvType} cache: ${decodeKernel}, tiles of ${decode.tileRows} rows, ${decode.splitKeys} keys a split, ${decode.partials} partials`,
+  );
   return lines;
 }

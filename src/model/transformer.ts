@@ -698,7 +698,7 @@ export class Transformer {
       // is cited or not: every layer of a decoded token shares this scratch in one submission, so it
       // must not be replaced by a larger one between layers.
       const citing = grid ?? this.citations?.grid;
-      const bytes = Math.max(decodeScratchBytes(shape, query.rows, cached), citing ? decodeScratchBytes(shape, query.rows, cached, citing) : 0);
+      const bytes = Math.max(decodeScratchBytes(this.gpu, shape, query.rows, cached), citing ? decodeScratchBytes(this.gpu, shape, query.rows, cached, citing) : 0);
       const scratch = this.decodeScratchFor(bytes);
       return attentionDecode(this.gpu, encoder, shape, query, spans, scratch, out, grid);
     }

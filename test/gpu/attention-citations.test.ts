@@ -77,7 +77,7 @@ describe('attentionCitations (per-cell attention shares from split-KV decoding)'
       const query = testQuery(gpu, shape, rows, end - rows, 17 + rows, 3);
       const kvs = c.spans.map(([first, length], i) => testKv(gpu, shape, length, first, 50 * i + 3, { start: i, capacity: i + length + 1, fill: NaN }));
       const spans = kvs.map((kv) => kv.span);
-      const scratch = gpu.buffer(decodeScratchBytes(shape, rows, spans, grid));
+      const scratch = gpu.buffer(decodeScratchBytes(gpu, shape, rows, spans, grid));
       const out = attentionOutput(gpu, shape, rows);
       const keys = concatKv(kvs);
       const cells = gridCell(grid, end - 1) + 2; // one cell more than any key's: stays 0
@@ -138,7 +138,7 @@ describe('attentionCitations (per-cell attention shares from split-KV decoding)'
     const out = attentionOutput(gpu, shape, 1);
     const table = gpu.upload(new Float32Array(4));
     gpu.run((enc) => {
-      const splits = attentionDecode(gpu, enc, shape, query.query, [kv.span], gpu.buffer(decodeScratchBytes(shape, 1, [kv.span], grid)), out, grid);
+      const splits = attentionDecode(gpu, enc, shape, query.query, [kv.span], gpu.buffer(decodeScratchBytes(gpu, shape, 1, [kv.span], grid)), out, grid);
       attentionCitations(gpu, enc, shape, splits, out.lse, query.query, { shares: table, firstPosition: 0, rows: 1, cells: 4, weight: 1 / shape.heads });
     });
     expect([...new Float32Array(await gpu.read(table, 16))]).toEqual([0, 0, 0, 0]);

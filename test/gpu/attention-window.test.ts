@@ -91,7 +91,7 @@ describe('attentionDecode with a sliding window over several spans', () => {
       });
       const spans = kvs.map((kv) => kv.span);
       const out = attentionOutput(gpu, shape, rows);
-      gpu.run((enc) => attentionDecode(gpu, enc, shape, query.query, spans, gpu.buffer(decodeScratchBytes(shape, rows, spans)), out));
+      gpu.run((enc) => attentionDecode(gpu, enc, shape, query.query, spans, gpu.buffer(decodeScratchBytes(gpu, shape, rows, spans)), out));
       const got = await readOutput(gpu, out, shape, rows);
       const keys = concatKv(kvs);
       const visible = windowed(causalMask(query.positions, keys.positions), shape.window!, query.positions, keys.positions);

@@ -9,7 +9,7 @@
 // with subgroup matrices; the f32 flash tile is the default everywhere.
 import type { Binding, Gpu, PipelineOptions } from '../gpu.ts';
 import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
-import { kvIncludes, type KvType } from './kv-store.ts';
+import { kvElementBytes, kvIncludes, type KvType } from './kv-store.ts';
 import { hasTensorCores, type TensorCoreDevice } from './tensor-cores.ts';
 
 /** A flash tile: `rows` query rows (position × GQA head) per workgroup, `lanes` invocations per row,
@@ -20,10 +20,28 @@ export interface FlashTiles {
   keys: number;
 }
 
-/** Decode's tile (shaders/attention_decode.wgsl): `rows` query rows (position × GQA head) per workgroup. */
+/**
+ * Decode's tile: `rows` query rows (position × GQA head) per workgroup, on shaders/attention_decode.wgsl
+ * (through workgroup memory, any adapter) or, given `subgroups`, on shaders/attention_decode_subgroups.wgsl.
+ */
 export interface DecodeTiles {
   rows: number;
+  subgroups?: DecodeSubgroupLayout;
 }
+
+/**
+ * The subgroup decode kernel's layout: `keyLanes` subgroup lanes read a key row (a vec4 of cache words
+ * each, or more for long rows), each key group loads `unroll` keys' rows at once, `threads` invocations
+ * a workgroup.
+ */
+export interface DecodeSubgroupLayout {
+  keyLanes: number;
+  unroll: number;
+  threads: number;
+}
+
+/** What the decode layout depends on: the adapter's subgroups. */
+export type DecodeDevice = Pick<Gpu, 'hasSubgroups' | 'adapter'>;
 
 /**
  * A flash tile on tensor cores (shaders/flash_tile_tensor_cores.wgsl): `subgroups` subgroups of 16 query
@@ -159,6 +177,16 @@ const citationParams = {
 const decodeWorkgroupsWanted = 4096;
 const maxDecodePartials = 512;
 const decodeKeysPerStep = 64;
+/**
+ * The subgroup kernel: about this many workgroups (a few per core of a large GPU), at least
+ * subgroupStepsPerSplit batches of keys in each (the groups' final merge is paid once a workgroup), and
+ * at most maxSubgroupPartials partials a span for the merge.
+ */
+const subgroupWorkgroupsWanted = 1024;
+const subgroupStepsPerSplit = 4;
+const maxSubgroupPartials = 256;
+/** Workgroup floats the subgroup kernel adds the key groups' O through (MERGE_FLOATS there). */
+const subgroupMergeFloats = 2048;
 
 // Tile sizes (rows/lanes/keys). Prefill, on both CPU adapters, the only ones here (2 cores shared with
 // other jobs; every comparison within one run, candidates interleaved, fastest of N):
@@ -234,11 +262,48 @@ export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape
 }
 
 /**
- * One tile holds the kv head's whole group of rows (up to 16; 8 for head dimensions past 128, to keep
- * the queries' workgroup memory within 16 KiB), so they share every K/V load.
+ * One tile holds the kv head's whole group of rows, so they share every K/V load: up to 16 through
+ * workgroup memory (8 for head dimensions past 128, to keep the queries' workgroup memory within
+ * 16 KiB), up to 8 on subgroups (each lane holds its share of every row's query and O in registers).
+ * GPUs with subgroups take the subgroup kernel; CPU adapters the workgroup-memory one, which they run
+ * faster (their loads are not waiting on a memory system).
  */
-function decodeTiles(headDim: number, groupRows: number): DecodeTiles {
-  return { rows: Math.min(headDim <= 128 ? 16 : 8, 2 ** Math.ceil(Math.log2(groupRows))) };
+function decodeTiles(gpu: DecodeDevice, headDim: number, groupRows: number, kvType: KvType): DecodeTiles {
+  const rows = 2 ** Math.ceil(Math.log2(groupRows));
+  const subgroups = gpu.adapter.runsOnCpu ? undefined : subgroupLayout(gpu, headDim, kvType);
+  if (subgroups) return { rows: Math.min(8, rows), subgroups };
+  return { rows: Math.min(headDim <= 128 ? 16 : 8, rows) };
+}
+
+/**
+ * The subgroup kernel's layout for this adapter and row, if it can run it (CPU adapters included, which
+ * decode does not give it by default): rows of whole vec4s, key groups of up to 16 lanes within the
+ * smallest subgroup (vec4s a lane: at most 4), 64 invocations (or one subgroup of the largest size) a
+ * workgroup, 4 keys a group in flight (2 for rows of more than 16 bytes a lane).
+ */
+export function subgroupLayout(gpu: DecodeDevice, headDim: number, kvType: KvType): DecodeSubgroupLayout | undefined {
+  const { min, max } = gpu.adapter.subgroupSizes;
+  const rowBytes = headDim * kvElementBytes(kvType);
+  if (!gpu.hasSubgroups || min === 0 || rowBytes % 16 !== 0) return undefined;
+  const rowVecs = rowBytes / 16;
+  let keyLanes = 1;
+  while (keyLanes < 16 && 2 * keyLanes <= min && rowVecs % (2 * keyLanes) === 0) keyLanes *= 2;
+  const layout = { keyLanes, unroll: rowBytes / keyLanes > 16 ? 2 : 4, threads: Math.max(64, max) };
+  return subgroupLayoutProblem(gpu, headDim, kvType, layout) ? undefined : layout;
+}
+
+/** Why the subgroup kernel cannot run this layout here (undefined: it can). */
+function subgroupLayoutProblem(gpu: DecodeDevice, headDim: number, kvType: KvType, layout: DecodeSubgroupLayout): string | undefined {
+  const { min, max } = gpu.adapter.subgroupSizes;
+  const rowBytes = headDim * kvElementBytes(kvType);
+  const { keyLanes, unroll, threads } = layout;
+  if (!gpu.hasSubgroups) return 'the device has no subgroups';
+  if (!(min > 0 && keyLanes <= min)) return `key groups of ${keyLanes} lanes need subgroups of at least that many (this adapter: ${min || 'unknown'})`;
+  if (!(threads % max === 0 && threads <= 256)) return `${threads} invocations are not whole subgroups of ${max} (at most 256)`;
+  if (!(rowBytes % (16 * keyLanes) === 0 && rowBytes / (16 * keyLanes) <= 4)) return `a row of ${rowBytes} bytes is not 1 to 4 vec4s for each of ${keyLanes} lanes`;
+  if (!(Number.isInteger(unroll) && unroll >= 1 && unroll <= 8)) return `unroll ${unroll} is not 1 to 8`;
+  if ((threads * rowBytes) / (keyLanes * kvElementBytes(kvType)) > subgroupMergeFloats) return `${threads} invocations hold more of O than the final merge takes`;
+  return undefined;
 }
 
 function check(shape: AttentionShape): number {
@@ -425,9 +490,9 @@ function gridSplit(grid: CitationGrid, natural: number): number {
   return split;
 }
 
-function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): DecodePlan {
+function decodePlan(gpu: DecodeDevice, shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): DecodePlan {
   const group = check(shape);
-  const tiles = shape.tiles?.decode ?? decodeTiles(shape.headDim, rows * group);
+  const tiles = shape.tiles?.decode ?? decodeTiles(gpu, shape.headDim, rows * group, spanType(spans));
   const natural = shape.tiles?.splitKeys ?? decodeSplit(shape, tiles, rows, spans);
   const split = grid ? gridSplit(grid, natural) : natural;
   if (!(Number.isInteger(split) && split > 0)) throw new Error(`splitKeys ${split} must be a positive integer`);
@@ -446,27 +511,41 @@ function decodePlan(shape: AttentionShape, rows: number, spans: readonly KvSpan[
   };
 }
 
-/** Keys per split: enough splits to fill the GPU, not more than maxDecodePartials for the longest span, whole steps of keys. */
+/**
+ * Keys per split: enough splits to fill the GPU, not more partials for the longest span than the merge
+ * should read, whole steps of keys (the subgroup kernel: a few batches of its key groups at least).
+ */
 function decodeSplit(shape: AttentionShape, tiles: DecodeTiles, rows: number, spans: readonly KvSpan[]): number {
   const keys = spans.reduce((n, s) => n + s.length, 0);
   const longest = spans.reduce((n, s) => Math.max(n, s.length), 0);
   const queryTiles = Math.ceil((rows * (shape.heads / shape.kvHeads)) / tiles.rows);
-  const forWorkgroups = Math.ceil((keys * shape.kvHeads * queryTiles) / decodeWorkgroupsWanted);
-  const split = Math.max(decodeKeysPerStep, forWorkgroups, Math.ceil(longest / maxDecodePartials));
-  return Math.ceil(split / decodeKeysPerStep) * decodeKeysPerStep;
+  const layout = tiles.subgroups;
+  const step = layout ? (layout.threads / layout.keyLanes) * layout.unroll : decodeKeysPerStep;
+  const [wanted, least, partials] = layout
+    ? [subgroupWorkgroupsWanted, subgroupStepsPerSplit * step, maxSubgroupPartials]
+    : [decodeWorkgroupsWanted, decodeKeysPerStep, maxDecodePartials];
+  const forWorkgroups = Math.ceil((keys * shape.kvHeads * queryTiles) / wanted);
+  const split = Math.max(least, forWorkgroups, Math.ceil(longest / partials));
+  return Math.ceil(split / step) * step;
 }
 
-/** How attentionDecode lays out `rows` query rows over one span of `keys` keys (the benchmarks' report). */
-export function decodeChoice(shape: AttentionShape, rows: number, keys: number): { tileRows: number; splitKeys: number; partials: number } {
-  const span = { start: 0, length: keys, firstPosition: 0 } as KvSpan;
-  const plan = decodePlan(shape, rows, [span]);
-  return { tileRows: plan.tiles.rows, splitKeys: plan.split, partials: plan.splits[0] };
+/** How attentionDecode lays out `rows` query rows over one span of `keys` keys of `kvType` (the benchmarks' report). */
+export function decodeChoice(
+  gpu: DecodeDevice,
+  shape: AttentionShape,
+  rows: number,
+  keys: number,
+  kvType: KvType = 'f16',
+): { tileRows: number; splitKeys: number; partials: number; subgroups?: DecodeSubgroupLayout } {
+  const span = { start: 0, length: keys, firstPosition: 0, dtype: kvType } as KvSpan;
+  const plan = decodePlan(gpu, shape, rows, [span]);
+  return { tileRows: plan.tiles.rows, splitKeys: plan.split, partials: plan.splits[0], ...(plan.tiles.subgroups ? { subgroups: plan.tiles.subgroups } : {}) };
 }
 
-/** Scratch bytes attentionDecode needs for these rows and spans, with or without a citation grid
- *  (allocate once, for the longest cache). */
-export function decodeScratchBytes(shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): number {
-  const plan = decodePlan(shape, rows, spans, grid);
+/** Scratch bytes attentionDecode needs on this device for these rows and spans, with or without a
+ *  citation grid (allocate once, for the longest cache). */
+export function decodeScratchBytes(gpu: DecodeDevice, shape: AttentionShape, rows: number, spans: readonly KvSpan[], grid?: CitationGrid): number {
+  const plan = decodePlan(gpu, shape, rows, spans, grid);
   return plan.oBytes + plan.lseBytes;
 }
 
@@ -485,7 +564,7 @@ export function attentionDecode(
   out: AttentionOutput,
   grid?: CitationGrid,
 ): DecodeSplits {
-  const plan = decodePlan(shape, query.rows, spans, grid);
+  const plan = decodePlan(gpu, shape, query.rows, spans, grid);
   const { group, tiles } = plan;
   if (scratch.size < plan.oBytes + plan.lseBytes) {
     throw new Error(`Decode scratch of ${scratch.size} bytes is smaller than the ${plan.oBytes + plan.lseBytes} needed`);
@@ -494,14 +573,7 @@ export function attentionDecode(
     o: { buffer: scratch, offset: 0, size: plan.oBytes },
     lse: { buffer: scratch, offset: plan.oBytes, size: plan.lseBytes },
   };
-  const workgroupBytes = 4 * (tiles.rows * (shape.headDim + decodeKeysPerStep + 3) + 1 + decodeKeysPerStep);
-  // Each row's softmax takes 64 / rows invocations (LANES in shaders/attention_decode.wgsl).
-  if (tiles.rows > 16 || decodeKeysPerStep % tiles.rows !== 0 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
-    throw new Error(`Decode tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
-  }
-  const masking = { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
-  const constants = { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking };
-  const pipeline = gpu.pipeline('attention_decode', { constants, includes: kvIncludes(spanType(spans)), structs: { Params: decodeParams } });
+  const pipeline = decodePipeline(gpu, shape, tiles, spanType(spans));
   const queryTiles = Math.ceil((query.rows * group) / tiles.rows);
   let base = 0;
   const cells: DecodeSplits['spans'] = [];
@@ -533,6 +605,26 @@ export function attentionDecode(
   });
   lseMerge(gpu, encoder, shape, partials, base, query.rows, out);
   return { lse: partials.lse, spans: cells };
+}
+
+/** The decode kernel of these tiles, or an error saying why this device cannot run them. */
+function decodePipeline(gpu: Gpu, shape: AttentionShape, tiles: DecodeTiles, kvType: KvType): GPUComputePipeline {
+  const masking = { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
+  const options = { includes: kvIncludes(kvType), structs: { Params: decodeParams } };
+  const layout = tiles.subgroups;
+  if (layout) {
+    const problem = tiles.rows > 16 ? `${tiles.rows} rows a tile are more than 16` : subgroupLayoutProblem(gpu, shape.headDim, kvType, layout);
+    if (problem) throw new Error(`Decode on subgroups with ${JSON.stringify(tiles)} cannot run here: ${problem}`);
+    const laneVecs = (shape.headDim * kvElementBytes(kvType)) / (16 * layout.keyLanes);
+    const shared = { HEAD_DIM: shape.headDim, ROWS: tiles.rows, KEY_LANES: layout.keyLanes, LANE_VECS: laneVecs, UNROLL: layout.unroll, THREADS: layout.threads };
+    return gpu.pipeline('attention_decode_subgroups', { ...options, constants: masking, shared });
+  }
+  const workgroupBytes = 4 * (tiles.rows * (shape.headDim + decodeKeysPerStep + 3) + 1 + decodeKeysPerStep);
+  // Each row's softmax takes 64 / rows invocations (LANES in shaders/attention_decode.wgsl).
+  if (tiles.rows > 16 || decodeKeysPerStep % tiles.rows !== 0 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
+    throw new Error(`Decode tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
+  }
+  return gpu.pipeline('attention_decode', { ...options, constants: { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking } });
 }
 
 /**
