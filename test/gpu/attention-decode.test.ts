@@ -36,6 +36,8 @@ const cases: DecodeCase[] = [
   { name: 'f16 cache: splits of 50 keys, headDim 5', shape: attentionShape(6, 2, 5, { decode: { rows: 4 }, splitKeys: 50 }), rows: 2, spans: [130, 61], kvType: 'f16' },
   { name: 'f16 cache: headDim 65 (rows past the first 64 elements, starting mid-word)', shape: attentionShape(4, 2, 65), rows: 1, spans: [90], kvType: 'f16' },
   { name: '38 partials, the last one part-filled', shape: attentionShape(8, 2, 64, { splitKeys: 8 }), rows: 1, spans: [300] },
+  // A split of several steps of 64 keys, as decode takes past 32K keys: each step's scores start from 0.
+  { name: 'splits of 150 keys: three steps each', shape: attentionShape(8, 2, 64, { splitKeys: 150 }), rows: 1, spans: [300], kvType: 'f16' },
   { name: 'a GQA group of 16 rows, headDim 128', shape: attentionShape(16, 1, 128), rows: 1, spans: [150] },
 ];
 
