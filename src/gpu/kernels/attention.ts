@@ -188,14 +188,15 @@ function prefillTiles(headDim: number): FlashTiles {
  */
 const tensorCoreTiles: TensorCoreTiles = { subgroups: 4, keys: 32 };
 /** Workgroup memory of the tensor-core tile: on tensor cores flash_fragments.wgsl's fixed-size arrays
- *  (64 rows, head dim 128, 32 keys), emulated f32 arrays of the tile's size; and the tile's own. */
+ *  (64 rows, head dim 128, 32 keys: Q, K, Vᵀ, P in f16, the f32 scratch), emulated f32 arrays of the
+ *  tile's size; and the tile's own. */
 function tensorCoreBytes(tiles: TensorCoreTiles, headDim: number): number {
   const rows = 16 * tiles.subgroups;
   if (tiles.emulated) {
     const stride = headDim + 8;
-    return 4 * (rows * stride + 2 * tiles.keys * stride + rows * 32 + rows * (tiles.keys + 8) + 32 * tiles.subgroups + 1);
+    return 4 * (rows * stride + tiles.keys * stride + headDim * (tiles.keys + 8) + rows * 32 + rows * (tiles.keys + 8) + 32 * tiles.subgroups);
   }
-  return 2 * (64 * 136 + 2 * 32 * 136 + 64 * 40) + 4 * 64 * 32 + 4 * 32 * tiles.subgroups + 4;
+  return 2 * (64 * 136 + 32 * 136 + 128 * 32 + 64 * 40) + 4 * 64 * 32 + 4 * 32 * tiles.subgroups;
 }
 
 /** Head dimensions the tensor-core tile takes: whole 32-column halves of O per pair of invocations, at most 128. */
