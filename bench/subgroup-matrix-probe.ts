@@ -33,6 +33,11 @@ interface LoadCase {
   major: Major;
   source: Source;
   stride: number;
+  /**
+   * The operand in the place of the tile's P or Vᵀ among arrays of the sizes of the tile's (48 KB of
+   * workgroup memory in use), rather than in a small array of its own.
+   */
+  place?: 'p_tile' | 'vt_tile';
   /** Where the tile does this, or did before the fix. */
   like: string;
 }
@@ -67,9 +72,21 @@ alias Right = subgroup_matrix_right<f16, 16, 16>;
 alias Result = subgroup_matrix_result<f32, 16, 16>;
 `;
 
-/** Array length for `subgroups` operands at lines s·16 (+16 columns) of `stride`. */
-function operandLength(stride: number, subgroups: number): number {
-  return (FRAG * subgroups + 1) * stride;
+/**
+ * The tile's workgroup arrays (shaders/flash_fragments.wgsl, then the tile's pair_tile), in halves or
+ * floats: a case with a `place` declares these, its operand being the one named.
+ */
+const tileArrays = [
+  { name: 'q_tile', type: 'f16', length: 64 * 136 },
+  { name: 'k_tile', type: 'f16', length: 32 * 136 },
+  { name: 'vt_tile', type: 'f16', length: 128 * 32 },
+  { name: 's_tile', type: 'f32', length: 64 * 32 },
+  { name: 'p_tile', type: 'f16', length: 64 * 40 },
+] as const;
+
+/** The operand array's length: for `subgroups` operands at lines s·16 (+16 columns) of `stride`, or its place's. */
+function caseLength(c: LoadCase, subgroups: number): number {
+  return c.place ? tileArrays.find((a) => a.name === c.place)!.length : (FRAG * subgroups + 1) * c.stride;
 }
 
 function operandOffset(sg: number, stride: number): number {
@@ -93,11 +110,23 @@ function specIndex(major: Major, offset: number, stride: number, r: number, c: n
  * scratch goes to `out`, 256 floats per subgroup.
  */
 function loadKernel(c: LoadCase, subgroups: number): string {
-  const length = operandLength(c.stride, subgroups);
+  const length = caseLength(c, subgroups);
   const element = c.operand === 'result' ? 'f32' : 'f16';
   const type = c.operand === 'left' ? 'Left' : c.operand === 'right' ? 'Right' : 'Result';
   const source = c.source === 'workgroup' ? '&tile' : '&src_h';
   const load = `subgroupMatrixLoad<${type}, ${c.major}>(${source}, offset, ${c.stride}u)`;
+  // In its place among the tile's arrays, the others zeroed (as the tile writes all of them), the
+  // scratch where the tile's s_tile is; or alone.
+  const others = tileArrays.filter((a) => a.name !== c.place && a.name !== 's_tile');
+  const arrays = c.place
+    ? [
+        ...tileArrays.map((a) =>
+          a.name === c.place ? `var<workgroup> tile: array<f16, LENGTH>;` : a.name === 's_tile' ? `var<workgroup> scratch: array<f32, ${a.length}u>;` : `var<workgroup> ${a.name}: array<${a.type}, ${a.length}u>;`,
+        ),
+        'var<workgroup> identity: array<f16, 256>;',
+      ].join('\n')
+    : `var<workgroup> tile: array<${element}, LENGTH>;\nvar<workgroup> identity: array<f16, 256>;\nvar<workgroup> scratch: array<f32, SUBGROUPS * ${FRAG * SCRATCH}u>;`;
+  const fills = c.place ? others.map((a) => `\n  for (var e = t; e < ${a.length}u; e += ${SG}u * SUBGROUPS) { ${a.name}[e] = ${a.type}(0); }`).join('') : '';
   // The identity, loaded the ways known to work: left row-major (as Q), right column-major (as K).
   const product =
     c.operand === 'left'
@@ -111,13 +140,11 @@ const LENGTH = ${length}u;
 @group(0) @binding(0) var<storage, read> src: array<f32>;
 @group(0) @binding(1) var<storage, read> src_h: array<${element}>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
-var<workgroup> tile: array<${element}, LENGTH>;
-var<workgroup> identity: array<f16, 256>;
-var<workgroup> scratch: array<f32, SUBGROUPS * ${FRAG * SCRATCH}u>;
+${arrays}
 
 @compute @workgroup_size(${SG} * SUBGROUPS)
 fn main(@builtin(local_invocation_index) t: u32) {
-  for (var e = t; e < LENGTH; e += ${SG}u * SUBGROUPS) { tile[e] = ${element}(src[e]); }
+  for (var e = t; e < LENGTH; e += ${SG}u * SUBGROUPS) { tile[e] = ${element}(src[e]); }${fills}
   for (var e = t; e < 256u; e += ${SG}u * SUBGROUPS) { identity[e] = select(0.0h, 1.0h, e / 16u == e % 16u); }
   workgroupBarrier();
   let sg = t / ${SG}u;
@@ -201,11 +228,14 @@ const loadCases: LoadCase[] = [
   { operand: 'left', major: 'row_major', source: 'workgroup', stride: 72, like: 'Q (head dim 64), works in Q·Kᵀ' },
   { operand: 'left', major: 'row_major', source: 'workgroup', stride: 40, like: 'P (32 keys); Q (head dim 32)' },
   { operand: 'left', major: 'row_major', source: 'workgroup', stride: 24, like: 'P (16 keys)' },
+  { operand: 'left', major: 'row_major', source: 'workgroup', stride: 40, place: 'p_tile', like: "P (32 keys) in p_tile's place" },
+  { operand: 'left', major: 'row_major', source: 'workgroup', stride: 24, place: 'p_tile', like: "P (16 keys) in p_tile's place" },
   { operand: 'left', major: 'col_major', source: 'workgroup', stride: 40, like: 'not used' },
   { operand: 'right', major: 'col_major', source: 'workgroup', stride: 72, like: 'K (head dim 64), works in Q·Kᵀ' },
   { operand: 'right', major: 'col_major', source: 'workgroup', stride: 40, like: 'Vᵀ now (32 keys)' },
   { operand: 'right', major: 'col_major', source: 'workgroup', stride: 32, like: 'Vᵀ now (head dim 128, 32 keys)' },
   { operand: 'right', major: 'col_major', source: 'workgroup', stride: 24, like: 'Vᵀ now (16 keys)' },
+  { operand: 'right', major: 'col_major', source: 'workgroup', stride: 40, place: 'vt_tile', like: "Vᵀ now (32 keys) in vt_tile's place" },
   { operand: 'right', major: 'row_major', source: 'workgroup', stride: 72, like: 'V before the fix (head dim 64)' },
   { operand: 'right', major: 'row_major', source: 'workgroup', stride: 136, like: 'V before the fix (head dim 128)' },
   { operand: 'result', major: 'row_major', source: 'workgroup', stride: 32, like: "O's rescale before the fix" },
@@ -218,14 +248,14 @@ const loadCases: LoadCase[] = [
 
 const failures = new Map<string, string[]>();
 console.log('\n## Loads (one 16×16 operand per subgroup, times the identity, stored row-major)\n');
-console.log('| operand | majorness | from | stride | like the tile\'s | subgroups | result |');
+console.log("| operand | majorness | from | stride | like the tile's | subgroups | result |");
 console.log('|---|---|---|---|---|---|---|');
 for (const c of loadCases) {
   for (const subgroups of [1, 4]) {
-    const length = operandLength(c.stride, subgroups);
+    const length = caseLength(c, subgroups);
     const got = await runKernel(loadKernel(c, subgroups), subgroups, length, c.operand === 'result' ? 'f32' : 'f16', c.source);
     const outcome: Outcome = typeof got === 'string' ? { pass: false, detail: got } : judge(got, c.major, c.stride, subgroups, length);
-    const name = `${c.operand} ${c.major} from ${c.source}`;
+    const name = `${c.operand} ${c.major} from ${c.source}${c.place ? ` in ${c.place}'s place` : ''}`;
     if (!outcome.pass) failures.set(name, [...(failures.get(name) ?? []), `stride ${c.stride}, ${subgroups} subgroups: ${outcome.detail}`]);
     console.log(`| ${c.operand} | ${c.major} | ${c.source} | ${c.stride} | ${c.like} | ${subgroups} | ${outcome.pass ? 'PASS' : `FAIL: ${outcome.detail}`} |`);
   }
@@ -317,8 +347,8 @@ const verdict = (name: string, keys: string[]) => {
 console.log('\n## Verdict\n');
 verdict('V as a row-major right operand (the old tile\'s V; now Vᵀ column-major)', ['right row_major from workgroup']);
 verdict('Result fragments loaded from workgroup memory (the old tile\'s rescaling of O; now none)', ['result row_major from workgroup']);
-verdict('P as a row-major left operand at its strides (unchanged)', ['left row_major from workgroup']);
-verdict('Right operands column-major, as K and now Vᵀ', ['right col_major from workgroup']);
+verdict('P as a row-major left operand at its strides (unchanged)', ['left row_major from workgroup', "left row_major from workgroup in p_tile's place"]);
+verdict('Right operands column-major, as K and now Vᵀ', ['right col_major from workgroup', "right col_major from workgroup in vt_tile's place"]);
 verdict('The products, at per-subgroup offsets', ['multiply-accumulate']);
 verdict('Loads from storage buffers (not used by the tile)', ['left row_major from storage', 'left col_major from storage', 'right row_major from storage', 'right col_major from storage']);
 gpu.destroy();
