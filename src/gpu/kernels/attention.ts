@@ -216,10 +216,11 @@ export function hasTensorCoreAttention(gpu: TensorCoreDevice, shape: AttentionSh
 /**
  * The tensor-core tile when the shape's tiles ask for it (where the device can run it), else the f32
  * tile. Not chosen by default where the device has tensor cores (hasTensorCoreAttention): on an H100
- * (bench/results/h100-2026-12-07-s5/b-attention-tensor-cores.md) its LSEs matched the reference but
- * its outputs did not (the P·V fragments disagree with what the emulated fragments of
- * shaders/flash_fragments_emulated.wgsl compute, which CI checks), and it ran no faster than the f32
- * tile (0.75–1.03×). Q, K, V and P are rounded to f16 (scores, softmax and O stay f32).
+ * (bench/results/h100-2026-12-07-s5/b-attention-tensor-cores.md) its first version's LSEs matched the
+ * reference but its outputs did not (its P·V read V as a row-major right operand and loaded result
+ * fragments back from workgroup memory; it now uses only the operations its Q·Kᵀ uses, not yet run
+ * there: bench/subgroup-matrix-probe.ts), and it ran no faster than the f32 tile (0.75–1.03×). Q, K, V
+ * and P are rounded to f16 (scores, softmax and O stay f32).
  */
 export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape): PrefillKernel {
   const wanted = shape.tiles?.tensorCores;
