@@ -85,7 +85,7 @@ for (const c of tensorCoreCases) {
       const ok = r.o < r.toleranceO && r.lse < r.toleranceLse;
       if (!ok) failed++;
       row = { case: c.name, tiles, ...r, ok };
-      log(`| ${c.name} | ${tileName(tiles)} | ${r.o.toExponential(2)} | ${r.toleranceO.toExponential(2)} | ${r.lse.toExponential(2)} | ${r.toleranceLse.toExponential(2)} | ${ok ? 'ok' : 'FAILED'} |`);
+      log(`| ${c.name} | ${tileName(tiles)} | ${r.o.toExponential(2)} | ${r.toleranceO.toExponential(2)} | ${r.lse.toExponential(2)} | ${r.toleranceLse.toExponential(2)} | ${ok ? 'ok' : `FAILED${r.wrongO ? `: O wrong in ${r.wrongO}` : ''}`} |`);
     } catch (error) {
       failed++;
       row = { case: c.name, tiles, error: String(error) };
