@@ -5,8 +5,19 @@
 // adapter: minutes of lavapipe compilation a case, too long for CI but for one: head dim 32 with 4
 // subgroups (the default tile's rows) and 16 keys, the size lavapipe's workgroup memory holds (about 20 s).
 import { describe, expect, it } from 'vitest';
+import { create } from 'webgpu';
 import { subgroupMatrixFeature } from '../../src/gpu/device.ts';
-import { attentionPrefill, choosePrefillKernel, hasTensorCoreAttention, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
+import { composeShader } from '../../src/gpu/shader-compose.ts';
+import { shaderSource } from '../../src/gpu/shader-source.node.ts';
+import { kvTypes } from '../../src/gpu/kernels/kv-store.ts';
+import {
+  attentionPrefill,
+  choosePrefillKernel,
+  hasTensorCoreAttention,
+  tensorCoreTileOptions,
+  type AttentionShape,
+  type PrefillShader,
+} from '../../src/gpu/kernels/attention.ts';
 import type { TensorCoreDevice } from '../../src/gpu/kernels/tensor-cores.ts';
 import { testGpu } from '../support/gpu.ts';
 import { attentionOutput, attentionShape, otherTiles, testKv, testQuery } from './attention-fixture.ts';
@@ -94,5 +105,23 @@ describe('the tensor-core tile with emulated fragments', () => {
     const r = await checkTensorCoreCase(gpu, c, { subgroups: 4, keys: 16, emulated: true });
     expect(r.o).toBeLessThan(r.toleranceO);
     expect(r.lse).toBeLessThan(r.toleranceLse);
+  });
+});
+
+describe('the tensor-core tile on real subgroup matrices', () => {
+  it("compiles, for prefill and block+anchor, f32 and f16 KV, on Dawn's null backend (every feature, runs nothing)", async () => {
+    const adapter = await create(['backend=null', 'enable-dawn-features=allow_unsafe_apis']).requestAdapter();
+    if (!adapter) throw new Error("Dawn's null backend gave no adapter");
+    const device = await adapter.requestDevice({ requiredFeatures: ['shader-f16', 'subgroups', subgroupMatrixFeature] });
+    const shaders: PrefillShader[] = ['attention_prefill', 'attention_block_anchor'];
+    for (const shader of shaders) {
+      for (const kvType of kvTypes) {
+        const options = tensorCoreTileOptions(shader, attentionShape(14, 2, 64), { subgroups: 4, keys: 32 }, kvType);
+        const module = device.createShaderModule({ code: composeShader(shader, shaderSource, options) });
+        const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+        expect(errors.map((m) => `${shader}, ${kvType} KV, line ${m.lineNum}: ${m.message}`)).toEqual([]);
+      }
+    }
+    device.destroy();
   });
 });

@@ -274,20 +274,33 @@ function maskingConstants(shape: AttentionShape): Record<string, number> {
   return { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
 }
 
+/** The prefill-like shaders, which take either flash tile, and their uniforms. */
+const prefillShaders = { attention_prefill: prefillParams, attention_block_anchor: blockAnchorParams } as const;
+export type PrefillShader = keyof typeof prefillShaders;
+
 /** The pipeline of a prefill-like shader (prefill, block+anchor) with the chosen tile, and its query rows per workgroup. */
-function prefillPipeline(gpu: Gpu, shader: string, params: UniformLayout, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
+function prefillPipeline(gpu: Gpu, shader: PrefillShader, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
   const kernel = choosePrefillKernel(gpu, shape);
-  const structs = { Params: params };
-  if (kernel.kind === 'f32') return { pipeline: flashPipeline(gpu, shader, structs, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
-  const { subgroups, keys, emulated = false } = kernel.tiles;
+  if (kernel.kind === 'f32') {
+    return { pipeline: flashPipeline(gpu, shader, { Params: prefillShaders[shader] }, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
+  }
+  const { subgroups, keys } = kernel.tiles;
   const bytes = tensorCoreBytes(kernel.tiles, shape.headDim);
   if (!tensorCoreHeadDim(shape.headDim) || ![1, 2, 3, 4].includes(subgroups) || ![16, 32].includes(keys) || bytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Tensor-core flash tile ${JSON.stringify(kernel.tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
+  return { pipeline: gpu.pipeline(shader, tensorCoreTileOptions(shader, shape, kernel.tiles, kvType)), rows: 16 * subgroups };
+}
+
+/**
+ * How a prefill-like shader is built with the tensor-core tile (also for the check that its WGSL
+ * compiles where no adapter runs it: test/gpu/attention-tensor-cores.node.test.ts).
+ */
+export function tensorCoreTileOptions(shader: PrefillShader, shape: AttentionShape, tiles: TensorCoreTiles, kvType: KvType): PipelineOptions {
   const includes: Record<string, string> = { flash_tile: 'flash_tile_tensor_cores', ...kvIncludes(kvType) };
-  if (emulated) includes.flash_fragments = 'flash_fragments_emulated';
-  const constants = { HEAD_DIM: shape.headDim, SUBGROUPS: subgroups, KEYS: keys, ...maskingConstants(shape) };
-  return { pipeline: gpu.pipeline(shader, { includes, constants, structs }), rows: 16 * subgroups };
+  if (tiles.emulated) includes.flash_fragments = 'flash_fragments_emulated';
+  const constants = { HEAD_DIM: shape.headDim, SUBGROUPS: tiles.subgroups, KEYS: tiles.keys, ...maskingConstants(shape) };
+  return { includes, constants, structs: { Params: prefillShaders[shader] } };
 }
 
 /** Workgroup counts [x, z] for `n` workgroups in one dimension, folded when above the device limit. */
@@ -301,7 +314,7 @@ function fold(gpu: Gpu, n: number): [number, number] {
  *  context key precedes the queries, so everything is visible). */
 export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, query: QueryRows, kv: KvSpan, out: AttentionOutput): void {
   const group = check(shape);
-  const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', prefillParams, shape, spanType([kv]));
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', shape, spanType([kv]));
   const params = gpu.uniform(
     uniformFields(prefillParams, {
       rows: query.rows,
@@ -335,7 +348,7 @@ export function attentionBlockAnchor(
   out: AttentionOutput,
 ): void {
   const group = check(shape);
-  const { pipeline, rows } = prefillPipeline(gpu, 'attention_block_anchor', blockAnchorParams, shape, spanType([anchor, blocks]));
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_block_anchor', shape, spanType([anchor, blocks]));
   const params = gpu.uniform(
     uniformFields(blockAnchorParams, {
       rows: query.rows,
