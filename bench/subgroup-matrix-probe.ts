@@ -16,7 +16,7 @@
 // M[r][c] = a[offset + c·stride + r]. Left is M×K (rows × columns), right K×N, result M×N. Each case
 // loads one 16×16 operand whose elements are all different (a[i] = i mod 2048, exact in f16), multiplies
 // it by the identity loaded the way the tile loads operands that are known to work (so the product is
-// the operand itself), stores the result row-major into workgroup memory the way the tile stores its
+// the operand itself; a result operand goes on as loaded), stores it row-major into workgroup memory as the tile stores its
 // scores, and compares each element with the spec's. Subgroup s loads at an offset of its own, as the
 // tile's subgroups do (s·16 lines of `stride`, plus 16): a failure only with 4 subgroups points there.
 import { spawnSync } from 'node:child_process';
