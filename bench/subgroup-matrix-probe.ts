@@ -157,14 +157,19 @@ fn main(@builtin(local_invocation_index) t: u32) {
 `;
 }
 
+/** The kernel's pipeline, or why there is none. */
+async function compile(code: string): Promise<GPUComputePipeline | string> {
+  gpu.device.pushErrorScope('validation');
+  const module = gpu.device.createShaderModule({ code });
+  const pipeline = gpu.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const error = await gpu.device.popErrorScope();
+  return error ? `does not compile: ${error.message.split('\n')[0]}` : pipeline;
+}
+
 /** Runs a load case's kernel over the pattern; `out` read back, or the error that stopped it. */
 async function runKernel(code: string, subgroups: number, length: number, element: 'f16' | 'f32', source: Source): Promise<Float32Array | string> {
-  const device = gpu.device;
-  device.pushErrorScope('validation');
-  const module = device.createShaderModule({ code });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const error = await device.popErrorScope();
-  if (error) return `does not compile: ${error.message.split('\n')[0]}`;
+  const pipeline = await compile(code);
+  if (typeof pipeline === 'string') return pipeline;
   const values = Float32Array.from({ length }, (_, i) => patternValue(i));
   const src = gpu.upload(values);
   const halves = element === 'f16' ? f32ToF16Bits(values) : values;
@@ -301,12 +306,8 @@ fn main(@builtin(local_invocation_index) t: u32) {
   for (var e = t % ${SG}u; e < 256u; e += ${SG}u) { out[sg * 256u + e] = scratch[sg * ${FRAG * SCRATCH}u + (e / 16u) * ${SCRATCH}u + e % 16u]; }
 }
 `;
-  const device = gpu.device;
-  device.pushErrorScope('validation');
-  const module = device.createShaderModule({ code });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const error = await device.popErrorScope();
-  if (error) return { pass: false, detail: `does not compile: ${error.message.split('\n')[0]}` };
+  const pipeline = await compile(code);
+  if (typeof pipeline === 'string') return { pass: false, detail: pipeline };
   const out = gpu.buffer(subgroups * 256 * 4);
   gpu.run((encoder) => gpu.dispatch(encoder, pipeline, [out], [1]));
   const got = await gpu.readF32(out);
@@ -339,14 +340,133 @@ for (const subgroups of [1, 4]) {
   console.log(`| ${subgroups} | ${outcome.pass ? 'PASS' : `FAIL: ${outcome.detail}`} |`);
 }
 
+// P·V as the tile computes it, in its workgroup layout: each subgroup's 16 rows of P (16×32, from
+// p_tile) times V (32 keys × 64 dimensions), 32 columns of O at a time through the scratch, read out by
+// the rows' two invocations each. 'tile now': Vᵀ column-major, fresh fragments. The two ways of the
+// tile before the fix, each alone: 'V row-major' (V staged [key][d], a row-major right operand), and
+// 'result reloaded' (O's fragments stored, halved by the rows' invocations, loaded back and P·V added
+// again: 1.5·P·V).
+type PvPath = 'tile now' | 'V row-major' | 'result reloaded';
+const pvValue = (i: number, seed: number) => (((i * 37 + seed * 11) % 129) - 64) / 64;
+
+function pvKernel(path: PvPath, subgroups: number): string {
+  const rowMajorV = path === 'V row-major';
+  const vt = rowMajorV ? 'v_tile[k * 72u + d]' : 'v_tile[d * 40u + k]';
+  const right = (f: string, kf: string) =>
+    rowMajorV
+      ? `subgroupMatrixLoad<Right, row_major>(&v_tile, ${kf} * 16u * 72u + ${f} * 16u, 72u)`
+      : `subgroupMatrixLoad<Right, col_major>(&v_tile, ${f} * 16u * 40u + ${kf} * 16u, 40u)`;
+  const reload =
+    path === 'result reloaded'
+      ? `
+    subgroupMatrixStore<row_major>(&s_tile, sg * 512u + h * 16u, o, 32u);
+    workgroupBarrier();
+    for (var j = 0u; j < 8u; j++) { s_tile[row * 32u + h * 16u + side * 8u + j] *= 0.5; }
+    workgroupBarrier();
+    o = subgroupMatrixLoad<Result, row_major>(&s_tile, sg * 512u + h * 16u, 32u);
+    workgroupBarrier();
+    o = pv(o, sg, f);`
+      : '';
+  return `${header}
+const SUBGROUPS = ${subgroups}u;
+@group(0) @binding(0) var<storage, read> p_src: array<f32>; // [row][key]
+@group(0) @binding(1) var<storage, read> v_src: array<f32>; // [key][d]
+@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [row][d]
+${tileArrays.map((a) => `var<workgroup> ${a.name === 'vt_tile' ? 'v_tile' : a.name}: array<${a.type}, ${a.name === 'vt_tile' ? 32 * 136 : a.length}u>;`).join('\n')}
+
+fn pv(acc: Result, sg: u32, f: u32) -> Result {
+  var o = acc;
+  for (var kf = 0u; kf < 2u; kf++) {
+    o = subgroupMatrixMultiplyAccumulate(subgroupMatrixLoad<Left, row_major>(&p_tile, sg * 16u * 40u + kf * 16u, 40u), ${right('f', 'kf')}, o);
+  }
+  return o;
+}
+
+fn fresh(sg: u32, f: u32) -> Result {
+  var o: Result;
+  return pv(o, sg, f);
+}
+
+@compute @workgroup_size(${SG} * SUBGROUPS)
+fn main(@builtin(local_invocation_index) t: u32) {
+  for (var e = t; e < ${64 * 136}u; e += ${SG}u * SUBGROUPS) { q_tile[e] = 0.0h; }
+  for (var e = t; e < ${32 * 136}u; e += ${SG}u * SUBGROUPS) { k_tile[e] = 0.0h; }
+  for (var e = t; e < SUBGROUPS * 16u * 32u; e += ${SG}u * SUBGROUPS) { p_tile[e / 32u * 40u + e % 32u] = f16(p_src[e]); }
+  for (var e = t; e < 32u * 64u; e += ${SG}u * SUBGROUPS) {
+    let k = e / 64u;
+    let d = e % 64u;
+    ${vt} = f16(v_src[e]);
+  }
+  workgroupBarrier();
+  let sg = t / ${SG}u;
+  let row = sg * 16u + (t % ${SG}u) / 2u;
+  let side = t % 2u;
+  for (var chunk = 0u; chunk < 2u; chunk++) {
+    for (var h = 0u; h < 2u; h++) {
+    let f = 2u * chunk + h;
+    var o = fresh(sg, f);${reload}
+    subgroupMatrixStore<row_major>(&s_tile, sg * 512u + h * 16u, o, 32u);
+    }
+    workgroupBarrier();
+    for (var j = 0u; j < 16u; j++) { out[row * 64u + chunk * 32u + side * 16u + j] = s_tile[row * 32u + side * 16u + j]; }
+    workgroupBarrier();
+  }
+}
+`;
+}
+
+async function pvCase(path: PvPath, subgroups: number): Promise<Outcome> {
+  const pipeline = await compile(pvKernel(path, subgroups));
+  if (typeof pipeline === 'string') return { pass: false, detail: pipeline };
+  const rows = 16 * subgroups;
+  const p = Float32Array.from({ length: rows * 32 }, (_, i) => Math.abs(pvValue(i, 1)));
+  const v = Float32Array.from({ length: 32 * 64 }, (_, i) => pvValue(i, 2));
+  const out = gpu.buffer(rows * 64 * 4);
+  gpu.run((encoder) => gpu.dispatch(encoder, pipeline, [gpu.upload(p), gpu.upload(v), out], [1]));
+  const got = await gpu.readF32(out);
+  const times = path === 'result reloaded' ? 1.5 : 1;
+  const wrongRows = new Set<number>();
+  let worst = '';
+  let worstError = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let d = 0; d < 64; d++) {
+      let want = 0;
+      for (let k = 0; k < 32; k++) want += p[r * 32 + k] * v[k * 64 + d];
+      want *= times;
+      const error = Math.abs(got[r * 64 + d] - want);
+      if (!(error <= 1e-4 * 32)) {
+        wrongRows.add(r);
+        if (!(error <= worstError)) {
+          worstError = Number.isNaN(error) ? Infinity : error;
+          worst = `row ${r} (subgroup ${Math.floor(r / 16)}), column ${d}: got ${got[r * 64 + d]}, want ${want}`;
+        }
+      }
+    }
+  }
+  if (wrongRows.size === 0) return { pass: true, detail: '' };
+  return { pass: false, detail: `${wrongRows.size} of ${rows} rows wrong; worst ${worst}` };
+}
+
+console.log("\n## P·V as the tile computes it (16×32 P per subgroup times 32×64 V, in the tile's workgroup layout)\n");
+console.log('| path | subgroups | result |');
+console.log('|---|---|---|');
+for (const path of ['tile now', 'V row-major', 'result reloaded'] as const) {
+  for (const subgroups of [1, 4]) {
+    const outcome = await pvCase(path, subgroups);
+    if (!outcome.pass) failures.set(`P·V, ${path}`, [...(failures.get(`P·V, ${path}`) ?? []), `${subgroups} subgroups: ${outcome.detail}`]);
+    console.log(`| ${path} | ${subgroups} | ${outcome.pass ? 'PASS' : `FAIL: ${outcome.detail}`} |`);
+  }
+}
+
 // The verdict on the hypotheses of issue 13.
 const verdict = (name: string, keys: string[]) => {
   const found = keys.flatMap((k) => (failures.get(k) ?? []).map((f) => `${k}, ${f}`));
   console.log(`- ${name}: ${found.length === 0 ? 'computes what the spec says here' : `WRONG here (${found.join(' | ')})`}`);
 };
 console.log('\n## Verdict\n');
-verdict('V as a row-major right operand (the old tile\'s V; now Vᵀ column-major)', ['right row_major from workgroup']);
-verdict('Result fragments loaded from workgroup memory (the old tile\'s rescaling of O; now none)', ['result row_major from workgroup']);
+verdict("V as a row-major right operand (the old tile's V; now Vᵀ column-major)", ['right row_major from workgroup', 'P·V, V row-major']);
+verdict("Result fragments loaded from workgroup memory (the old tile's rescaling of O; now none)", ['result row_major from workgroup', 'P·V, result reloaded']);
+verdict("P·V as the tile computes it now", ['P·V, tile now']);
 verdict('P as a row-major left operand at its strides (unchanged)', ['left row_major from workgroup', "left row_major from workgroup in p_tile's place"]);
 verdict('Right operands column-major, as K and now Vᵀ', ['right col_major from workgroup', "right col_major from workgroup in vt_tile's place"]);
 verdict('The products, at per-subgroup offsets', ['multiply-accumulate']);
