@@ -340,7 +340,8 @@ for (const subgroups of [1, 4]) {
   console.log(`| ${subgroups} | ${outcome.pass ? 'PASS' : `FAIL: ${outcome.detail}`} |`);
 }
 
-// P·V as the tile computes it, in its workgroup layout: each subgroup's 16 rows of P (16×32, from
+// P·V as the tile computes it, in its workgroup layout (the old one, 48 644 bytes, for the old ways; the
+// new one, 48 128 bytes, for the tile now): each subgroup's 16 rows of P (16×32, from
 // p_tile) times V (32 keys × 64 dimensions), 32 columns of O at a time through the scratch, read out by
 // the rows' two invocations each. 'tile now': Vᵀ column-major, fresh fragments. The two ways of the
 // tile before the fix, each alone: 'V row-major' (V staged [key][d], a row-major right operand), and
@@ -372,7 +373,8 @@ const SUBGROUPS = ${subgroups}u;
 @group(0) @binding(0) var<storage, read> p_src: array<f32>; // [row][key]
 @group(0) @binding(1) var<storage, read> v_src: array<f32>; // [key][d]
 @group(0) @binding(2) var<storage, read_write> out: array<f32>; // [row][d]
-${tileArrays.map((a) => `var<workgroup> ${a.name === 'vt_tile' ? 'v_tile' : a.name}: array<${a.type}, ${a.name === 'vt_tile' ? 32 * 136 : a.length}u>;`).join('\n')}
+${tileArrays.map((a) => `var<workgroup> ${a.name === 'vt_tile' ? 'v_tile' : a.name}: array<${a.type}, ${a.name === 'vt_tile' && path !== 'tile now' ? 32 * 136 : a.length}u>;`).join('\n')}
+var<workgroup> pair_tile: array<f32, 128u>;${path === 'tile now' ? '' : '\nvar<workgroup> rescale_any: u32;'}
 
 fn pv(acc: Result, sg: u32, f: u32) -> Result {
   var o = acc;
@@ -391,6 +393,7 @@ fn fresh(sg: u32, f: u32) -> Result {
 fn main(@builtin(local_invocation_index) t: u32) {
   for (var e = t; e < ${64 * 136}u; e += ${SG}u * SUBGROUPS) { q_tile[e] = 0.0h; }
   for (var e = t; e < ${32 * 136}u; e += ${SG}u * SUBGROUPS) { k_tile[e] = 0.0h; }
+  pair_tile[t] = 0.0;${path === 'tile now' ? '' : '\n  if (t == 0u) { rescale_any = 0u; }'}
   for (var e = t; e < SUBGROUPS * 16u * 32u; e += ${SG}u * SUBGROUPS) { p_tile[e / 32u * 40u + e % 32u] = f16(p_src[e]); }
   for (var e = t; e < 32u * 64u; e += ${SG}u * SUBGROUPS) {
     let k = e / 64u;
