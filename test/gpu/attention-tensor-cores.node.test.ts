@@ -108,9 +108,12 @@ describe('the tensor-core tile with emulated fragments', () => {
   });
 });
 
+// Dawn's instance for it lives as long as the worker, as gpuEntry's do.
+const nullBackend = create(['backend=null', 'enable-dawn-features=allow_unsafe_apis']);
+
 describe('the tensor-core tile on real subgroup matrices', () => {
   it("compiles, for prefill and block+anchor, f32 and f16 KV, on Dawn's null backend (every feature, runs nothing)", async () => {
-    const adapter = await create(['backend=null', 'enable-dawn-features=allow_unsafe_apis']).requestAdapter();
+    const adapter = await nullBackend.requestAdapter();
     if (!adapter) throw new Error("Dawn's null backend gave no adapter");
     const device = await adapter.requestDevice({ requiredFeatures: ['shader-f16', 'subgroups', subgroupMatrixFeature] });
     const shaders: PrefillShader[] = ['attention_prefill', 'attention_block_anchor'];
@@ -123,5 +126,6 @@ describe('the tensor-core tile on real subgroup matrices', () => {
       }
     }
     device.destroy();
+    await device.lost;
   });
 });
