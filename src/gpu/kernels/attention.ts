@@ -216,14 +216,15 @@ function prefillTiles(headDim: number): FlashTiles {
  */
 const tensorCoreTiles: TensorCoreTiles = { subgroups: 4, keys: 32 };
 /** Workgroup memory of the tensor-core tile: on tensor cores flash_fragments.wgsl's fixed-size arrays
- *  (64 rows, head dim 128, 32 keys), emulated f32 arrays of the tile's size; and the tile's own. */
+ *  (64 rows, head dim 128, 32 keys: Q, K, Vᵀ, P in f16, the f32 scratch), emulated f32 arrays of the
+ *  tile's size; and the tile's own. */
 function tensorCoreBytes(tiles: TensorCoreTiles, headDim: number): number {
   const rows = 16 * tiles.subgroups;
   if (tiles.emulated) {
     const stride = headDim + 8;
-    return 4 * (rows * stride + 2 * tiles.keys * stride + rows * 32 + rows * (tiles.keys + 8) + 32 * tiles.subgroups + 1);
+    return 4 * (rows * stride + tiles.keys * stride + headDim * (tiles.keys + 8) + rows * 32 + rows * (tiles.keys + 8) + 32 * tiles.subgroups);
   }
-  return 2 * (64 * 136 + 2 * 32 * 136 + 64 * 40) + 4 * 64 * 32 + 4 * 32 * tiles.subgroups + 4;
+  return 2 * (64 * 136 + 32 * 136 + 128 * 32 + 64 * 40) + 4 * 64 * 32 + 4 * 32 * tiles.subgroups;
 }
 
 /** Head dimensions the tensor-core tile takes: whole 32-column halves of O per pair of invocations, at most 128. */
@@ -243,10 +244,11 @@ export function hasTensorCoreAttention(gpu: TensorCoreDevice, shape: AttentionSh
 /**
  * The tensor-core tile when the shape's tiles ask for it (where the device can run it), else the f32
  * tile. Not chosen by default where the device has tensor cores (hasTensorCoreAttention): on an H100
- * (bench/results/h100-2026-12-07-s5/b-attention-tensor-cores.md) its LSEs matched the reference but
- * its outputs did not (the P·V fragments disagree with what the emulated fragments of
- * shaders/flash_fragments_emulated.wgsl compute, which CI checks), and it ran no faster than the f32
- * tile (0.75–1.03×). Q, K, V and P are rounded to f16 (scores, softmax and O stay f32).
+ * (bench/results/h100-2026-12-07-s5/b-attention-tensor-cores.md) its first version's LSEs matched the
+ * reference but its outputs did not (its P·V read V as a row-major right operand and loaded result
+ * fragments back from workgroup memory; it now uses only the operations its Q·Kᵀ uses, not yet run
+ * there: bench/subgroup-matrix-probe.ts), and it ran no faster than the f32 tile (0.75–1.03×). Q, K, V
+ * and P are rounded to f16 (scores, softmax and O stay f32).
  */
 export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape): PrefillKernel {
   const wanted = shape.tiles?.tensorCores;
@@ -337,20 +339,33 @@ function maskingConstants(shape: AttentionShape): Record<string, number> {
   return { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
 }
 
+/** The prefill-like shaders, which take either flash tile, and their uniforms. */
+const prefillShaders = { attention_prefill: prefillParams, attention_block_anchor: blockAnchorParams } as const;
+export type PrefillShader = keyof typeof prefillShaders;
+
 /** The pipeline of a prefill-like shader (prefill, block+anchor) with the chosen tile, and its query rows per workgroup. */
-function prefillPipeline(gpu: Gpu, shader: string, params: UniformLayout, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
+function prefillPipeline(gpu: Gpu, shader: PrefillShader, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
   const kernel = choosePrefillKernel(gpu, shape);
-  const structs = { Params: params };
-  if (kernel.kind === 'f32') return { pipeline: flashPipeline(gpu, shader, structs, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
-  const { subgroups, keys, emulated = false } = kernel.tiles;
+  if (kernel.kind === 'f32') {
+    return { pipeline: flashPipeline(gpu, shader, { Params: prefillShaders[shader] }, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
+  }
+  const { subgroups, keys } = kernel.tiles;
   const bytes = tensorCoreBytes(kernel.tiles, shape.headDim);
   if (!tensorCoreHeadDim(shape.headDim) || ![1, 2, 3, 4].includes(subgroups) || ![16, 32].includes(keys) || bytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Tensor-core flash tile ${JSON.stringify(kernel.tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
+  return { pipeline: gpu.pipeline(shader, tensorCoreTileOptions(shader, shape, kernel.tiles, kvType)), rows: 16 * subgroups };
+}
+
+/**
+ * How a prefill-like shader is built with the tensor-core tile (also for the check that its WGSL
+ * compiles where no adapter runs it: test/gpu/attention-tensor-cores.node.test.ts).
+ */
+export function tensorCoreTileOptions(shader: PrefillShader, shape: AttentionShape, tiles: TensorCoreTiles, kvType: KvType): PipelineOptions {
   const includes: Record<string, string> = { flash_tile: 'flash_tile_tensor_cores', ...kvIncludes(kvType) };
-  if (emulated) includes.flash_fragments = 'flash_fragments_emulated';
-  const constants = { HEAD_DIM: shape.headDim, SUBGROUPS: subgroups, KEYS: keys, ...maskingConstants(shape) };
-  return { pipeline: gpu.pipeline(shader, { includes, constants, structs }), rows: 16 * subgroups };
+  if (tiles.emulated) includes.flash_fragments = 'flash_fragments_emulated';
+  const constants = { HEAD_DIM: shape.headDim, SUBGROUPS: tiles.subgroups, KEYS: tiles.keys, ...maskingConstants(shape) };
+  return { includes, constants, structs: { Params: prefillShaders[shader] } };
 }
 
 /** Workgroup counts [x, z] for `n` workgroups in one dimension, folded when above the device limit. */
@@ -364,7 +379,7 @@ function fold(gpu: Gpu, n: number): [number, number] {
  *  context key precedes the queries, so everything is visible). */
 export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, query: QueryRows, kv: KvSpan, out: AttentionOutput): void {
   const group = check(shape);
-  const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', prefillParams, shape, spanType([kv]));
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', shape, spanType([kv]));
   const params = gpu.uniform(
     uniformFields(prefillParams, {
       rows: query.rows,
@@ -398,7 +413,7 @@ export function attentionBlockAnchor(
   out: AttentionOutput,
 ): void {
   const group = check(shape);
-  const { pipeline, rows } = prefillPipeline(gpu, 'attention_block_anchor', blockAnchorParams, shape, spanType([anchor, blocks]));
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_block_anchor', shape, spanType([anchor, blocks]));
   const params = gpu.uniform(
     uniformFields(blockAnchorParams, {
       rows: query.rows,
