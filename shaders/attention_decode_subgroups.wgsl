@@ -7,9 +7,9 @@
 // loads, and reached ~250 GB/s on an H100 at 64K keys. Here a key group of KEY_LANES consecutive
 // subgroup lanes reads one key row with one vec4 load a lane (a subgroup's load covers whole rows of
 // consecutive keys), the lanes' partial dot products meet through subgroupShuffleXor, and each key
-// group runs its own online softmax over its keys in registers: the main loop has no barrier, and while
-// a group works on one batch of UNROLL keys, the next batch's K and V rows are already loading. The key
-// groups of the workgroup merge their (max, sum, O) once at the end, through workgroup memory.
+// group runs its own online softmax over its keys in registers: the main loop has no barrier, and a
+// group has UNROLL keys' K and V rows in flight at once. The key groups of the workgroup merge their
+// (max, sum, O) once at the end, through workgroup memory.
 //
 // Lane `lane` of a key group holds elements [(lane + v·KEY_LANES)·VEC_ELEMS, + VEC_ELEMS) of a row,
 // v < LANE_VECS, of the queries, keys, values and its share of O. Key groups take the split's keys
@@ -58,26 +58,6 @@ var<workgroup> key_count: u32;
 var<workgroup> group_max: array<f32, MAX_GROUPS * ROWS>;    // [group][row]
 var<workgroup> group_sum: array<f32, MAX_GROUPS * ROWS>;    // [group][row], rescaled to the rows' max
 var<workgroup> merge_acc: array<f32, MERGE_ROWS * MAX_GROUPS * HEAD_DIM>; // [row][group][dim]
-
-// One batch's K and V words of a lane: UNROLL keys, LANE_VECS vec4s each.
-struct Batch {
-  k: array<vec4<kv_word>, UNROLL * LANE_VECS>,
-  v: array<vec4<kv_word>, UNROLL * LANE_VECS>,
-}
-
-// The batch of keys c0 + u·groups + group (u < UNROLL) of the split starting at buffer row `first_row`;
-// keys past the split's `count` read its last key (they weigh 0).
-fn load_batch(c0: u32, groups: u32, group: u32, count: u32, first_row: u32, row_stride: u32, head_vecs: u32) -> Batch {
-  var batch: Batch;
-  for (var u = 0u; u < UNROLL; u++) {
-    let row = (first_row + min(c0 + u * groups + group, count - 1u)) * row_stride + head_vecs;
-    for (var v = 0u; v < LANE_VECS; v++) {
-      batch.k[u * LANE_VECS + v] = keys[row + v * KEY_LANES];
-      batch.v[u * LANE_VECS + v] = values[row + v * KEY_LANES];
-    }
-  }
-  return batch;
-}
 
 // The q row (t·heads + h) of flattened query row i of kv head `kv_head`.
 fn q_row_of(i: u32, kv_head: u32) -> u32 {
@@ -148,17 +128,23 @@ fn main(
 
   let row_stride = p.kv_heads * ROW_VECS;
   let head_vecs = kv_head * ROW_VECS + lane;
-  let first_row = p.kv_start + s0;
-  let step = groups * UNROLL;
-  var next = load_batch(0u, groups, group, max(count, 1u), first_row, row_stride, head_vecs);
-  for (var c0 = 0u; c0 < count; c0 += step) {
-    let batch = next;
-    if (c0 + step < count) { next = load_batch(c0 + step, groups, group, count, first_row, row_stride, head_vecs); }
+  for (var c0 = 0u; c0 < count; c0 += groups * UNROLL) {
+    // Every load of the batch before any use. Keys past the split read its last key and weigh 0.
+    var k_words: array<vec4<kv_word>, UNROLL * LANE_VECS>;
+    var v_words: array<vec4<kv_word>, UNROLL * LANE_VECS>;
+    for (var u = 0u; u < UNROLL; u++) {
+      let c = min(c0 + u * groups + group, count - 1u);
+      let row = (p.kv_start + s0 + c) * row_stride + head_vecs;
+      for (var v = 0u; v < LANE_VECS; v++) {
+        k_words[u * LANE_VECS + v] = keys[row + v * KEY_LANES];
+        v_words[u * LANE_VECS + v] = values[row + v * KEY_LANES];
+      }
+    }
     // Scores: each lane's share of the dot products, then summed over the key group's lanes.
-    var s: array<f32, UNROLL * ROWS>;            // [u][row]: scores, then probabilities
+    var s: array<f32, UNROLL * ROWS>;            // [u][row]
     for (var u = 0u; u < UNROLL; u++) {
       var k: array<f32, LANE_ELEMS>;
-      for (var e = 0u; e < LANE_ELEMS; e++) { k[e] = kv_unpack_vec4(batch.k[u * LANE_VECS + e / VEC_ELEMS], e % VEC_ELEMS); }
+      for (var e = 0u; e < LANE_ELEMS; e++) { k[e] = kv_unpack_vec4(k_words[u * LANE_VECS + e / VEC_ELEMS], e % VEC_ELEMS); }
       for (var r = 0u; r < ROWS; r++) {
         var dot = 0.0;
         for (var e = 0u; e < LANE_ELEMS; e++) { dot += q_lane[r * LANE_ELEMS + e] * k[e]; }
@@ -178,28 +164,23 @@ fn main(
         s[u * ROWS + r] = select(EMPTY_LSE, score, seen);
       }
     }
-    // Online softmax of each row over the batch: the running max and sums rescaled, the scores
-    // turned into probabilities in place; then P·V into the lane's elements, a key's values at a time.
+    // Online softmax of each row over the batch, and P·V into the lane's elements.
+    var v_lane: array<f32, UNROLL * LANE_ELEMS>;
+    for (var i = 0u; i < UNROLL * LANE_ELEMS; i++) {
+      v_lane[i] = kv_unpack_vec4(v_words[i / VEC_ELEMS], i % VEC_ELEMS);
+    }
     for (var r = 0u; r < ROWS; r++) {
       var m_new = m_run[r];
       for (var u = 0u; u < UNROLL; u++) { m_new = max(m_new, s[u * ROWS + r]); }
       let alpha = exp(m_run[r] - m_new);
       m_run[r] = m_new;
-      var sum = l_run[r] * alpha;
+      l_run[r] *= alpha;
       for (var e = 0u; e < LANE_ELEMS; e++) { acc[r * LANE_ELEMS + e] *= alpha; }
       for (var u = 0u; u < UNROLL; u++) {
         let score = s[u * ROWS + r];
         let pk = select(0.0, exp(score - m_new), score > EMPTY_LSE);
-        s[u * ROWS + r] = pk;
-        sum += pk;
-      }
-      l_run[r] = sum;
-    }
-    for (var u = 0u; u < UNROLL; u++) {
-      var v: array<f32, LANE_ELEMS>;
-      for (var e = 0u; e < LANE_ELEMS; e++) { v[e] = kv_unpack_vec4(batch.v[u * LANE_VECS + e / VEC_ELEMS], e % VEC_ELEMS); }
-      for (var r = 0u; r < ROWS; r++) {
-        for (var e = 0u; e < LANE_ELEMS; e++) { acc[r * LANE_ELEMS + e] += s[u * ROWS + r] * v[e]; }
+        l_run[r] += pk;
+        for (var e = 0u; e < LANE_ELEMS; e++) { acc[r * LANE_ELEMS + e] += pk * v_lane[u * LANE_ELEMS + e]; }
       }
     }
   }
