@@ -4,6 +4,9 @@
 // Layouts: q and o f32 [rows, heads, headDim]; lse f32 [rows, heads] (natural log, −3.4e38 when a row
 // sees no key); keys and values [capacity, kvHeads, headDim] per KV cache chunk buffer, in the span's
 // element type (f32, or f16 two to a word: kv-store.ts), widened to f32 as they are read.
+// Decoding has two kernels: on GPUs with subgroups, attention_decode_subgroups.wgsl (key groups of
+// subgroup lanes, online softmax in registers); elsewhere attention_decode.wgsl (workgroup memory). Both
+// write the same partials for the same merge (decodeTiles picks, decodeChoice reports).
 // Prefill and block+anchor have a tensor-core tile (choosePrefillKernel: Q, K, V and P rounded to f16,
 // scores, softmax and O in f32), asked for through shape.tiles.tensorCores until it has run on a GPU
 // with subgroup matrices; the f32 flash tile is the default everywhere.
