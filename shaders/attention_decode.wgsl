@@ -109,10 +109,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) threa
     // Scores: invocation c for key c0 + c, every row.
     let c = c0 + thread;
     if (c < count) {
-      // Zeroed by hand: an implicitly zeroed array declared in a loop kept the previous step's sums
-      // (lavapipe, Dawn: a split of more than one step scored its second step's keys wrong).
-      var s: array<f32, MAX_ROWS>;
-      for (var r = 0u; r < ROWS; r++) { s[r] = 0.0; }
+      // Initialised explicitly: an array left to WGSL's implicit zeroing, declared in this loop, kept the
+      // previous step's sums on lavapipe and SwiftShader (a split of more than one step scored its later
+      // steps' keys wrong).
+      var s = array<f32, MAX_ROWS>();
       let key = (p.kv_start + s0 + c) * kv_stride + kv_head * HEAD_DIM;
       // A row may start mid-word (an odd head dim in a 16-bit cache): one word more than KEY_WORDS.
       for (var w0 = 0u; w0 * KV_PER_WORD < HEAD_DIM; w0 += KEY_WORDS) {
