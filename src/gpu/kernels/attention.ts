@@ -270,8 +270,8 @@ export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape
  * One tile holds the kv head's whole group of rows, so they share every K/V load: up to 16 through
  * workgroup memory (8 for head dimensions past 128, to keep the queries' workgroup memory within
  * 16 KiB), up to 8 on subgroups (each lane holds its share of every row's query and O in registers).
- * GPUs with subgroups take the subgroup kernel; CPU adapters the workgroup-memory one, which they run
- * faster (their loads are not waiting on a memory system).
+ * GPUs with subgroups take the subgroup kernel; CPU adapters keep the workgroup-memory one: the
+ * subgroup kernel is laid out for a GPU's memory system and was timed only there.
  */
 function decodeTiles(gpu: DecodeDevice, headDim: number, groupRows: number, kvType: KvType): DecodeTiles {
   const rows = 2 ** Math.ceil(Math.log2(groupRows));
