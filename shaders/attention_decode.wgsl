@@ -46,8 +46,8 @@ const MAX_ROWS = 16u;
 // Head dimensions per invocation in P·V: d = thread, thread + THREADS, …
 override DIMS: u32 = (HEAD_DIM + THREADS - 1u) / THREADS;
 const MAX_DIMS = 4u;              // HEAD_DIM ≤ 256
-const KEY_WORDS = 32u;            // words of a key row loaded before they are used
-const VALUE_BATCH = 16u;          // keys whose values are loaded before they are used
+// Set by src/gpu/kernels/attention.ts (decodeLoadBatches): KEY_WORDS, words of a key row loaded before
+// they are used, and VALUE_BATCH, keys whose values are loaded before they are used.
 // The online softmax shares each row's KEYS scores out over LANES invocations.
 override LANES: u32 = THREADS / ROWS;
 

@@ -642,7 +642,18 @@ function decodePipeline(gpu: Gpu, shape: AttentionShape, tiles: DecodeTiles, kvT
   if (tiles.rows > 16 || decodeKeysPerStep % tiles.rows !== 0 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Decode tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
-  return gpu.pipeline('attention_decode', { ...options, constants: { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking } });
+  const shared = decodeLoadBatches(gpu);
+  return gpu.pipeline('attention_decode', { ...options, constants: { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking }, shared });
+}
+
+/**
+ * Loads the workgroup-memory decode kernel issues before using them: on a GPU, a key row's 32 words and
+ * 16 keys' values, to keep memory busy; on a CPU adapter 8 and 4, which it runs as fast (its loads do
+ * not wait on a memory system) and compiles ~10× faster (lavapipe unrolls the loops over them: 38 s
+ * against 3 s for one shape with a cold shader cache).
+ */
+function decodeLoadBatches(gpu: DecodeDevice): { KEY_WORDS: number; VALUE_BATCH: number } {
+  return gpu.adapter.runsOnCpu ? { KEY_WORDS: 8, VALUE_BATCH: 4 } : { KEY_WORDS: 32, VALUE_BATCH: 16 };
 }
 
 /**
