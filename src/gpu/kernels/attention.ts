@@ -103,7 +103,7 @@ export interface AttentionOutput {
 
 /** Storage bindings at an offset need it to be a multiple of this (the largest value the limit may take). */
 const bindingAlignment = 256;
-/** The largest head dimension the kernels take: lse_merge.wgsl sizes its per-invocation arrays by it. */
+/** The largest head dimension the kernels take. */
 const maxHeadDim = 256;
 /** Bounds the f32 tile's vec4s per lane: flash_tile.wgsl sizes its private arrays by it. */
 const maxVecsPerLane = 16;
@@ -154,7 +154,6 @@ const decodeParams = {
 const lseMergeParams = {
   count: 'u32',
   row_heads: 'u32', // rows · heads: (row, head) pairs per partial
-  head_dim: 'u32',
 } as const satisfies UniformLayout;
 
 const citationParams = {
@@ -269,15 +268,15 @@ export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape
 /**
  * One tile holds the kv head's whole group of rows, so they share every K/V load: up to 16 through
  * workgroup memory (8 for head dimensions past 128, to keep the queries' workgroup memory within
- * 16 KiB), up to 8 on subgroups (each lane holds its share of every row's query and O in registers).
+ * 16 KiB), up to 8 on subgroups (each lane holds its share of every row's query and O in registers,
+ * so a tile has no padding rows there: 7 heads a group take tiles of 7, 12 take two of 6).
  * GPUs with subgroups take the subgroup kernel; CPU adapters keep the workgroup-memory one: the
  * subgroup kernel is laid out for a GPU's memory system and was timed only there.
  */
 function decodeTiles(gpu: DecodeDevice, headDim: number, groupRows: number, kvType: KvType): DecodeTiles {
-  const rows = 2 ** Math.ceil(Math.log2(groupRows));
   const subgroups = gpu.adapter.runsOnCpu ? undefined : subgroupLayout(gpu, headDim, kvType);
-  if (subgroups) return { rows: Math.min(8, rows), subgroups };
-  return { rows: Math.min(headDim <= 128 ? 16 : 8, rows) };
+  if (subgroups) return { rows: Math.ceil(groupRows / Math.ceil(groupRows / 8)), subgroups };
+  return { rows: Math.min(headDim <= 128 ? 16 : 8, 2 ** Math.ceil(Math.log2(groupRows))) };
 }
 
 /**
@@ -453,9 +452,11 @@ export function lseMerge(
 ): void {
   check(shape);
   const pairs = rows * shape.heads;
-  const params = gpu.uniform(uniformFields(lseMergeParams, { count, row_heads: pairs, head_dim: shape.headDim }));
+  const params = gpu.uniform(uniformFields(lseMergeParams, { count, row_heads: pairs }));
   const [x, z] = fold(gpu, pairs);
-  const pipeline = gpu.pipeline('lse_merge', { structs: { Params: lseMergeParams }, shared: { MAX_HEAD_DIM: maxHeadDim } });
+  // Invocations a lane spends on a head's dimensions: 16 for heads of up to 64 (4 each), so that 16 lanes walk the partials.
+  const dimThreads = shape.headDim <= 64 ? 16 : 32;
+  const pipeline = gpu.pipeline('lse_merge', { structs: { Params: lseMergeParams }, shared: { HEAD_DIM: shape.headDim, DIM_THREADS: dimThreads } });
   gpu.dispatch(encoder, pipeline, [params, partials.o, partials.lse, out.o, out.lse], [x, 1, z]);
 }
 
