@@ -4,15 +4,21 @@
 // Same layout, parameters and bindings as linear.wgsl; W is read through the weight format's include.
 //
 // Decoding is bound by reading W, so W is read once for all rows of X, and the kernel's job is to keep
-// enough of W's bytes in flight to fill the memory bus. Each workgroup of THREADS invocations owns
-// OUTS_PER_GROUP weight rows; invocation t reads the vec4s t, t + THREADS, … of each of them
-// (consecutive invocations on consecutive vec4s: coalesced 16-byte loads), UNROLL vec4s of every row
-// before it adds any (independent loads in flight), and each element of x is loaded once for all
-// weight rows. The shape — how many invocations share a row, how many rows a workgroup takes — is
-// chosen per matrix (chooseMatvec in src/gpu/kernels/linear.ts): a projection of 896 rows needs more
-// invocations per row than the vocabulary's 151,936 to have as many loads in flight. matvec_total
-// (shaders/matvec_reduce.wgsl in workgroup memory, or shaders/matvec_reduce_subgroups.wgsl) adds the
-// OUTS_PER_GROUP · ROWS partial sums up over the workgroup in a fixed order.
+// enough of W's bytes in flight to fill the memory bus with as few load instructions as it can. Each
+// workgroup of THREADS invocations owns OUTS_PER_GROUP weight rows. With CHUNKED (GPUs), rows of a
+// multiple of 32 elements (every model's) are read in chunks of 32 consecutive elements: 16-byte loads
+// in every format (f32: 8 of them, bf16/f16: 4, q8: 2, q4: 1, and q8/q4 one scale load; the format
+// include's weight_chunk), a chunk of every owned row loaded before any is used. Invocation t takes
+// chunks t, t + THREADS, … of each owned row, UNROLL at a time (a loop the compiler unrolls, so that
+// later chunks' loads go ahead of earlier products), and loads each element of x once, 16 bytes at a
+// time, for all weight rows. An invocation adds its products in element order whatever the format and
+// UNROLL, so weights holding the same numbers (f32 and bf16) give the same bits. Other rows, and every
+// row on a CPU adapter (a chunk's unrolled code made lavapipe compile a pipeline 100 times slower), go
+// one vec4 (rows not a multiple of 4: one element) at a time. The shape — invocations per row, rows a
+// workgroup, chunks at a time — is chosen per matrix and format (chooseMatvec in
+// src/gpu/kernels/linear.ts). matvec_total (shaders/matvec_reduce.wgsl in workgroup memory, or
+// shaders/matvec_reduce_subgroups.wgsl) adds the OUTS_PER_GROUP · ROWS partial sums up over the
+// workgroup in a fixed order.
 //
 // Two folds save decoding a dispatch each (a decoded token is a few hundred small dispatches, and each
 // has a fixed cost on a real GPU):
@@ -37,22 +43,23 @@
 // HAS_BIAS and ACCUMULATE (bits of p.flags): shared with src/gpu/kernels/linear.ts.
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(6) var<storage, read> gate: array<f32>;   // GATED: [ROWS, y_stride]
-@group(0) @binding(7) var<storage, read> norm_g: array<f32>; // NORM_INPUT: [ins]
+@group(0) @binding(7) var<storage, read> norm_g: array<vec4<f32>>; // NORM_INPUT: [ins]
 
 override ROWS: u32 = 1u;
 override THREADS: u32 = 64u;
 override OUTS_PER_GROUP: u32 = 4u;
-override UNROLL: u32 = 4u;
+override CHUNKED: bool = true; // rows of a multiple of CHUNK elements read in chunks
+override UNROLL: u32 = 4u; // chunks of each row in flight
 override NORM_INPUT: bool = false;
 override GATED: bool = false;
 override GATE_UP: bool = false;
 const MAX_ROWS = 8u;
 const MAX_OUTS_PER_GROUP = 4u;
-const MAX_UNROLL = 4u;
+const CHUNK = 32u; // elements of a weight_chunk
 // Partial sums per invocation, at most THREADS: OUTS_PER_GROUP · ROWS products, then ROWS sums of squares.
 override PRODUCTS: u32 = OUTS_PER_GROUP * ROWS;
 override SUMS: u32 = PRODUCTS + select(0u, ROWS, NORM_INPUT);
@@ -73,35 +80,34 @@ fn weight_row(n0: u32, o: u32) -> u32 {
 }
 
 // X's elements k..k+3 of row m, times (offset + g) when the norm is folded in; their squares are added to acc.
+// x4 needs p.ins and k to be multiples of 4 (one 16-byte load).
 fn x4(m: u32, k: u32) -> vec4<f32> {
-  let i = m * p.ins + k;
-  let v = vec4<f32>(x[i], x[i + 1u], x[i + 2u], x[i + 3u]);
+  let v = x[(m * p.ins + k) / 4u];
   if (!NORM_INPUT) { return v; }
   acc[PRODUCTS + m] += dot(v, v);
-  return v * (vec4<f32>(norm_g[k], norm_g[k + 1u], norm_g[k + 2u], norm_g[k + 3u]) + p.norm_offset);
+  return v * (norm_g[k / 4u] + p.norm_offset);
 }
 
 fn x1(m: u32, k: u32) -> f32 {
-  let v = x[m * p.ins + k];
+  let i = m * p.ins + k;
+  let v = x[i / 4u][i % 4u];
   if (!NORM_INPUT) { return v; }
   acc[PRODUCTS + m] += v * v;
-  return v * (norm_g[k] + p.norm_offset);
+  return v * (norm_g[k / 4u][k % 4u] + p.norm_offset);
 }
 
-// Adds the products of UNROLL vec4s of every owned weight row, starting at vec4 `v`, stepping THREADS.
-// Weight rows past the last (a part-filled final workgroup) read the last row again; their sums are
-// dropped at the end, so the loops keep constant bounds and unroll.
-fn add_vec4s(v: u32, n0: u32) {
-  var xk: array<vec4<f32>, MAX_UNROLL * MAX_ROWS>;
-  for (var u = 0u; u < UNROLL; u++) {
-    for (var m = 0u; m < ROWS; m++) { xk[u * MAX_ROWS + m] = x4(m, (v + u * THREADS) * 4u); }
-  }
-  for (var o = 0u; o < OUTS_PER_GROUP; o++) {
-    let row = weight_row(n0, o) * p.ins;
-    var wv: array<vec4<f32>, MAX_UNROLL>;
-    for (var u = 0u; u < UNROLL; u++) { wv[u] = weight4(row + (v + u * THREADS) * 4u); }
-    for (var u = 0u; u < UNROLL; u++) {
-      for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += dot(wv[u], xk[u * MAX_ROWS + m]); }
+// Adds the products of chunk c of every owned weight row: the chunk's loads for all the rows first,
+// then the products in element order. Weight rows past the last (a part-filled final workgroup) read
+// the last row again; their sums are dropped at the end, so the loops keep constant bounds and unroll.
+fn add_chunk(c: u32, n0: u32) {
+  var chunks: array<WeightChunk, MAX_OUTS_PER_GROUP>;
+  for (var o = 0u; o < OUTS_PER_GROUP; o++) { chunks[o] = weight_chunk(weight_row(n0, o) * p.ins + c * CHUNK); }
+  for (var i = 0u; i < CHUNK / 4u; i++) {
+    var xk: array<vec4<f32>, MAX_ROWS>;
+    for (var m = 0u; m < ROWS; m++) { xk[m] = x4(m, c * CHUNK + i * 4u); }
+    for (var o = 0u; o < OUTS_PER_GROUP; o++) {
+      let wv = chunk_vec4(&chunks[o], i);
+      for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += dot(wv, xk[m]); }
     }
   }
 }
@@ -115,15 +121,20 @@ fn main(
   let n0 = flat_workgroup(group, groups) * OUTS_PER_WORKGROUP;
   if (n0 >= p.outs) { return; }
 
-  if (p.ins % 4u == 0u) {
-    // Every row starts on a multiple of 4 elements: whole vec4s of W, UNROLL at a time while they
-    // last, then one at a time.
-    let vecs = p.ins / 4u;
-    var v = thread;
+  if (CHUNKED && p.ins % CHUNK == 0u) {
+    // UNROLL chunks of each row at a time while they last, then one at a time.
+    let chunks = p.ins / CHUNK;
+    var c = thread;
     if (UNROLL > 1u) {
-      for (; v + (UNROLL - 1u) * THREADS < vecs; v += UNROLL * THREADS) { add_vec4s(v, n0); }
+      // A loop of constant count, unrolled: the loads of later chunks can go ahead of earlier products.
+      for (; c + (UNROLL - 1u) * THREADS < chunks; c += UNROLL * THREADS) {
+        for (var u = 0u; u < UNROLL; u++) { add_chunk(c + u * THREADS, n0); }
+      }
     }
-    for (; v < vecs; v += THREADS) {
+    for (; c < chunks; c += THREADS) { add_chunk(c, n0); }
+  } else if (p.ins % 4u == 0u) {
+    // Every row starts on a multiple of 4 elements: whole vec4s of W, one at a time.
+    for (var v = thread; v < p.ins / 4u; v += THREADS) {
       var xk: array<vec4<f32>, MAX_ROWS>;
       for (var m = 0u; m < ROWS; m++) { xk[m] = x4(m, v * 4u); }
       for (var o = 0u; o < OUTS_PER_GROUP; o++) {

@@ -53,18 +53,21 @@ function gateAndUp(gpu: Gpu, outs: number, ins: number, format: 'f32' | 'q8', se
 
 // [rows, outs, ins, activation, with the norm, format, matvec shape (else chooseMatvec's: four rows a
 // workgroup on a CPU adapter)]; each pipeline costs seconds on lavapipe.
-const gpuLike: MatvecShape = { threads: 64, outsPerGroup: 2, unroll: 4 };
+const gpuLike: MatvecShape = { threads: 64, outsPerGroup: 2, chunked: false, unroll: 1 };
+// As a GPU reads rows of a multiple of 32: in chunks, 4 at a time (152 chunks: unrolled rounds, then single chunks).
+const chunked: MatvecShape = { threads: 32, outsPerGroup: 2, chunked: true, unroll: 4 };
 const cases: Array<[number, number, number, GateActivation, boolean, 'f32' | 'q8', MatvecShape?]> = [
   [1, 37, 64, 'silu', true, 'f32'],
   [2, 19, 40, 'silu', false, 'f32', gpuLike], // one pair a workgroup, as on a GPU
   [3, 65, 13, 'gelu_tanh', false, 'f32'],
   [maxMatvecRows, 33, 128, 'silu', true, 'q8'], // 132 groups of 32 a half: whole scale words
+  [5, 7, 4864, 'silu', true, 'q8', chunked],
 ];
 
 for (const path of subgroupPaths) {
   describe(`linear with gate and up fused [${path.name}]`, () => {
     for (const [rows, outs, ins, activation, normed, format, matvec] of path.subgroups ? cases : cases.slice(0, 1)) {
-      it(`rows=${rows} outs=${outs} ins=${ins}, ${activation}${normed ? ', RMSNorm' : ''}, ${format}${matvec ? ', two rows a workgroup' : ''}`, async () => {
+      it(`rows=${rows} outs=${outs} ins=${ins}, ${activation}${normed ? ', RMSNorm' : ''}, ${format}${matvec ? `, ${matvec.chunked ? 'in chunks, ' : ''}two rows a workgroup` : ''}`, async () => {
         const gpu = await testGpu(path);
         const seed = rows * 131 + outs * 7 + ins;
         const x = gpu.tensorFrom(randomArray(rows * ins, seed, 3), 'f32', [rows, ins]);

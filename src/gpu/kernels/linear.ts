@@ -20,11 +20,13 @@ import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 export const maxMatvecRows = 8;
 /**
  * How shaders/matvec.wgsl is laid out for one weight matrix: `threads` invocations share each group
- * of `outsPerGroup` weight rows, each with `unroll` loads of every row in flight at a time.
+ * of `outsPerGroup` weight rows. `chunked`: rows (a multiple of 32 elements) are read in chunks of 32
+ * elements, `unroll` chunks of every row at a time; otherwise a vec4 at a time (`unroll` unused).
  */
 export interface MatvecShape {
   threads: 32 | 64 | 128 | 256;
   outsPerGroup: 1 | 2 | 4;
+  chunked: boolean;
   unroll: 1 | 2 | 4;
   /**
    * Tests: the subgroup reduction reads every slot, as it does for subgroups not formed from
@@ -33,23 +35,45 @@ export interface MatvecShape {
   everySlot?: boolean;
 }
 
+/** Elements of one chunk of a weight row (CHUNK in shaders/matvec.wgsl). */
+const matvecChunk = 32;
+
+/** 16-byte loads of a chunk of 32 elements in each format (the include's weight_chunk). */
+const chunkLoads: Record<WeightFormat, number> = { f32: 8, f16: 4, bf16: 4, q8: 2, q4: 1, q4g128: 1 };
+
 /**
- * The matvec shape for a weight [outs, ins] and `rows` rows of X. A GPU reads memory at full speed only
- * with enough loads in flight on every core: each invocation should have about 4 vec4 loads of every
- * weight row (invocations per row grow with the row's length, 64 to 256), and the grid should be large
- * (rows of the matrix are shared out one, two or four to a workgroup as the matrix grows: with four to
- * a workgroup, x is loaded a quarter as often, which matters once the workgroups are plenty). The
- * partial sums' slots in workgroup memory (one per invocation per sum) bound the invocations. A CPU
- * adapter takes one load at a time (unrolling buys it nothing and triples lavapipe's compile time) and
- * four rows a workgroup (each workgroup has a fixed cost there: with one row, lavapipe decoded the demo
- * model at 42 tok/s at 1K context instead of 72).
+ * The matvec shape for a weight [outs, ins] in `format` and `rows` rows of X. A GPU reads memory at
+ * full speed only with enough loads in flight on every core, and the kernel was bound by its load
+ * instructions: rows of a multiple of 32 elements are read in chunks of 32, 16-byte loads whatever the
+ * format. A row's chunks are shared out to invocations about 4 apiece (32 to 256 invocations), and
+ * each invocation has up to 8 loads of every row in flight (an f32 chunk is 8 loads already: one chunk
+ * at a time; a q4 chunk is 1: up to 4 chunks). The invocations (and so the order of the sums) depend
+ * on the matrix, never the format, so that f32 and bf16 weights holding the same numbers give the same
+ * bits; chunks at a time do not change the order. Rows of the matrix are shared out one, two or four to
+ * a workgroup as the matrix grows (with four, x is loaded a quarter as often, which matters once the
+ * workgroups are plenty). The partial sums' slots in workgroup memory (one per invocation per sum)
+ * bound the invocations. A CPU adapter reads a vec4 at a time (64 to 256 invocations as rows are long:
+ * a chunk's code made lavapipe compile 100 times slower) and four rows a workgroup (each workgroup has
+ * a fixed cost there: with one row, lavapipe decoded the demo model at 42 tok/s at 1K context instead
+ * of 72).
  */
-export function chooseMatvec(gpu: Gpu, rows: number, outs: number, ins: number, folded: { norm: boolean }): MatvecShape {
-  const vec4s = Math.ceil(ins / 4);
-  let threads: MatvecShape['threads'] = vec4s > 512 ? 256 : vec4s > 256 ? 128 : 64;
-  const outsPerGroup: MatvecShape['outsPerGroup'] = gpu.adapter.runsOnCpu || outs >= 32768 ? 4 : outs >= 4096 ? 2 : 1;
-  const unroll = gpu.adapter.runsOnCpu ? 1 : 4;
-  const shape = (t: MatvecShape['threads']): MatvecShape => ({ threads: t, outsPerGroup, unroll });
+export function chooseMatvec(gpu: Gpu, rows: number, outs: number, ins: number, folded: { norm: boolean }, format: WeightFormat): MatvecShape {
+  const cpu = gpu.adapter.runsOnCpu;
+  const outsPerGroup: MatvecShape['outsPerGroup'] = cpu || outs >= 32768 ? 4 : outs >= 4096 ? 2 : 1;
+  const chunked = !cpu && ins % matvecChunk === 0;
+  const sums = outsPerGroup * rows + (folded.norm ? rows : 0);
+  let threads: MatvecShape['threads'];
+  let unroll: MatvecShape['unroll'] = 1;
+  if (chunked) {
+    const chunks = ins / matvecChunk;
+    threads = chunks >= 1024 ? 256 : chunks >= 512 ? 128 : chunks >= 256 || sums > 32 ? 64 : 32;
+    const perInvocation = Math.floor(chunks / threads);
+    unroll = ([4, 2, 1] as const).find((u) => u * chunkLoads[format] <= 8 && u <= perInvocation) ?? 1;
+  } else {
+    const vec4s = Math.ceil(ins / 4);
+    threads = vec4s > 512 ? 256 : vec4s > 256 ? 128 : 64;
+  }
+  const shape = (t: MatvecShape['threads']): MatvecShape => ({ threads: t, outsPerGroup, chunked, unroll });
   while (threads > 32 && matvecSharedBytes(shape(threads), rows, folded.norm) > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     threads = (threads / 2) as MatvecShape['threads'];
   }
@@ -203,7 +227,8 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
 
 function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: LinearOptions): LinearKernel {
   const norm = options.inputNorm !== undefined;
-  const chosen = options.matvec ?? chooseMatvec(gpu, rows, weight.outs, weight.ins, { norm });
+  const format = weightFormatOf(weight.parts[0]);
+  const chosen = options.matvec ?? chooseMatvec(gpu, rows, weight.outs, weight.ins, { norm }, format);
   const shape = options.gateUp ? gateUpShape(chosen) : chosen;
   const sums = shape.outsPerGroup * rows + (norm ? rows : 0);
   if (sums > shape.threads) throw new Error(`A matvec of ${shape.threads} invocations cannot hold ${sums} partial sums`);
@@ -215,6 +240,7 @@ function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: Lin
     ROWS: rows,
 
     OUTS_PER_GROUP: shape.outsPerGroup,
+    CHUNKED: shape.chunked ? 1 : 0,
     UNROLL: shape.unroll,
     NORM_INPUT: norm ? 1 : 0,
     GATED: options.gate ? 1 : 0,
@@ -222,7 +248,7 @@ function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: Lin
     ACTIVATION: activationIds[options.gate?.activation ?? options.gateUp ?? 'silu'],
     ...(shape.everySlot ? { EVERY_SLOT: 1 } : {}),
   };
-  const includes = { ...reduceIncludes(gpu), ...weightIncludes(weightFormatOf(weight.parts[0])) };
+  const includes = { ...reduceIncludes(gpu), ...weightIncludes(format) };
   return {
     pipeline: gpu.pipeline('matvec', { includes, constants, ...linearDeclarations }),
     grid: (outs) => foldedGrid(gpu, Math.ceil(outs / (options.gateUp ? shape.outsPerGroup / 2 : shape.outsPerGroup))),
