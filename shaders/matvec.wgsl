@@ -106,7 +106,7 @@ fn add_chunk(c: u32, n0: u32) {
     var xk: array<vec4<f32>, MAX_ROWS>;
     for (var m = 0u; m < ROWS; m++) { xk[m] = x4(m, c * CHUNK + i * 4u); }
     for (var o = 0u; o < OUTS_PER_GROUP; o++) {
-      let wv = chunk_vec4(&chunks[o], i);
+      let wv = chunk_vec4(chunks[o], i);
       for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += dot(wv, xk[m]); }
     }
   }

@@ -29,4 +29,4 @@ fn weight_chunk(e: u32) -> WeightChunk {
   return WeightChunk(w[at], w[at + 1u], w[at + 2u], w[at + 3u]);
 }
 
-fn chunk_vec4(c: ptr<function, WeightChunk>, i: u32) -> vec4<f32> { return bf16_vec4((*c)[i / 2u], i); }
+fn chunk_vec4(c: WeightChunk, i: u32) -> vec4<f32> { return bf16_vec4(c[i / 2u], i); }

@@ -44,4 +44,4 @@ struct WeightChunk {
 
 fn weight_chunk(e: u32) -> WeightChunk { return WeightChunk(w[e / 32u], q4_group(e)); }
 
-fn chunk_vec4(c: ptr<function, WeightChunk>, i: u32) -> vec4<f32> { return q4_values((*c).words[i / 2u] >> ((i % 2u) * 16u), (*c).group); }
+fn chunk_vec4(c: WeightChunk, i: u32) -> vec4<f32> { return q4_values(c.words[i / 2u] >> ((i % 2u) * 16u), c.group); }

@@ -36,4 +36,4 @@ fn weight_chunk(e: u32) -> WeightChunk {
   return WeightChunk(array(w[at], w[at + 1u]), q8_scale(e));
 }
 
-fn chunk_vec4(c: ptr<function, WeightChunk>, i: u32) -> vec4<f32> { return q8_values((*c).words[i / 4u][i % 4u]) * (*c).scale; }
+fn chunk_vec4(c: WeightChunk, i: u32) -> vec4<f32> { return q8_values(c.words[i / 4u][i % 4u]) * c.scale; }
