@@ -1,4 +1,4 @@
-// `tsx bench/matvec.ts [--quick] [--formats f32,bf16,q8,q4g128] [--out DIR]`: the decode matvec
+// `tsx bench/matvec.ts [--quick] [--formats f32,bf16,q8,q4g128] [--matrices NAMES] [--out DIR]`: the decode matvec
 // (shaders/matvec.wgsl, one row of X) on the weight matrices of Qwen2.5-0.5B and Llama-3.2-1B (q+k+v,
 // o, gate+up as decoding runs it — GATE_UP —, down, lm_head) in each weight format: the GPU time of
 // one call (timestamp queries around a pass of 20 calls, each reading the next of several copies of the
@@ -22,6 +22,8 @@ const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     formats: { type: 'string', default: 'f32,bf16,q8,q4g128' },
+    // Only the matrices whose names contain one of these (comma-separated), e.g. "lm_head,llama down".
+    matrices: { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -141,7 +143,8 @@ const results: unknown[] = [];
 const rounds = args.quick ? 2 : 5;
 for (const format of formats) {
   const words = pattern(format);
-  for (const m of matrices.filter((m) => !args.quick || quickMatrices.includes(m.name))) {
+  const wanted = args.matrices?.split(',');
+  for (const m of matrices.filter((m) => (args.quick ? quickMatrices.includes(m.name) : !wanted || wanted.some((w) => m.name.includes(w))))) {
     const bytesEach = weightBytes(format, m.outs * m.ins);
     const bytes = bytesEach.data + bytesEach.scales;
     const copies = args.quick ? 1 : Math.min(16, Math.max(1, Math.ceil(defeatL2Bytes / bytes)));
@@ -164,7 +167,7 @@ for (const format of formats) {
       const ran = gateUp ? gateUpShape(matvec) : matvec;
       const gbps = bytes / (ms / 1000) / 1e9;
       log(
-        `${format.padEnd(6)} ${m.name.padEnd(14)} ${`${m.outs}×${m.ins}`.padEnd(12)} ${(ms * 1000).toFixed(1).padStart(8)} µs ${gbps.toFixed(0).padStart(5)} GB/s  ` +
+        `${format.padEnd(6)} ${m.name.padEnd(14)} ${`${m.outs}×${m.ins}`.padEnd(12)} ${(ms * 1000).toFixed(1).padStart(8)} µs ${gbps.toFixed(gbps < 10 ? 2 : 0).padStart(5)} GB/s  ` +
           `${name(ran)}${i === 0 ? ' (chosen)' : ''}${m.gateUp && !gateUp ? ' (gate and up unfused: more than one binding)' : ''}`,
       );
       results.push({ format, matrix: m.name, outs: m.outs, ins: m.ins, gateUp, shape: ran, chosen: i === 0, copies, bytes, gpuMs: ms, gbps });
