@@ -3,6 +3,7 @@
 // f32 (shaders/linear.wgsl) or on tensor cores (shaders/linear_subgroup_matrix.wgsl, for 16-bit and
 // quantized weights where the device has them); and for the few rows of decoding a matrix–vector kernel that reads W once
 // for all rows (bandwidth-bound).
+import type { AdapterReport } from '../device.ts';
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { activationIds, type GateActivation } from './elementwise.ts';
@@ -41,6 +42,12 @@ const matvecChunk = 32;
 /** 16-byte loads of a chunk of 32 elements in each format (the include's weight_chunk). */
 const chunkLoads: Record<WeightFormat, number> = { f32: 8, f16: 4, bf16: 4, q8: 2, q4: 1, q4g128: 1 };
 
+/** What chooseMatvec asks of a device (a Gpu has it). */
+export interface MatvecDevice {
+  adapter: Pick<AdapterReport, 'runsOnCpu'>;
+  device: { limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize'> };
+}
+
 /**
  * The matvec shape for a weight [outs, ins] in `format` and `rows` rows of X. A GPU reads memory at
  * full speed only with enough loads in flight on every core, and the kernel was bound by its load
@@ -57,7 +64,7 @@ const chunkLoads: Record<WeightFormat, number> = { f32: 8, f16: 4, bf16: 4, q8: 
  * a fixed cost there: with one row, lavapipe decoded the demo model at 42 tok/s at 1K context instead
  * of 72).
  */
-export function chooseMatvec(gpu: Gpu, rows: number, outs: number, ins: number, folded: { norm: boolean }, format: WeightFormat): MatvecShape {
+export function chooseMatvec(gpu: MatvecDevice, rows: number, outs: number, ins: number, folded: { norm: boolean }, format: WeightFormat): MatvecShape {
   const cpu = gpu.adapter.runsOnCpu;
   const outsPerGroup: MatvecShape['outsPerGroup'] = cpu || outs >= 32768 ? 4 : outs >= 4096 ? 2 : 1;
   const chunked = !cpu && ins % matvecChunk === 0;
