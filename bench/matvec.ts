@@ -4,8 +4,8 @@
 // one call (timestamp queries around a pass of 20 calls, each reading the next of several copies of the
 // weight, so that a 50 MB L2 cache does not hold it, as a model's layers each read their own) and the
 // GB/s of weight bytes read (data and scales), for chooseMatvec's shape and others beside it (twice the
-// invocations; another number of chunks at a time; a vec4 at a time, as before chunks). What
-// chooseMatvec's table is checked against. --quick: two small matrices and one copy (lavapipe, under a minute). --out DIR writes
+// invocations; other rows per workgroup; another number of chunks at a time; a vec4 at a time, as
+// before chunks). What chooseMatvec's table is checked against. --quick: two small matrices and one copy (lavapipe, under a minute). --out DIR writes
 // DIR/matvec.txt (the lines printed) and DIR/matvec.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -123,18 +123,17 @@ function weightOf(m: Matrix, format: WeightFormat, words: ReturnType<typeof patt
 const name = (s: MatvecShape) => (s.chunked ? `${s.threads}/${s.outsPerGroup}/${s.unroll}` : `${s.threads}/${s.outsPerGroup}/vec4s`);
 
 /**
- * chooseMatvec's shape, then twice the invocations and, where it reads chunks, another number of chunks
- * at a time and the vec4-at-a-time reading (the kernel before chunks); on a CPU adapter, other rows per
- * workgroup.
+ * chooseMatvec's shape, then twice the invocations, other rows per workgroup (x loaded for more or
+ * fewer rows) and, where it reads chunks, another number of chunks at a time and the vec4-at-a-time
+ * reading (the kernel before chunks).
  */
 function variants(chosen: MatvecShape): MatvecShape[] {
   const out = [chosen];
   if (chosen.threads < 256) out.push({ ...chosen, threads: (chosen.threads * 2) as MatvecShape['threads'] });
+  out.push({ ...chosen, outsPerGroup: chosen.outsPerGroup === 4 ? 2 : ((chosen.outsPerGroup * 2) as 2 | 4) });
   if (chosen.chunked) {
     out.push({ ...chosen, unroll: chosen.unroll === 1 ? 2 : chosen.unroll === 2 ? 4 : 2 });
     out.push({ ...chosen, chunked: false, unroll: 1 });
-  } else {
-    out.push({ ...chosen, outsPerGroup: chosen.outsPerGroup === 4 ? 2 : 4 });
   }
   return out;
 }
