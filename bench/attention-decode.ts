@@ -21,6 +21,8 @@ const { values: args } = parseArgs({
     // The subgroup kernel's other layouts, at the chosen split: keys a key group loads at once, invocations a workgroup.
     unrolls: { type: 'string', default: '' },
     threads: { type: 'string', default: '' },
+    // Query rows a workgroup (the GQA group's rows in tiles of this many), at the chosen layout and split.
+    rows: { type: 'string', default: '' },
     out: { type: 'string' },
   },
 });
@@ -86,6 +88,9 @@ for (const [name, shape] of layouts) {
       for (const unroll of args.unrolls.split(',').filter(Boolean).map(Number)) {
         if (unroll !== layout.unroll) variants.push({ label: `unroll ${unroll}`, tiles: { decode: { ...decode, subgroups: { ...layout, unroll } }, splitKeys: chosen.splitKeys } });
       }
+      for (const rows of args.rows.split(',').filter(Boolean).map(Number)) {
+        if (rows !== chosen.tileRows) variants.push({ label: `tiles of ${rows} rows`, tiles: { decode: { ...decode, rows }, splitKeys: chosen.splitKeys } });
+      }
       for (const threads of args.threads.split(',').filter(Boolean).map(Number)) {
         if (threads !== layout.threads) variants.push({ label: `${threads} invocations`, tiles: { decode: { ...decode, subgroups: { ...layout, threads } }, splitKeys: chosen.splitKeys } });
       }
@@ -100,13 +105,20 @@ for (const [name, shape] of layouts) {
       const record: Recorder = (e) => attentionDecode(gpu, e, variant, { q, rows: 1, positions }, [spans[call++ % copies]], scratch, out);
       return { gpu, record };
     });
+    // Every variant's output against the first's (the same attention, other rounding of the sums).
+    const outputs: Float32Array[] = [];
+    for (const subject of subjects) {
+      gpu.run((e) => subject.record(e));
+      outputs.push(await gpu.readF32(out.o));
+    }
+    const differences = outputs.map((o) => o.reduce((worst, x, i) => Math.max(worst, Math.abs(x - outputs[0][i])), 0));
     const best = await timeInterleaved(subjects, 5, 3000);
     const bytes = 2 * kvElements * 2;
     for (const [i, v] of variants.entries()) {
       const gpuMs = await gpuTime(subjects[i].record);
       const gbps = bytes / (gpuMs / 1000) / 1e9;
-      log(`${name.padEnd(14)} ${String(keys).padStart(6)} keys  GPU ${(gpuMs * 1000).toFixed(1).padStart(7)} µs ${gbps.toFixed(0).padStart(6)} GB/s  wall ${(best[i] * 1000).toFixed(1).padStart(7)} µs  ${v.label}`);
-      results.push({ layout: name, keys, variant: v.label, splitKeys: v.tiles?.splitKeys ?? chosen.splitKeys, gpuMs, wallMs: best[i], gbps });
+      log(`${name.padEnd(14)} ${String(keys).padStart(6)} keys  GPU ${(gpuMs * 1000).toFixed(1).padStart(7)} µs ${gbps.toFixed(0).padStart(6)} GB/s  wall ${(best[i] * 1000).toFixed(1).padStart(7)} µs  max |ΔO| ${differences[i].toExponential(1)}  ${v.label}`);
+      results.push({ layout: name, keys, variant: v.label, splitKeys: v.tiles?.splitKeys ?? chosen.splitKeys, gpuMs, wallMs: best[i], gbps, maxDifference: differences[i] });
     }
     for (const b of [...spans.flatMap((span) => [span.keys, span.values]), q, positions, out.o, out.lse]) b.destroy();
   }

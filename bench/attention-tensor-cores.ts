@@ -1,9 +1,9 @@
-// `node --import tsx bench/attention-tensor-cores.ts [--out DIR]`: flash attention on tensor cores
-// (shaders/flash_tile_tensor_cores.wgsl) on a device that has them (the lent H200; vitest is not there).
-// First the checks: the tensor-core kernel against the double-precision reference on random and edge
-// shapes (test/gpu/attention-tensor-core-cases.ts, the cases CI runs with emulated fragments), for the
-// default tile and its neighbours, and on unrounded data against the f32 kernel within the bound of f16
-// rounding. Then prefill (causal, full) and Star Attention's phase 1 (block 0 alone, then blocks with
+// `node --import tsx bench/attention-tensor-cores.ts [--out DIR] [--checks-only]`: flash attention on
+// tensor cores (shaders/flash_tile_tensor_cores.wgsl) on a device that has them (the lent H200; vitest is
+// not there). First the checks: the tensor-core kernel against the double-precision reference on random
+// and edge shapes (test/gpu/attention-tensor-core-cases.ts, the cases --emulated runs with emulated
+// fragments), for the default tile and its neighbours, and on unrounded data within the bound of f16
+// rounding (--checks-only stops there, writing nothing, exit 1 when one failed). Then prefill (causal, full) and Star Attention's phase 1 (block 0 alone, then blocks with
 // anchors, b = n/4 and n/16) timed for both kernels, interleaved, in TFLOP/s, on Qwen2.5-0.5B's heads
 // (14/2, head dim 64) and Llama-3.2-1B's (32/8, 64) at 4K and 16K. Writes h200-attention-tensor-cores.json
 // and .md to DIR (default bench/results); exits 1 when a check fails.
@@ -26,6 +26,7 @@ import { timeInterleaved, type Recorder } from './kernel-suite.ts';
 const outIndex = process.argv.indexOf('--out');
 const outDir = outIndex > 0 ? process.argv[outIndex + 1] : new URL('./results/', import.meta.url).pathname;
 const lengths = process.argv.includes('--quick') ? [4096] : [4096, 16384];
+const checksOnly = process.argv.includes('--checks-only');
 
 const tileVariants: TensorCoreTiles[] = [
   { subgroups: 4, keys: 32 },
@@ -84,7 +85,7 @@ for (const c of tensorCoreCases) {
       const ok = r.o < r.toleranceO && r.lse < r.toleranceLse;
       if (!ok) failed++;
       row = { case: c.name, tiles, ...r, ok };
-      log(`| ${c.name} | ${tileName(tiles)} | ${r.o.toExponential(2)} | ${r.toleranceO.toExponential(2)} | ${r.lse.toExponential(2)} | ${r.toleranceLse.toExponential(2)} | ${ok ? 'ok' : 'FAILED'} |`);
+      log(`| ${c.name} | ${tileName(tiles)} | ${r.o.toExponential(2)} | ${r.toleranceO.toExponential(2)} | ${r.lse.toExponential(2)} | ${r.toleranceLse.toExponential(2)} | ${ok ? 'ok' : `FAILED${r.wrongO ? `: O wrong in ${r.wrongO}` : ''}`} |`);
     } catch (error) {
       failed++;
       row = { case: c.name, tiles, error: String(error) };
@@ -95,7 +96,7 @@ for (const c of tensorCoreCases) {
 }
 report.checks = checks;
 
-// Unrounded data (uniform in [-1, 1], scale 1/√d): against the reference, with the bound of rounding
+// The default tile on unrounded data (uniform in [-1, 1], scale 1/√d): against the reference, with the bound of rounding
 // q·scale, k, v (each by at most u of itself) and p. A score s = Σ q_d k_d·scale moves by at most
 // Δs = 2u·scale·Σ|q_d k_d|; normalised weights by a factor within e^{±2Δs}; with p and v rounded,
 // |ΔO| ≤ max|v|·(e^{2Δs} − 1 + 2u) and |ΔLSE| ≤ Δs + u.
@@ -108,7 +109,7 @@ for (const [heads, kvHeads, headDim, rows] of [
   [32, 8, 64, 200],
   [8, 2, 128, 260],
 ] as const) {
-  const shape: AttentionShape = { heads, kvHeads, headDim, scale: 1 / Math.sqrt(headDim) };
+  const shape: AttentionShape = { heads, kvHeads, headDim, scale: 1 / Math.sqrt(headDim), tiles: { tensorCores: tileVariants[0] } };
   const q = randomArray(rows * heads * headDim, 11);
   const k = randomArray(rows * kvHeads * headDim, 12);
   const v = randomArray(rows * kvHeads * headDim, 13);
@@ -142,6 +143,11 @@ for (const [heads, kvHeads, headDim, rows] of [
   log(`| ${heads}/${kvHeads} heads, d ${headDim} | ${rows} | ${ds.toExponential(2)} | ${dO.toExponential(2)} | ${boundO.toExponential(2)} | ${dLse.toExponential(2)} | ${boundLse.toExponential(2)} | ${ok ? 'ok' : 'FAILED'} |`);
 }
 report.unrounded = unrounded;
+if (checksOnly) {
+  log(`\n${failed === 0 ? 'All checks passed.' : `${failed} checks FAILED.`}`);
+  gpu.destroy();
+  process.exit(failed === 0 ? 0 : 1);
+}
 
 // Timings.
 interface Layout {
@@ -212,13 +218,13 @@ for (const l of layouts) {
       );
     }
     // The same outputs from both kernels at this length (full pass, Qwen-sized check of the large shapes).
+    // One kernel after the other: each run writes the same buffers.
     if (l === layouts[0] && n === lengths[0]) {
-      const outs = await Promise.all(
-        kernels.map(async (k) => {
-          gpu.run(full(shapeOf(k.tiles)));
-          return { o: await gpu.readF32(out.o), lse: await gpu.readF32(out.lse) };
-        }),
-      );
+      const outs: Array<{ o: Float32Array; lse: Float32Array }> = [];
+      for (const k of kernels) {
+        gpu.run(full(shapeOf(k.tiles)));
+        outs.push({ o: await gpu.readF32(out.o), lse: await gpu.readF32(out.lse) });
+      }
       const diff = { o: maxAbsDiff(outs[0].o, outs[1].o), lse: maxAbsDiff(outs[0].lse, outs[1].lse) };
       report.largeDiff = { layout: l.name, n, ...diff };
       log(`| ${l.name} | ${n} | f32 vs tensor cores | max \\|ΔO\\| ${diff.o.toExponential(2)}, max \\|ΔLSE\\| ${diff.lse.toExponential(2)} | | | | | | | | |`);

@@ -46,8 +46,8 @@ const MAX_ROWS = 16u;
 // Head dimensions per invocation in P·V: d = thread, thread + THREADS, …
 override DIMS: u32 = (HEAD_DIM + THREADS - 1u) / THREADS;
 const MAX_DIMS = 4u;              // HEAD_DIM ≤ 256
-const KEY_WORDS = 32u;            // words of a key row loaded before they are used
-const VALUE_BATCH = 16u;          // keys whose values are loaded before they are used
+// Set by src/gpu/kernels/attention.ts (decodeLoadBatches): KEY_WORDS, words of a key row loaded before
+// they are used, and VALUE_BATCH, keys whose values are loaded before they are used.
 // The online softmax shares each row's KEYS scores out over LANES invocations.
 override LANES: u32 = THREADS / ROWS;
 
@@ -109,7 +109,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) threa
     // Scores: invocation c for key c0 + c, every row.
     let c = c0 + thread;
     if (c < count) {
-      var s: array<f32, MAX_ROWS>;
+      // Initialised explicitly: an array left to WGSL's implicit zeroing, declared in this loop, kept the
+      // previous step's sums on lavapipe and SwiftShader (a split of more than one step scored its later
+      // steps' keys wrong).
+      var s = array<f32, MAX_ROWS>();
       let key = (p.kv_start + s0 + c) * kv_stride + kv_head * HEAD_DIM;
       // A row may start mid-word (an odd head dim in a 16-bit cache): one word more than KEY_WORDS.
       for (var w0 = 0u; w0 * KV_PER_WORD < HEAD_DIM; w0 += KEY_WORDS) {

@@ -10,7 +10,7 @@
 
 alias Staged = f32;
 struct StagedFragment {
-  array_id: u32, // Q, K (column-major: Kᵀ), P or V
+  array_id: u32, // Q, K (column-major: Kᵀ), P or V (column-major from Vᵀ)
   offset: u32,
 }
 struct ResultFragment { e: array<f32, 8> }
@@ -26,9 +26,10 @@ const V_ARRAY = 3u;
 fn to_staged(x: f32) -> Staged { return unpack2x16float(pack2x16float(vec2f(x, 0.0))).x; }
 
 // Sized by the tile's overrides: plain arrays may be.
+override VT_STRIDE: u32 = KEYS + PAD;
 var<workgroup> q_tile: array<f32, ROWS * STRIDE>;
 var<workgroup> k_tile: array<f32, KEYS * STRIDE>;
-var<workgroup> v_tile: array<f32, KEYS * STRIDE>;
+var<workgroup> vt_tile: array<f32, HEAD_DIM * VT_STRIDE>;
 var<workgroup> s_tile: array<f32, ROWS * SCRATCH>;
 var<workgroup> p_tile: array<f32, ROWS * P_STRIDE>;
 
@@ -43,7 +44,7 @@ fn frag_element(m: StagedFragment, r: u32, c: u32) -> f32 {
     case Q_ARRAY: { return q_tile[m.offset + r * STRIDE + c]; }
     case K_ARRAY: { return k_tile[m.offset + c * STRIDE + r]; }
     case P_ARRAY: { return p_tile[m.offset + r * P_STRIDE + c]; }
-    default: { return v_tile[m.offset + r * STRIDE + c]; }
+    default: { return vt_tile[m.offset + c * VT_STRIDE + r]; }
   }
 }
 
@@ -51,11 +52,6 @@ fn frag_element(m: StagedFragment, r: u32, c: u32) -> f32 {
 fn frag_row() -> u32 { return (thread % SUBGROUP) / 2u; }
 fn frag_column() -> u32 { return (thread % 2u) * 8u; }
 
-fn frag_scratch(offset: u32) -> Result {
-  var m: Result;
-  for (var j = 0u; j < 8u; j++) { m.e[j] = s_tile[offset + frag_row() * SCRATCH + frag_column() + j]; }
-  return m;
-}
 fn frag_store_scratch(offset: u32, m: Result) {
   for (var j = 0u; j < 8u; j++) { s_tile[offset + frag_row() * SCRATCH + frag_column() + j] = m.e[j]; }
 }

@@ -5,14 +5,14 @@
 // of exactly 32 invocations (invocations 32s…32s+31 of the workgroup form subgroup s).
 //
 // A workgroup owns ROWS = 16·SUBGROUPS flattened query rows of one kv head; subgroup s owns rows
-// 16s…16s+15. Q (times the scale), then each step's KEYS keys and values, are rounded to f16 and staged
-// in workgroup memory. Per step each subgroup computes its 16×KEYS scores S = Q·Kᵀ as 16×16 fragments
-// with f32 accumulation and stores them; its 32 invocations, two per row (each one half of the keys), run
-// the online softmax in f32 (mask, cap, running max and sum) and write the probabilities P in f16.
-// O = P·V accumulates in f32 result fragments, 16×HEAD_DIM per subgroup. Rescaling O by
-// exp(old max − new max) is per row, which a fragment cannot do: in the steps where some row's max
-// rose, the fragments go through workgroup memory 32 columns at a time, scaled by their rows'
-// invocations, and come back.
+// 16s…16s+15. Q (times the scale), then each step's KEYS keys and values (V transposed), are rounded to
+// f16 and staged in workgroup memory. Per step each subgroup computes its 16×KEYS scores S = Q·Kᵀ as
+// 16×16 fragments with f32 accumulation and stores them; its 32 invocations, two per row (each one half
+// of the keys), run the online softmax in f32 (mask, cap, running max and sum) and write the
+// probabilities P in f16. The step's P·V is computed the same way, 32 columns at a time, stored, and
+// added by the row's invocations to their O (f32, in registers as in flash_tile.wgsl) after rescaling it
+// by exp(old max − new max), which is per row and so cannot be done on a fragment. No fragment outlives
+// its step and none is loaded from where one was stored: P·V uses only the operations Q·Kᵀ does.
 
 //#include flash_masking
 //#include flash_fragments
@@ -33,9 +33,6 @@ override P_STRIDE: u32 = KEYS + PAD;
 override D_FRAGS: u32 = HEAD_DIM / FRAG;
 
 var<workgroup> pair_tile: array<f32, THREADS>; // per invocation: the max over its half of a row, then its sum
-// Whether some row's max rose this step while its O was not zero: O needs rescaling. Set by any row
-// (all write the same value), read uniformly. Late in a long context most steps raise no max.
-var<workgroup> rescale_any: u32;
 
 var<private> thread: u32;
 var<private> sg: u32;         // this invocation's subgroup
@@ -51,7 +48,7 @@ var<private> tile_group: u32;
 var<private> tile_heads: u32;
 var<private> m_run: f32;      // running max of the row's visible scores
 var<private> l_run: f32;      // this invocation's share of the running sum (its half of the keys)
-var<private> o_out: array<f32, 64>; // its 16 columns of each 32 of O, unnormalised (head dims ≤ 128)
+var<private> o_run: array<f32, 64>; // its 16 columns of each 32 of O, unnormalised (head dims ≤ 128)
 
 fn flash_q_row(r: u32) -> u32 {
   return flash_flat_q_row(tile_begin + r, tile_group, tile_heads, kv_head);
@@ -90,7 +87,7 @@ fn flash_begin(
   // flash_keys' first barrier makes the staged queries visible.
 }
 
-// Stages keys and values [key0, key0 + n) in f16, zero past n.
+// Stages keys [key0, key0 + n) and their values, transposed, in f16, zero past n.
 fn flash_stage_kv(key0: u32, n: u32) {
   for (var e = thread; e < KEYS * HEAD_DIM; e += THREADS) {
     let c = e / HEAD_DIM;
@@ -102,7 +99,7 @@ fn flash_stage_kv(key0: u32, n: u32) {
       v = load_kv(true, key0 + c, kv_head * HEAD_DIM + d);
     }
     k_tile[c * STRIDE + d] = to_staged(k);
-    v_tile[c * STRIDE + d] = to_staged(v);
+    vt_tile[d * VT_STRIDE + c] = to_staged(v);
   }
 }
 
@@ -124,7 +121,8 @@ fn flash_score_fragment(kf: u32) -> Result {
 }
 
 // The online softmax of this invocation's half of its row's keys [key0, key0 + n): updates the running
-// max and sum, writes P (0 for masked keys), returns the factor exp(old max − new max) for O.
+// max and sum, writes P (0 for masked keys), returns the factor exp(old max − new max) for O (1 while
+// the row has seen no key, whose O is 0).
 fn flash_softmax(key0: u32, n: u32) -> f32 {
   let at = (row * SCRATCH);
   let keys_per_side = KEYS / 2u;
@@ -150,79 +148,48 @@ fn flash_softmax(key0: u32, n: u32) -> f32 {
     p_tile[row * P_STRIDE + c] = to_staged(p);
     l_new += p;
   }
-  if (alpha < 1.0 && m_run > EMPTY_LSE) { rescale_any = 1u; }
   m_run = m_new;
   l_run = l_run * alpha + l_new;
   return alpha;
 }
 
-fn flash_store_o(o: Result, column: u32) { frag_store_scratch(sg * FRAG * SCRATCH + column, o); }
-
-fn flash_load_o(column: u32) -> Result { return frag_scratch(sg * FRAG * SCRATCH + column); }
-
-// Scales this invocation's 16 of the 32 columns of its row stored in the scratch by alpha; the barriers
-// order it after the subgroup's store and before its load.
-fn flash_rescale(alpha: f32) {
-  workgroupBarrier();
-  let at = row * SCRATCH + side * FRAG;
-  for (var j = 0u; j < FRAG; j++) { s_tile[at + j] *= alpha; }
-  workgroupBarrier();
-}
-
-// Keeps this invocation's 16 of the 32 columns of its row stored in the scratch, O's columns 32·chunk….
-fn flash_keep_o(chunk: u32) {
-  workgroupBarrier();
-  let at = row * SCRATCH + side * FRAG;
-  for (var j = 0u; j < FRAG; j++) { o_out[chunk * FRAG + j] = s_tile[at + j]; }
-  workgroupBarrier();
-}
-
-// o + P·V for O's columns 16·f…16·f+15.
-fn flash_pv(o: Result, f: u32) -> Result {
-  var acc = o;
+// Columns 16·f…16·f+15 of this step's P·V. Its own function, as flash_score_fragment.
+fn flash_pv_fragment(f: u32) -> Result {
+  var o: Result;
   for (var kf = 0u; kf < KEYS / FRAG; kf++) {
-    acc = frag_mma(frag_p(sg * FRAG * P_STRIDE + kf * FRAG), frag_v(kf * FRAG * STRIDE + f * FRAG), acc);
+    o = frag_mma(frag_p(sg * FRAG * P_STRIDE + kf * FRAG), frag_v(f * FRAG * VT_STRIDE + kf * FRAG), o);
   }
-  return acc;
+  return o;
+}
+
+// Adds this step's P·V, O's columns 32·chunk…32·chunk+31, to this invocation's 16 of them after scaling
+// these by alpha. The first barrier orders the subgroup's stores before the reads, the second the reads
+// before the next stores into the scratch.
+fn flash_accumulate_o(chunk: u32, alpha: f32) {
+  frag_store_scratch(sg * FRAG * SCRATCH, flash_pv_fragment(2u * chunk));
+  frag_store_scratch(sg * FRAG * SCRATCH + FRAG, flash_pv_fragment(2u * chunk + 1u));
+  workgroupBarrier();
+  let at = row * SCRATCH + side * FRAG;
+  for (var j = 0u; j < FRAG; j++) {
+    let i = chunk * FRAG + j;
+    o_run[i] = o_run[i] * alpha + s_tile[at + j];
+  }
+  workgroupBarrier();
 }
 
 // Attends to keys [0, count), KEYS at a time. Callers bound `count` so that tiles masked for every row
-// of the workgroup are never visited. `count` must be workgroup-uniform. O's fragments go by name (as in
-// linear_subgroup_matrix.wgsl: in an array they are not kept in registers), two per 32 columns, the
-// chunks past HEAD_DIM skipped by override conditions.
+// of the workgroup are never visited. `count` must be workgroup-uniform.
 fn flash_keys(count: u32) {
-  var o0: Result; var o1: Result; var o2: Result; var o3: Result;
-  var o4: Result; var o5: Result; var o6: Result; var o7: Result;
   for (var c0 = 0u; c0 < count; c0 += KEYS) {
     let n = min(count - c0, KEYS);
-    workgroupBarrier(); // the previous step's K, V, P and rescale_any are no longer read
-    if (thread == 0u) { rescale_any = 0u; }
-    flash_stage_kv(c0, n);
+    flash_stage_kv(c0, n); // the previous step read K, Vᵀ and P before flash_accumulate_o's barriers
     workgroupBarrier();
     flash_scores();
     workgroupBarrier();
     let alpha = flash_softmax(c0, n);
-    let rescale = workgroupUniformLoad(&rescale_any) != 0u; // also the barrier before P is read
-    if (rescale) { flash_store_o(o0, 0u); flash_store_o(o1, FRAG); flash_rescale(alpha); o0 = flash_load_o(0u); o1 = flash_load_o(FRAG); }
-    o0 = flash_pv(o0, 0u); o1 = flash_pv(o1, 1u);
-    if (D_FRAGS > 2u) {
-      if (rescale) { workgroupBarrier(); flash_store_o(o2, 0u); flash_store_o(o3, FRAG); flash_rescale(alpha); o2 = flash_load_o(0u); o3 = flash_load_o(FRAG); }
-      o2 = flash_pv(o2, 2u); o3 = flash_pv(o3, 3u);
-    }
-    if (D_FRAGS > 4u) {
-      if (rescale) { workgroupBarrier(); flash_store_o(o4, 0u); flash_store_o(o5, FRAG); flash_rescale(alpha); o4 = flash_load_o(0u); o5 = flash_load_o(FRAG); }
-      o4 = flash_pv(o4, 4u); o5 = flash_pv(o5, 5u);
-    }
-    if (D_FRAGS > 6u) {
-      if (rescale) { workgroupBarrier(); flash_store_o(o6, 0u); flash_store_o(o7, FRAG); flash_rescale(alpha); o6 = flash_load_o(0u); o7 = flash_load_o(FRAG); }
-      o6 = flash_pv(o6, 6u); o7 = flash_pv(o7, 7u);
-    }
+    workgroupBarrier(); // P is written, and the scores in the scratch are read
+    for (var chunk = 0u; chunk < HEAD_DIM / SCRATCH; chunk++) { flash_accumulate_o(chunk, alpha); }
   }
-  workgroupBarrier();
-  flash_store_o(o0, 0u); flash_store_o(o1, FRAG); flash_keep_o(0u);
-  if (D_FRAGS > 2u) { flash_store_o(o2, 0u); flash_store_o(o3, FRAG); flash_keep_o(1u); }
-  if (D_FRAGS > 4u) { flash_store_o(o4, 0u); flash_store_o(o5, FRAG); flash_keep_o(2u); }
-  if (D_FRAGS > 6u) { flash_store_o(o6, 0u); flash_store_o(o7, FRAG); flash_keep_o(3u); }
 }
 
 // Writes the normalised output to o row q_row + row_offset (and its LSE). A row that saw no key gets
@@ -237,6 +204,6 @@ fn flash_finish(row_offset: u32, rows: u32) {
   let base = (q_row + row_offset) * HEAD_DIM + side * FRAG;
   if (side == 0u) { lse[q_row + row_offset] = select(EMPTY_LSE, m_run + log(l), l > 0.0); }
   for (var chunk = 0u; chunk < HEAD_DIM / SCRATCH; chunk++) {
-    for (var j = 0u; j < FRAG; j++) { o[base + chunk * SCRATCH + j] = o_out[chunk * FRAG + j] * inv; }
+    for (var j = 0u; j < FRAG; j++) { o[base + chunk * SCRATCH + j] = o_run[chunk * FRAG + j] * inv; }
   }
 }

@@ -36,6 +36,8 @@ const cases: DecodeCase[] = [
   { name: 'f16 cache: splits of 50 keys, headDim 5', shape: attentionShape(6, 2, 5, { decode: { rows: 4 }, splitKeys: 50 }), rows: 2, spans: [130, 61], kvType: 'f16' },
   { name: 'f16 cache: headDim 65 (rows past the first 64 elements, starting mid-word)', shape: attentionShape(4, 2, 65), rows: 1, spans: [90], kvType: 'f16' },
   { name: '38 partials, the last one part-filled', shape: attentionShape(8, 2, 64, { splitKeys: 8 }), rows: 1, spans: [300] },
+  // A split of several steps of 64 keys, as decode takes past 32K keys: each step's scores start from 0.
+  { name: 'splits of 150 keys: three steps each', shape: attentionShape(8, 2, 64, { splitKeys: 150 }), rows: 1, spans: [300], kvType: 'f16' },
   { name: 'a GQA group of 16 rows, headDim 128', shape: attentionShape(16, 1, 128), rows: 1, spans: [150] },
 ];
 
@@ -93,7 +95,7 @@ interface SubgroupCase extends DecodeCase {
 // the layout decode would give it on this adapter's subgroups.
 const subgroupCases: SubgroupCase[] = [
   { name: 'Qwen2.5-0.5B: GQA 7, headDim 64, f16 cache, 1 row, one span', shape: attentionShape(14, 2, 64), rows: 1, spans: [300], kvType: 'f16' },
-  { name: 'f32 cache, GQA 4, 1 row, three spans, 2 keys in flight', shape: attentionShape(8, 2, 64), rows: 1, spans: [100, 37, 513], unroll: 2 },
+  { name: 'Llama-3.2-1B: GQA 4, f16 cache, 1 row, three spans, 2 keys in flight', shape: attentionShape(8, 2, 64), rows: 1, spans: [100, 37, 513], kvType: 'f16', unroll: 2 },
   {
     name: 'headDim 128, f16, 4 rows in tiles of 2, splits of 40, window 50 across a span boundary, softcap 3',
     shape: { ...attentionShape(8, 2, 128), window: 50, softcap: 3 },
@@ -103,8 +105,8 @@ const subgroupCases: SubgroupCase[] = [
     tileRows: 2,
     splitKeys: 40,
   },
-  { name: 'headDim 32, an empty span first, 9 partials of 8 keys (fewer than a batch)', shape: attentionShape(4, 2, 32), rows: 1, spans: [0, 70], splitKeys: 8 },
-  { name: 'a GQA group of 16 rows in two tiles', shape: attentionShape(16, 1, 64), rows: 1, spans: [150] },
+  { name: 'f32 cache, headDim 32, an empty span first, 9 partials of 8 keys (fewer than a batch)', shape: attentionShape(4, 2, 32), rows: 1, spans: [0, 70], splitKeys: 8 },
+  { name: 'f32 cache, a GQA group of 16 rows in two tiles', shape: attentionShape(16, 1, 32), rows: 1, spans: [150] },
 ];
 
 describe('attentionDecode on subgroups', () => {

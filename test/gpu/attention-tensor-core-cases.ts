@@ -37,6 +37,8 @@ export interface CaseResult {
   lse: number;
   toleranceO: number;
   toleranceLse: number;
+  /** Where O is off by more than its tolerance, for a failing device run: which rows, and the worst element. */
+  wrongO: string;
 }
 
 const pRounding = 2 ** -10;
@@ -49,6 +51,24 @@ export function gridArray(n: number, seed: number, magnitude = 1): Float32Array 
 
 function maxAbs(a: Float32Array): number {
   return a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+}
+
+/** The query rows (positions) whose O is off by more than `tolerance` (NaN counts), and the worst element. */
+function wrongRows(got: Float32Array, want: Float32Array, c: TensorCoreCase, firstPosition: number, tolerance: number): string {
+  const perRow = c.heads * c.headDim;
+  const rows: number[] = [];
+  let worst = { d: 0, i: 0 };
+  for (let i = 0; i < got.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    const bad = !(d <= tolerance);
+    if (bad && rows[rows.length - 1] !== Math.floor(i / perRow)) rows.push(Math.floor(i / perRow));
+    if (bad && !(d <= worst.d)) worst = { d: Number.isNaN(d) ? Infinity : d, i };
+  }
+  if (rows.length === 0) return '';
+  const t = Math.floor(worst.i / perRow);
+  const h = Math.floor((worst.i % perRow) / c.headDim);
+  const shown = rows.length > 8 ? `${rows.slice(0, 8).join(', ')}…` : rows.join(', ');
+  return `${rows.length} of ${c.rows} rows (positions ${firstPosition}+: ${shown}); worst at row ${t}, head ${h}, dim ${worst.i % c.headDim}: ${got[worst.i]} for ${want[worst.i]}`;
 }
 
 /** Runs the case with the given tensor-core tiles; differences from the reference and what they may be. */
@@ -96,11 +116,13 @@ export async function checkTensorCoreCase(gpu: Gpu, c: TensorCoreCase, tiles: Te
     want = { ...attentionRef(shape, q, c.rows, k, v, length, visible), maxV: maxAbs(v) };
   }
   const got = await readOutput(gpu, out, shape, c.rows);
+  const toleranceO = pRounding * want.maxV + tolerance.o;
   return {
     o: maxAbsDiff(got.o, want.o),
     lse: lseDiff(got.lse, want.lse),
-    toleranceO: pRounding * want.maxV + tolerance.o,
+    toleranceO,
     toleranceLse: lseTolerance,
+    wrongO: wrongRows(got.o, want.o, c, query.firstPosition, toleranceO),
   };
 }
 

@@ -2,13 +2,26 @@
 // is written for, and for now only when asked for: it has not yet run on such a GPU). Its logic is
 // checked against the double-precision reference by bench/attention-tensor-cores.ts, with the real
 // fragments on a GPU that has them or, `--emulated`, with shaders/flash_fragments_emulated.wgsl on any
-// adapter: minutes of lavapipe compilation a case, too long for CI.
+// adapter: minutes of lavapipe compilation a case, too long for CI but for one: head dim 32 with 4
+// subgroups (the default tile's rows) and 16 keys, the size lavapipe's workgroup memory holds (about 20 s).
 import { describe, expect, it } from 'vitest';
+import { create } from 'webgpu';
 import { subgroupMatrixFeature } from '../../src/gpu/device.ts';
-import { attentionPrefill, choosePrefillKernel, hasTensorCoreAttention, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
+import { composeShader } from '../../src/gpu/shader-compose.ts';
+import { shaderSource } from '../../src/gpu/shader-source.node.ts';
+import { kvTypes } from '../../src/gpu/kernels/kv-store.ts';
+import {
+  attentionPrefill,
+  choosePrefillKernel,
+  hasTensorCoreAttention,
+  tensorCoreTileOptions,
+  type AttentionShape,
+  type PrefillShader,
+} from '../../src/gpu/kernels/attention.ts';
 import type { TensorCoreDevice } from '../../src/gpu/kernels/tensor-cores.ts';
 import { testGpu } from '../support/gpu.ts';
 import { attentionOutput, attentionShape, otherTiles, testKv, testQuery } from './attention-fixture.ts';
+import { checkTensorCoreCase, tensorCoreCases } from './attention-tensor-core-cases.ts';
 
 /** A device as the H200 reports itself (bench/results/h200-prefill-kernels.md), with changes. */
 function device(changes: { feature?: boolean; f16?: boolean; subgroups?: [number, number]; config?: [string, number]; storage?: number } = {}): TensorCoreDevice {
@@ -81,5 +94,38 @@ describe('choosing the prefill kernel', () => {
       const kv = testKv(gpu, forced, 4, 0, 2);
       expect(() => gpu.run((enc) => attentionPrefill(gpu, enc, forced, query.query, kv.span, attentionOutput(gpu, forced, 4)))).toThrow(/subgroup matrices/);
     }
+  });
+});
+
+describe('the tensor-core tile with emulated fragments', () => {
+  it('matches the reference with 4 subgroups: rows past the end, GQA, soft-capping, a partial last step', { timeout: 180_000 }, async () => {
+    const gpu = await testGpu();
+    const c = tensorCoreCases.find((c) => c.headDim === 32 && !c.star);
+    if (!c) throw new Error('no head-dim-32 prefill case');
+    const r = await checkTensorCoreCase(gpu, c, { subgroups: 4, keys: 16, emulated: true });
+    expect(r.o).toBeLessThan(r.toleranceO);
+    expect(r.lse).toBeLessThan(r.toleranceLse);
+  });
+});
+
+// Dawn's instance for it lives as long as the worker, as gpuEntry's do.
+const nullBackend = create(['backend=null', 'enable-dawn-features=allow_unsafe_apis']);
+
+describe('the tensor-core tile on real subgroup matrices', () => {
+  it("compiles, for prefill and block+anchor, f32 and f16 KV, on Dawn's null backend (every feature, runs nothing)", async () => {
+    const adapter = await nullBackend.requestAdapter();
+    if (!adapter) throw new Error("Dawn's null backend gave no adapter");
+    const device = await adapter.requestDevice({ requiredFeatures: ['shader-f16', 'subgroups', subgroupMatrixFeature] });
+    const shaders: PrefillShader[] = ['attention_prefill', 'attention_block_anchor'];
+    for (const shader of shaders) {
+      for (const kvType of kvTypes) {
+        const options = tensorCoreTileOptions(shader, attentionShape(14, 2, 64), { subgroups: 4, keys: 32 }, kvType);
+        const module = device.createShaderModule({ code: composeShader(shader, shaderSource, options) });
+        const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+        expect(errors.map((m) => `${shader}, ${kvType} KV, line ${m.lineNum}: ${m.message}`)).toEqual([]);
+      }
+    }
+    device.destroy();
+    await device.lost;
   });
 });

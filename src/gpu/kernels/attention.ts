@@ -4,6 +4,9 @@
 // Layouts: q and o f32 [rows, heads, headDim]; lse f32 [rows, heads] (natural log, −3.4e38 when a row
 // sees no key); keys and values [capacity, kvHeads, headDim] per KV cache chunk buffer, in the span's
 // element type (f32, or f16 two to a word: kv-store.ts), widened to f32 as they are read.
+// Decoding has two kernels: on GPUs with subgroups, attention_decode_subgroups.wgsl (key groups of
+// subgroup lanes, online softmax in registers); elsewhere attention_decode.wgsl (workgroup memory). Both
+// write the same partials for the same merge (decodeTiles picks, decodeChoice reports).
 // Prefill and block+anchor have a tensor-core tile (choosePrefillKernel: Q, K, V and P rounded to f16,
 // scores, softmax and O in f32), asked for through shape.tiles.tensorCores until it has run on a GPU
 // with subgroup matrices; the f32 flash tile is the default everywhere.
@@ -216,14 +219,15 @@ function prefillTiles(headDim: number): FlashTiles {
  */
 const tensorCoreTiles: TensorCoreTiles = { subgroups: 4, keys: 32 };
 /** Workgroup memory of the tensor-core tile: on tensor cores flash_fragments.wgsl's fixed-size arrays
- *  (64 rows, head dim 128, 32 keys), emulated f32 arrays of the tile's size; and the tile's own. */
+ *  (64 rows, head dim 128, 32 keys: Q, K, Vᵀ, P in f16, the f32 scratch), emulated f32 arrays of the
+ *  tile's size; and the tile's own. */
 function tensorCoreBytes(tiles: TensorCoreTiles, headDim: number): number {
   const rows = 16 * tiles.subgroups;
   if (tiles.emulated) {
     const stride = headDim + 8;
-    return 4 * (rows * stride + 2 * tiles.keys * stride + rows * 32 + rows * (tiles.keys + 8) + 32 * tiles.subgroups + 1);
+    return 4 * (rows * stride + tiles.keys * stride + headDim * (tiles.keys + 8) + rows * 32 + rows * (tiles.keys + 8) + 32 * tiles.subgroups);
   }
-  return 2 * (64 * 136 + 2 * 32 * 136 + 64 * 40) + 4 * 64 * 32 + 4 * 32 * tiles.subgroups + 4;
+  return 2 * (64 * 136 + 32 * 136 + 128 * 32 + 64 * 40) + 4 * 64 * 32 + 4 * 32 * tiles.subgroups;
 }
 
 /** Head dimensions the tensor-core tile takes: whole 32-column halves of O per pair of invocations, at most 128. */
@@ -243,10 +247,11 @@ export function hasTensorCoreAttention(gpu: TensorCoreDevice, shape: AttentionSh
 /**
  * The tensor-core tile when the shape's tiles ask for it (where the device can run it), else the f32
  * tile. Not chosen by default where the device has tensor cores (hasTensorCoreAttention): on an H100
- * (bench/results/h100-2026-12-07-s5/b-attention-tensor-cores.md) its LSEs matched the reference but
- * its outputs did not (the P·V fragments disagree with what the emulated fragments of
- * shaders/flash_fragments_emulated.wgsl compute, which CI checks), and it ran no faster than the f32
- * tile (0.75–1.03×). Q, K, V and P are rounded to f16 (scores, softmax and O stay f32).
+ * (bench/results/h100-2026-12-07-s5/b-attention-tensor-cores.md) its first version's LSEs matched the
+ * reference but its outputs did not (its P·V read V as a row-major right operand and loaded result
+ * fragments back from workgroup memory; it now uses only the operations its Q·Kᵀ uses, not yet run
+ * there: bench/subgroup-matrix-probe.ts), and it ran no faster than the f32 tile (0.75–1.03×). Q, K, V
+ * and P are rounded to f16 (scores, softmax and O stay f32).
  */
 export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape): PrefillKernel {
   const wanted = shape.tiles?.tensorCores;
@@ -265,8 +270,8 @@ export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape
  * One tile holds the kv head's whole group of rows, so they share every K/V load: up to 16 through
  * workgroup memory (8 for head dimensions past 128, to keep the queries' workgroup memory within
  * 16 KiB), up to 8 on subgroups (each lane holds its share of every row's query and O in registers).
- * GPUs with subgroups take the subgroup kernel; CPU adapters the workgroup-memory one, which they run
- * faster (their loads are not waiting on a memory system).
+ * GPUs with subgroups take the subgroup kernel; CPU adapters keep the workgroup-memory one: the
+ * subgroup kernel is laid out for a GPU's memory system and was timed only there.
  */
 function decodeTiles(gpu: DecodeDevice, headDim: number, groupRows: number, kvType: KvType): DecodeTiles {
   const rows = 2 ** Math.ceil(Math.log2(groupRows));
@@ -337,20 +342,33 @@ function maskingConstants(shape: AttentionShape): Record<string, number> {
   return { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
 }
 
+/** The prefill-like shaders, which take either flash tile, and their uniforms. */
+const prefillShaders = { attention_prefill: prefillParams, attention_block_anchor: blockAnchorParams } as const;
+export type PrefillShader = keyof typeof prefillShaders;
+
 /** The pipeline of a prefill-like shader (prefill, block+anchor) with the chosen tile, and its query rows per workgroup. */
-function prefillPipeline(gpu: Gpu, shader: string, params: UniformLayout, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
+function prefillPipeline(gpu: Gpu, shader: PrefillShader, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
   const kernel = choosePrefillKernel(gpu, shape);
-  const structs = { Params: params };
-  if (kernel.kind === 'f32') return { pipeline: flashPipeline(gpu, shader, structs, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
-  const { subgroups, keys, emulated = false } = kernel.tiles;
+  if (kernel.kind === 'f32') {
+    return { pipeline: flashPipeline(gpu, shader, { Params: prefillShaders[shader] }, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
+  }
+  const { subgroups, keys } = kernel.tiles;
   const bytes = tensorCoreBytes(kernel.tiles, shape.headDim);
   if (!tensorCoreHeadDim(shape.headDim) || ![1, 2, 3, 4].includes(subgroups) || ![16, 32].includes(keys) || bytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Tensor-core flash tile ${JSON.stringify(kernel.tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
+  return { pipeline: gpu.pipeline(shader, tensorCoreTileOptions(shader, shape, kernel.tiles, kvType)), rows: 16 * subgroups };
+}
+
+/**
+ * How a prefill-like shader is built with the tensor-core tile (also for the check that its WGSL
+ * compiles where no adapter runs it: test/gpu/attention-tensor-cores.node.test.ts).
+ */
+export function tensorCoreTileOptions(shader: PrefillShader, shape: AttentionShape, tiles: TensorCoreTiles, kvType: KvType): PipelineOptions {
   const includes: Record<string, string> = { flash_tile: 'flash_tile_tensor_cores', ...kvIncludes(kvType) };
-  if (emulated) includes.flash_fragments = 'flash_fragments_emulated';
-  const constants = { HEAD_DIM: shape.headDim, SUBGROUPS: subgroups, KEYS: keys, ...maskingConstants(shape) };
-  return { pipeline: gpu.pipeline(shader, { includes, constants, structs }), rows: 16 * subgroups };
+  if (tiles.emulated) includes.flash_fragments = 'flash_fragments_emulated';
+  const constants = { HEAD_DIM: shape.headDim, SUBGROUPS: tiles.subgroups, KEYS: tiles.keys, ...maskingConstants(shape) };
+  return { includes, constants, structs: { Params: prefillShaders[shader] } };
 }
 
 /** Workgroup counts [x, z] for `n` workgroups in one dimension, folded when above the device limit. */
@@ -364,7 +382,7 @@ function fold(gpu: Gpu, n: number): [number, number] {
  *  context key precedes the queries, so everything is visible). */
 export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, query: QueryRows, kv: KvSpan, out: AttentionOutput): void {
   const group = check(shape);
-  const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', prefillParams, shape, spanType([kv]));
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', shape, spanType([kv]));
   const params = gpu.uniform(
     uniformFields(prefillParams, {
       rows: query.rows,
@@ -398,7 +416,7 @@ export function attentionBlockAnchor(
   out: AttentionOutput,
 ): void {
   const group = check(shape);
-  const { pipeline, rows } = prefillPipeline(gpu, 'attention_block_anchor', blockAnchorParams, shape, spanType([anchor, blocks]));
+  const { pipeline, rows } = prefillPipeline(gpu, 'attention_block_anchor', shape, spanType([anchor, blocks]));
   const params = gpu.uniform(
     uniformFields(blockAnchorParams, {
       rows: query.rows,
@@ -624,7 +642,18 @@ function decodePipeline(gpu: Gpu, shape: AttentionShape, tiles: DecodeTiles, kvT
   if (tiles.rows > 16 || decodeKeysPerStep % tiles.rows !== 0 || workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Decode tile ${JSON.stringify(tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
-  return gpu.pipeline('attention_decode', { ...options, constants: { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking } });
+  const shared = decodeLoadBatches(gpu);
+  return gpu.pipeline('attention_decode', { ...options, constants: { HEAD_DIM: shape.headDim, ROWS: tiles.rows, ...masking }, shared });
+}
+
+/**
+ * Loads the workgroup-memory decode kernel issues before using them: on a GPU, a key row's 32 words and
+ * 16 keys' values, to keep memory busy; on a CPU adapter 8 and 4, which it runs as fast (its loads do
+ * not wait on a memory system) and compiles ~10× faster (lavapipe unrolls the loops over them: 38 s
+ * against 3 s for one shape with a cold shader cache).
+ */
+function decodeLoadBatches(gpu: DecodeDevice): { KEY_WORDS: number; VALUE_BATCH: number } {
+  return gpu.adapter.runsOnCpu ? { KEY_WORDS: 8, VALUE_BATCH: 4 } : { KEY_WORDS: 32, VALUE_BATCH: 16 };
 }
 
 /**

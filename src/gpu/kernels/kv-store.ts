@@ -135,7 +135,7 @@ export function kvStoreRotated(
       dst_minus_position: to.row - to.position,
     }),
   );
-  const grid = foldedGrid(gpu, Math.ceil((rows * headDim) / perWord / workgroupSize));
+  const grid = foldedGrid(gpu, Math.ceil((rows * (heads + kvHeads) * headDim) / perWord / workgroupSize));
   const pipeline = gpu.pipeline('rope_kv_store', { includes: kvIncludes(type), constants: { WORKGROUP_SIZE: workgroupSize }, structs: { Params: rotatedParams } });
   // A NoPE layer's inv_freq is not read: the positions stand in for it.
   const invFreq = rope ? rope.invFreq.buffer : from.positions;
