@@ -46,6 +46,7 @@ override SOFTCAP: f32 = 0.0;
 
 const VEC_ELEMS = 4u * KV_PER_WORD;       // elements in one vec4 of cache words
 const LANE_ELEMS = LANE_VECS * VEC_ELEMS; // elements of a row one lane holds
+const QUADS = LANE_ELEMS / 4u;            // the same as vec4fs: what the registers hold and the loops walk
 const ROW_VECS = KEY_LANES * LANE_VECS;   // vec4s of a key row
 const MAX_GROUPS = THREADS / KEY_LANES;
 // Workgroup floats for adding up the groups' O, MERGE_ROWS rows at a time.
@@ -114,16 +115,21 @@ fn main(
   let member = sg_lane / KEY_LANES < sg_groups;
   let group = group_base + sg_lane / KEY_LANES;
 
-  var q_lane: array<f32, ROWS * LANE_ELEMS>;    // [row][e], scaled
+  // Registers hold rows as vec4fs: a GPU's compiler keeps arrays in registers only where it unrolls every
+  // loop that indexes them, and loops over quads are a quarter as long as loops over elements.
+  var q_lane: array<vec4f, ROWS * QUADS>;       // [row][quad], scaled
   for (var r = 0u; r < ROWS; r++) {
     if (r < tile_rows) {
       let row = q_row_of(i_begin + r, kv_head) * HEAD_DIM;
-      for (var e = 0u; e < LANE_ELEMS; e++) { q_lane[r * LANE_ELEMS + e] = q[row + lane_dim(lane, e)] * p.scale; }
+      for (var j = 0u; j < QUADS; j++) {
+        let d = row + lane_dim(lane, 4u * j);
+        q_lane[r * QUADS + j] = vec4f(q[d], q[d + 1u], q[d + 2u], q[d + 3u]) * p.scale;
+      }
     }
   }
   var m_run: array<f32, ROWS>;                  // running max of each row's visible scores
   var l_run: array<f32, ROWS>;                  // running sum of exp(score − m_run)
-  var acc: array<f32, ROWS * LANE_ELEMS>;       // [row][e]: unnormalised output
+  var acc: array<vec4f, ROWS * QUADS>;          // [row][quad]: unnormalised output
   for (var r = 0u; r < ROWS; r++) { m_run[r] = EMPTY_LSE; }
 
   let row_stride = p.kv_heads * ROW_VECS;
@@ -143,12 +149,12 @@ fn main(
     // Scores: each lane's share of the dot products, then summed over the key group's lanes.
     var s: array<f32, UNROLL * ROWS>;            // [u][row]
     for (var u = 0u; u < UNROLL; u++) {
-      var k: array<f32, LANE_ELEMS>;
-      for (var e = 0u; e < LANE_ELEMS; e++) { k[e] = kv_unpack_vec4(k_words[u * LANE_VECS + e / VEC_ELEMS], e % VEC_ELEMS); }
+      var k: array<vec4f, QUADS>;
+      for (var j = 0u; j < QUADS; j++) { k[j] = kv_quad(k_words[u * LANE_VECS + j / KV_PER_WORD], j % KV_PER_WORD); }
       for (var r = 0u; r < ROWS; r++) {
-        var dot = 0.0;
-        for (var e = 0u; e < LANE_ELEMS; e++) { dot += q_lane[r * LANE_ELEMS + e] * k[e]; }
-        s[u * ROWS + r] = dot;
+        var partial = 0.0;
+        for (var j = 0u; j < QUADS; j++) { partial += dot(q_lane[r * QUADS + j], k[j]); }
+        s[u * ROWS + r] = partial;
       }
     }
     for (var mask = 1u; mask < KEY_LANES; mask <<= 1u) {
@@ -165,22 +171,20 @@ fn main(
       }
     }
     // Online softmax of each row over the batch, and P·V into the lane's elements.
-    var v_lane: array<f32, UNROLL * LANE_ELEMS>;
-    for (var i = 0u; i < UNROLL * LANE_ELEMS; i++) {
-      v_lane[i] = kv_unpack_vec4(v_words[i / VEC_ELEMS], i % VEC_ELEMS);
-    }
+    var v_lane: array<vec4f, UNROLL * QUADS>;
+    for (var i = 0u; i < UNROLL * QUADS; i++) { v_lane[i] = kv_quad(v_words[i / KV_PER_WORD], i % KV_PER_WORD); }
     for (var r = 0u; r < ROWS; r++) {
       var m_new = m_run[r];
       for (var u = 0u; u < UNROLL; u++) { m_new = max(m_new, s[u * ROWS + r]); }
       let alpha = exp(m_run[r] - m_new);
       m_run[r] = m_new;
       l_run[r] *= alpha;
-      for (var e = 0u; e < LANE_ELEMS; e++) { acc[r * LANE_ELEMS + e] *= alpha; }
+      for (var j = 0u; j < QUADS; j++) { acc[r * QUADS + j] *= alpha; }
       for (var u = 0u; u < UNROLL; u++) {
         let score = s[u * ROWS + r];
         let pk = select(0.0, exp(score - m_new), score > EMPTY_LSE);
         l_run[r] += pk;
-        for (var e = 0u; e < LANE_ELEMS; e++) { acc[r * LANE_ELEMS + e] += pk * v_lane[u * LANE_ELEMS + e]; }
+        for (var j = 0u; j < QUADS; j++) { acc[r * QUADS + j] += pk * v_lane[u * QUADS + j]; }
       }
     }
   }
@@ -196,7 +200,7 @@ fn main(
     let rescale = exp(m_run[r] - row_max);
     m_run[r] = row_max;
     l_run[r] *= rescale;
-    for (var e = 0u; e < LANE_ELEMS; e++) { acc[r * LANE_ELEMS + e] *= rescale; }
+    for (var j = 0u; j < QUADS; j++) { acc[r * QUADS + j] *= rescale; }
   }
   if (member && lane == 0u) {
     for (var r = 0u; r < ROWS; r++) { group_sum[group * ROWS + r] = l_run[r]; }
@@ -209,8 +213,13 @@ fn main(
     if (member) {
       for (var rr = 0u; rr < MERGE_ROWS; rr++) {
         if (r0 + rr < ROWS) {
-          for (var e = 0u; e < LANE_ELEMS; e++) {
-            merge_acc[(rr * MAX_GROUPS + group) * HEAD_DIM + lane_dim(lane, e)] = acc[(r0 + rr) * LANE_ELEMS + e];
+          for (var j = 0u; j < QUADS; j++) {
+            let d = (rr * MAX_GROUPS + group) * HEAD_DIM + lane_dim(lane, 4u * j);
+            let quad = acc[(r0 + rr) * QUADS + j];
+            merge_acc[d] = quad.x;
+            merge_acc[d + 1u] = quad.y;
+            merge_acc[d + 2u] = quad.z;
+            merge_acc[d + 3u] = quad.w;
           }
         }
       }

@@ -7,7 +7,10 @@ const KV_PER_WORD = 2u;
 
 fn kv_unpack(word: kv_word, e: u32) -> f32 { return unpack2x16float(word)[e % 2u]; }
 
-fn kv_unpack_vec4(words: vec4<kv_word>, i: u32) -> f32 { return unpack2x16float(words[i / 2u])[i % 2u]; }
+fn kv_quad(words: vec4<kv_word>, j: u32) -> vec4f {
+  let pair = select(words.xy, words.zw, j == 1u);
+  return vec4f(unpack2x16float(pair.x), unpack2x16float(pair.y));
+}
 
 // Rounds to one of the two nearest f16 values (WGSL leaves which to the implementation). Beyond f16's
 // range pack2x16float's result is undefined, so values are first clamped to the largest finite f16:

@@ -5,7 +5,7 @@
 //   kv_word          the type of a cache buffer's array elements;
 //   KV_PER_WORD      elements packed in one word;
 //   kv_unpack(w, e)  element e (a flat index) out of the word w that holds it, w = cache[e / KV_PER_WORD];
-//   kv_unpack_vec4(words, i)  element i < 4·KV_PER_WORD of four consecutive words (a vec4 load);
+//   kv_quad(words, j)  elements 4j … 4j+3 (j < KV_PER_WORD) of four consecutive words (a vec4 load);
 //   kv_pack(pair)    the word holding KV_PER_WORD consecutive elements, given as pair.x (, pair.y).
 
 alias kv_word = f32;
@@ -13,6 +13,6 @@ const KV_PER_WORD = 1u;
 
 fn kv_unpack(word: kv_word, e: u32) -> f32 { return word; }
 
-fn kv_unpack_vec4(words: vec4<kv_word>, i: u32) -> f32 { return words[i]; }
+fn kv_quad(words: vec4<kv_word>, j: u32) -> vec4f { return words; }
 
 fn kv_pack(pair: vec2f) -> kv_word { return pair.x; }

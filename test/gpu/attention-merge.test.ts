@@ -121,4 +121,45 @@ describe('lseMerge (exact log-sum-exp merge of partial attention)', () => {
     expect(maxAbsDiff(got.o, wantO)).toBeLessThan(1e-6);
     expect(maxAbsDiff(got.lse, wantLse)).toBeLessThan(1e-4);
   });
+
+  // Each lane of the merge walks its partials AHEAD at a time with a running max: LSEs that rise along
+  // the walk rescale it at every step, empty partials weigh 0, and counts past and short of one round
+  // of lanes leave some lanes few partials and some none.
+  it.each([
+    [300, 64],
+    [37, 80],
+    [70, 128],
+    [5, 62],
+  ])('merges %i partials of head dim %i with a running max per lane', async (count, headDim) => {
+    const gpu = await testGpu();
+    const small = attentionShape(2, 1, headDim);
+    const r = 2;
+    const pairs = r * 2;
+    const lses = new Float32Array(count * pairs).map((_, i) => {
+      const part = Math.floor(i / pairs);
+      if (part % 7 === 3) return -3.4e38;
+      return part * 0.5 + 40 * Math.sin(i * 1.7);
+    });
+    const o = new Float32Array(count * pairs * headDim).map((_, i) => Math.cos(i * 0.37));
+    const partials = { o: gpu.upload(o), lse: gpu.upload(lses) };
+    const out = attentionOutput(gpu, small, r);
+    gpu.run((enc) => lseMerge(gpu, enc, small, partials, count, r, out));
+    const got = await readOutput(gpu, out, small, r);
+    const wantO = new Float32Array(pairs * headDim);
+    const wantLse = new Float32Array(pairs);
+    for (let pr = 0; pr < pairs; pr++) {
+      const s = Array.from({ length: count }, (_, i) => lses[i * pairs + pr]);
+      const m = Math.max(...s);
+      const w = s.map((x) => (x <= -3e38 ? 0 : Math.exp(x - m)));
+      const sum = w.reduce((a, b) => a + b, 0);
+      wantLse[pr] = m + Math.log(sum);
+      for (let d = 0; d < headDim; d++) {
+        let acc = 0;
+        for (let i = 0; i < count; i++) acc += w[i] * o[(i * pairs + pr) * headDim + d];
+        wantO[pr * headDim + d] = acc / sum;
+      }
+    }
+    expect(maxAbsDiff(got.o, wantO)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(got.lse, wantLse)).toBeLessThan(1e-4);
+  });
 });

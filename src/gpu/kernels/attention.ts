@@ -103,7 +103,7 @@ export interface AttentionOutput {
 
 /** Storage bindings at an offset need it to be a multiple of this (the largest value the limit may take). */
 const bindingAlignment = 256;
-/** The largest head dimension the kernels take: lse_merge.wgsl sizes its per-invocation arrays by it. */
+/** The largest head dimension the kernels take. */
 const maxHeadDim = 256;
 /** Bounds the f32 tile's vec4s per lane: flash_tile.wgsl sizes its private arrays by it. */
 const maxVecsPerLane = 16;
@@ -154,7 +154,6 @@ const decodeParams = {
 const lseMergeParams = {
   count: 'u32',
   row_heads: 'u32', // rows · heads: (row, head) pairs per partial
-  head_dim: 'u32',
 } as const satisfies UniformLayout;
 
 const citationParams = {
@@ -183,9 +182,11 @@ const decodeKeysPerStep = 64;
 /**
  * The subgroup kernel: about this many workgroups (a few per core of a large GPU), at least
  * subgroupStepsPerSplit batches of keys in each (the groups' final merge is paid once a workgroup), and
- * at most maxSubgroupPartials partials a span for the merge.
+ * at most maxSubgroupPartials partials a span for the merge. On an H100 (bench/attention-decode.ts,
+ * 64K keys) 512 workgroups were the fastest: Qwen2.5-0.5B's layout 36 µs against 45 µs at 1024,
+ * Llama-3.2-1B's 66 µs against 76 µs; at 16K keys 512 and 1024 were within 1 µs.
  */
-const subgroupWorkgroupsWanted = 1024;
+const subgroupWorkgroupsWanted = 512;
 const subgroupStepsPerSplit = 4;
 const maxSubgroupPartials = 256;
 /** Workgroup floats the subgroup kernel adds the key groups' O through (MERGE_FLOATS there). */
@@ -269,22 +270,24 @@ export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape
 /**
  * One tile holds the kv head's whole group of rows, so they share every K/V load: up to 16 through
  * workgroup memory (8 for head dimensions past 128, to keep the queries' workgroup memory within
- * 16 KiB), up to 8 on subgroups (each lane holds its share of every row's query and O in registers).
+ * 16 KiB). On subgroups each lane holds its share of every row's query and O in registers, so tiles
+ * take up to 4 rows, with no padding rows (7 heads a group: tiles of 4 and 3): on an H100, Qwen2.5-0.5B's
+ * 7 heads ran in 47 µs in two tiles of 4, 66 µs in one of 7 and 75 µs in one of 8 (64K keys).
  * GPUs with subgroups take the subgroup kernel; CPU adapters keep the workgroup-memory one: the
  * subgroup kernel is laid out for a GPU's memory system and was timed only there.
  */
 function decodeTiles(gpu: DecodeDevice, headDim: number, groupRows: number, kvType: KvType): DecodeTiles {
-  const rows = 2 ** Math.ceil(Math.log2(groupRows));
   const subgroups = gpu.adapter.runsOnCpu ? undefined : subgroupLayout(gpu, headDim, kvType);
-  if (subgroups) return { rows: Math.min(8, rows), subgroups };
-  return { rows: Math.min(headDim <= 128 ? 16 : 8, rows) };
+  if (subgroups) return { rows: Math.ceil(groupRows / Math.ceil(groupRows / 4)), subgroups };
+  return { rows: Math.min(headDim <= 128 ? 16 : 8, 2 ** Math.ceil(Math.log2(groupRows))) };
 }
 
 /**
  * The subgroup kernel's layout for this adapter and row, if it can run it (CPU adapters included, which
  * decode does not give it by default): rows of whole vec4s, key groups of up to 16 lanes within the
  * smallest subgroup (vec4s a lane: at most 4), 64 invocations (or one subgroup of the largest size) a
- * workgroup, 4 keys a group in flight (2 for rows of more than 16 bytes a lane).
+ * workgroup, 8 keys a group in flight (2 for rows of more than 16 bytes a lane): on an H100, 8 took
+ * 59 and 75 µs where 4 took 66 and 81 (Qwen2.5-0.5B's and Llama-3.2-1B's layouts, 64K keys).
  */
 export function subgroupLayout(gpu: DecodeDevice, headDim: number, kvType: KvType): DecodeSubgroupLayout | undefined {
   const { min, max } = gpu.adapter.subgroupSizes;
@@ -293,7 +296,7 @@ export function subgroupLayout(gpu: DecodeDevice, headDim: number, kvType: KvTyp
   const rowVecs = rowBytes / 16;
   let keyLanes = 1;
   while (keyLanes < 16 && 2 * keyLanes <= min && rowVecs % (2 * keyLanes) === 0) keyLanes *= 2;
-  const layout = { keyLanes, unroll: rowBytes / keyLanes > 16 ? 2 : 4, threads: Math.max(64, max) };
+  const layout = { keyLanes, unroll: rowBytes / keyLanes > 16 ? 2 : 8, threads: Math.max(64, max) };
   return subgroupLayoutProblem(gpu, headDim, kvType, layout) ? undefined : layout;
 }
 
@@ -453,9 +456,11 @@ export function lseMerge(
 ): void {
   check(shape);
   const pairs = rows * shape.heads;
-  const params = gpu.uniform(uniformFields(lseMergeParams, { count, row_heads: pairs, head_dim: shape.headDim }));
+  const params = gpu.uniform(uniformFields(lseMergeParams, { count, row_heads: pairs }));
   const [x, z] = fold(gpu, pairs);
-  const pipeline = gpu.pipeline('lse_merge', { structs: { Params: lseMergeParams }, shared: { MAX_HEAD_DIM: maxHeadDim } });
+  // Invocations a lane spends on a head's dimensions: 16 for heads of up to 64 (4 each), so that 16 lanes walk the partials.
+  const dimThreads = shape.headDim <= 64 ? 16 : 32;
+  const pipeline = gpu.pipeline('lse_merge', { structs: { Params: lseMergeParams }, shared: { HEAD_DIM: shape.headDim, DIM_THREADS: dimThreads } });
   gpu.dispatch(encoder, pipeline, [params, partials.o, partials.lse, out.o, out.lse], [x, 1, z]);
 }
 
