@@ -4,21 +4,26 @@
 // Same layout, parameters and bindings as linear.wgsl; W is read through the weight format's include.
 //
 // Decoding is bound by reading W, so W is read once for all rows of X, and the kernel's job is to keep
-// enough of W's bytes in flight to fill the memory bus with as few load instructions as it can. Each
-// workgroup of THREADS invocations owns OUTS_PER_GROUP weight rows. With CHUNKED (GPUs), rows of a
-// multiple of 32 elements (every model's) are read in chunks of 32 consecutive elements: 16-byte loads
-// in every format (f32: 8 of them, bf16/f16: 4, q8: 2, q4: 1, and q8/q4 one scale load; the format
-// include's weight_chunk), a chunk of every owned row loaded before any is used. Invocation t takes
-// chunks t, t + THREADS, … of each owned row, UNROLL at a time (a loop the compiler unrolls, so that
-// later chunks' loads go ahead of earlier products), and loads each element of x once, 16 bytes at a
-// time, for all weight rows. An invocation adds its products in element order whatever the format and
-// UNROLL, so weights holding the same numbers (f32 and bf16) give the same bits. Other rows, and every
-// row on a CPU adapter (a chunk's unrolled code made lavapipe compile a pipeline 100 times slower), go
-// one vec4 (rows not a multiple of 4: one element) at a time. The shape — invocations per row, rows a
-// workgroup, chunks at a time — is chosen per matrix and format (chooseMatvec in
-// src/gpu/kernels/linear.ts). matvec_total (shaders/matvec_reduce.wgsl in workgroup memory, or
-// shaders/matvec_reduce_subgroups.wgsl) adds the OUTS_PER_GROUP · ROWS partial sums up over the
-// workgroup in a fixed order.
+// enough of W's bytes in flight to fill the memory bus. Each workgroup of THREADS invocations owns
+// OUTS_PER_GROUP weight rows, and each element of x is loaded once, 16 bytes at a time, for all of them.
+// Two ways to read a row, chosen per format (chooseMatvec in src/gpu/kernels/linear.ts):
+//   vec4s (f32, f16, bf16, and every format on a CPU adapter): invocation t reads the vec4s t,
+//     t + THREADS, … of each owned row (consecutive invocations on consecutive vec4s: coalesced loads),
+//     UNROLL vec4s of every row before it adds any (independent loads in flight).
+//   CHUNKED (q8, q4, q4g128 on GPUs, rows of a multiple of 32 elements): invocation t reads chunks t,
+//     t + THREADS, … of 32 consecutive elements, a 16-byte load or two for the data and one for the
+//     scale (the format include's weight_chunk), a chunk of every owned row loaded before any is used,
+//     UNROLL chunks at a time (a loop the compiler unrolls, so that later chunks' loads go ahead of
+//     earlier products). A vec4 of a quantized row is a 2- or 4-byte load and a scale load: the kernel
+//     was bound by load instructions. Timed on an H100, chunks beat vec4s for q4g128 (Llama-3.2-1B's
+//     down 2048×8192: 17 µs against 26) but lose for f32 and bf16, whose vec4s are 16- and 8-byte loads
+//     already (Llama's lm_head in f32: 1384 µs in chunks, 333 in vec4s; bf16: 289 against 180).
+// Either way an invocation adds its products in element order whatever the format, so weights holding
+// the same numbers (f32 and bf16) give the same bits under the same shape. Rows not a multiple of 4
+// elements go one element at a time. On a CPU adapter UNROLL is 1 (unrolled code made lavapipe compile
+// a pipeline many times slower for nothing). matvec_total (shaders/matvec_reduce.wgsl in workgroup
+// memory, or shaders/matvec_reduce_subgroups.wgsl) adds the OUTS_PER_GROUP · ROWS partial sums up over
+// the workgroup in a fixed order.
 //
 // Two folds save decoding a dispatch each (a decoded token is a few hundred small dispatches, and each
 // has a fixed cost on a real GPU):
@@ -52,13 +57,14 @@
 override ROWS: u32 = 1u;
 override THREADS: u32 = 64u;
 override OUTS_PER_GROUP: u32 = 4u;
-override CHUNKED: bool = true; // rows of a multiple of CHUNK elements read in chunks
-override UNROLL: u32 = 4u; // chunks of each row in flight
+override CHUNKED: bool = false; // rows of a multiple of CHUNK elements read in chunks
+override UNROLL: u32 = 4u; // chunks (CHUNKED) or vec4s of each row in flight
 override NORM_INPUT: bool = false;
 override GATED: bool = false;
 override GATE_UP: bool = false;
 const MAX_ROWS = 8u;
 const MAX_OUTS_PER_GROUP = 4u;
+const MAX_UNROLL = 4u;
 const CHUNK = 32u; // elements of a weight_chunk
 // Partial sums per invocation, at most THREADS: OUTS_PER_GROUP · ROWS products, then ROWS sums of squares.
 override PRODUCTS: u32 = OUTS_PER_GROUP * ROWS;
@@ -112,6 +118,23 @@ fn add_chunk(c: u32, n0: u32) {
   }
 }
 
+// Adds the products of UNROLL vec4s of every owned weight row, starting at vec4 `v`, stepping THREADS:
+// all of a row's loads first, then its products. Rows past the last read the last row again (as above).
+fn add_vec4s(v: u32, n0: u32) {
+  var xk: array<vec4<f32>, MAX_UNROLL * MAX_ROWS>;
+  for (var u = 0u; u < UNROLL; u++) {
+    for (var m = 0u; m < ROWS; m++) { xk[u * MAX_ROWS + m] = x4(m, (v + u * THREADS) * 4u); }
+  }
+  for (var o = 0u; o < OUTS_PER_GROUP; o++) {
+    let row = weight_row(n0, o) * p.ins;
+    var wv: array<vec4<f32>, MAX_UNROLL>;
+    for (var u = 0u; u < UNROLL; u++) { wv[u] = weight4(row + (v + u * THREADS) * 4u); }
+    for (var u = 0u; u < UNROLL; u++) {
+      for (var m = 0u; m < ROWS; m++) { acc[o * ROWS + m] += dot(wv[u], xk[u * MAX_ROWS + m]); }
+    }
+  }
+}
+
 @compute @workgroup_size(THREADS)
 fn main(
   @builtin(workgroup_id) group: vec3u,
@@ -133,8 +156,14 @@ fn main(
     }
     for (; c < chunks; c += THREADS) { add_chunk(c, n0); }
   } else if (p.ins % 4u == 0u) {
-    // Every row starts on a multiple of 4 elements: whole vec4s of W, one at a time.
-    for (var v = thread; v < p.ins / 4u; v += THREADS) {
+    // Every row starts on a multiple of 4 elements: whole vec4s of W, UNROLL at a time while they
+    // last, then one at a time.
+    let vecs = p.ins / 4u;
+    var v = thread;
+    if (UNROLL > 1u) {
+      for (; v + (UNROLL - 1u) * THREADS < vecs; v += UNROLL * THREADS) { add_vec4s(v, n0); }
+    }
+    for (; v < vecs; v += THREADS) {
       var xk: array<vec4<f32>, MAX_ROWS>;
       for (var m = 0u; m < ROWS; m++) { xk[m] = x4(m, v * 4u); }
       for (var o = 0u; o < OUTS_PER_GROUP; o++) {

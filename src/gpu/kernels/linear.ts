@@ -21,8 +21,8 @@ import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 export const maxMatvecRows = 8;
 /**
  * How shaders/matvec.wgsl is laid out for one weight matrix: `threads` invocations share each group
- * of `outsPerGroup` weight rows. `chunked`: rows (a multiple of 32 elements) are read in chunks of 32
- * elements, `unroll` chunks of every row at a time; otherwise a vec4 at a time (`unroll` unused).
+ * of `outsPerGroup` weight rows, each with `unroll` loads of every row in flight at a time: vec4s, or
+ * with `chunked` chunks of 32 elements (rows of a multiple of 32; others still go a vec4 at a time).
  */
 export interface MatvecShape {
   threads: 32 | 64 | 128 | 256;
@@ -39,8 +39,8 @@ export interface MatvecShape {
 /** Elements of one chunk of a weight row (CHUNK in shaders/matvec.wgsl). */
 const matvecChunk = 32;
 
-/** 16-byte loads of a chunk of 32 elements in each format (the include's weight_chunk). */
-const chunkLoads: Record<WeightFormat, number> = { f32: 8, f16: 4, bf16: 4, q8: 2, q4: 1, q4g128: 1 };
+/** The formats a GPU reads in chunks, and the 16-byte loads of a chunk of 32 elements in each (the include's weight_chunk). */
+const chunkLoads: Partial<Record<WeightFormat, number>> = { q8: 2, q4: 1, q4g128: 1 };
 
 /** What chooseMatvec asks of a device (a Gpu has it). */
 export interface MatvecDevice {
@@ -50,35 +50,45 @@ export interface MatvecDevice {
 
 /**
  * The matvec shape for a weight [outs, ins] in `format` and `rows` rows of X. A GPU reads memory at
- * full speed only with enough loads in flight on every core, and the kernel was bound by its load
- * instructions: rows of a multiple of 32 elements are read in chunks of 32, 16-byte loads whatever the
- * format. A row's chunks are shared out to invocations about 4 apiece (32 to 256 invocations), and
- * each invocation has up to 8 loads of every row in flight (an f32 chunk is 8 loads already: one chunk
- * at a time; a q4 chunk is 1: up to 4 chunks). The invocations (and so the order of the sums) depend
- * on the matrix, never the format, so that f32 and bf16 weights holding the same numbers give the same
- * bits; chunks at a time do not change the order. Rows of the matrix are shared out one, two or four to
- * a workgroup as the matrix grows (with four, x is loaded a quarter as often, which matters once the
- * workgroups are plenty). The partial sums' slots in workgroup memory (one per invocation per sum)
- * bound the invocations. A CPU adapter reads a vec4 at a time (64 to 256 invocations as rows are long:
- * a chunk's code made lavapipe compile 100 times slower) and four rows a workgroup (each workgroup has
- * a fixed cost there: with one row, lavapipe decoded the demo model at 42 tok/s at 1K context instead
- * of 72).
+ * full speed only with enough loads in flight on every core, and the grid should be large: rows of the
+ * matrix are shared out one, two or four to a workgroup as the matrix grows (with four, x is loaded a
+ * quarter as often, which matters once the workgroups are plenty).
+ * - f32, f16, bf16 (and rows not a multiple of 32): vec4s, 4 of every row in flight per invocation
+ *   (invocations per row grow with the row's length, 64 to 256). The shape depends on the matrix, never
+ *   on which of the three formats, so that weights holding the same numbers give the same bits.
+ * - q8, q4, q4g128 on rows of a multiple of 32: a vec4 of them is a 2- or 4-byte load plus a scale, so
+ *   the kernel was bound by its load instructions; chunks of 32 elements are 16-byte loads. A row's
+ *   chunks are shared out about 4 to an invocation (32 to 256 invocations), up to 4 chunks (8 loads)
+ *   in flight, and a workgroup takes twice the rows (1 → 2, 2 → 4): x is loaded for more rows, and
+ *   fewer, larger workgroups. Timed on an H100 (bench/matvec.ts): q4g128 Qwen2.5-0.5B's lm_head 139 µs
+ *   in chunks against 170 in vec4s, Llama-3.2-1B's down 2048×8192 26 µs in chunks with one row a
+ *   workgroup and 17 with two; whole-model decode of Qwen2.5-0.5B in q4g128 went from 377 to 455 tok/s.
+ *   For f32 and bf16 chunks lost (Llama's lm_head: f32 1384 µs against 333 in vec4s, bf16 289 against
+ *   180; Qwen's decode in bf16 385 tok/s against about 430).
+ * The partial sums' slots in workgroup memory (one per invocation per sum) bound the invocations. A
+ * CPU adapter reads a vec4 at a time (64 to 256 invocations as rows are long; unrolled code costs
+ * lavapipe compile time and buys nothing, chunks' code made it compile 100 times slower) and four rows
+ * a workgroup (each workgroup has a fixed cost there: with one row, lavapipe decoded the demo model at
+ * 42 tok/s at 1K context instead of 72).
  */
 export function chooseMatvec(gpu: MatvecDevice, rows: number, outs: number, ins: number, folded: { norm: boolean }, format: WeightFormat): MatvecShape {
   const cpu = gpu.adapter.runsOnCpu;
-  const outsPerGroup: MatvecShape['outsPerGroup'] = cpu || outs >= 32768 ? 4 : outs >= 4096 ? 2 : 1;
-  const chunked = !cpu && ins % matvecChunk === 0;
+  const loads = chunkLoads[format];
+  const chunked = !cpu && loads !== undefined && ins % matvecChunk === 0;
+  const base: MatvecShape['outsPerGroup'] = cpu || outs >= 32768 ? 4 : outs >= 4096 ? 2 : 1;
+  const outsPerGroup: MatvecShape['outsPerGroup'] = chunked ? (base === 1 ? 2 : 4) : base;
   const sums = outsPerGroup * rows + (folded.norm ? rows : 0);
   let threads: MatvecShape['threads'];
-  let unroll: MatvecShape['unroll'] = 1;
+  let unroll: MatvecShape['unroll'];
   if (chunked) {
     const chunks = ins / matvecChunk;
     threads = chunks >= 1024 ? 256 : chunks >= 512 ? 128 : chunks >= 256 || sums > 32 ? 64 : 32;
     const perInvocation = Math.floor(chunks / threads);
-    unroll = ([4, 2, 1] as const).find((u) => u * chunkLoads[format] <= 8 && u <= perInvocation) ?? 1;
+    unroll = ([4, 2, 1] as const).find((u) => u * loads <= 8 && u <= perInvocation) ?? 1;
   } else {
     const vec4s = Math.ceil(ins / 4);
     threads = vec4s > 512 ? 256 : vec4s > 256 ? 128 : 64;
+    unroll = cpu ? 1 : 4;
   }
   const shape = (t: MatvecShape['threads']): MatvecShape => ({ threads: t, outsPerGroup, chunked, unroll });
   while (threads > 32 && matvecSharedBytes(shape(threads), rows, folded.norm) > gpu.device.limits.maxComputeWorkgroupStorageSize) {
