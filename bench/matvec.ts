@@ -4,8 +4,8 @@
 // one call (timestamp queries around a pass of 20 calls, each reading the next of several copies of the
 // weight, so that a 50 MB L2 cache does not hold it, as a model's layers each read their own) and the
 // GB/s of weight bytes read (data and scales), for chooseMatvec's shape and others beside it (twice the
-// invocations; other rows per workgroup; another number of chunks at a time; a vec4 at a time, as
-// before chunks). What chooseMatvec's table is checked against. --quick: two small matrices and one copy (lavapipe, under a minute). --out DIR writes
+// invocations; twice and half the rows per workgroup; another number of chunks at a time; the other
+// way to read rows: vec4s for a quantized format, chunks for f32 and 16-bit ones). What chooseMatvec's table is checked against. --quick: two small matrices and one copy (lavapipe, under a minute). --out DIR writes
 // DIR/matvec.txt (the lines printed) and DIR/matvec.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,7 +67,7 @@ const log = (line: string) => {
 };
 log(`adapter: ${gpu.adapter.description}${gpu.hasSubgroups ? ', subgroups' : ''}${gpu.adapter.runsOnCpu ? ', a CPU adapter' : ''}`);
 log('one row of X; GPU time of one call (fastest pass of 20 calls); GB/s of weight bytes (data + scales)');
-log('shape = invocations / weight rows per workgroup / chunks of 32 elements at a time per row (or vec4s: a vec4 at a time)');
+log('shape = invocations / weight rows per workgroup / chunks of 32 elements at a time per row (or N vec4s: N vec4s at a time)');
 log('');
 
 /** GPU time of one call in ms: the fastest of `rounds` passes of 20 calls each, by timestamp queries. */
@@ -120,22 +120,28 @@ function weightOf(m: Matrix, format: WeightFormat, words: ReturnType<typeof patt
   return { parts, outs: m.outs, ins: m.ins };
 }
 
-const name = (s: MatvecShape) => (s.chunked ? `${s.threads}/${s.outsPerGroup}/${s.unroll}` : `${s.threads}/${s.outsPerGroup}/vec4s`);
+const name = (s: MatvecShape) => `${s.threads}/${s.outsPerGroup}/${s.unroll}${s.chunked ? '' : ' vec4s'}`;
 
 /**
- * chooseMatvec's shape, then twice the invocations, other rows per workgroup (x loaded for more or
- * fewer rows) and, where it reads chunks, another number of chunks at a time and the vec4-at-a-time
- * reading (the kernel before chunks).
+ * chooseMatvec's shape, then beside it: twice the invocations; twice and half the weight rows per
+ * workgroup (x loaded for more or fewer rows); where it reads chunks, another number of chunks at a
+ * time; and the other way to read rows: vec4s for a quantized format (f32's shape for the matrix, the
+ * kernel before chunks), chunks for f32 and 16-bit ones (a quantized format's invocations for the
+ * matrix, at most 8 loads of a row at a time, as this branch first read every format).
  */
-function variants(chosen: MatvecShape): MatvecShape[] {
+function variants(chosen: MatvecShape, m: Matrix, format: WeightFormat): MatvecShape[] {
   const out = [chosen];
   if (chosen.threads < 256) out.push({ ...chosen, threads: (chosen.threads * 2) as MatvecShape['threads'] });
-  out.push({ ...chosen, outsPerGroup: chosen.outsPerGroup === 4 ? 2 : ((chosen.outsPerGroup * 2) as 2 | 4) });
+  if (chosen.outsPerGroup < 4) out.push({ ...chosen, outsPerGroup: (chosen.outsPerGroup * 2) as 2 | 4 });
+  if (chosen.outsPerGroup > 1) out.push({ ...chosen, outsPerGroup: (chosen.outsPerGroup / 2) as 1 | 2 });
   if (chosen.chunked) {
     out.push({ ...chosen, unroll: chosen.unroll === 1 ? 2 : chosen.unroll === 2 ? 4 : 2 });
-    out.push({ ...chosen, chunked: false, unroll: 1 });
+    out.push(chooseMatvec(gpu, 1, m.outs, m.ins, { norm: false }, 'f32'));
+  } else if (!gpu.adapter.runsOnCpu && m.ins % 32 === 0) {
+    const q8 = chooseMatvec(gpu, 1, m.outs, m.ins, { norm: false }, 'q8');
+    out.push({ ...q8, outsPerGroup: chosen.outsPerGroup, unroll: format === 'f32' ? 1 : (Math.min(q8.unroll, 2) as 1 | 2) });
   }
-  return out;
+  return out.filter((shape, i) => out.findIndex((other) => name(other) === name(shape)) === i);
 }
 
 const results: unknown[] = [];
@@ -159,7 +165,7 @@ for (const format of formats) {
     const x = gpu.tensorFrom(uniformStream(7)(m.ins, 1), 'f32', [1, m.ins]);
     const y = gpu.tensor('f32', [1, outputs]);
     const chosen = chooseMatvec(gpu, 1, m.outs, m.ins, { norm: false }, format);
-    for (const [i, matvec] of variants(chosen).entries()) {
+    for (const [i, matvec] of variants(chosen, m, format).entries()) {
       let call = 0;
       const record: Recorder = (e) => linear(gpu, e, x, weights[call++ % copies], y, 1, { matvec, ...(gateUp ? { gateUp: 'silu' as const } : {}) });
       const ms = await gpuTime(record, rounds);

@@ -29,7 +29,7 @@ export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionS
     const m = name === 'gate+up' ? gateUpShape(chosen) : chosen; // decoding runs it as GATE_UP
     const tiled = chooseTiledLinear(gpu, weight, options.prefillRows);
     lines.push(
-      `${name} ${weight.outs}×${weight.ins} ${weightFormatOf(weight.parts[0])}: decode matvec ${m.threads} invocations / ${m.outsPerGroup} rows / ${m.chunked ? `chunks of 32, ${m.unroll} at a time` : 'a vec4 at a time'}; ` +
+      `${name} ${weight.outs}×${weight.ins} ${weightFormatOf(weight.parts[0])}: decode matvec ${m.threads} invocations / ${m.outsPerGroup} rows / ${m.chunked ? `chunks of 32, ${m.unroll} at a time` : `${m.unroll} vec4s at a time`}; ` +
         `prefill ${JSON.stringify(tiled)}`,
     );
   }
