@@ -255,7 +255,7 @@ function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: Lin
   }
   const constants = {
     ROWS: rows,
-
+    THREADS: shape.threads,
     OUTS_PER_GROUP: shape.outsPerGroup,
     CHUNKED: shape.chunked ? 1 : 0,
     UNROLL: shape.unroll,
