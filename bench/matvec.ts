@@ -3,8 +3,8 @@
 // o, gate+up as decoding runs it — GATE_UP —, down, lm_head) in each weight format: the GPU time of
 // one call (timestamp queries around a pass of 20 calls, each reading the next of several copies of the
 // weight, so that a 50 MB L2 cache does not hold it, as a model's layers each read their own) and the
-// GB/s of weight bytes read (data and scales), for chooseMatvec's shape and others beside it (twice the
-// invocations; twice and half the rows per workgroup; another number of chunks at a time; the other
+// GB/s of weight bytes read (data and scales), for chooseMatvec's shape and others beside it (twice,
+// half and 64 invocations; twice and half the rows per workgroup; another number of chunks at a time; the other
 // way to read rows: vec4s for a quantized format, chunks for f32 and 16-bit ones). What chooseMatvec's table is checked against. --quick: two small matrices and one copy (lavapipe, under a minute). --out DIR writes
 // DIR/matvec.txt (the lines printed) and DIR/matvec.json.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -123,7 +123,8 @@ function weightOf(m: Matrix, format: WeightFormat, words: ReturnType<typeof patt
 const name = (s: MatvecShape) => `${s.threads}/${s.outsPerGroup}/${s.unroll}${s.chunked ? '' : ' vec4s'}`;
 
 /**
- * chooseMatvec's shape, then beside it: twice the invocations; twice and half the weight rows per
+ * chooseMatvec's shape, then beside it: twice and half the invocations, and 64 (until matvecKernel
+ * passed THREADS, every shape ran 64, so every earlier figure is for 64); twice and half the weight rows per
  * workgroup (x loaded for more or fewer rows); where it reads chunks, another number of chunks at a
  * time; and the other way to read rows: vec4s for a quantized format (f32's shape for the matrix, the
  * kernel before chunks), chunks for f32 and 16-bit ones (a quantized format's invocations for the
@@ -132,6 +133,8 @@ const name = (s: MatvecShape) => `${s.threads}/${s.outsPerGroup}/${s.unroll}${s.
 function variants(chosen: MatvecShape, m: Matrix, format: WeightFormat): MatvecShape[] {
   const out = [chosen];
   if (chosen.threads < 256) out.push({ ...chosen, threads: (chosen.threads * 2) as MatvecShape['threads'] });
+  if (chosen.threads > 32) out.push({ ...chosen, threads: (chosen.threads / 2) as MatvecShape['threads'] });
+  out.push({ ...chosen, threads: 64 }); // what every shape ran before THREADS reached the shader
   if (chosen.outsPerGroup < 4) out.push({ ...chosen, outsPerGroup: (chosen.outsPerGroup * 2) as 2 | 4 });
   if (chosen.outsPerGroup > 1) out.push({ ...chosen, outsPerGroup: (chosen.outsPerGroup / 2) as 1 | 2 });
   if (chosen.chunked) {

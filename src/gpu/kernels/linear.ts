@@ -64,12 +64,15 @@ export interface MatvecDevice {
  *   in chunks against 170 in vec4s, Llama-3.2-1B's down 2048×8192 26 µs in chunks with one row a
  *   workgroup and 17 with two; whole-model decode of Qwen2.5-0.5B in q4g128 went from 377 to 455 tok/s.
  *   For f32 and bf16 chunks lost (Llama's lm_head: f32 1384 µs against 333 in vec4s, bf16 289 against
- *   180; Qwen's decode in bf16 385 tok/s against about 430).
+ *   180; Qwen's decode in bf16 385 tok/s against about 430). Every one of these figures ran 64
+ *   invocations a workgroup, whatever the shape said (THREADS did not reach the shader then): the
+ *   invocation counts below are untimed.
  * The partial sums' slots in workgroup memory (one per invocation per sum) bound the invocations. A
- * CPU adapter reads a vec4 at a time (64 to 256 invocations as rows are long; unrolled code costs
- * lavapipe compile time and buys nothing, chunks' code made it compile 100 times slower) and four rows
- * a workgroup (each workgroup has a fixed cost there: with one row, lavapipe decoded the demo model at
- * 42 tok/s at 1K context instead of 72).
+ * CPU adapter reads a vec4 at a time (unrolled code costs lavapipe compile time and buys nothing,
+ * chunks' code made it compile 100 times slower), 64 invocations (what it always ran before THREADS
+ * reached the shader; on lavapipe Qwen2.5-0.5B's down 896×4864 took 5.5 ms a call with 64, 7.8 with
+ * 128, 13.8 with 256) and four rows a workgroup (each workgroup has a fixed cost there: with one row,
+ * lavapipe decoded the demo model at 42 tok/s at 1K context instead of 72).
  */
 export function chooseMatvec(gpu: MatvecDevice, rows: number, outs: number, ins: number, folded: { norm: boolean }, format: WeightFormat): MatvecShape {
   const cpu = gpu.adapter.runsOnCpu;
@@ -87,7 +90,7 @@ export function chooseMatvec(gpu: MatvecDevice, rows: number, outs: number, ins:
     unroll = ([4, 2, 1] as const).find((u) => u * loads <= 8 && u <= perInvocation) ?? 1;
   } else {
     const vec4s = Math.ceil(ins / 4);
-    threads = vec4s > 512 ? 256 : vec4s > 256 ? 128 : 64;
+    threads = cpu || vec4s <= 256 ? 64 : vec4s > 512 ? 256 : 128;
     unroll = cpu ? 1 : 4;
   }
   const shape = (t: MatvecShape['threads']): MatvecShape => ({ threads: t, outsPerGroup, chunked, unroll });
