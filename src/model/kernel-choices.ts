@@ -25,11 +25,11 @@ export function kernelChoices(gpu: Gpu, weights: ModelWeights, shape: AttentionS
     ['lm_head', weights.lmHead],
   ];
   for (const [name, weight] of matrices) {
-    const chosen = chooseMatvec(gpu, 1, weight.outs, weight.ins, { norm: false });
+    const chosen = chooseMatvec(gpu, 1, weight.outs, weight.ins, { norm: false }, weightFormatOf(weight.parts[0]));
     const m = name === 'gate+up' ? gateUpShape(chosen) : chosen; // decoding runs it as GATE_UP
     const tiled = chooseTiledLinear(gpu, weight, options.prefillRows);
     lines.push(
-      `${name} ${weight.outs}×${weight.ins} ${weightFormatOf(weight.parts[0])}: decode matvec ${m.threads} invocations / ${m.outsPerGroup} rows / ${m.unroll} loads; ` +
+      `${name} ${weight.outs}×${weight.ins} ${weightFormatOf(weight.parts[0])}: decode matvec ${m.threads} invocations / ${m.outsPerGroup} rows / ${m.chunked ? `chunks of 32, ${m.unroll} at a time` : `${m.unroll} vec4s at a time`}; ` +
         `prefill ${JSON.stringify(tiled)}`,
     );
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { linear, maxMatvecRows, type LinearWeight, type MatvecShape } from '../../src/gpu/kernels/linear.ts';
 import { linearRef } from '../reference/linear.ts';
+import { rmsNormRef } from '../reference/norms.ts';
 import { maxAbsDiff, randomArray } from '../support/random.ts';
 import { subgroupPaths, testGpu } from '../support/gpu.ts';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/model/dtype.ts';
@@ -161,20 +162,21 @@ for (const path of subgroupPaths) {
     });
   }
 
-  // Each matvec shape (invocations per row group, weight rows per workgroup, loads in flight) on
-  // lengths that leave unrolled rounds part-used and the last workgroup part-filled; the shapes a CPU
-  // adapter is never given (unrolled loads) too. Every shape sums each row in a fixed order, so a
-  // second run gives the same bits; the subgroup reduction reading every slot gives them as well.
+  // Each matvec shape read in vec4s (invocations per row group, weight rows per workgroup, vec4s in
+  // flight) on lengths that leave unrolled rounds part-used and the last workgroup part-filled; the
+  // shapes a CPU adapter is never given (unrolled loads, as f32 and 16-bit weights get on a GPU) too.
+  // Every shape sums each row in a fixed order, so a second run gives the same bits; the subgroup
+  // reduction reading every slot gives them as well.
+  const vec4Shapes: MatvecShape[] = [
+    { threads: 64, outsPerGroup: 4, chunked: false, unroll: 4 },
+    { threads: 256, outsPerGroup: 1, chunked: false, unroll: 4 },
+    { threads: 128, outsPerGroup: 2, chunked: false, unroll: 2 },
+    { threads: 32, outsPerGroup: 1, chunked: false, unroll: 1 },
+  ];
   describe(`matvec shapes [${path.name}]`, () => {
-    const matvecShapes: MatvecShape[] = [
-      { threads: 64, outsPerGroup: 4, unroll: 4 },
-      { threads: 256, outsPerGroup: 1, unroll: 4 },
-      { threads: 128, outsPerGroup: 2, unroll: 2 },
-      { threads: 32, outsPerGroup: 1, unroll: 1 },
-    ];
     for (const [rows, outs, ins] of [[1, 7, 1300], [2, 9, 522], [1, 5, 9]] as const) {
-      for (const shape of matvecShapes) {
-        it(`rows=${rows} outs=${outs} ins=${ins}, ${shape.threads} invocations / ${shape.outsPerGroup} rows / ${shape.unroll} loads`, async () => {
+      for (const shape of vec4Shapes) {
+        it(`rows=${rows} outs=${outs} ins=${ins}, ${shape.threads} invocations / ${shape.outsPerGroup} rows / ${shape.unroll} vec4s`, async () => {
           const gpu = await testGpu(path);
           const x = randomArray(rows * ins, 51);
           const w = randomArray(outs * ins, 52);
@@ -192,7 +194,63 @@ for (const path of subgroupPaths) {
         });
       }
     }
+
+    // bf16 weights on a GPU's shape (four vec4s at a time: 325 vec4s are one unrolled round of 256 and
+    // a tail of 69) give the bits f32 weights holding the same numbers give (one reduction path: it
+    // does not depend on how rows are read).
+    if (path.subgroups) {
+      it('bf16 and f32 storage of the same values, 64 invocations / 4 rows / 4 vec4s, ins 1300', async () => {
+        const gpu = await testGpu(path);
+        const [rows, outs, ins] = [1, 7, 1300];
+        const x = randomArray(rows * ins, 54);
+        const w16 = f32ToBf16Bits(randomArray(outs * ins, 55));
+        const w = bf16BitsToF32(w16);
+        const xt = gpu.tensorFrom(x, 'f32', [rows, ins]);
+        const [y16, y32] = [gpu.tensor('f32', [rows, outs]), gpu.tensor('f32', [rows, outs])];
+        gpu.run((enc) => {
+          linear(gpu, enc, xt, { parts: [gpu.tensorFrom(w16, 'bf16', [outs, ins])], outs, ins }, y16, rows, { matvec: vec4Shapes[0] });
+          linear(gpu, enc, xt, { parts: [gpu.tensorFrom(w, 'f32', [outs, ins])], outs, ins }, y32, rows, { matvec: vec4Shapes[0] });
+        });
+        const got = await gpu.readF32(y32);
+        expect(await gpu.readF32(y16)).toEqual(got);
+        expect(maxAbsDiff(got, linearRef(x, w, undefined, rows, outs, ins))).toBeLessThan(1e-4 * Math.sqrt(ins));
+      });
+    }
   });
+
+  // Quantized rows read in chunks of 32 elements (GPUs: each format's weight_chunk, 16-byte loads,
+  // several chunks at a time, two weight rows a workgroup), against the reference on the values each
+  // format holds: in one pipeline, rows of one chunk (q4g128: one group), of fewer chunks than
+  // invocations, and of 152 (unrolled rounds, then single chunks); 7 outputs leave the last workgroup
+  // part-filled; q4g128 with the norm folded in. Each chunked pipeline costs seconds on lavapipe, and
+  // the reduction does not depend on how rows are read: they run on the subgroup path only (q8, and
+  // GATE_UP, in chunks: linear-gate-up.test.ts).
+  if (path.subgroups) {
+    describe(`matvec in chunks of 32 [${path.name}]`, () => {
+      const quantizedCases = [
+        { format: 'q4', rows: 2, unroll: 1, norm: false, lengths: [32, 96, 4864] },
+        { format: 'q4g128', rows: 1, unroll: 4, norm: true, lengths: [128, 384, 4864] },
+      ] as const;
+      for (const { format, rows, unroll, norm, lengths } of quantizedCases) {
+        it(`${format}, rows=${rows}, ${unroll} chunks at a time${norm ? ', RMSNorm' : ''}, ins ${lengths.join(', ')}`, async () => {
+          const gpu = await testGpu(path);
+          const outs = 7;
+          const matvec: MatvecShape = { threads: 32, outsPerGroup: 2, chunked: true, unroll };
+          for (const ins of lengths) {
+            const x = randomArray(rows * ins, ins + 3);
+            const g = randomArray(ins, ins + 5);
+            const packed = quantize(format, randomArray(outs * ins, ins + 4));
+            const part = { buffer: gpu.upload(packed.data), scales: gpu.upload(packed.scales), dtype: 'u32', shape: [outs, ins], format } as const;
+            const inputNorm = norm ? { weight: gpu.tensorFrom(g, 'f32', [ins]), eps: 1e-6, weightOffset: 0 } : undefined;
+            const y = gpu.tensor('f32', [rows, outs]);
+            gpu.run((enc) => linear(gpu, enc, gpu.tensorFrom(x, 'f32', [rows, ins]), { parts: [part], outs, ins }, y, rows, { matvec, inputNorm }));
+            const input = norm ? rmsNormRef(x, g, rows, 1e-6, 0) : x;
+            expect(maxAbsDiff(await gpu.readF32(y), linearRef(input, dequantize(packed), undefined, rows, outs, ins))).toBeLessThan(1e-4 * Math.sqrt(ins));
+          }
+        });
+      }
+    });
+  }
 
   describe(`linear, accumulate (y += x·wᵀ) [${path.name}]`, () => {
     for (const rows of [1, 4, 20].filter(onThisPath)) {

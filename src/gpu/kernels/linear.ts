@@ -3,6 +3,7 @@
 // f32 (shaders/linear.wgsl) or on tensor cores (shaders/linear_subgroup_matrix.wgsl, for 16-bit and
 // quantized weights where the device has them); and for the few rows of decoding a matrix–vector kernel that reads W once
 // for all rows (bandwidth-bound).
+import type { AdapterReport } from '../device.ts';
 import type { Gpu } from '../gpu.ts';
 import type { Tensor } from '../tensor.ts';
 import { activationIds, type GateActivation } from './elementwise.ts';
@@ -20,11 +21,13 @@ import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 export const maxMatvecRows = 8;
 /**
  * How shaders/matvec.wgsl is laid out for one weight matrix: `threads` invocations share each group
- * of `outsPerGroup` weight rows, each with `unroll` loads of every row in flight at a time.
+ * of `outsPerGroup` weight rows, each with `unroll` loads of every row in flight at a time: vec4s, or
+ * with `chunked` chunks of 32 elements (rows of a multiple of 32; others still go a vec4 at a time).
  */
 export interface MatvecShape {
   threads: 32 | 64 | 128 | 256;
   outsPerGroup: 1 | 2 | 4;
+  chunked: boolean;
   unroll: 1 | 2 | 4;
   /**
    * Tests: the subgroup reduction reads every slot, as it does for subgroups not formed from
@@ -33,23 +36,64 @@ export interface MatvecShape {
   everySlot?: boolean;
 }
 
+/** Elements of one chunk of a weight row (CHUNK in shaders/matvec.wgsl). */
+const matvecChunk = 32;
+
+/** The formats a GPU reads in chunks, and the 16-byte loads of a chunk of 32 elements in each (the include's weight_chunk). */
+const chunkLoads: Partial<Record<WeightFormat, number>> = { q8: 2, q4: 1, q4g128: 1 };
+
+/** What chooseMatvec asks of a device (a Gpu has it). */
+export interface MatvecDevice {
+  adapter: Pick<AdapterReport, 'runsOnCpu'>;
+  device: { limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize'> };
+}
+
 /**
- * The matvec shape for a weight [outs, ins] and `rows` rows of X. A GPU reads memory at full speed only
- * with enough loads in flight on every core: each invocation should have about 4 vec4 loads of every
- * weight row (invocations per row grow with the row's length, 64 to 256), and the grid should be large
- * (rows of the matrix are shared out one, two or four to a workgroup as the matrix grows: with four to
- * a workgroup, x is loaded a quarter as often, which matters once the workgroups are plenty). The
- * partial sums' slots in workgroup memory (one per invocation per sum) bound the invocations. A CPU
- * adapter takes one load at a time (unrolling buys it nothing and triples lavapipe's compile time) and
- * four rows a workgroup (each workgroup has a fixed cost there: with one row, lavapipe decoded the demo
- * model at 42 tok/s at 1K context instead of 72).
+ * The matvec shape for a weight [outs, ins] in `format` and `rows` rows of X. A GPU reads memory at
+ * full speed only with enough loads in flight on every core, and the grid should be large: rows of the
+ * matrix are shared out one, two or four to a workgroup as the matrix grows (with four, x is loaded a
+ * quarter as often, which matters once the workgroups are plenty).
+ * - f32, f16, bf16 (and rows not a multiple of 32): vec4s, 4 of every row in flight per invocation
+ *   (invocations per row grow with the row's length, 64 to 256). The shape depends on the matrix, never
+ *   on which of the three formats, so that weights holding the same numbers give the same bits.
+ * - q8, q4, q4g128 on rows of a multiple of 32: a vec4 of them is a 2- or 4-byte load plus a scale, so
+ *   the kernel was bound by its load instructions; chunks of 32 elements are 16-byte loads. A row's
+ *   chunks are shared out about 4 to an invocation (32 to 256 invocations), up to 4 chunks (8 loads)
+ *   in flight, and a workgroup takes twice the rows (1 → 2, 2 → 4): x is loaded for more rows, and
+ *   fewer, larger workgroups. Timed on an H100 (bench/matvec.ts): q4g128 Qwen2.5-0.5B's lm_head 139 µs
+ *   in chunks against 170 in vec4s, Llama-3.2-1B's down 2048×8192 26 µs in chunks with one row a
+ *   workgroup and 17 with two; whole-model decode of Qwen2.5-0.5B in q4g128 went from 377 to 455 tok/s.
+ *   For f32 and bf16 chunks lost (Llama's lm_head: f32 1384 µs against 333 in vec4s, bf16 289 against
+ *   180; Qwen's decode in bf16 385 tok/s against about 430). Every one of these figures ran 64
+ *   invocations a workgroup, whatever the shape said (THREADS did not reach the shader then): the
+ *   invocation counts below are untimed.
+ * The partial sums' slots in workgroup memory (one per invocation per sum) bound the invocations. A
+ * CPU adapter reads a vec4 at a time (unrolled code costs lavapipe compile time and buys nothing,
+ * chunks' code made it compile 100 times slower), 64 invocations (what it always ran before THREADS
+ * reached the shader; on lavapipe Qwen2.5-0.5B's down 896×4864 took 5.5 ms a call with 64, 7.8 with
+ * 128, 13.8 with 256) and four rows a workgroup (each workgroup has a fixed cost there: with one row,
+ * lavapipe decoded the demo model at 42 tok/s at 1K context instead of 72).
  */
-export function chooseMatvec(gpu: Gpu, rows: number, outs: number, ins: number, folded: { norm: boolean }): MatvecShape {
-  const vec4s = Math.ceil(ins / 4);
-  let threads: MatvecShape['threads'] = vec4s > 512 ? 256 : vec4s > 256 ? 128 : 64;
-  const outsPerGroup: MatvecShape['outsPerGroup'] = gpu.adapter.runsOnCpu || outs >= 32768 ? 4 : outs >= 4096 ? 2 : 1;
-  const unroll = gpu.adapter.runsOnCpu ? 1 : 4;
-  const shape = (t: MatvecShape['threads']): MatvecShape => ({ threads: t, outsPerGroup, unroll });
+export function chooseMatvec(gpu: MatvecDevice, rows: number, outs: number, ins: number, folded: { norm: boolean }, format: WeightFormat): MatvecShape {
+  const cpu = gpu.adapter.runsOnCpu;
+  const loads = chunkLoads[format];
+  const chunked = !cpu && loads !== undefined && ins % matvecChunk === 0;
+  const base: MatvecShape['outsPerGroup'] = cpu || outs >= 32768 ? 4 : outs >= 4096 ? 2 : 1;
+  const outsPerGroup: MatvecShape['outsPerGroup'] = chunked ? (base === 1 ? 2 : 4) : base;
+  const sums = outsPerGroup * rows + (folded.norm ? rows : 0);
+  let threads: MatvecShape['threads'];
+  let unroll: MatvecShape['unroll'];
+  if (chunked) {
+    const chunks = ins / matvecChunk;
+    threads = chunks >= 1024 ? 256 : chunks >= 512 ? 128 : chunks >= 256 || sums > 32 ? 64 : 32;
+    const perInvocation = Math.floor(chunks / threads);
+    unroll = ([4, 2, 1] as const).find((u) => u * loads <= 8 && u <= perInvocation) ?? 1;
+  } else {
+    const vec4s = Math.ceil(ins / 4);
+    threads = cpu || vec4s <= 256 ? 64 : vec4s > 512 ? 256 : 128;
+    unroll = cpu ? 1 : 4;
+  }
+  const shape = (t: MatvecShape['threads']): MatvecShape => ({ threads: t, outsPerGroup, chunked, unroll });
   while (threads > 32 && matvecSharedBytes(shape(threads), rows, folded.norm) > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     threads = (threads / 2) as MatvecShape['threads'];
   }
@@ -203,7 +247,8 @@ function tiledKernel(gpu: Gpu, weight: LinearWeight, rows: number, tiled: TiledL
 
 function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: LinearOptions): LinearKernel {
   const norm = options.inputNorm !== undefined;
-  const chosen = options.matvec ?? chooseMatvec(gpu, rows, weight.outs, weight.ins, { norm });
+  const format = weightFormatOf(weight.parts[0]);
+  const chosen = options.matvec ?? chooseMatvec(gpu, rows, weight.outs, weight.ins, { norm }, format);
   const shape = options.gateUp ? gateUpShape(chosen) : chosen;
   const sums = shape.outsPerGroup * rows + (norm ? rows : 0);
   if (sums > shape.threads) throw new Error(`A matvec of ${shape.threads} invocations cannot hold ${sums} partial sums`);
@@ -213,8 +258,9 @@ function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: Lin
   }
   const constants = {
     ROWS: rows,
-
+    THREADS: shape.threads,
     OUTS_PER_GROUP: shape.outsPerGroup,
+    CHUNKED: shape.chunked ? 1 : 0,
     UNROLL: shape.unroll,
     NORM_INPUT: norm ? 1 : 0,
     GATED: options.gate ? 1 : 0,
@@ -222,7 +268,7 @@ function matvecKernel(gpu: Gpu, weight: LinearWeight, rows: number, options: Lin
     ACTIVATION: activationIds[options.gate?.activation ?? options.gateUp ?? 'silu'],
     ...(shape.everySlot ? { EVERY_SLOT: 1 } : {}),
   };
-  const includes = { ...reduceIncludes(gpu), ...weightIncludes(weightFormatOf(weight.parts[0])) };
+  const includes = { ...reduceIncludes(gpu), ...weightIncludes(format) };
   return {
     pipeline: gpu.pipeline('matvec', { includes, constants, ...linearDeclarations }),
     grid: (outs) => foldedGrid(gpu, Math.ceil(outs / (options.gateUp ? shape.outsPerGroup / 2 : shape.outsPerGroup))),
