@@ -1,6 +1,6 @@
 // chooseMatvec's shapes for the decode matvec (shaders/matvec.wgsl) on a GPU and on a CPU adapter:
 // f32, f16 and bf16 get one shape for a matrix (weights holding the same numbers give the same bits),
-// read in vec4s, four at a time on a GPU and one (64 invocations) on a CPU adapter; the quantized formats are read in
+// 64 invocations a workgroup; read in vec4s, four at a time on a GPU and one on a CPU adapter; the quantized formats are read in
 // chunks of 32 on a GPU only, rows a multiple of 32 only, with twice the weight rows a workgroup (1 → 2,
 // 2 → 4, 4 stays), at most 8 loads of a row at a time; every partial sum has a slot.
 import { describe, expect, it } from 'vitest';
@@ -57,16 +57,16 @@ describe('chooseMatvec', () => {
   }
 
   // Rows per workgroup and chunks at a time as timed best on an H100 (bench/matvec.ts, where every shape
-  // then ran 64 invocations); main's vec4 rule for f32 and bf16.
-  it('a GPU: chunks and twice the rows for q4g128, vec4s for f32 and bf16', () => {
+  // then ran 64 invocations: the count every shape gets now).
+  it('a GPU: 64 invocations, chunks and twice the rows for q4g128, vec4s for f32 and bf16', () => {
     const gpu = device(false);
     // Llama-3.2-1B's down 2048×8192: q4g128 two rows a workgroup (17 µs; 26 with one), four chunks at a time.
     expect(chooseMatvec(gpu, 1, 2048, 8192, { norm: false }, 'q4g128')).toEqual({ threads: 64, outsPerGroup: 2, chunked: true, unroll: 4 });
-    // Llama's gate+up 16384×2048: q4g128 four rows a workgroup, two chunks at a time.
-    expect(chooseMatvec(gpu, 1, 16384, 2048, { norm: false }, 'q4g128')).toEqual({ threads: 32, outsPerGroup: 4, chunked: true, unroll: 2 });
-    // Llama's lm_head 128256×2048: bf16 and f32 in vec4s, 128 invocations, four rows a workgroup.
+    // Llama's gate+up 16384×2048: q4g128 four rows a workgroup; 64 chunks a row, one an invocation.
+    expect(chooseMatvec(gpu, 1, 16384, 2048, { norm: false }, 'q4g128')).toEqual({ threads: 64, outsPerGroup: 4, chunked: true, unroll: 1 });
+    // Llama's lm_head 128256×2048: bf16 and f32 in vec4s, four rows a workgroup.
     for (const format of ['bf16', 'f32'] as const) {
-      expect(chooseMatvec(gpu, 1, 128256, 2048, { norm: false }, format)).toEqual({ threads: 128, outsPerGroup: 4, chunked: false, unroll: 4 });
+      expect(chooseMatvec(gpu, 1, 128256, 2048, { norm: false }, format)).toEqual({ threads: 64, outsPerGroup: 4, chunked: false, unroll: 4 });
     }
   });
 });

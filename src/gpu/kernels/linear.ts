@@ -53,25 +53,23 @@ export interface MatvecDevice {
  * full speed only with enough loads in flight on every core, and the grid should be large: rows of the
  * matrix are shared out one, two or four to a workgroup as the matrix grows (with four, x is loaded a
  * quarter as often, which matters once the workgroups are plenty).
- * - f32, f16, bf16 (and rows not a multiple of 32): vec4s, 4 of every row in flight per invocation
- *   (invocations per row grow with the row's length, 64 to 256). The shape depends on the matrix, never
- *   on which of the three formats, so that weights holding the same numbers give the same bits.
+ * - f32, f16, bf16 (and rows not a multiple of 32): vec4s, 4 of every row in flight per invocation.
+ *   The shape depends on the matrix, never on which of the three formats, so that weights holding the
+ *   same numbers give the same bits.
  * - q8, q4, q4g128 on rows of a multiple of 32: a vec4 of them is a 2- or 4-byte load plus a scale, so
  *   the kernel was bound by its load instructions; chunks of 32 elements are 16-byte loads. A row's
- *   chunks are shared out about 4 to an invocation (32 to 256 invocations), up to 4 chunks (8 loads)
- *   in flight, and a workgroup takes twice the rows (1 → 2, 2 → 4): x is loaded for more rows, and
+ *   chunks are shared out over the invocations, up to 4 chunks (8 loads) in flight, and a workgroup takes twice the rows (1 → 2, 2 → 4): x is loaded for more rows, and
  *   fewer, larger workgroups. Timed on an H100 (bench/matvec.ts): q4g128 Qwen2.5-0.5B's lm_head 139 µs
  *   in chunks against 170 in vec4s, Llama-3.2-1B's down 2048×8192 26 µs in chunks with one row a
  *   workgroup and 17 with two; whole-model decode of Qwen2.5-0.5B in q4g128 went from 377 to 455 tok/s.
  *   For f32 and bf16 chunks lost (Llama's lm_head: f32 1384 µs against 333 in vec4s, bf16 289 against
- *   180; Qwen's decode in bf16 385 tok/s against about 430). Every one of these figures ran 64
- *   invocations a workgroup, whatever the shape said (THREADS did not reach the shader then): the
- *   invocation counts below are untimed.
- * The partial sums' slots in workgroup memory (one per invocation per sum) bound the invocations. A
- * CPU adapter reads a vec4 at a time (unrolled code costs lavapipe compile time and buys nothing,
- * chunks' code made it compile 100 times slower), 64 invocations (what it always ran before THREADS
- * reached the shader; on lavapipe Qwen2.5-0.5B's down 896×4864 took 5.5 ms a call with 64, 7.8 with
- * 128, 13.8 with 256) and four rows a workgroup (each workgroup has a fixed cost there: with one row,
+ *   180; Qwen's decode in bf16 385 tok/s against about 430).
+ * 64 invocations a workgroup everywhere: every figure above, and every GPU figure before, ran 64
+ * whatever the shape said (THREADS did not reach the shader then); other counts are untimed on a GPU
+ * (bench/matvec.ts times half, twice and 64 beside the choice). The partial sums' slots in workgroup
+ * memory (one per invocation per sum) can make it fewer. A CPU adapter reads a vec4 at a time (unrolled code costs lavapipe compile time and buys nothing,
+ * chunks' code made it compile 100 times slower; on lavapipe Qwen2.5-0.5B's down 896×4864 took 5.5 ms
+ * a call with 64 invocations, 7.8 with 128, 13.8 with 256) and four rows a workgroup (each workgroup has a fixed cost there: with one row,
  * lavapipe decoded the demo model at 42 tok/s at 1K context instead of 72).
  */
 export function chooseMatvec(gpu: MatvecDevice, rows: number, outs: number, ins: number, folded: { norm: boolean }, format: WeightFormat): MatvecShape {
@@ -80,17 +78,12 @@ export function chooseMatvec(gpu: MatvecDevice, rows: number, outs: number, ins:
   const chunked = !cpu && loads !== undefined && ins % matvecChunk === 0;
   const base: MatvecShape['outsPerGroup'] = cpu || outs >= 32768 ? 4 : outs >= 4096 ? 2 : 1;
   const outsPerGroup: MatvecShape['outsPerGroup'] = chunked ? (base === 1 ? 2 : 4) : base;
-  const sums = outsPerGroup * rows + (folded.norm ? rows : 0);
-  let threads: MatvecShape['threads'];
+  let threads: MatvecShape['threads'] = 64;
   let unroll: MatvecShape['unroll'];
   if (chunked) {
-    const chunks = ins / matvecChunk;
-    threads = chunks >= 1024 ? 256 : chunks >= 512 ? 128 : chunks >= 256 || sums > 32 ? 64 : 32;
-    const perInvocation = Math.floor(chunks / threads);
+    const perInvocation = Math.floor(ins / matvecChunk / threads);
     unroll = ([4, 2, 1] as const).find((u) => u * loads <= 8 && u <= perInvocation) ?? 1;
   } else {
-    const vec4s = Math.ceil(ins / 4);
-    threads = cpu || vec4s <= 256 ? 64 : vec4s > 512 ? 256 : 128;
     unroll = cpu ? 1 : 4;
   }
   const shape = (t: MatvecShape['threads']): MatvecShape => ({ threads: t, outsPerGroup, chunked, unroll });
