@@ -249,6 +249,30 @@ for (const path of subgroupPaths) {
           }
         });
       }
+
+      // f32, f16 and bf16 are read in vec4s on every adapter (chunks lost for them on an H100), but
+      // bench/matvec.ts times them in chunks too: each format's weight_chunk against the reference, and
+      // the 16-bit formats' bits against f32 weights holding the same numbers (chunks at a time do not
+      // change the order of the sums).
+      it('f32, f16 and bf16 in chunks, ins 96 (fewer chunks than invocations)', async () => {
+        const gpu = await testGpu(path);
+        const [rows, outs, ins] = [1, 7, 96];
+        const matvec: MatvecShape = { threads: 32, outsPerGroup: 2, chunked: true, unroll: 1 };
+        const x = gpu.tensorFrom(randomArray(rows * ins, 61), 'f32', [rows, ins]);
+        const values = randomArray(outs * ins, 62);
+        for (const [format, bits, widen] of [['f16', f32ToF16Bits, f16BitsToF32], ['bf16', f32ToBf16Bits, bf16BitsToF32]] as const) {
+          const w16 = bits(values);
+          const w = widen(w16);
+          const [y16, y32] = [gpu.tensor('f32', [rows, outs]), gpu.tensor('f32', [rows, outs])];
+          gpu.run((enc) => {
+            linear(gpu, enc, x, { parts: [gpu.tensorFrom(w16, format, [outs, ins])], outs, ins }, y16, rows, { matvec });
+            linear(gpu, enc, x, { parts: [gpu.tensorFrom(w, 'f32', [outs, ins])], outs, ins }, y32, rows, { matvec });
+          });
+          const got = await gpu.readF32(y32);
+          expect(await gpu.readF32(y16)).toEqual(got);
+          expect(maxAbsDiff(got, linearRef(await gpu.readF32(x), w, undefined, rows, outs, ins))).toBeLessThan(1e-4 * Math.sqrt(ins));
+        }
+      });
     });
   }
 
