@@ -12,7 +12,7 @@ import { Gpu } from '../src/gpu/gpu.ts';
 import { attentionDecode, decodeChoice, decodeScratchBytes, type AttentionShape, type DecodeTiles } from '../src/gpu/kernels/attention.ts';
 import { f32ToF16Bits } from '../src/model/dtype.ts';
 import { uniformStream } from '../src/model/synthetic-weights.ts';
-import { timeInterleaved, type Recorder } from './kernel-suite.ts';
+import { gpuTimePerCall, timeInterleaved, type Recorder } from './kernel-suite.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,21 +43,6 @@ const log = (line: string) => {
 };
 log(lines[0]);
 const results: unknown[] = [];
-
-/** GPU time of one call: the fastest of 5 passes of 20 calls each, by timestamp queries. */
-async function gpuTime(record: Recorder): Promise<number> {
-  if (!gpu.device.features.has('timestamp-query')) return NaN;
-  let best = Infinity;
-  for (let round = 0; round < 5; round++) {
-    gpu.startProfile(false);
-    gpu.run((e) => {
-      for (let i = 0; i < 20; i++) record(e);
-    });
-    const passes = await gpu.stopProfile();
-    best = Math.min(best, passes.reduce((sum, pass) => sum + pass.ms, 0) / 20);
-  }
-  return best;
-}
 
 function f16Buffer(count: number, seed: number): GPUBuffer {
   const bits = f32ToF16Bits(uniformStream(seed)(count, 1));
@@ -115,7 +100,7 @@ for (const [name, shape] of layouts) {
     const best = await timeInterleaved(subjects, 5, 3000);
     const bytes = 2 * kvElements * 2;
     for (const [i, v] of variants.entries()) {
-      const gpuMs = await gpuTime(subjects[i].record);
+      const gpuMs = await gpuTimePerCall(gpu, subjects[i].record);
       const gbps = bytes / (gpuMs / 1000) / 1e9;
       log(`${name.padEnd(14)} ${String(keys).padStart(6)} keys  GPU ${(gpuMs * 1000).toFixed(1).padStart(7)} µs ${gbps.toFixed(0).padStart(6)} GB/s  wall ${(best[i] * 1000).toFixed(1).padStart(7)} µs  max |ΔO| ${differences[i].toExponential(1)}  ${v.label}`);
       results.push({ layout: name, keys, variant: v.label, splitKeys: v.tiles?.splitKeys ?? chosen.splitKeys, gpuMs, wallMs: best[i], gbps, maxDifference: differences[i] });

@@ -257,6 +257,26 @@ export async function timeInterleaved(subjects: Array<{ gpu: Gpu; record: Record
   return best;
 }
 
+/**
+ * GPU time of one call in ms, by timestamp queries: the fastest of `rounds` passes of 20 calls each,
+ * after an untimed call that compiles the pipelines (NaN where the device has no timestamp queries).
+ */
+export async function gpuTimePerCall(gpu: Gpu, record: Recorder, rounds = 5): Promise<number> {
+  if (!gpu.device.features.has('timestamp-query')) return NaN;
+  gpu.run(record);
+  await gpu.device.queue.onSubmittedWorkDone();
+  let best = Infinity;
+  for (let round = 0; round < rounds; round++) {
+    gpu.startProfile(false);
+    gpu.run((e) => {
+      for (let i = 0; i < 20; i++) record(e);
+    });
+    const passes = await gpu.stopProfile();
+    best = Math.min(best, passes.reduce((sum, pass) => sum + pass.ms, 0) / 20);
+  }
+  return best;
+}
+
 function formatTiming(t: Timing, unit: Unit): string {
   return `${t.ms.toFixed(3).padStart(9)} ms ${t.rate.toFixed(2).padStart(8)} ${unit}`;
 }

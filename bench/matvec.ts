@@ -16,7 +16,7 @@ import { weightBytes, weightFormats, type WeightFormat, type WeightPart } from '
 import { f32ToBf16Bits, f32ToF16Bits } from '../src/model/dtype.ts';
 import { quantize } from '../src/model/formats/quantize.ts';
 import { uniformStream } from '../src/model/synthetic-weights.ts';
-import type { Recorder } from './kernel-suite.ts';
+import { gpuTimePerCall, type Recorder } from './kernel-suite.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -69,22 +69,6 @@ log(`adapter: ${gpu.adapter.description}${gpu.hasSubgroups ? ', subgroups' : ''}
 log('one row of X; GPU time of one call (fastest pass of 20 calls); GB/s of weight bytes (data + scales)');
 log('shape = invocations / weight rows per workgroup / chunks of 32 elements at a time per row (or N vec4s: N vec4s at a time)');
 log('');
-
-/** GPU time of one call in ms: the fastest of `rounds` passes of 20 calls each, by timestamp queries. */
-async function gpuTime(record: Recorder, rounds: number): Promise<number> {
-  gpu.run(record); // compiles the pipeline
-  await gpu.device.queue.onSubmittedWorkDone();
-  let best = Infinity;
-  for (let round = 0; round < rounds; round++) {
-    gpu.startProfile(false);
-    gpu.run((e) => {
-      for (let i = 0; i < 20; i++) record(e);
-    });
-    const passes = await gpu.stopProfile();
-    best = Math.min(best, passes.reduce((sum, pass) => sum + pass.ms, 0) / 20);
-  }
-  return best;
-}
 
 /** One format's pattern: the words of binding 2 and binding 5 that patternElements elements take. */
 function pattern(format: WeightFormat): { data: Uint32Array; scales?: Uint32Array } {
@@ -171,7 +155,7 @@ for (const format of formats) {
     for (const [i, matvec] of variants(chosen, m, format).entries()) {
       let call = 0;
       const record: Recorder = (e) => linear(gpu, e, x, weights[call++ % copies], y, 1, { matvec, ...(gateUp ? { gateUp: 'silu' as const } : {}) });
-      const ms = await gpuTime(record, rounds);
+      const ms = await gpuTimePerCall(gpu, record, rounds);
       const ran = gateUp ? gateUpShape(matvec) : matvec;
       const gbps = bytes / (ms / 1000) / 1e9;
       log(
