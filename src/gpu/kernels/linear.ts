@@ -58,18 +58,20 @@ export interface MatvecDevice {
  *   same numbers give the same bits.
  * - q8, q4, q4g128 on rows of a multiple of 32: a vec4 of them is a 2- or 4-byte load plus a scale, so
  *   the kernel was bound by its load instructions; chunks of 32 elements are 16-byte loads. A row's
- *   chunks are shared out over the invocations, up to 4 chunks (8 loads) in flight, and a workgroup takes twice the rows (1 → 2, 2 → 4): x is loaded for more rows, and
- *   fewer, larger workgroups. Timed on an H100 (bench/matvec.ts): q4g128 Qwen2.5-0.5B's lm_head 139 µs
- *   in chunks against 170 in vec4s, Llama-3.2-1B's down 2048×8192 26 µs in chunks with one row a
- *   workgroup and 17 with two; whole-model decode of Qwen2.5-0.5B in q4g128 went from 377 to 455 tok/s.
- *   For f32 and bf16 chunks lost (Llama's lm_head: f32 1384 µs against 333 in vec4s, bf16 289 against
- *   180; Qwen's decode in bf16 385 tok/s against about 430).
+ *   chunks are shared out over the invocations, up to 4 chunks (8 loads) in flight, and a workgroup
+ *   takes twice the rows (1 → 2, 2 → 4): x is loaded for more rows, and fewer, larger workgroups.
+ *   Timed on an H100 (bench/matvec.ts): q4g128 Qwen2.5-0.5B's lm_head 139 µs in chunks against 170 in
+ *   vec4s, Llama-3.2-1B's down 2048×8192 26 µs in chunks with one row a workgroup and 17 with two;
+ *   whole-model decode of Qwen2.5-0.5B in q4g128 went from 377 to 455 tok/s. For f32 and bf16 chunks
+ *   lost (Llama's lm_head: f32 1384 µs against 333 in vec4s, bf16 289 against 180; Qwen's decode in
+ *   bf16 385 tok/s against about 430).
  * 64 invocations a workgroup everywhere: every figure above, and every GPU figure before, ran 64
  * whatever the shape said (THREADS did not reach the shader then); other counts are untimed on a GPU
  * (bench/matvec.ts times half, twice and 64 beside the choice). The partial sums' slots in workgroup
- * memory (one per invocation per sum) can make it fewer. A CPU adapter reads a vec4 at a time (unrolled code costs lavapipe compile time and buys nothing,
- * chunks' code made it compile 100 times slower; on lavapipe Qwen2.5-0.5B's down 896×4864 took 5.5 ms
- * a call with 64 invocations, 7.8 with 128, 13.8 with 256) and four rows a workgroup (each workgroup has a fixed cost there: with one row,
+ * memory (one per invocation per sum) can make it fewer. A CPU adapter reads a vec4 at a time
+ * (unrolled code costs lavapipe compile time and buys nothing, chunks' code made it compile 100 times
+ * slower; on lavapipe Qwen2.5-0.5B's down 896×4864 took 5.5 ms a call with 64 invocations, 7.8 with
+ * 128, 13.8 with 256) and four rows a workgroup (each workgroup has a fixed cost there: with one row,
  * lavapipe decoded the demo model at 42 tok/s at 1K context instead of 72).
  */
 export function chooseMatvec(gpu: MatvecDevice, rows: number, outs: number, ins: number, folded: { norm: boolean }, format: WeightFormat): MatvecShape {
