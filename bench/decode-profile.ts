@@ -70,6 +70,23 @@ for (const context of args.contexts.split(',').map(Number)) {
   position = cache.length;
   const pipelinedMs = (performance.now() - started) / tokens;
 
+  // The same, each pass timed: the GPU's busy time per token, and its idle time between passes. A
+  // pipelined decode whose GPU idles is waiting on the CPU (recording, or a readback answered late).
+  gpu.startProfile(false);
+  const timedAnswer = new AnswerDecoder(gpu, transformer, cache, { sampling: { temperature: 0 }, vocab: config.vocab, seen: [] });
+  const stepMs: number[] = [];
+  for (let i = 0; i < tokens; i++) {
+    const t0 = performance.now();
+    id = await timedAnswer.step([id], position++);
+    stepMs.push(performance.now() - t0);
+  }
+  await timedAnswer.end();
+  position = cache.length;
+  const timeline = await gpu.stopProfile();
+  const pipelinedGpu = gpuTimeline(timeline, tokens);
+  stepMs.sort((a, b) => a - b);
+  const stepSpread = { medianMs: stepMs[stepMs.length >> 1], maxMs: stepMs[stepMs.length - 1], minMs: stepMs[0] };
+
   // One token at a time: CPU recording until the submit, then the wait.
   let cpuMs = 0;
   started = performance.now();
@@ -103,9 +120,13 @@ for (const context of args.contexts.split(',').map(Number)) {
     kernels.set(label, k);
   }
   const perKernel = [...kernels.entries()].sort((a, b) => b[1].ms - a[1].ms).map(([label, k]) => ({ label, ms: k.ms, count: k.count }));
-  const row = { context, pipelinedMs, tokensPerSecond: 1000 / pipelinedMs, serialMs, cpuRecordMs: cpuMs, gpuMsPerToken: gpuMs, perKernel };
+  const row = { context, pipelinedMs, tokensPerSecond: 1000 / pipelinedMs, serialMs, cpuRecordMs: cpuMs, gpuMsPerToken: gpuMs, pipelinedGpu, stepSpread, perKernel };
   (report.contexts as unknown[]).push(row);
   console.log(`context ${context}: pipelined ${pipelinedMs.toFixed(2)} ms/token (${(1000 / pipelinedMs).toFixed(1)} tok/s); serial ${serialMs.toFixed(2)} ms; CPU recording ${cpuMs.toFixed(2)} ms; GPU ${gpuMs.toFixed(2)} ms`);
+  console.log(
+    `   pipelined, passes timed: GPU busy ${pipelinedGpu.busyMsPerToken.toFixed(2)} ms/token, idle between passes ${pipelinedGpu.idleMsPerToken.toFixed(2)} ms/token ` +
+      `(longest gaps ${pipelinedGpu.longestGapsMs.map((g) => g.toFixed(2)).join(', ')} ms); step() took ${stepSpread.minMs.toFixed(2)}/${stepSpread.medianMs.toFixed(2)}/${stepSpread.maxMs.toFixed(2)} ms min/median/max`,
+  );
   for (const k of perKernel) console.log(`   ${k.label.padEnd(28)} ${k.ms.toFixed(3)} ms in ${k.count} dispatches`);
   cache.destroy();
 }
@@ -116,6 +137,20 @@ transformer.destroy();
 weights.destroy();
 gpu.destroy();
 process.exit(0);
+
+/** Busy and idle GPU time per token from a run's timed passes (in submission order). */
+function gpuTimeline(passes: readonly { ms: number; startMs: number }[], tokens: number) {
+  let busy = 0;
+  const gaps: number[] = [];
+  let end = passes.length ? passes[0].startMs : 0;
+  for (const pass of passes) {
+    busy += pass.ms;
+    gaps.push(Math.max(0, pass.startMs - end));
+    end = Math.max(end, pass.startMs + pass.ms);
+  }
+  const idle = gaps.reduce((a, b) => a + b, 0);
+  return { passes: passes.length, busyMsPerToken: busy / tokens, idleMsPerToken: idle / tokens, longestGapsMs: gaps.sort((a, b) => b - a).slice(0, 5) };
+}
 
 /** Dawn's own cost: `count` trivial dispatches (two pipelines' worth of bind groups) recorded, submitted and waited for. */
 async function dawnFloor(count = 400): Promise<{ dispatches: number; recordMs: number; totalMs: number; gpuMs: number }> {

@@ -250,8 +250,11 @@ export class Gpu {
     this.profiler = { querySet, perDispatch, capacity, labels: [] };
   }
 
-  /** GPU milliseconds of each pass (or dispatch) timed since startProfile, with its label; ends profiling. */
-  async stopProfile(): Promise<{ label: string; ms: number }[]> {
+  /**
+   * GPU milliseconds of each pass (or dispatch) timed since startProfile, with its label and its start
+   * (ms after the first timed pass began: gaps between passes are the GPU's idle time); ends profiling.
+   */
+  async stopProfile(): Promise<{ label: string; ms: number; startMs: number }[]> {
     const profiler = this.profiler;
     if (!profiler) throw new Error('stopProfile without startProfile');
     this.profiler = undefined;
@@ -264,7 +267,7 @@ export class Gpu {
     const times = new BigUint64Array(await this.read(resolved));
     resolved.destroy();
     profiler.querySet.destroy();
-    return profiler.labels.map((label, i) => ({ label, ms: Number(times[2 * i + 1] - times[2 * i]) / 1e6 }));
+    return profiler.labels.map((label, i) => ({ label, ms: Number(times[2 * i + 1] - times[2 * i]) / 1e6, startMs: Number(times[2 * i] - times[0]) / 1e6 }));
   }
 
   /** Records a buffer copy, closing the open compute pass (copies cannot be recorded inside one). */
