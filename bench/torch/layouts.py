@@ -34,7 +34,13 @@ def build(name, dtype):
 if __name__ == "__main__":
     import torch
 
+    import os
+
     out = sys.argv[1]
     for name in sys.argv[2:]:
+        # A layout already written (weights saved last) is kept: device scripts share one /tmp/models.
+        if os.path.exists(f"{out}/{name}/model.safetensors") or os.path.exists(f"{out}/{name}/model.safetensors.index.json"):
+            print(f"kept {out}/{name}", flush=True)
+            continue
         build(name, torch.bfloat16).save_pretrained(f"{out}/{name}", safe_serialization=True)
         print(f"wrote {out}/{name}", flush=True)
