@@ -156,6 +156,8 @@ export interface SpeedSession {
   readonly adapter?: string;
   /** The device's limits (maxBufferSize, maxStorageBufferBindingSize, …), when known: what bounds a long context's buffers. */
   readonly limits?: Record<string, number>;
+  /** The longest context the model takes (its positions, less the question's), when known. */
+  readonly maxContextTokens?: number;
   /** Phase 1 over `length` tokens with the context's config. */
   encode(length: number, context: MeasureContext): Promise<EncodeStats>;
   /** Generates `tokens` after the last encode: tokens per second, or undefined when this subject does not decode here. */
@@ -240,6 +242,7 @@ export async function runSpeedBench(
     result.adapter ??= session.adapter;
     result.limits ??= session.limits;
     try {
+      checkLengths(lengths, session.maxContextTokens);
       if (plan.warmUp) {
         for (const config of group) {
           const context = { config, length: warmUpLength, warmUp: true, signal };
@@ -278,6 +281,17 @@ export async function runSpeedBench(
     result.kernels = await timeKernels(subject.openKernelTimer, result.layout, lengths, configs, plan, (row) => onEvent?.({ type: 'kernel', row }), signal);
   }
   return result;
+}
+
+/** Refuses, before anything is timed, lengths that the model's window would refuse only when their turn comes. */
+function checkLengths(lengths: readonly number[], maxContextTokens: number | undefined): void {
+  const tooLong = lengths.filter((n) => maxContextTokens !== undefined && n > maxContextTokens);
+  if (tooLong.length > 0) {
+    throw new Error(
+      `Context length ${tooLong.join(', ')} is past the model's longest context, ${maxContextTokens} tokens ` +
+        '(max_position_embeddings less one position for the question): use shorter lengths or a model with a longer window',
+    );
+  }
 }
 
 function speedRow(config: SpeedConfig, length: number, stats: EncodeStats, earlier: readonly SpeedRow[], layout?: AttentionLayout): SpeedRow {
@@ -353,6 +367,7 @@ export function engineSubject(
         layout: model,
         adapter: adapter.description,
         limits: adapter.limits,
+        maxContextTokens: engine.contextWindow - 1,
         encode: (length, { config, signal }) =>
           engine.encode(syntheticIds(length, model.vocab), { attention: config.attention, blockSize: blockSizeFor(config, length), hosts: config.hosts, signal }),
         async decode(tokens) {

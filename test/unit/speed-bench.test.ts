@@ -124,7 +124,7 @@ interface Call {
 function fakeSubject(
   sessions: SpeedSubject['sessions'],
   encodeMs: (length: number, config: SpeedConfig, call: number) => number,
-  options: { layout?: AttentionLayout; decode?: (context: MeasureContext) => number | undefined; kernelMs?: (tokens: number, blockSize?: number) => number } = {},
+  options: { layout?: AttentionLayout; maxContextTokens?: number; decode?: (context: MeasureContext) => number | undefined; kernelMs?: (tokens: number, blockSize?: number) => number } = {},
 ) {
   const calls: Call[] = [];
   let encodes = 0;
@@ -135,6 +135,7 @@ function fakeSubject(
       return {
         layout: options.layout,
         adapter: 'fake adapter',
+        maxContextTokens: options.maxContextTokens,
         async encode(length, context) {
           calls.push({ what: 'encode', context });
           return statsFor(length, context.config, encodeMs(length, context.config, encodes++));
@@ -269,6 +270,17 @@ describe('runSpeedBench', () => {
       { tokens: 256, blockSize: 128, fullMs: 256, starMs: 128, measuredRatio: 2, flopsRatio: 1 },
       { tokens: 2048, blockSize: 512, fullMs: 2048, starMs: 512, measuredRatio: 4, flopsRatio: flopsRatio(planBlocks(2048, { blockSize: 512 }), 'star') },
     ]);
+  });
+
+  it('refuses a length past the model\'s window before anything is encoded, and closes the session', async () => {
+    const { subject, calls } = fakeSubject('shared', () => 1, { maxContextTokens: 131071 });
+    await expect(runSpeedBench(subject, plan({ lengths: [65536, 131072], configs: [star], warmUp: true }))).rejects.toThrow(
+      "Context length 131072 is past the model's longest context, 131071 tokens (max_position_embeddings less one position for the question)",
+    );
+    expect(calls.map((c) => c.what)).toEqual(['open', 'close']);
+    const fits = fakeSubject('shared', () => 1, { maxContextTokens: 131072 });
+    await runSpeedBench(fits.subject, plan({ lengths: [131072], configs: [star] }));
+    expect(fits.calls.filter((c) => c.what === 'encode')).toHaveLength(1);
   });
 
   it('closes the session when an encode fails, and stops when aborted', async () => {
