@@ -1,7 +1,7 @@
 // The speed benchmark (src/bench/speed-bench.ts) in a browser page: the default synthetic model written in
 // memory (or a Hub-layout model from the URL in `model`), hosts in Workers, the attention kernels on the
-// page's own GPUDevice. Options come as the query string (lengths, blockDivisors, hosts, decode, repeat,
-// quick). `npm run bench -- --browser` opens it through run-page.ts, which receives the report; opened
+// page's own GPUDevice. Options come as the query string (modes, lengths, blockDivisors, hosts, decode,
+// repeat, quick). `npm run bench -- --browser` opens it through run-page.ts, which receives the report; opened
 // by hand, it prints the markdown table.
 import { qwen25HalfBLayout, syntheticModelFiles } from '../../src/model/synthetic-weights.ts';
 import { StarEngine } from '../../src/star/star-engine.ts';
@@ -25,6 +25,7 @@ async function main(say: Say): Promise<SpeedReport> {
   const number = (name: string) => (query.has(name) ? Number(query.get(name)) : undefined);
   const options = benchOptions(
     {
+      modes: query.get('modes') ?? undefined,
       lengths: query.get('lengths') ?? undefined,
       blockDivisors: query.get('blockDivisors') ?? undefined,
       hosts: query.get('hosts') ?? undefined,

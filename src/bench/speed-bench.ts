@@ -43,11 +43,17 @@ export function configLabel(c: SpeedConfig): string {
 export interface SpeedPlan {
   /** Context lengths in tokens, measured in ascending order. */
   lengths: number[];
-  /** Full attention (the baseline every ratio is taken against) is measured first at each length. */
+  /**
+   * Full attention (the baseline every ratio is taken against) is measured first at each length; a
+   * plan without it (star only: full attention at 64K+ tokens takes minutes) has rows without ratios.
+   */
   configs: SpeedConfig[];
   /** Encodes per measurement: the fastest is kept. */
   repeats: number;
-  /** Encodes (and decodes a token) at the shortest length first, untimed, so shader compilation is not charged to a row. */
+  /**
+   * Encodes (and decodes a token) at the shortest length (at most maxWarmUpTokens) first, untimed, so
+   * shader compilation is not charged to a row.
+   */
   warmUp: boolean;
   /** Tokens decoded after each measurement (0: none). */
   decodeTokens: number;
@@ -55,8 +61,17 @@ export interface SpeedPlan {
   kernels: boolean;
 }
 
+/**
+ * The warm-up's longest encode. Pipelines depend on the model's shapes, not on the context's length,
+ * and at 16K tokens blocks of n/4 to n/16 are already longer than a forward piece (512 rows), the path
+ * longer contexts take; a warm-up at 64K or 128K tokens would cost as much as the row it precedes.
+ */
+export const maxWarmUpTokens = 16384;
+
 /** The CLI's and the browser page's choices. */
 export interface BenchOptions {
+  /** Full attention (the baseline), Star Attention, or both. */
+  modes: AttentionMode[];
   lengths: number[];
   blockDivisors: number[];
   hosts: number[];
@@ -66,6 +81,7 @@ export interface BenchOptions {
 
 /** The options as typed (comma-separated lists); `quick` replaces lengths and divisors. */
 export interface BenchArguments {
+  modes?: string;
   lengths?: string;
   blockDivisors?: string;
   hosts?: string;
@@ -74,7 +90,7 @@ export interface BenchArguments {
   quick?: boolean;
 }
 
-export const benchDefaults = { lengths: '1024,2048,4096,8192', blockDivisors: '4,8', hosts: '1', decode: 8, repeat: 1 };
+export const benchDefaults = { modes: 'full,star', lengths: '1024,2048,4096,8192', blockDivisors: '4,8', hosts: '1', decode: 8, repeat: 1 };
 
 /** `quick`: two lengths, one divisor; SwiftShader (Chromium's CPU WebGPU) is several times slower than lavapipe, so shorter there. */
 export const quickLengths = { node: [1024, 2048], browser: [256, 512] };
@@ -85,6 +101,7 @@ export function benchOptions(a: BenchArguments, platform: 'node' | 'browser'): B
     return n;
   };
   return {
+    modes: parseModes(a.modes ?? benchDefaults.modes),
     lengths: a.quick ? quickLengths[platform] : parseCounts(a.lengths ?? benchDefaults.lengths),
     blockDivisors: a.quick ? [4] : parseCounts(a.blockDivisors ?? benchDefaults.blockDivisors),
     hosts: parseCounts(a.hosts ?? benchDefaults.hosts),
@@ -93,10 +110,27 @@ export function benchOptions(a: BenchArguments, platform: 'node' | 'browser'): B
   };
 }
 
-/** Full attention, then star with each block divisor on each host count. */
+/**
+ * Full attention, then star with each block divisor on each host count (either one left out when
+ * `modes` does not name it). The attention kernels alone are timed only with both: each kernel row
+ * is full against star.
+ */
 export function benchPlan(o: BenchOptions): SpeedPlan {
-  const star = o.blockDivisors.flatMap((d) => o.hosts.map((h): SpeedConfig => ({ attention: 'star', hosts: h, blockDivisor: d })));
-  return { lengths: o.lengths, configs: [{ attention: 'full', hosts: 1 }, ...star], repeats: o.repeat, warmUp: true, decodeTokens: o.decode, kernels: true };
+  const full: SpeedConfig[] = o.modes.includes('full') ? [{ attention: 'full', hosts: 1 }] : [];
+  const star = o.modes.includes('star') ? o.blockDivisors.flatMap((d) => o.hosts.map((h): SpeedConfig => ({ attention: 'star', hosts: h, blockDivisor: d }))) : [];
+  const kernels = full.length > 0 && star.length > 0;
+  return { lengths: o.lengths, configs: [...full, ...star], repeats: o.repeat, warmUp: true, decodeTokens: o.decode, kernels };
+}
+
+const attentionModes: readonly AttentionMode[] = ['full', 'star'];
+
+/** A comma-separated list of attention modes (full, star), at least one, each once. */
+export function parseModes(text: string): AttentionMode[] {
+  const modes = text.split(',').map((s) => s.trim().toLowerCase());
+  for (const mode of modes) {
+    if (!(attentionModes as readonly string[]).includes(mode)) throw new Error(`"${mode}" is not an attention mode: use full, star or full,star`);
+  }
+  return attentionModes.filter((m) => modes.includes(m));
 }
 
 /** A comma-separated list of positive integers. */
@@ -120,6 +154,10 @@ export interface SpeedSession {
   /** The model's layout, when known: rows then carry absolute FLOPs (their ratio needs no layout). */
   readonly layout?: AttentionLayout;
   readonly adapter?: string;
+  /** The device's limits (maxBufferSize, maxStorageBufferBindingSize, …), when known: what bounds a long context's buffers. */
+  readonly limits?: Record<string, number>;
+  /** The longest context the model takes (its positions, less the question's), when known. */
+  readonly maxContextTokens?: number;
   /** Phase 1 over `length` tokens with the context's config. */
   encode(length: number, context: MeasureContext): Promise<EncodeStats>;
   /** Generates `tokens` after the last encode: tokens per second, or undefined when this subject does not decode here. */
@@ -176,6 +214,7 @@ export interface SpeedResult {
   kernels: KernelRow[];
   layout?: AttentionLayout;
   adapter?: string;
+  limits?: Record<string, number>;
 }
 
 /** The plan a row's stats were encoded with (anchor = block, the default). */
@@ -194,17 +233,20 @@ export async function runSpeedBench(
   const groups = subject.sessions === 'shared' ? [configs] : configs.map((c) => [c]);
   const result: SpeedResult = { rows: [], kernels: [] };
   if (lengths.length === 0 || configs.length === 0) return result;
+  const warmUpLength = Math.min(lengths[0], maxWarmUpTokens);
 
   for (const group of groups) {
     signal?.throwIfAborted();
     const session = await subject.open(group, signal);
     result.layout ??= session.layout;
     result.adapter ??= session.adapter;
+    result.limits ??= session.limits;
     try {
+      checkLengths(lengths, session.maxContextTokens);
       if (plan.warmUp) {
         for (const config of group) {
-          const context = { config, length: lengths[0], warmUp: true, signal };
-          await session.encode(lengths[0], context);
+          const context = { config, length: warmUpLength, warmUp: true, signal };
+          await session.encode(warmUpLength, context);
           if (plan.decodeTokens > 0) await session.decode?.(1, context);
         }
       }
@@ -239,6 +281,17 @@ export async function runSpeedBench(
     result.kernels = await timeKernels(subject.openKernelTimer, result.layout, lengths, configs, plan, (row) => onEvent?.({ type: 'kernel', row }), signal);
   }
   return result;
+}
+
+/** Refuses, before anything is timed, lengths that the model's window would refuse only when their turn comes. */
+function checkLengths(lengths: readonly number[], maxContextTokens: number | undefined): void {
+  const tooLong = lengths.filter((n) => maxContextTokens !== undefined && n > maxContextTokens);
+  if (tooLong.length > 0) {
+    throw new Error(
+      `Context length ${tooLong.join(', ')} is past the model's longest context, ${maxContextTokens} tokens ` +
+        '(max_position_embeddings less one position for the question): use shorter lengths or a model with a longer window',
+    );
+  }
 }
 
 function speedRow(config: SpeedConfig, length: number, stats: EncodeStats, earlier: readonly SpeedRow[], layout?: AttentionLayout): SpeedRow {
@@ -313,6 +366,8 @@ export function engineSubject(
       return {
         layout: model,
         adapter: adapter.description,
+        limits: adapter.limits,
+        maxContextTokens: engine.contextWindow - 1,
         encode: (length, { config, signal }) =>
           engine.encode(syntheticIds(length, model.vocab), { attention: config.attention, blockSize: blockSizeFor(config, length), hosts: config.hosts, signal }),
         async decode(tokens) {
@@ -336,7 +391,8 @@ export function describeSpeedEvent(event: SpeedEvent): string {
   const { row } = event;
   if (event.type === 'decoded') return `  decode ${row.decodeTokensPerSecond?.toFixed(1)} tok/s`;
   const s = row.stats;
-  return `${configLabel(row.config)} n=${s.tokens} b=${s.blockSize}: ${s.encodeMs.toFixed(0)} ms, full / this ${ratio(row.measuredRatio)} (FLOPs ${ratio(row.flopsRatio)})`;
+  const measured = row.measuredRatio === undefined ? '' : `, full / this ${ratio(row.measuredRatio)}`;
+  return `${configLabel(row.config)} n=${s.tokens} b=${s.blockSize}: ${s.encodeMs.toFixed(0)} ms${measured} (FLOPs ${ratio(row.flopsRatio)})`;
 }
 
 export interface SpeedReport extends SpeedResult {
@@ -355,22 +411,31 @@ export function speedReport(result: SpeedResult, plan: SpeedPlan, model: string,
 const times = (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)}×`);
 const gflop = (x: number | undefined) => (x === undefined ? '—' : (x / 1e9).toFixed(2));
 
+/** The limits that bound a long context's buffers, as the report's markdown names them. */
+const reportedLimits = ['maxBufferSize', 'maxStorageBufferBindingSize'];
+
 export function formatSpeedMarkdown(report: SpeedReport): string {
   const layers = report.layout ? `, ${report.layout.layers} layers` : '';
+  const limits = reportedLimits.flatMap((name) => (report.limits?.[name] === undefined ? [] : [`${name} ${report.limits[name]}`]));
+  // Without full attention in the run (star only), no row has a measured ratio: that column goes.
+  const measured = report.rows.some((row) => row.measuredRatio !== undefined);
   const lines = [
     `Measured ${report.date.slice(0, 10)} on ${report.adapter} (${report.platform}); model: ${report.model}${layers}.`,
+    ...(limits.length ? ['', `Device limits: ${limits.join(', ')} bytes.`] : []),
     '',
-    '### Phase 1 (whole model), star vs full from the same run',
+    measured ? '### Phase 1 (whole model), star vs full from the same run' : '### Phase 1 (whole model), Star Attention only (full attention not run)',
     '',
-    'Measured: full attention\'s encode time over this one\'s. Theoretical: attention FLOPs (QKᵀ and PV, every head and layer) counted from the block plan.',
+    measured
+      ? 'Measured: full attention\'s encode time over this one\'s. Theoretical: attention FLOPs (QKᵀ and PV, every head and layer) counted from the block plan.'
+      : 'Theoretical: attention FLOPs (QKᵀ and PV, every head and layer) counted from the block plan, full attention\'s over this one\'s.',
     '',
-    '| context | mode | block | hosts | encode ms | full / this (measured) | attention FLOPs full / this | attention GFLOP | decode tok/s |',
-    '|---|---|---|---|---|---|---|---|---|',
+    `| context | mode | block | hosts | encode ms |${measured ? ' full / this (measured) |' : ''} attention FLOPs full / this | attention GFLOP | decode tok/s |`,
+    `|---|---|---|---|---|${measured ? '---|' : ''}---|---|---|`,
   ];
   for (const row of report.rows) {
     const s = row.stats;
     lines.push(
-      `| ${s.tokens} | ${s.attention} | ${s.blockSize} | ${s.hosts} | ${s.encodeMs.toFixed(0)} | ${times(row.measuredRatio)} | ${times(row.flopsRatio)} | ` +
+      `| ${s.tokens} | ${s.attention} | ${s.blockSize} | ${s.hosts} | ${s.encodeMs.toFixed(0)} |${measured ? ` ${times(row.measuredRatio)} |` : ''} ${times(row.flopsRatio)} | ` +
         `${gflop(row.attentionFlops)} | ${row.decodeTokensPerSecond === undefined ? '—' : row.decodeTokensPerSecond.toFixed(1)} |`,
     );
   }

@@ -1,6 +1,7 @@
 // `star-reader bench` (npm run bench): Star Attention against full attention on the same engine, in one
 // run (src/bench/speed-bench.ts): phase 1 time at several context lengths, block sizes and host counts,
-// decode tokens/s after each, the attention kernels alone, each beside the theoretical FLOPs ratio.
+// decode tokens/s after each, the attention kernels alone, each beside the theoretical FLOPs ratio;
+// `--modes star` times Star Attention alone (full attention at 64K–128K tokens takes minutes).
 // `--browser` runs the same benchmark in Chromium (bench/browser/speed.html). Writes JSON and markdown.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -29,6 +30,11 @@ import {
 
 export const benchOptions = {
   model: { type: 'string', help: 'model directory in Hub layout (default: random weights with Qwen2.5-0.5B heads, 2 layers); with --browser, inside the repository' },
+  modes: {
+    type: 'string',
+    default: benchDefaults.modes,
+    help: 'attention to time, comma-separated: full (the baseline the measured ratios are taken against) and star; star alone skips full attention, which takes minutes at 64K+ tokens (rows then carry the FLOPs ratio only, and the kernels are not timed)',
+  },
   lengths: { type: 'string', default: benchDefaults.lengths, help: 'context lengths, comma-separated' },
   'block-divisors': { type: 'string', default: benchDefaults.blockDivisors, help: 'block size = length / each divisor (at least 128)' },
   hosts: { type: 'string', default: benchDefaults.hosts, help: 'host counts to run Star Attention on, comma-separated' },
@@ -43,7 +49,7 @@ export const benchOptions = {
 
 export async function bench(argv: readonly string[]): Promise<void> {
   const o = parseOptions(argv, benchOptions);
-  const args: BenchArguments = { lengths: o.lengths, blockDivisors: o['block-divisors'], hosts: o.hosts, decode: o.decode, repeat: o.repeat, quick: o.quick };
+  const args: BenchArguments = { modes: o.modes, lengths: o.lengths, blockDivisors: o['block-divisors'], hosts: o.hosts, decode: o.decode, repeat: o.repeat, quick: o.quick };
   const options: BenchOptions = asUsage(() => resolveBenchOptions(args, o.browser ? 'browser' : 'node'));
   const weightType: WeightType = asUsage(() => parseWeightType(o['weight-type']));
   const kvType: KvType = asUsage(() => parseKvType(o['kv-cache-type']));

@@ -112,6 +112,26 @@ describe('star-reader bench', () => {
     expect(markdown).toMatch(/\| 256 \| star \| 128 \| 1 \| \d+ \| [\d.]+× \| 1\.00× \|/);
   });
 
+  it('--modes star times Star Attention alone: no full row, no measured ratio, no kernels; the device limits written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'star-reader-bench-'));
+    const demo = decodeURIComponent(new URL('../../public/models/demo/', import.meta.url).pathname);
+    const args = ['bench', '--model', demo, '--modes', 'star', '--lengths', '256,512', '--block-divisors', '2', '--decode', '0', '--out', join(dir, 'r')];
+    const { stderr } = await run(process.execPath, [bin, ...args], { timeout: 120_000 });
+    expect(stderr).toMatch(/Star b=n\/2 n=512 b=256: \d+ ms \(FLOPs [\d.]+×\)/);
+    expect(stderr).not.toMatch(/Full|full \/ this/);
+    const report = JSON.parse(await readFile(join(dir, 'r.json'), 'utf8'));
+    expect(report.rows.map((r: { stats: { attention: string; blockSize: number }; measuredRatio?: number }) => [r.stats.attention, r.stats.blockSize, r.measuredRatio])).toEqual([
+      ['star', 128, undefined],
+      ['star', 256, undefined],
+    ]);
+    expect(report.kernels).toEqual([]);
+    expect(report.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+    const markdown = await readFile(join(dir, 'r.md'), 'utf8');
+    expect(markdown).toMatch(/Device limits: maxBufferSize \d+, maxStorageBufferBindingSize \d+ bytes\./);
+    expect(markdown).toMatch(/\| 512 \| star \| 256 \| 1 \| \d+ \| [\d.]+× \| [\d.]+ \| — \|/);
+    expect(markdown).not.toMatch(/NaN|measured/);
+  });
+
   it('refuses a bad list with a usage message', async () => {
     const failure = run(process.execPath, [bin, 'bench', '--lengths', '1024,0'], { timeout: 60_000 });
     await expect(failure).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/"0" is not a positive integer/) });

@@ -4,8 +4,10 @@ import {
   benchOptions,
   benchPlan,
   blockSizeFor,
+  describeSpeedEvent,
   flopsRatio,
   formatSpeedMarkdown,
+  maxWarmUpTokens,
   runSpeedBench,
   type MeasureContext,
   type SpeedConfig,
@@ -74,6 +76,23 @@ describe('bench plan', () => {
     expect(() => benchOptions({ lengths: '1024,abc' }, 'node')).toThrow(/"abc" is not a positive integer/);
     expect(() => benchOptions({ repeat: 0 }, 'node')).toThrow(/repeat must be an integer ≥ 1/);
   });
+
+  it('--modes: star alone has no full row and no kernel rows (each is full against star); full alone no star', () => {
+    const starOnly = benchPlan(benchOptions({ modes: 'star', lengths: '65536,131072', blockDivisors: '16,32' }, 'node'));
+    expect(starOnly.configs).toEqual([
+      { attention: 'star', hosts: 1, blockDivisor: 16 },
+      { attention: 'star', hosts: 1, blockDivisor: 32 },
+    ]);
+    expect(starOnly.kernels).toBe(false);
+    expect(starOnly.lengths).toEqual([65536, 131072]);
+    // b = n/16 at 64K and 128K: 16 whole blocks each.
+    expect(starOnly.lengths.map((n) => blockSizeFor(starOnly.configs[0], n))).toEqual([4096, 8192]);
+    expect(benchPlan(benchOptions({ modes: ' Full ' }, 'node'))).toMatchObject({ configs: [{ attention: 'full', hosts: 1 }], kernels: false });
+    expect(benchOptions({ modes: 'star,full,star' }, 'node').modes).toEqual(['full', 'star']);
+    expect(benchOptions({}, 'node').modes).toEqual(['full', 'star']);
+    expect(() => benchOptions({ modes: 'star,flash' }, 'node')).toThrow('"flash" is not an attention mode: use full, star or full,star');
+    expect(() => benchOptions({ modes: '' }, 'node')).toThrow('"" is not an attention mode');
+  });
 });
 
 /** Stats as the engine would report them; encodeMs comes from the test. */
@@ -105,7 +124,7 @@ interface Call {
 function fakeSubject(
   sessions: SpeedSubject['sessions'],
   encodeMs: (length: number, config: SpeedConfig, call: number) => number,
-  options: { layout?: AttentionLayout; decode?: (context: MeasureContext) => number | undefined; kernelMs?: (tokens: number, blockSize?: number) => number } = {},
+  options: { layout?: AttentionLayout; maxContextTokens?: number; decode?: (context: MeasureContext) => number | undefined; kernelMs?: (tokens: number, blockSize?: number) => number } = {},
 ) {
   const calls: Call[] = [];
   let encodes = 0;
@@ -116,6 +135,7 @@ function fakeSubject(
       return {
         layout: options.layout,
         adapter: 'fake adapter',
+        maxContextTokens: options.maxContextTokens,
         async encode(length, context) {
           calls.push({ what: 'encode', context });
           return statsFor(length, context.config, encodeMs(length, context.config, encodes++));
@@ -212,6 +232,15 @@ describe('runSpeedBench', () => {
     expect(events[0].type === 'row' && events[0].row.decodeTokensPerSecond).toBeUndefined();
   });
 
+  it(`warms up at the shortest length, or at ${maxWarmUpTokens} tokens when the shortest is longer`, async () => {
+    for (const [lengths, warmUp] of [[[2048, 65536], 2048], [[131072, 65536], maxWarmUpTokens]]) {
+      const { subject, calls } = fakeSubject('shared', () => 1);
+      await runSpeedBench(subject, plan({ lengths: lengths as number[], configs: [star], warmUp: true }));
+      const encodes = calls.filter((c) => c.what === 'encode').map((c) => [c.context!.length, c.context!.warmUp]);
+      expect(encodes).toEqual([[warmUp, true], ...[...(lengths as number[])].sort((a, b) => a - b).map((n) => [n, false])]);
+    }
+  });
+
   it('opens one session per configuration in turn when the subject asks, and keeps decodes it skips out of the rows', async () => {
     const { subject, calls } = fakeSubject('per-config', (n, c) => (c.attention === 'full' ? n : n / 2), {
       decode: (context) => (context.length === 2048 && context.config.hosts === 1 ? 5 : undefined),
@@ -241,6 +270,17 @@ describe('runSpeedBench', () => {
       { tokens: 256, blockSize: 128, fullMs: 256, starMs: 128, measuredRatio: 2, flopsRatio: 1 },
       { tokens: 2048, blockSize: 512, fullMs: 2048, starMs: 512, measuredRatio: 4, flopsRatio: flopsRatio(planBlocks(2048, { blockSize: 512 }), 'star') },
     ]);
+  });
+
+  it('refuses a length past the model\'s window before anything is encoded, and closes the session', async () => {
+    const { subject, calls } = fakeSubject('shared', () => 1, { maxContextTokens: 131071 });
+    await expect(runSpeedBench(subject, plan({ lengths: [65536, 131072], configs: [star], warmUp: true }))).rejects.toThrow(
+      "Context length 131072 is past the model's longest context, 131071 tokens (max_position_embeddings less one position for the question)",
+    );
+    expect(calls.map((c) => c.what)).toEqual(['open', 'close']);
+    const fits = fakeSubject('shared', () => 1, { maxContextTokens: 131072 });
+    await runSpeedBench(fits.subject, plan({ lengths: [131072], configs: [star] }));
+    expect(fits.calls.filter((c) => c.what === 'encode')).toHaveLength(1);
   });
 
   it('closes the session when an encode fails, and stops when aborted', async () => {
@@ -274,5 +314,31 @@ describe('formatSpeedMarkdown', () => {
     expect(markdown).toContain(`| 2048 | star | 512 | 1 | 2000 | 1.50× | ${ratio}× | ${gflop} | — |`);
     const share = ((100 * 4) / flopsRatio(planBlocks(2048, { blockSize: 512 }), 'star')).toFixed(0);
     expect(markdown).toContain(`| 2048 | 512 | 2048.0 | 512.0 | 4.00× | ${ratio}× | ${share}% |`);
+    expect(markdown).not.toContain('Device limits');
+  });
+
+  it('star alone: no measured column, no NaN or empty ratio, no kernel table; the device limits when known', async () => {
+    const { subject } = fakeSubject('shared', () => 2000, { layout, kernelMs: (n, b) => b ?? n });
+    const p = benchPlan(benchOptions({ modes: 'star', lengths: '2048', blockDivisors: '4', decode: 0 }, 'node'));
+    const result = await runSpeedBench(subject, { ...p, warmUp: false });
+    expect(result.rows.map((r) => [r.config.attention, r.measuredRatio])).toEqual([['star', undefined]]);
+    expect(JSON.parse(JSON.stringify(result.rows[0]))).not.toHaveProperty('measuredRatio');
+    const limits = { maxBufferSize: 2 ** 32, maxStorageBufferBindingSize: 2 ** 27, maxComputeWorkgroupsPerDimension: 65535 };
+    const markdown = formatSpeedMarkdown({ ...result, limits, date: '2026-01-02T03:04:05Z', adapter: 'fake adapter', model: 'm', platform: 'node', plan: p });
+    expect(markdown).toContain('Device limits: maxBufferSize 4294967296, maxStorageBufferBindingSize 134217728 bytes.');
+    expect(markdown).toContain('### Phase 1 (whole model), Star Attention only (full attention not run)');
+    expect(markdown).toContain('| context | mode | block | hosts | encode ms | attention FLOPs full / this | attention GFLOP | decode tok/s |');
+    const ratio = flopsRatio(planBlocks(2048, { blockSize: 512 }), 'star').toFixed(2);
+    const gflop = (attentionFlops(planBlocks(2048, { blockSize: 512 }), 'star', layout) / 1e9).toFixed(2);
+    expect(markdown).toContain(`| 2048 | star | 512 | 1 | 2000 | ${ratio}× | ${gflop} | — |`);
+    expect(markdown).not.toMatch(/NaN|full \/ this \(measured\)|Attention kernels alone/);
+  });
+});
+
+describe('describeSpeedEvent', () => {
+  it('leaves the measured ratio out of a row without full attention', () => {
+    const row = (measuredRatio?: number) => ({ config: star, length: 2048, stats: statsFor(2048, star, 900), measuredRatio, flopsRatio: 1.6 });
+    expect(describeSpeedEvent({ type: 'row', row: row() })).toBe('Star b=n/4 n=2048 b=512: 900 ms (FLOPs 1.60×)');
+    expect(describeSpeedEvent({ type: 'row', row: row(2.5) })).toBe('Star b=n/4 n=2048 b=512: 900 ms, full / this 2.50× (FLOPs 1.60×)');
   });
 });
