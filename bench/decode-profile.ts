@@ -16,6 +16,7 @@ import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
 import { AnswerDecoder } from '../src/model/answer-decoder.ts';
 import { fillWithRandomKv } from './random-kv.ts';
+import { warmUp } from './kernel-suite.ts';
 import { addPipeline } from '../src/gpu/kernels/elementwise.ts';
 import type { KvType } from '../src/gpu/kernels/kv-store.ts';
 
@@ -29,6 +30,8 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: 'bench/results/decode-profile-latest' },
     // fused (default) or apart: as bench/decode.ts's --projections.
     projections: { type: 'string', default: 'fused' },
+    // Decoding before the timed runs, at least this long (kernel-suite.ts's warmUp says why).
+    'warm-up-ms': { type: 'string', default: '1000' },
   },
 });
 if (args.projections !== 'fused' && args.projections !== 'apart') throw new Error('--projections must be fused or apart');
@@ -54,12 +57,15 @@ for (const context of args.contexts.split(',').map(Number)) {
     const logits = await transformer.forward({ ids: [id], firstPosition: position++, cache, attention: { kind: 'causal' }, logits: 'last' });
     return logits!;
   };
-  // Warm-up: pipelines, bind groups, the sampler's.
+  // Warm-up: pipelines, bind groups, the sampler's, and the GPU's clocks.
   for (let i = 0; i < 4; i++) await step(1);
-  const warmUp = new AnswerDecoder(gpu, transformer, cache, { sampling: { temperature: 0 }, vocab: config.vocab, seen: [] });
-  for (let i = 0; i < 4; i++) await warmUp.step([1], position++);
-  await warmUp.end();
-  position = cache.length;
+  await warmUp(Number(args['warm-up-ms']), async () => {
+    const answer = new AnswerDecoder(gpu, transformer, cache, { sampling: { temperature: 0 }, vocab: config.vocab, seen: [] });
+    for (let i = 0; i < 8; i++) await answer.step([1], position++);
+    await answer.end();
+    cache.truncate(context + 4);
+    position = cache.length;
+  });
 
   // As the reader decodes: GPU sampler, next token queued ahead.
   const answer = new AnswerDecoder(gpu, transformer, cache, { sampling: { temperature: 0 }, vocab: config.vocab, seen: [] });

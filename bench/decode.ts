@@ -19,6 +19,7 @@ import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
 import { AnswerDecoder } from '../src/model/answer-decoder.ts';
 import { kernelChoices } from '../src/model/kernel-choices.ts';
+import { warmUp } from './kernel-suite.ts';
 import { fillWithRandomKv } from './random-kv.ts';
 
 const { values: args } = parseArgs({
@@ -39,6 +40,8 @@ const { values: args } = parseArgs({
     projections: { type: 'string', default: 'fused' },
     // gpu: only the engine's way (the GPU sampler); both: also every logit read back, the CPU way.
     ways: { type: 'string', default: 'both' },
+    // Decoding before each timed run, at least this long (kernel-suite.ts's warmUp says why).
+    'warm-up-ms': { type: 'string', default: '1000' },
   },
 });
 if (!args.model) throw new Error('--model DIR (a model directory in Hub layout) is required');
@@ -74,8 +77,11 @@ for (const context of args.contexts.split(',').map(Number)) {
   await fillWithRandomKv(gpu, cache, context);
   const ways: DecodeRow['way'][] = ['gpu sampler, queued ahead', ...(args.citations ? (['gpu sampler, citations'] as const) : []), ...(args.ways === 'both' ? (['logits read back'] as const) : [])];
   for (const way of ways) {
-    await timeDecode(cache, context, 8, way); // warm-up: compiles pipelines, makes bind groups
-    cache.truncate(context);
+    // Compiles pipelines, makes bind groups, brings the GPU's clocks up.
+    await warmUp(Number(args['warm-up-ms']), async () => {
+      await timeDecode(cache, context, 8, way);
+      cache.truncate(context);
+    });
     const row = await timeDecode(cache, context, tokens, way);
     cache.truncate(context);
     rows.push(row);

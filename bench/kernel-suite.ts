@@ -305,3 +305,15 @@ export async function runKernelSuite(devices: SuiteDevices, options: SuiteOption
   }
   return { date: new Date().toISOString(), adapter: gpu.adapter.description, subgroupSizes: sizes, quick, rows };
 }
+
+/**
+ * Repeats `round` until `ms` have passed. A GPU left idle (while the CPU loads weights or fills a
+ * cache) lowers its clocks and needs some hundreds of milliseconds of work to come back: on an H100 a
+ * decode's first 64 tokens after a 2 GB cache fill ran at half the speed of the next 64, so a warm-up
+ * of a few tokens left the clocks' ramp inside the timed run.
+ */
+export async function warmUp(ms: number, round: () => Promise<void>): Promise<void> {
+  const until = performance.now() + ms;
+  do await round();
+  while (performance.now() < until);
+}

@@ -15,7 +15,7 @@ if [ "${2:-}" = "--quick" ]; then
   models=(demo); dir=public/models; contexts=64,128; tokens=2; prefill=128; limit=300
   node_run() { npx tsx "$@"; }
 else
-  models=(qwen2.5-0.5b llama-3.2-1b); dir=/tmp/models; contexts=1024,16384; tokens=16; prefill=4096; limit=75
+  models=(qwen2.5-0.5b llama-3.2-1b); dir=/tmp/models; contexts=1024,16384; tokens=64; prefill=4096; limit=75
   mkdir -p "$dir"
   PYTHONUNBUFFERED=1 python3 bench/torch/layouts.py "$dir" "${models[@]}"
   node_run() { bash .gpu-pack/run.sh node --import tsx "$@"; }
@@ -29,7 +29,7 @@ for model in "${models[@]}"; do
     # Each run loads (and for q8/q4 quantizes) the model once; a run past its limit is cut off and
     # the next one goes on.
     timeout "$limit" bash -c "$(declare -f node_run); node_run bench/decode.ts --model $dir/$model --weight-type $weights --kv-type $kv \
-      --contexts $contexts --tokens $tokens --prefill $prefill --out $out/$name" 2>&1 | grep -E '^loaded|^  (prefill|context)'
+      --contexts $contexts --tokens $tokens --ways gpu --prefill $prefill --out $out/$name" 2>&1 | grep -E '^loaded|^  (prefill|context)'
     [ -f "$out/$name.md" ] && cat "$out/$name.md" >> "$out/formats.md"
   done
 done
