@@ -14,16 +14,18 @@ import { scoreGreedy, type GreedyScore } from '../../src/star/greedy-score.ts';
 import { openDirectorySource } from '../../src/model/source/directory-source.node.ts';
 import { readSafetensorsHeader, readTensorBytes, toFloat32, type FloatDType } from '../../src/model/safetensors.ts';
 import { encodeSafetensors } from '../../src/model/safetensors-writer.ts';
-import { parseModelConfig } from '../../src/model/config.ts';
+import { parseModelConfig, type ModelConfig } from '../../src/model/config.ts';
 import { expectedTensors, type WeightType } from '../../src/model/weights.ts';
 import { dequantize, quantizeQ8 } from '../../src/model/formats/quantize.ts';
 import { f16BitsToF32, f32ToF16Bits, roundThrough } from '../../src/model/dtype.ts';
+import { uniformStream } from '../../src/model/synthetic-weights.ts';
 import type { KvType } from '../../src/gpu/kernels/kv-store.ts';
+import { ReferenceModel } from '../../test/reference/model.ts';
 
 /** An hf-golden fixture: its checkpoint (as f32) and the ids accuracy.ts feeds. */
 export interface Fixture {
   configJson: unknown;
-  tied: boolean;
+  config: ModelConfig;
   weights: Map<string, { shape: number[]; values: Float32Array }>;
   matrices: Set<string>;
   contextIds: number[];
@@ -46,7 +48,7 @@ export async function loadFixture(path: string): Promise<Fixture> {
   }
   return {
     configJson,
-    tied: config.tieWordEmbeddings,
+    config,
     weights,
     matrices: new Set(expectedTensors(config).filter((t) => t.type === 'matrix').map((t) => t.name)),
     contextIds: await ids('context_ids'),
@@ -69,15 +71,26 @@ export async function runFixture(path: string, fixture: Fixture, weightType: Wei
 
 export interface ScoreDiff {
   maxLogitDiff: number;
+  /**
+   * The same over the rows before the first greedy id that differs was fed (all rows when none does):
+   * after it the two runs read different tokens, and their logits differ by whole logits.
+   */
+  maxLogitDiffBeforeFlip: number;
   greedyAgree: number;
   greedyTotal: number;
 }
 
-export function compareScores(got: GreedyScore, want: GreedyScore): ScoreDiff {
-  let maxLogitDiff = 0;
-  for (let i = 0; i < got.logits.length; i++) maxLogitDiff = Math.max(maxLogitDiff, Math.abs(got.logits[i] - want.logits[i]));
+export function compareScores(got: GreedyScore, want: GreedyScore, vocab: number): ScoreDiff {
+  const flip = Array.from(got.ids).findIndex((id, i) => id !== want.ids[i]);
+  const rowsBeforeFlip = flip < 0 ? Infinity : got.logits.length / vocab - got.ids.length + flip;
+  let [maxLogitDiff, maxLogitDiffBeforeFlip] = [0, 0];
+  for (let i = 0; i < got.logits.length; i++) {
+    const diff = Math.abs(got.logits[i] - want.logits[i]);
+    maxLogitDiff = Math.max(maxLogitDiff, diff);
+    if (i < rowsBeforeFlip * vocab) maxLogitDiffBeforeFlip = Math.max(maxLogitDiffBeforeFlip, diff);
+  }
   const greedyAgree = Array.from(got.ids).filter((id, i) => id === want.ids[i]).length;
-  return { maxLogitDiff, greedyAgree, greedyTotal: want.ids.length };
+  return { maxLogitDiff, maxLogitDiffBeforeFlip, greedyAgree, greedyTotal: want.ids.length };
 }
 
 // --- the schemes -------------------------------------------------------------------------------------
@@ -130,6 +143,98 @@ function asymmetric(values: Float32Array, group: number): Float32Array {
   return out;
 }
 
+/** Lower Cholesky factor of the symmetric positive definite n×n matrix a. */
+function cholesky(a: Float64Array, n: number): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * n + j];
+      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+      l[i * n + j] = i === j ? Math.sqrt(s) : s / l[j * n + j];
+    }
+  }
+  return l;
+}
+
+/** The inverse of a symmetric positive definite n×n matrix, through its Cholesky factor. */
+function inverse(a: Float64Array, n: number): Float64Array {
+  const l = cholesky(a, n);
+  const li = new Float64Array(n * n); // L⁻¹, lower triangular
+  for (let i = 0; i < n; i++) {
+    li[i * n + i] = 1 / l[i * n + i];
+    for (let j = 0; j < i; j++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s -= l[i * n + k] * li[k * n + j];
+      li[i * n + j] = s / l[i * n + i];
+    }
+  }
+  const out = new Float64Array(n * n); // (L Lᵀ)⁻¹ = L⁻ᵀ L⁻¹
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = Math.max(i, j); k < n; k++) s += li[k * n + i] * li[k * n + j];
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
+/**
+ * GPTQ (Frantar et al. 2022) into q8's layout (int8, absmax f16 scale per 32 of a row): a row's columns
+ * are rounded in order and each one's error is spread over the columns still to come through the
+ * inverse of the inputs' second moment H = Σ x xᵀ (1% of its mean diagonal added), so that W·x rather
+ * than W moves least. A group's scale is taken from its weights as updated when the group starts.
+ */
+function gptqQ8(w: Float32Array, cols: number, moments: Float64Array): Float32Array {
+  const h = Float64Array.from(moments);
+  let meanDiagonal = 0;
+  for (let i = 0; i < cols; i++) meanDiagonal += h[i * cols + i] / cols;
+  for (let i = 0; i < cols; i++) h[i * cols + i] += 0.01 * meanDiagonal;
+  // H⁻¹ = Uᵀ U with U upper triangular, U = Lᵀ for L the lower factor of H⁻¹: U[i][j] = L[j][i].
+  const l = cholesky(inverse(h, cols), cols);
+  const out = new Float32Array(w.length);
+  for (let first = 0; first < w.length; first += cols) {
+    const row = Float64Array.from(w.subarray(first, first + cols));
+    let scale = 0;
+    for (let i = 0; i < cols; i++) {
+      if (i % 32 === 0) scale = f16(row.subarray(i, i + 32).reduce((m, v) => Math.max(m, Math.abs(v)), 0) / 127);
+      const q = scale === 0 ? 0 : Math.max(-127, Math.min(127, Math.round(row[i] / scale))) * scale;
+      out[first + i] = q;
+      const error = (row[i] - q) / l[i * cols + i];
+      for (let j = i + 1; j < cols; j++) row[j] -= error * l[j * cols + i];
+    }
+  }
+  return out;
+}
+
+export const calibrationTokens = { sequences: 4, length: 256 };
+
+/**
+ * Σ x xᵀ of each matrix's inputs (by tensor name) in the f32 model (the CPU reference) over random ids:
+ * calibration data unrelated to the fixture's own context and query. An untied embedding has none
+ * (it is gathered, not multiplied); a tied one has lm_head's.
+ */
+function inputMoments(fixture: Fixture): Map<string, Float64Array> {
+  const weights = new Map([...fixture.weights].map(([name, { values }]) => [name, Float32Array.from(values)]));
+  const nameOf = new Map<ArrayBufferLike, string>([...weights].map(([name, values]) => [values.buffer, name])); // q/k/v are views of their tensor
+  const moments = new Map<string, Float64Array>();
+  const observeLinear = (weight: Float32Array, x: Float64Array) => {
+    const name = nameOf.get(weight.buffer)!;
+    const n = x.length;
+    if (!moments.has(name)) moments.set(name, new Float64Array(n * n));
+    const h = moments.get(name)!;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] += x[i] * x[j];
+  };
+  const model = new ReferenceModel(fixture.config, weights, { ropeDType: fixture.ropeDType, observeLinear });
+  const uniform = uniformStream(11);
+  for (let s = 0; s < calibrationTokens.sequences; s++) {
+    const ids = Array.from(uniform(calibrationTokens.length, 0.5, 0.5), (u) => Math.min(fixture.config.vocab - 1, Math.floor(u * fixture.config.vocab)));
+    const rows = ids.map((_, i) => i);
+    model.forward(model.newCache(), ids, rows, rows);
+  }
+  return moments;
+}
+
 type Role = 'embedding' | 'lm_head' | 'attention' | 'mlp';
 function rolesOf(tensor: string, tied: boolean): Role[] {
   if (tensor === 'model.embed_tokens.weight') return tied ? ['embedding', 'lm_head'] : ['embedding'];
@@ -141,8 +246,8 @@ interface Variant {
   name: string;
   /** Bytes a weight with its scales (and zero points); undefined where only some matrices change. */
   bytesPerWeight?: number;
-  /** The matrix as the scheme reconstructs it, or undefined to keep it. */
-  apply: (values: Float32Array, roles: Role[]) => Float32Array | undefined;
+  /** The matrix as the scheme reconstructs it, or undefined to keep it (matrix: its row length and calibration moments). */
+  apply: (values: Float32Array, roles: Role[], matrix: { cols: number; moments?: Float64Array }) => Float32Array | undefined;
 }
 
 const everyRole: Role[] = ['embedding', 'lm_head', 'attention', 'mlp'];
@@ -164,6 +269,11 @@ export const q8Variants: Variant[] = [
   { name: 'int8 MSE-optimal scale, groups of 32', bytesPerWeight: bytes(8, 32, 2), apply: only(everyRole, sym(32, 127, 'f16', 'mse')) },
   { name: 'int8 MSE-optimal scale, groups of 16', bytesPerWeight: bytes(8, 16, 2), apply: only(everyRole, sym(16, 127, 'f16', 'mse')) },
   { name: 'uint8 asymmetric (zero point), groups of 32', bytesPerWeight: bytes(8, 32, 4), apply: (values) => asymmetric(values, 32) },
+  {
+    name: `GPTQ into q8's layout (calibrated on ${calibrationTokens.sequences}×${calibrationTokens.length} random ids)`,
+    bytesPerWeight: bytes(8, 32, 2),
+    apply: (values, _, { cols, moments }) => (moments ? gptqQ8(values, cols, moments) : q8(values)),
+  },
   { name: 'int9 absmax, groups of 32 (for scale)', bytesPerWeight: bytes(9, 32, 2), apply: only(everyRole, sym(32, 255)) },
   { name: 'int10 absmax, groups of 32 (for scale)', bytesPerWeight: bytes(10, 32, 2), apply: only(everyRole, sym(32, 511)) },
   { name: 'int11 absmax, groups of 32 (for scale)', bytesPerWeight: bytes(11, 32, 2), apply: only(everyRole, sym(32, 1023)) },
@@ -197,13 +307,16 @@ function kurtosis(fixture: Fixture): number {
 /** Every variant of q8Variants on one fixture (at `path`), against `want` (its f32 run). */
 export async function studyQ8(path: string, fixture: Fixture, want: GreedyScore): Promise<Study> {
   const scratch = await mkdtemp(join(tmpdir(), 'q8-study-'));
+  const moments = inputMoments(fixture);
+  const vocab = fixture.config.vocab;
   try {
     const rows: StudyRow[] = [];
     let kernelsVsQuantizer = NaN;
     for (const [index, variant] of q8Variants.entries()) {
       const changed = new Map<string, Float32Array>();
       for (const tensor of fixture.matrices) {
-        const back = variant.apply(fixture.weights.get(tensor)!.values, rolesOf(tensor, fixture.tied));
+        const { values, shape } = fixture.weights.get(tensor)!;
+        const back = variant.apply(values, rolesOf(tensor, fixture.config.tieWordEmbeddings), { cols: shape[1], moments: moments.get(tensor) });
         if (back) changed.set(tensor, back);
       }
       const dir = join(scratch, String(index));
@@ -212,13 +325,13 @@ export async function studyQ8(path: string, fixture: Fixture, want: GreedyScore)
       const tensors = Object.fromEntries([...fixture.weights].map(([tensor, { shape, values }]) => [tensor, { dtype: 'F32' as const, shape, data: changed.get(tensor) ?? values }]));
       await writeFile(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
       const got = await runFixture(dir, fixture, 'f32', 'f32');
-      if (index === 0) kernelsVsQuantizer = compareScores(await runFixture(path, fixture, 'q8', 'f32'), got).maxLogitDiff;
+      if (index === 0) kernelsVsQuantizer = compareScores(await runFixture(path, fixture, 'q8', 'f32'), got, vocab).maxLogitDiff;
       let [error, norm] = [0, 0];
       for (const [tensor, back] of changed) {
         const w = fixture.weights.get(tensor)!.values;
         for (let i = 0; i < w.length; i++) [error, norm] = [error + (w[i] - back[i]) ** 2, norm + w[i] ** 2];
       }
-      rows.push({ variant: variant.name, bytesPerWeight: variant.bytesPerWeight, weightError: norm === 0 ? 0 : Math.sqrt(error / norm), ...compareScores(got, want) });
+      rows.push({ variant: variant.name, bytesPerWeight: variant.bytesPerWeight, weightError: norm === 0 ? 0 : Math.sqrt(error / norm), ...compareScores(got, want, vocab) });
     }
     return { kernelsVsQuantizer, kurtosis: kurtosis(fixture), rows };
   } finally {
