@@ -214,16 +214,28 @@ function q8StudySection(): string[] {
     const perError = rows[0].maxLogitDiff / rows[0].weightError;
     return rows.filter((r) => /^int(9|1\d)/.test(r.variant)).map((r) => r.maxLogitDiff / (perError * r.weightError));
   });
-  const proportion = (x: number) => `${(100 * x).toFixed(0)}%`;
+  const proportion = (x: number) => `${(100 * x).toFixed(100 * x < 10 ? 1 : 0)}%`;
+  const amplification = names.map((name) => {
+    const { rows, logitRms } = studies.get(name)!;
+    return rows[0].rmsLogitDiffBeforeFlip / logitRms / rows[0].weightError;
+  });
+  const tails = names.map((name) => studies.get(name)!.rows[0].maxLogitDiff / studies.get(name)!.rows[0].rmsLogitDiffBeforeFlip);
+  const range = (xs: number[]) => `${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}`;
+  const compared = names.map((name) => studies.get(name)!.rows[0].logitsBeforeFlip);
+  const counts = `${Math.min(...compared)}–${Math.max(...compared)}`;
+  const gaussianTail = range(compared.map((n) => Math.sqrt(2 * Math.log(2 * n))));
   const limits = names.map((name) => {
-    const { rows, kurtosis, kernelsVsQuantizer } = studies.get(name)!;
+    const { rows, kurtosis, kernelsVsQuantizer, logitRms } = studies.get(name)!;
     const perError = rows[0].maxLogitDiff / rows[0].weightError;
+    const { rmsLogitDiffBeforeFlip: rms, logitsBeforeFlip: count } = rows[0];
     const needed = target / perError;
     const reaching = rows.filter((r) => r.bytesPerWeight !== undefined && r.maxLogitDiff <= target);
     const cheapest = reaching.sort((a, b) => a.bytesPerWeight! - b.bytesPerWeight!)[0];
     return (
       `- ${name}: the engine's q8 run differs from the f32 run of q8's reconstruction by ${kernelsVsQuantizer.toExponential(2)}; ` +
-      `weights' kurtosis ${kurtosis.toFixed(2)} (Gaussian 3); logits move ${perError.toFixed(1)}× the relative weight error, so ${target} needs ` +
+      `weights' kurtosis ${kurtosis.toFixed(2)} (Gaussian 3); q8's logit differences have an rms of ${rms.toExponential(2)} ` +
+      `(${proportion(rms / logitRms)} of the logits' rms, ${logitRms.toFixed(2)}; ${(rms / logitRms / rows[0].weightError).toFixed(1)}× the relative weight error), ` +
+      `their largest is ${(rows[0].maxLogitDiff / rms).toFixed(1)}× that rms (the largest of ${count} logits); logits move ${perError.toFixed(1)}× the relative weight error, so ${target} needs ` +
       `≤ ${needed.toExponential(2)}: ${Math.log2(1 / needed).toFixed(1)} bits a weight at a Gaussian's rate-distortion bound, and at ${budgetBits.toFixed(1)} ` +
       `bits that bound gives about ${(perError * 2 ** -budgetBits).toExponential(2)} (≥ ${(Math.min(...wider) * perError * 2 ** -budgetBits).toExponential(2)} at the wider rows' lowest proportion). Cheapest tried scheme within ${target}: ` +
       (cheapest ? `${cheapest.variant}, ${cheapest.bytesPerWeight!.toFixed(3)} bytes a weight.` : 'none.')
@@ -264,7 +276,10 @@ function q8StudySection(): string[] {
     [
       'Reading this: the kernels compute exactly what the quantizer specifies (the first figure of each line',
       'above), and q8\'s weight error is what absmax int8 in groups of 32 gives Gaussian-like weights (about 0.5%',
-      'rms): nothing is rounded twice, folded or gathered wrongly. The fixtures\' logits move about in proportion',
+      'rms): nothing is rounded twice, folded or gathered wrongly. Nor is the logit difference out of line with it:',
+      `relative to the logits' rms, their rms difference is ${range(amplification)}× the relative weight error (these random layers amplify it),`,
+      `and the largest of ${counts} logits is ${range(tails)}× their rms (√(2 ln 2N) = ${gaussianTail} for as many Gaussian differences).`,
+      'The fixtures\' logits move about in proportion',
       'to the weight error whatever makes it (bf16 rounding of the f16 and f32 checkpoints in the same table;',
       `the int9–int11 rows land at ${proportion(Math.min(...wider))}–${proportion(Math.max(...wider))} of what q8's proportion predicts), and`,
       'every part of the model adds to it (the single-part rows add roughly in quadrature)' +

@@ -76,21 +76,25 @@ export interface ScoreDiff {
    * after it the two runs read different tokens, and their logits differ by whole logits.
    */
   maxLogitDiffBeforeFlip: number;
+  /** The root mean square of those differences, and how many logits they are. */
+  rmsLogitDiffBeforeFlip: number;
+  logitsBeforeFlip: number;
   greedyAgree: number;
   greedyTotal: number;
 }
 
 export function compareScores(got: GreedyScore, want: GreedyScore, vocab: number): ScoreDiff {
   const flip = Array.from(got.ids).findIndex((id, i) => id !== want.ids[i]);
-  const rowsBeforeFlip = flip < 0 ? Infinity : got.logits.length / vocab - got.ids.length + flip;
-  let [maxLogitDiff, maxLogitDiffBeforeFlip] = [0, 0];
+  const logitsBeforeFlip = flip < 0 ? got.logits.length : (got.logits.length / vocab - got.ids.length + flip) * vocab;
+  let [maxLogitDiff, maxLogitDiffBeforeFlip, squares] = [0, 0, 0];
   for (let i = 0; i < got.logits.length; i++) {
     const diff = Math.abs(got.logits[i] - want.logits[i]);
     maxLogitDiff = Math.max(maxLogitDiff, diff);
-    if (i < rowsBeforeFlip * vocab) maxLogitDiffBeforeFlip = Math.max(maxLogitDiffBeforeFlip, diff);
+    if (i < logitsBeforeFlip) [maxLogitDiffBeforeFlip, squares] = [Math.max(maxLogitDiffBeforeFlip, diff), squares + diff * diff];
   }
   const greedyAgree = Array.from(got.ids).filter((id, i) => id === want.ids[i]).length;
-  return { maxLogitDiff, maxLogitDiffBeforeFlip, greedyAgree, greedyTotal: want.ids.length };
+  const rmsLogitDiffBeforeFlip = Math.sqrt(squares / logitsBeforeFlip);
+  return { maxLogitDiff, maxLogitDiffBeforeFlip, rmsLogitDiffBeforeFlip, logitsBeforeFlip, greedyAgree, greedyTotal: want.ids.length };
 }
 
 // --- the schemes -------------------------------------------------------------------------------------
@@ -293,6 +297,8 @@ export interface Study {
   kernelsVsQuantizer: number;
   /** Kurtosis of the matrices' weights (3 for a Gaussian, 1.8 for a uniform distribution). */
   kurtosis: number;
+  /** Root mean square of the f32 run's logits. */
+  logitRms: number;
   rows: StudyRow[];
 }
 
@@ -333,7 +339,8 @@ export async function studyQ8(path: string, fixture: Fixture, want: GreedyScore)
       }
       rows.push({ variant: variant.name, bytesPerWeight: variant.bytesPerWeight, weightError: norm === 0 ? 0 : Math.sqrt(error / norm), ...compareScores(got, want, vocab) });
     }
-    return { kernelsVsQuantizer, kurtosis: kurtosis(fixture), rows };
+    const logitRms = Math.sqrt(want.logits.reduce((sum, x) => sum + x * x, 0) / want.logits.length);
+    return { kernelsVsQuantizer, kurtosis: kurtosis(fixture), logitRms, rows };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
