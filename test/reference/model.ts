@@ -73,6 +73,8 @@ export interface ReferenceOptions {
   ropeDType?: 'f32' | 'f16' | 'bf16';
   /** LongRoPE: the most positions the conversation may reach (default max_position_embeddings). */
   conversationLength?: number;
+  /** Called with every matrix and the input it multiplies (a quantizer's calibration: bench/formats/q8-study.ts). */
+  observeLinear?: (weight: Float32Array, input: Float64Array) => void;
 }
 
 export class ReferenceModel {
@@ -80,6 +82,7 @@ export class ReferenceModel {
   private readonly layers: Layer[];
   private readonly finalNorm: Float32Array;
   private readonly lmHead: Float32Array;
+  private readonly observeLinear: ReferenceOptions['observeLinear'];
 
   constructor(
     readonly config: ModelConfig,
@@ -129,6 +132,7 @@ export class ReferenceModel {
     });
     this.finalNorm = get('model.norm.weight');
     this.lmHead = config.tieWordEmbeddings ? this.embedding : get('lm_head.weight');
+    this.observeLinear = options.observeLinear;
   }
 
   newCache(): ReferenceKv {
@@ -161,9 +165,9 @@ export class ReferenceModel {
       const w = this.layers[l];
       // attention
       const xb = rmsNorm(x, w.inputNorm, eps, offset);
-      const q = matVec(w.q, w.qBias, xb, heads * headDim);
-      const k = matVec(w.k, w.kBias, xb, kvHeads * headDim);
-      const v = matVec(w.v, w.vBias, xb, kvHeads * headDim);
+      const q = this.linear(w.q, w.qBias, xb, heads * headDim);
+      const k = this.linear(w.k, w.kBias, xb, kvHeads * headDim);
+      const v = this.linear(w.v, w.vBias, xb, kvHeads * headDim);
       if (w.qNorm && w.kNorm) {
         for (let h = 0; h < heads; h++) rmsNormInPlace(q.subarray(h * headDim, (h + 1) * headDim), w.qNorm, eps, offset);
         for (let h = 0; h < kvHeads; h++) rmsNormInPlace(k.subarray(h * headDim, (h + 1) * headDim), w.kNorm, eps, offset);
@@ -178,24 +182,29 @@ export class ReferenceModel {
       // Keys in the layer's window of true positions (all, without a window).
       const visible = (t: number) => w.window === undefined || cache.positions[t] > position - w.window;
       const att = attention(q, cache.keys[l], cache.values[l], visible, { heads, kvHeads, headDim, scale: family.attentionScale, softcap: family.attentionSoftcap });
-      const attOut = matVec(w.o, w.oBias, att, hidden);
+      const attOut = this.linear(w.o, w.oBias, att, hidden);
       addInPlace(x, w.attentionOutputNorm ? rmsNorm(attOut, w.attentionOutputNorm, eps, offset) : attOut);
 
       // gated MLP: silu (SwiGLU) or GELU-tanh
       const xb2 = rmsNorm(x, w.postNorm, eps, offset);
-      const gate = matVec(w.gate, undefined, xb2, intermediate);
-      const up = matVec(w.up, undefined, xb2, intermediate);
+      const gate = this.linear(w.gate, undefined, xb2, intermediate);
+      const up = this.linear(w.up, undefined, xb2, intermediate);
       const act = family.activation === 'silu' ? silu : geluTanh;
       for (let i = 0; i < intermediate; i++) gate[i] = act(gate[i]) * up[i];
-      const mlpOut = matVec(w.down, undefined, gate, hidden);
+      const mlpOut = this.linear(w.down, undefined, gate, hidden);
       addInPlace(x, w.mlpOutputNorm ? rmsNorm(mlpOut, w.mlpOutputNorm, eps, offset) : mlpOut);
     }
     return x;
   }
 
+  private linear(w: Float32Array, bias: Float32Array | undefined, x: Float64Array, outs: number): Float64Array {
+    this.observeLinear?.(w, x);
+    return matVec(w, bias, x, outs);
+  }
+
   private logits(x: Float64Array): Float32Array {
     const { rmsNormEps, vocab, family } = this.config;
-    const logits = matVec(this.lmHead, undefined, rmsNorm(x, this.finalNorm, rmsNormEps, family.normWeightOffset), vocab);
+    const logits = this.linear(this.lmHead, undefined, rmsNorm(x, this.finalNorm, rmsNormEps, family.normWeightOffset), vocab);
     const cap = family.finalLogitSoftcap;
     return Float32Array.from(cap === undefined ? logits : logits.map((v) => cap * Math.tanh(v / cap)));
   }

@@ -100,3 +100,21 @@ describe('the fixtures round RoPE frequencies to the checkpoint dtype', () => {
     expect(diff).toBeGreaterThan(1e-2);
   }, timeout);
 });
+
+describe('observeLinear (calibration of a quantizer: bench/formats/q8-study.ts)', () => {
+  it('sees every matrix product of a token, with the input it multiplies', async () => {
+    const [config, weights] = await Promise.all([fixtureConfig('tiny-qwen3'), fixtureWeights('tiny-qwen3')]);
+    const seen: { weight: Float32Array; input: Float64Array }[] = [];
+    const model = new ReferenceModel(config, weights, { observeLinear: (weight, input) => seen.push({ weight, input: input.slice() }) });
+    model.forward(model.newCache(), [5, 9], [0, 1], [1]);
+    // 2 tokens × layers × (q, k, v, o, gate, up, down), then lm_head for the one logits row.
+    expect(seen.length).toBe(2 * config.layers * 7 + 1);
+    const last = seen[seen.length - 1];
+    expect(last.weight).toBe(weights.get('lm_head.weight'));
+    // Each product is the observed weight times the observed input: lm_head's gives the logits.
+    const [logits] = model.forward(model.newCache(), [5, 9], [0, 1], [1]);
+    const row = (r: number) => last.weight.subarray(r * config.hidden, (r + 1) * config.hidden).reduce((s, w, i) => s + w * last.input[i], 0);
+    for (const r of [0, 7, config.vocab - 1]) expect(Math.abs(row(r) - logits[r])).toBeLessThan(1e-5);
+    for (const { weight, input } of seen) expect(weight.length % input.length).toBe(0);
+  }, timeout);
+});
