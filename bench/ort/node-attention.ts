@@ -1,4 +1,4 @@
-// `node --import tsx bench/ort/node-attention.ts [--layouts qwen,llama] [--lengths 4096,16384] [--repeat 3]
+// `node --import tsx bench/ort/node-attention.ts [--layouts qwen,llama] [--lengths 16,4096,16384] [--repeat 3]
 // [--tiles default,64/1/16] [--ort-log info] [--allow-disagreement] [--out DIR]`: our attention_prefill against onnxruntime-node's
 // WebGPU execution provider (its own Dawn, linked into libonnxruntime.so) running the one-node
 // com.microsoft GroupQueryAttention graph of onnx-model.ts: Node's counterpart of `npm run bench:ort`
@@ -89,7 +89,8 @@ function ortSession(model: Uint8Array, outputs: 'gpu-buffer' | 'cpu'): Promise<S
 const gpu = await Gpu.create();
 const onCpu = gpu.adapter.runsOnCpu;
 const layoutNames = (args.layouts ?? (onCpu ? 'qwen' : 'qwen,llama')).split(',') as Array<keyof typeof layouts>;
-const lengths = (args.lengths ?? (onCpu ? '512,1024' : '4096,16384')).split(',').map(Number);
+// 16 tokens first: what a call costs whatever its length (ORT's session.run, its wait; our dispatch and wait).
+const lengths = (args.lengths ?? (onCpu ? '16,512,1024' : '16,4096,16384')).split(',').map(Number);
 const repeat = Number(args.repeat);
 const candidates = parseTileCandidates(args.tiles);
 if (!(repeat >= 1) || lengths.some((n) => !(Number.isInteger(n) && n > 0))) throw new Error('--repeat and --lengths take positive integers');
