@@ -6,7 +6,9 @@
 #   ORT_NODE_DIR=/tmp/ortnode/node_modules/onnxruntime-node bash bench/ort/pack-ort-node.sh
 # where /tmp/ortnode holds `npm install --ignore-scripts onnxruntime-node@1.30` (its install script only
 # downloads CUDA libraries). Then carry [".gpu-pack", ".ort-pack"] and run
-#   bash .gpu-pack/run.sh node --import tsx bench/ort/node-attention.ts --out $OUT/ort-node
+#   bash .gpu-pack/run.sh node --import tsx bench/ort/node-attention.ts --allow-disagreement --out $OUT/ort-node
+# (--allow-disagreement: ORT's FlashAttention may be wrong on Vulkan, see bench/results/ort-node-lavapipe.md;
+# the report still says so).
 set -euo pipefail
 [ -f package.json ] || { echo "run from the project root" >&2; exit 1; }
 package=$(cd "${ORT_NODE_DIR:?set ORT_NODE_DIR to the onnxruntime-node package directory}" && pwd)
