@@ -1,6 +1,6 @@
-// `node --import tsx bench/ort/node-attention.ts [--layouts qwen,llama] [--lengths 16,4096,16384] [--repeat 3]
-// [--tiles default,64/1/16] [--ort-log info] [--allow-disagreement] [--out DIR]`: our attention_prefill against onnxruntime-node's
-// WebGPU execution provider (its own Dawn, linked into libonnxruntime.so) running the one-node
+// `node --import tsx bench/ort/node-attention.ts [--layouts qwen,llama] [--lengths 16,4096,16384]
+// [--repeat 3] [--tiles default,64/1/16] [--ort-log info] [--allow-disagreement] [--out DIR]`: our
+// attention_prefill against onnxruntime-node's WebGPU execution provider (its own Dawn, linked into libonnxruntime.so) running the one-node
 // com.microsoft GroupQueryAttention graph of onnx-model.ts: Node's counterpart of `npm run bench:ort`
 // (Chromium), on the same head layouts, causal prompt, f32.
 //
