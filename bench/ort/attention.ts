@@ -11,12 +11,12 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { Gpu } from '../../src/gpu/gpu.ts';
-import { attentionPrefill, type AttentionShape, type FlashTiles } from '../../src/gpu/kernels/attention.ts';
+import { attentionPrefill, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
 import { attentionRef, causalMask } from '../../test/reference/attention.ts';
 import { maxAbsDiff, randomArray } from '../../test/support/random.ts';
 import { groupQueryAttentionModel } from './onnx-model.ts';
 import { runBenchmarkPage } from '../browser/page.ts';
-import { agrees, layouts, type AgreementRow, type HeadLayout, type OrtAttentionReport, type TimingRow } from './report.ts';
+import { agrees, layouts, parseTileCandidates, tilesLabel, type AgreementRow, type HeadLayout, type OrtAttentionReport, type TileCandidate as Candidate, type TimingRow } from './report.ts';
 
 /** ORT's own device on our adapter, with the adapter's limits, and its subgroups only when asked. */
 interface OrtDevice {
@@ -43,11 +43,6 @@ async function ortDevice(subgroups: boolean): Promise<OrtDevice> {
   };
   return { device, subgroups: device.features.has('subgroups'), programs };
 }
-
-/** Tiles of our kernel to time side by side: undefined is its defaults. */
-type Candidate = FlashTiles | undefined;
-
-const tilesLabel = (tiles: Candidate): string => (tiles ? `${tiles.rows}/${tiles.lanes}/${tiles.keys}` : 'default');
 
 interface Case {
   gpu: Gpu;
@@ -194,13 +189,8 @@ async function main(): Promise<OrtAttentionReport> {
   const quick = params.has('quick');
   const checkOnly = params.has('check');
   const lengths = params.get('lengths')?.split(',').map(Number) ?? (quick ? [256, 512] : undefined);
-  // Tiles of our kernel, as rows/lanes/keys (see FlashTiles) or `default`, comma-separated: all timed in the same rounds.
-  const candidates = (params.get('tiles')?.split(',') ?? ['default']).map((text): Candidate => {
-    if (text === 'default') return undefined;
-    const [rows, lanes, keys] = text.split('/').map(Number);
-    if (!(rows > 0 && lanes > 0 && keys > 0)) throw new Error(`tiles "${text}" are not rows/lanes/keys`);
-    return { rows, lanes, keys };
-  });
+  // Tiles of our kernel, all timed in the same rounds.
+  const candidates = parseTileCandidates(params.get('tiles') ?? undefined);
   const layoutNames = (params.get('layouts') ?? (quick ? 'qwen' : 'qwen,llama')).split(',') as Array<keyof typeof layouts>;
   const repeat = Number(params.get('repeat') ?? (quick ? 2 : 3));
 

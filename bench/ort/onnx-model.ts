@@ -162,3 +162,17 @@ export function groupQueryAttentionModel(shape: AttentionModelShape): Uint8Array
     ],
   });
 }
+
+/** Identity of every input (float, its dims) to an output named `<input>_out`. For onnxruntime-node,
+ *  whose tensors cannot be made from a GPU buffer of the caller's: run with its outputs left on the GPU,
+ *  it puts CPU data into the execution provider's buffers; run with CPU outputs, it waits for the work
+ *  queued before it on that device. */
+export function identityModel(inputs: ReadonlyArray<{ name: string; dims: readonly Dim[] }>): Uint8Array {
+  const values = (suffix: string) => inputs.map((v): ValueInfo => ({ name: v.name + suffix, type: 'float', dims: v.dims }));
+  return encodeModel({
+    name: 'identity',
+    nodes: inputs.map((v) => ({ opType: 'Identity', inputs: [v.name], outputs: [`${v.name}_out`] })),
+    inputs: values(''),
+    outputs: values('_out'),
+  });
+}

@@ -1,6 +1,8 @@
 // What bench:ort measures and reports, and when it refuses to: the head layouts, the report's shape, the
 // agreement rule and the markdown table, shared by the page (attention.ts), the runner (run.ts) and the
-// e2e check (e2e/ort-attention.spec.ts).
+// e2e check (e2e/ort-attention.spec.ts), and by its Node counterpart (node-attention.ts).
+import type { FlashTiles } from '../../src/gpu/kernels/attention.ts';
+
 export interface HeadLayout {
   name: string;
   heads: number;
@@ -54,6 +56,21 @@ export interface OrtAttentionReport {
   timings: TimingRow[];
 }
 
+/** Tiles of our kernel to time side by side: undefined is its defaults. */
+export type TileCandidate = FlashTiles | undefined;
+
+export const tilesLabel = (tiles: TileCandidate): string => (tiles ? `${tiles.rows}/${tiles.lanes}/${tiles.keys}` : 'default');
+
+/** `default,64/1/16,…`: our kernel's tiles as rows/lanes/keys (see FlashTiles) or `default`, comma-separated. */
+export function parseTileCandidates(list: string | undefined): TileCandidate[] {
+  return (list?.split(',') ?? ['default']).map((text): TileCandidate => {
+    if (text === 'default') return undefined;
+    const [rows, lanes, keys] = text.split('/').map(Number);
+    if (!(rows > 0 && lanes > 0 && keys > 0)) throw new Error(`tiles "${text}" are not rows/lanes/keys`);
+    return { rows, lanes, keys };
+  });
+}
+
 /** Largest difference accepted between the two outputs and against the reference: beyond it the comparison means nothing. */
 export const agreementTolerance = 1e-4;
 
@@ -62,7 +79,7 @@ export function agrees(row: AgreementRow): boolean {
 }
 
 /** Why the report cannot be trusted, or undefined when every output agrees within the tolerance. */
-export function disagreement(report: OrtAttentionReport): string | undefined {
+export function disagreement(report: Pick<OrtAttentionReport, 'agreement' | 'timings'>): string | undefined {
   const bad = [...report.agreement.filter((r) => !agrees(r)), ...report.timings.filter((r) => !(r.maxAbsDiff <= agreementTolerance))];
   return bad.length ? `outputs differ by more than ${agreementTolerance}: ${JSON.stringify(bad)}` : undefined;
 }
