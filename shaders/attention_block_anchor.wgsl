@@ -55,6 +55,6 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) local
   let own_length = min(p.block_size, max(p.blocks_length, block_row) - block_row);
   anchor_count = anchor_visible;
   own_row = block_row;
-  flash_keys(anchor_visible + flash_visible_keys(own_length, p.blocks_first + block_row, last));
+  flash_keys(0u, anchor_visible + flash_visible_keys(own_length, p.blocks_first + block_row, last));
   flash_finish(0u, i_end - i_begin);
 }

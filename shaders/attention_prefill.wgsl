@@ -2,7 +2,11 @@
 // at most the query's). Full-attention prefill, and the per-host partial of Star Attention's phase 2.
 // Writes normalised O and the natural-log LSE of every (row, head).
 //
-// Workgroup (x + z·num_workgroups.x, y) takes query tile x of kv head y; see flash_tile for the tile.
+// Workgroup (x + z·num_workgroups.x, y) takes query tile x of kv head y % kv_heads and the keys of split
+// y / kv_heads: keys [split·split_keys, (split + 1)·split_keys) of those its rows can see. Split s
+// writes partial slot `slot + s` of o and lse ([slot, rows, heads, headDim] and [slot, rows, heads]),
+// for lse_merge; unsplit (one split of every key, slot 0), the output itself. Splits give a GPU work
+// for all its cores when a piece has few query rows over many keys. See flash_tile for the tile.
 
 //#struct Params
 
@@ -34,8 +38,11 @@ fn main(
   let i_all = p.rows * p.group;
   if (i_begin >= i_all) { return; }
   let i_end = min(i_begin + ROWS, i_all);
-  flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.y, p.q_first, p.scale);
+  let split = wg.y / p.kv_heads;
+  flash_begin(local_index, i_begin, i_end, p.group, p.heads, wg.y % p.kv_heads, p.q_first, p.scale);
   let last = flash_last_position(i_end, p.group, p.q_first);
-  flash_keys(flash_visible_keys(p.kv_length, p.kv_first, last));
-  flash_finish(0u, i_end - i_begin);
+  let visible = flash_visible_keys(p.kv_length, p.kv_first, last);
+  let first = min(visible, split * p.split_keys);
+  flash_keys(first, min(visible, first + p.split_keys));
+  flash_finish((p.slot + split) * p.rows * p.heads, i_end - i_begin);
 }

@@ -121,13 +121,13 @@ fn flash_score(c: u32) -> f32 {
   return flash_cap(s);
 }
 
-// Attends to keys [0, count), KEYS at a time. Callers bound `count` so that tiles masked for every
-// row of the workgroup are never visited. `count` must be workgroup-uniform.
+// Attends to keys [first, count), KEYS at a time. Callers bound `count` so that tiles masked for
+// every row of the workgroup are never visited. `first` and `count` must be workgroup-uniform.
 // Per tile: stage K; partial dot products; stage V while every lane finds its row's max and the
 // probabilities of its keys; accumulate P·V. Keys go two at a time (KEYS is even; kv_tile rows past
 // the tile's n keys are zero and their probabilities 0).
-fn flash_keys(count: u32) {
-  for (var c0 = 0u; c0 < count; c0 += KEYS) {
+fn flash_keys(first: u32, count: u32) {
+  for (var c0 = first; c0 < count; c0 += KEYS) {
     let c_end = min(count, c0 + KEYS);
     let n = c_end - c0;
     flash_stage(false, c0, n);

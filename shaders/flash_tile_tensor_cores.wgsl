@@ -177,10 +177,10 @@ fn flash_accumulate_o(chunk: u32, alpha: f32) {
   workgroupBarrier();
 }
 
-// Attends to keys [0, count), KEYS at a time. Callers bound `count` so that tiles masked for every row
-// of the workgroup are never visited. `count` must be workgroup-uniform.
-fn flash_keys(count: u32) {
-  for (var c0 = 0u; c0 < count; c0 += KEYS) {
+// Attends to keys [first, count), KEYS at a time. Callers bound `count` so that tiles masked for every
+// row of the workgroup are never visited. `first` and `count` must be workgroup-uniform.
+fn flash_keys(first: u32, count: u32) {
+  for (var c0 = first; c0 < count; c0 += KEYS) {
     let n = min(count - c0, KEYS);
     flash_stage_kv(c0, n); // the previous step read K, Vᵀ and P before flash_accumulate_o's barriers
     workgroupBarrier();

@@ -22,6 +22,8 @@ import {
   attentionCitations,
   attentionDecode,
   attentionPrefill,
+  prefillMaxSplits,
+  prefillSplits,
   decodeScratchBytes,
   gridCell,
   lseMerge,
@@ -706,7 +708,10 @@ export class Transformer {
     return undefined;
   }
 
-  /** Flash attention over each span (causal by position), merged by log-sum-exp when more than one. */
+  /**
+   * Flash attention over each span (causal by position), each span's keys in splits where a GPU wants
+   * more workgroups (prefillSplits), every split a partial merged by log-sum-exp when more than one.
+   */
   private attendSpans(
     encoder: GPUCommandEncoder,
     shape: AttentionShape,
@@ -715,21 +720,22 @@ export class Transformer {
     out: AttentionOutput,
   ): void {
     const { gpu } = this;
-    if (spans.length === 1) {
+    const splits = spans.map((span) => prefillSplits(gpu, shape, query.rows, span.length));
+    const slots = splits.reduce((n, s) => n + s.count, 0);
+    if (slots === 1) {
       attentionPrefill(gpu, encoder, shape, query, spans[0], out);
       return;
     }
-    const partials = this.partialsFor('spans', spans.length, query.rows);
-    const oBytes = query.rows * shape.heads * shape.headDim * 4;
-    const lseBytes = query.rows * shape.heads * 4;
+    // Sized by the rows, not by these spans' lengths: a windowed layer's spans are shorter than the
+    // next layer's, and replacing the partials between layers would destroy a buffer the piece's
+    // unsubmitted commands still use.
+    const partials = this.partialsFor('spans', spans.length * prefillMaxSplits(gpu, shape, query.rows), query.rows);
+    let slot = 0;
     spans.forEach((span, i) => {
-      // Storage bindings need 256-byte aligned offsets, so each partial is computed into `out` and
-      // copied to its slot.
-      attentionPrefill(gpu, encoder, shape, query, span, out);
-      gpu.copy(encoder, out.o, 0, partials.o, i * oBytes, oBytes);
-      gpu.copy(encoder, out.lse, 0, partials.lse, i * lseBytes, lseBytes);
+      attentionPrefill(gpu, encoder, shape, query, span, partials, { ...splits[i], slot });
+      slot += splits[i].count;
     });
-    lseMerge(gpu, encoder, shape, partials, spans.length, query.rows, out);
+    lseMerge(gpu, encoder, shape, partials, slots, query.rows, out);
   }
 
   /**

@@ -19,18 +19,8 @@ import {
 
 /** Prefill of `query` over each span into consecutive slots of one partials buffer pair. */
 function partialsOver(gpu: Gpu, shape: AttentionShape, query: TestQuery, spans: readonly TestKv[]): AttentionOutput {
-  const rows = query.query.rows;
-  const partials = attentionOutput(gpu, shape, rows, spans.length);
-  const one = attentionOutput(gpu, shape, rows);
-  const oBytes = rows * shape.heads * shape.headDim * 4;
-  const lseBytes = rows * shape.heads * 4;
-  gpu.run((enc) =>
-    spans.forEach((kv, i) => {
-      attentionPrefill(gpu, enc, shape, query.query, kv.span, one);
-      gpu.copy(enc, one.o, 0, partials.o, i * oBytes, oBytes);
-      gpu.copy(enc, one.lse, 0, partials.lse, i * lseBytes, lseBytes);
-    }),
-  );
+  const partials = attentionOutput(gpu, shape, query.query.rows, spans.length);
+  gpu.run((enc) => spans.forEach((kv, slot) => attentionPrefill(gpu, enc, shape, query.query, kv.span, partials, { count: 1, keys: kv.span.length, slot })));
   return partials;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionPrefill, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
+import { attentionPrefill, lseMerge, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
 import { attentionRef, causalMask, lseDiff } from '../reference/attention.ts';
 import { maxAbsDiff } from '../support/random.ts';
 import { testGpu } from '../support/gpu.ts';
@@ -105,6 +105,46 @@ describe('attentionPrefill (flash attention, causal by position)', () => {
     expect(maxAbsDiff(got.o, want.o)).toBeLessThan(tolerance.o);
     expect(lseDiff(got.lse, want.lse)).toBeLessThan(tolerance.lse);
   });
+
+  // Keys in splits, each split a partial slot, merged: what a GPU runs (prefillSplits); CPU adapters
+  // do not split on their own, so these ask for it.
+  const splitCases: Array<Case & { splitKeys: number; slot: number }> = [
+    // Early query tiles see fewer keys than the later splits start at: their splits are empty.
+    { name: 'causal self-attention, GQA 4, 5 splits of 64', shape: attentionShape(8, 2, 64), rows: 300, qFirst: 0, keys: 300, kFirst: 0, splitKeys: 64, slot: 0 },
+    {
+      name: 'phase 2 (every key before the rows), f16 cache, span at start > 0, GQA 7, 3 splits into slots 2–4',
+      shape: attentionShape(14, 2, 64),
+      rows: 20,
+      qFirst: 250,
+      keys: 250,
+      kFirst: 0,
+      span: { start: 7, capacity: 300, dtype: 'f16' },
+      splitKeys: 96,
+      slot: 2,
+    },
+    { name: 'headDim 128, MHA, splits not a multiple of the tile keys', shape: attentionShape(2, 2, 128), rows: 40, qFirst: 60, keys: 100, kFirst: 0, splitKeys: 30, slot: 1 },
+  ];
+  for (const c of splitCases) {
+    it(`in splits: ${c.name}`, async () => {
+      const gpu = await testGpu();
+      const seed = c.rows * 17 + c.keys;
+      const query = testQuery(gpu, c.shape, c.rows, c.qFirst, seed);
+      const kv = testKv(gpu, c.shape, c.keys, c.kFirst, seed + 10, c.span);
+      const count = Math.ceil(c.keys / c.splitKeys);
+      const partials = attentionOutput(gpu, c.shape, c.rows, c.slot + count);
+      const out = attentionOutput(gpu, c.shape, c.rows);
+      gpu.run((enc) => {
+        // The slots before `slot`: splits of an empty span (O = 0, LSE = −inf), which the merge weighs as 0.
+        if (c.slot > 0) attentionPrefill(gpu, enc, c.shape, query.query, { ...kv.span, length: 0 }, partials, { count: c.slot, keys: 1, slot: 0 });
+        attentionPrefill(gpu, enc, c.shape, query.query, kv.span, partials, { count, keys: c.splitKeys, slot: c.slot });
+        lseMerge(gpu, enc, c.shape, partials, c.slot + count, c.rows, out);
+      });
+      const got = await readOutput(gpu, out, c.shape, c.rows);
+      const want = attentionRef(c.shape, query.q, c.rows, kv.k, kv.v, c.keys, causalMask(query.positions, kv.positions));
+      expect(maxAbsDiff(got.o, want.o)).toBeLessThan(tolerance.o);
+      expect(lseDiff(got.lse, want.lse)).toBeLessThan(tolerance.lse);
+    });
+  }
 
   it('gives the same result with another tile configuration', async () => {
     const gpu = await testGpu();

@@ -123,6 +123,8 @@ const prefillParams = {
   kv_length: 'u32',
   kv_first: 'u32', // position of the span's first key
   scale: 'f32',
+  split_keys: 'u32', // keys of each split (the span's length when unsplit)
+  slot: 'u32', // the partial slot of split 0 (0 when unsplit: the output itself)
 } as const satisfies UniformLayout;
 
 const blockAnchorParams = {
@@ -349,18 +351,23 @@ function maskingConstants(shape: AttentionShape): Record<string, number> {
 const prefillShaders = { attention_prefill: prefillParams, attention_block_anchor: blockAnchorParams } as const;
 export type PrefillShader = keyof typeof prefillShaders;
 
+/** Query rows (position × GQA head) a workgroup of the kernel takes. */
+function prefillTileRows(kernel: PrefillKernel): number {
+  return kernel.kind === 'f32' ? kernel.tiles.rows : 16 * kernel.tiles.subgroups;
+}
+
 /** The pipeline of a prefill-like shader (prefill, block+anchor) with the chosen tile, and its query rows per workgroup. */
 function prefillPipeline(gpu: Gpu, shader: PrefillShader, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
   const kernel = choosePrefillKernel(gpu, shape);
   if (kernel.kind === 'f32') {
-    return { pipeline: flashPipeline(gpu, shader, { Params: prefillShaders[shader] }, shape, kernel.tiles, kvType), rows: kernel.tiles.rows };
+    return { pipeline: flashPipeline(gpu, shader, { Params: prefillShaders[shader] }, shape, kernel.tiles, kvType), rows: prefillTileRows(kernel) };
   }
   const { subgroups, keys } = kernel.tiles;
   const bytes = tensorCoreBytes(kernel.tiles, shape.headDim);
   if (!tensorCoreHeadDim(shape.headDim) || ![1, 2, 3, 4].includes(subgroups) || ![16, 32].includes(keys) || bytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
     throw new Error(`Tensor-core flash tile ${JSON.stringify(kernel.tiles)} does not fit headDim ${shape.headDim} on this device`);
   }
-  return { pipeline: gpu.pipeline(shader, tensorCoreTileOptions(shader, shape, kernel.tiles, kvType)), rows: 16 * subgroups };
+  return { pipeline: gpu.pipeline(shader, tensorCoreTileOptions(shader, shape, kernel.tiles, kvType)), rows: prefillTileRows(kernel) };
 }
 
 /**
@@ -380,10 +387,62 @@ function fold(gpu: Gpu, n: number): [number, number] {
   return [x, Math.ceil(n / Math.max(x, 1))];
 }
 
-/** Flash attention of `query` over one span, causal by position. Writes normalised O and LSE.
- *  It is the full-attention prefill AND the per-host partial of Star Attention's phase 2 (where every
- *  context key precedes the queries, so everything is visible). */
-export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: AttentionShape, query: QueryRows, kv: KvSpan, out: AttentionOutput): void {
+/** How attentionPrefill divides a span's keys: `count` splits of `keys` keys (the last shorter). */
+export interface PrefillSplits {
+  count: number;
+  keys: number;
+}
+
+/**
+ * A prefill dispatch spreads over about this many workgroups on a GPU. A 512-row piece of
+ * Qwen2.5-0.5B's layout is 112 workgroups of 64 rows (56 query tiles × 2 KV heads), fewer than an
+ * H100 has cores, each walking every key the piece sees (64K at the end of a long document); a
+ * question's 30 rows in phase 2 are 8. So the keys are split and the splits merged (lse_merge). Not
+ * yet timed on a GPU. CPU adapters (a few cores, and attention_prefill's figures there) stay unsplit.
+ */
+const prefillWorkgroupsWanted = 1024;
+/** Keys a split takes at least: the merge reads a partial O per split, so a split should outweigh it. */
+const minPrefillSplitKeys = 1024;
+/** Splits at most: the partials a span's merge reads. */
+const maxPrefillSplits = 32;
+
+/**
+ * The most splits a span's keys take for `rows` query rows, whatever their number: enough workgroups
+ * for a GPU (see prefillWorkgroupsWanted), 1 on a CPU adapter. Sizes the partials of a piece, which
+ * every layer's spans share.
+ */
+export function prefillMaxSplits(gpu: TensorCoreDevice, shape: AttentionShape, rows: number): number {
+  if (gpu.adapter.runsOnCpu) return 1;
+  const tileRows = prefillTileRows(choosePrefillKernel(gpu, shape));
+  const workgroups = Math.ceil((rows * (shape.heads / shape.kvHeads)) / tileRows) * shape.kvHeads;
+  return Math.max(1, Math.min(maxPrefillSplits, Math.ceil(prefillWorkgroupsWanted / workgroups)));
+}
+
+/** The splits of a span of `keys` keys for `rows` query rows: prefillMaxSplits', fewer for a short span. */
+export function prefillSplits(gpu: TensorCoreDevice, shape: AttentionShape, rows: number, keys: number): PrefillSplits {
+  const count = Math.max(1, Math.min(prefillMaxSplits(gpu, shape, rows), Math.floor(keys / minPrefillSplitKeys)));
+  if (count === 1) return { count: 1, keys: Math.max(keys, 1) };
+  // Whole steps of 64 keys a split (a multiple of every tile's KEYS), then no empty split at the end.
+  const perSplit = Math.ceil(keys / count / 64) * 64;
+  return { count: Math.ceil(keys / perSplit), keys: perSplit };
+}
+
+/**
+ * Flash attention of `query` over one span, causal by position. Writes normalised O and LSE.
+ * It is the full-attention prefill AND the per-host partial of Star Attention's phase 2 (where every
+ * context key precedes the queries, so everything is visible). With `splits` (prefillSplits), split
+ * s of the span's keys writes partial slot `slot + s` of `out` ([slots, rows, heads, headDim] and
+ * [slots, rows, heads]), for lseMerge.
+ */
+export function attentionPrefill(
+  gpu: Gpu,
+  encoder: GPUCommandEncoder,
+  shape: AttentionShape,
+  query: QueryRows,
+  kv: KvSpan,
+  out: AttentionOutput,
+  splits: PrefillSplits & { slot: number } = { count: 1, keys: Math.max(kv.length, 1), slot: 0 },
+): void {
   const group = check(shape);
   const { pipeline, rows } = prefillPipeline(gpu, 'attention_prefill', shape, spanType([kv]));
   const params = gpu.uniform(
@@ -397,10 +456,12 @@ export function attentionPrefill(gpu: Gpu, encoder: GPUCommandEncoder, shape: At
       kv_length: kv.length,
       kv_first: kv.firstPosition,
       scale: shape.scale,
+      split_keys: splits.keys,
+      slot: splits.slot,
     }),
   );
   const [x, z] = fold(gpu, Math.ceil((query.rows * group) / rows));
-  gpu.dispatch(encoder, pipeline, [params, query.q, kv.keys, kv.values, out.o, out.lse], [x, shape.kvHeads, z]);
+  gpu.dispatch(encoder, pipeline, [params, query.q, kv.keys, kv.values, out.o, out.lse], [x, shape.kvHeads * splits.count, z]);
 }
 
 /** Star Attention phase 1, one or several blocks in one dispatch: query rows [j*blockSize, (j+1)*blockSize) belong to block j of this
