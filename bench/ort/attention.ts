@@ -11,9 +11,10 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import ortWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import { Gpu } from '../../src/gpu/gpu.ts';
-import { attentionPrefill, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
+import type { AttentionShape } from '../../src/gpu/kernels/attention.ts';
 import { attentionRef, causalMask } from '../../test/reference/attention.ts';
-import { maxAbsDiff, randomArray } from '../../test/support/random.ts';
+import { maxAbsDiff } from '../../test/support/random.ts';
+import { ourSide } from './our-side.ts';
 import { groupQueryAttentionModel } from './onnx-model.ts';
 import { runBenchmarkPage } from '../browser/page.ts';
 import { agrees, layouts, parseTileCandidates, tilesLabel, type AgreementRow, type HeadLayout, type OrtAttentionReport, type TileCandidate as Candidate, type TimingRow } from './report.ts';
@@ -81,14 +82,7 @@ function ortUpload(device: GPUDevice, data: Float32Array): GPUBuffer {
 }
 
 function inputs(c: Case, tokens: number, seed: number): Inputs {
-  const { gpu, shape } = c;
-  const qWidth = shape.heads * shape.headDim;
-  const kvWidth = shape.kvHeads * shape.headDim;
-  const q = randomArray(tokens * qWidth, seed);
-  const k = randomArray(tokens * kvWidth, seed + 1);
-  const v = randomArray(tokens * kvWidth, seed + 2);
-  const [qBuffer, keys, values] = [q, k, v].map((data) => gpu.upload(data));
-  const out = { o: gpu.buffer(q.byteLength), lse: gpu.buffer(tokens * shape.heads * 4) };
+  const { q, k, v, qWidth, kvWidth, buffers, ours } = ourSide(c.gpu, c.shape, tokens, seed);
   const [ortQ, ortK, ortV] = [q, k, v].map((data) => ortUpload(c.ort.device, data));
   const gpuTensor = (buffer: GPUBuffer, width: number) => ort.Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims: [1, tokens, width] });
   return {
@@ -96,11 +90,8 @@ function inputs(c: Case, tokens: number, seed: number): Inputs {
     q,
     k,
     v,
-    buffers: [qBuffer, keys, values, out.o, out.lse, ortQ, ortK, ortV],
-    ours: (tiles) =>
-      gpu.run((encoder) =>
-        attentionPrefill(gpu, encoder, { ...shape, tiles: tiles && { prefill: tiles } }, { q: qBuffer, rows: tokens, firstPosition: 0 }, { keys, values, start: 0, length: tokens, firstPosition: 0 }, out),
-      ),
+    buffers: [...buffers, ortQ, ortK, ortV],
+    ours,
     feeds: {
       query: gpuTensor(ortQ, qWidth),
       key: gpuTensor(ortK, kvWidth),

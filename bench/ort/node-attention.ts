@@ -36,9 +36,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as OrtCommon from 'onnxruntime-common';
 import { Gpu } from '../../src/gpu/gpu.ts';
-import { attentionPrefill, type AttentionShape } from '../../src/gpu/kernels/attention.ts';
+import type { AttentionShape } from '../../src/gpu/kernels/attention.ts';
 import { attentionRef, causalMask } from '../../test/reference/attention.ts';
-import { maxAbsDiff, randomArray } from '../../test/support/random.ts';
+import { maxAbsDiff } from '../../test/support/random.ts';
+import { ourSide } from './our-side.ts';
 import { groupQueryAttentionModel, identityModel } from './onnx-model.ts';
 import { agrees, disagreement, layouts, parseTileCandidates, tilesLabel, type AgreementRow, type HeadLayout, type TileCandidate, type TimingRow } from './report.ts';
 
@@ -136,14 +137,7 @@ async function openCase(layout: HeadLayout): Promise<Case> {
 }
 
 async function inputs(c: Case, tokens: number, seed: number): Promise<Inputs> {
-  const { shape } = c;
-  const qWidth = shape.heads * shape.headDim;
-  const kvWidth = shape.kvHeads * shape.headDim;
-  const q = randomArray(tokens * qWidth, seed);
-  const k = randomArray(tokens * kvWidth, seed + 1);
-  const v = randomArray(tokens * kvWidth, seed + 2);
-  const [qBuffer, keys, values] = [q, k, v].map((data) => gpu.upload(data));
-  const out = { o: gpu.buffer(q.byteLength), lse: gpu.buffer(tokens * shape.heads * 4) };
+  const { q, k, v, qWidth, kvWidth, buffers, ours } = ourSide(gpu, c.shape, tokens, seed);
   const scalars: Feeds = {
     seqlens_k: new ort.Tensor('int32', Int32Array.of(tokens - 1), [1]),
     total_sequence_length: new ort.Tensor('int32', Int32Array.of(tokens), []),
@@ -159,11 +153,8 @@ async function inputs(c: Case, tokens: number, seed: number): Promise<Inputs> {
     q,
     k,
     v,
-    ours: (tiles) =>
-      gpu.run((encoder) =>
-        attentionPrefill(gpu, encoder, { ...shape, tiles: tiles && { prefill: tiles } }, { q: qBuffer, rows: tokens, firstPosition: 0 }, { keys, values, start: 0, length: tokens, firstPosition: 0 }, out),
-      ),
-    buffers: [qBuffer, keys, values, out.o, out.lse],
+    ours,
+    buffers,
     cpuFeeds: { ...cpuQkv, ...scalars },
     gpuFeeds: { query: staged.query_out, key: staged.key_out, value: staged.value_out, ...scalars },
     staged: Object.values(staged),
