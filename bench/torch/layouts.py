@@ -39,15 +39,29 @@ def build(name, dtype):
     return model
 
 
-if __name__ == "__main__":
+def written(out, name):
+    """Whether DIR/NAME holds this layout as written by this file: weights saved (they go last) and a
+    config.json that agrees with every setting of it that it records (transformers versions move a few
+    elsewhere). Device scripts in one call share /tmp/models, and a layout whose settings changed since
+    (a longer window) is written again."""
+    import json
     import os
 
+    folder = f"{out}/{name}"
+    weights = os.path.exists(f"{folder}/model.safetensors") or os.path.exists(f"{folder}/model.safetensors.index.json")
+    if not weights:
+        return False
+    with open(f"{folder}/config.json") as f:
+        saved = json.load(f)
+    return all(saved[key] == value for key, value in LAYOUTS[name].items() if key in saved)
+
+
+if __name__ == "__main__":
     import torch
 
     out = sys.argv[1]
     for name in sys.argv[2:]:
-        # A layout already written (weights saved last) is kept: device scripts share one /tmp/models.
-        if os.path.exists(f"{out}/{name}/model.safetensors") or os.path.exists(f"{out}/{name}/model.safetensors.index.json"):
+        if written(out, name):
             print(f"kept {out}/{name}", flush=True)
             continue
         build(name, torch.bfloat16).save_pretrained(f"{out}/{name}", safe_serialization=True)
