@@ -418,7 +418,7 @@ export function prefillMaxSplits(gpu: TensorCoreDevice, shape: AttentionShape, r
   return Math.max(1, Math.min(maxPrefillSplits, Math.ceil(prefillWorkgroupsWanted / workgroups)));
 }
 
-/** The splits of a span of `keys` keys for `rows` query rows: prefillMaxSplits', fewer for a short span. */
+/** The splits of a span of `keys` keys for `rows` query rows: as many as prefillMaxSplits gives, fewer for a span under 1024 keys a split. */
 export function prefillSplits(gpu: TensorCoreDevice, shape: AttentionShape, rows: number, keys: number): PrefillSplits {
   const count = Math.max(1, Math.min(prefillMaxSplits(gpu, shape, rows), Math.floor(keys / minPrefillSplitKeys)));
   if (count === 1) return { count: 1, keys: Math.max(keys, 1) };
