@@ -219,6 +219,9 @@ t.test('embedded <StarReader>: loads, reads the document by itself, answers', as
   await page.goto(url('e2e/embed.html?engine=stand-in'));
   await expectText(page.getByTestId('status'), /is ready/);
   await expectText(page.getByTestId('status'), /tokens/);
+  // "is ready" shows before the component starts reading the document, and Enter does nothing while
+  // it reads: wait until the question box takes questions, or the question may be typed and dropped.
+  await expectHidden(page.getByTestId('ask-blocker'), 60_000);
   await ask(page, 'What is Star Reader?');
   // A fresh checkout's first load of the embed page compiles its modules: more than the default wait.
   await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]'), 60_000);
