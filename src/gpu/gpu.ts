@@ -486,10 +486,24 @@ export class Gpu {
 
   /** Waits for all submitted work; throws the first GPU error seen. */
   async finish(): Promise<void> {
+    await this.submittedWorkDone()();
+  }
+
+  /**
+   * A wait for the work submitted so far (not for what is submitted later), to be awaited when
+   * needed: it throws the first GPU error seen by then. Lets the CPU record more work while the GPU
+   * runs what it has, and still bound how much is queued.
+   */
+  submittedWorkDone(): () => Promise<void> {
     this.checkDevice();
-    this.counters.waits++;
-    await this.device.queue.onSubmittedWorkDone();
-    this.throwIfErrored();
+    const done = this.device.queue.onSubmittedWorkDone();
+    // Awaited later, or never if the caller stops first: no unhandled rejection meanwhile.
+    done.catch(() => {});
+    return async () => {
+      this.counters.waits++;
+      await done;
+      this.throwIfErrored();
+    };
   }
 
   /**

@@ -294,11 +294,14 @@ export class Transformer {
     }
     const cacheLength = request.cache.length;
     let logits: Tensor | undefined;
+    // Bounded work in flight: at most two pieces, the one the GPU runs and the next, recorded while it
+    // runs (waiting for each piece before recording the next left the GPU idle meanwhile).
+    let pieceBeforeLastDone: (() => Promise<void>) | undefined;
+    let lastPieceDone: (() => Promise<void>) | undefined;
     try {
       for (let start = 0; start < ids.length; ) {
         request.signal?.throwIfAborted();
-        // Bounded work in flight: the previous piece finishes before the next is queued.
-        if (start > 0) await this.gpu.finish();
+        await pieceBeforeLastDone?.();
         const end = this.pieceEnd(request, start);
         logits = await this.forwardPiece({
           ...request,
@@ -307,6 +310,7 @@ export class Transformer {
           logits: end === ids.length ? request.logits : 'none',
         });
         request.onPiece?.(end);
+        if (end < ids.length) [pieceBeforeLastDone, lastPieceDone] = [lastPieceDone, this.gpu.submittedWorkDone()];
         start = end;
       }
     } catch (error) {
