@@ -94,6 +94,53 @@ t.test('ask: phase 1 then a streamed answer with stats; copy; follow-up question
   await screenshot('stand-in-chat-1280x800');
 });
 
+t.test('a question sent while the document is read waits for it; a cancelled reading or "Don’t ask" gives it back', async ({ page, url, screenshots }) => {
+  await page.goto(url(harness));
+  await loadModel(page);
+  await paste(page, words(1200));
+  await expectText(page.getByTestId('token-count'), /1,200 tokens/);
+  // Readings of a few seconds: time to ask meanwhile; then fast again.
+  const stepMs = (ms: number) => page.evaluate((v) => (globalThis.__standInStepMs = v), ms);
+  await stepMs(500);
+  await page.getByTestId('encode').click();
+  await expectText(page.getByTestId('ask-while-reading'), /a question sent now is asked as soon as it is read/);
+  await ask(page, 'What is it about?');
+  const waiting = page.getByTestId('message-waiting');
+  await expectText(waiting, /What is it about\?.*Asked as soon as the document is read/);
+  await expectText(page.getByTestId('ask-blocker'), /your question is asked as soon as it is read/);
+  assert.equal(await page.getByTestId('ask').isDisabled(), true, 'one question waits at a time');
+  await screenshots('stand-in-question-waiting', { at: page.getByTestId('chat-panel') });
+  await stepMs(20);
+  await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]'), 30_000);
+  await expectHidden(waiting);
+  await expectText(page.getByTestId('message-user'), /What is it about\?/);
+  await expectText(page.getByTestId('answer-text'), /You asked: “What is it about\?”/);
+  await expectVisible(page.getByTestId('encode-stats'));
+
+  // Another document, its reading cancelled: the waiting question is back in the box, not asked.
+  await paste(page, words(900));
+  await stepMs(500);
+  await page.getByTestId('encode').click();
+  await ask(page, 'About the second one?');
+  await expectVisible(waiting);
+  await page.getByTestId('encode-progress').getByRole('button', { name: 'Cancel' }).click();
+  await expectHidden(waiting);
+  const box = page.getByLabel('Question', { exact: true });
+  assert.equal(await box.inputValue(), 'About the second one?');
+  assert.equal(await page.getByTestId('message-answer').count(), 0);
+
+  // Read again, and "Don’t ask": back in the box, before what was typed since.
+  await page.getByTestId('encode').click();
+  await ask(page, 'About the second one?');
+  await box.fill('and more');
+  await page.getByTestId('unwait').click();
+  await expectHidden(waiting);
+  assert.equal(await box.inputValue(), 'About the second one?\nand more');
+  await stepMs(20);
+  await expectVisible(page.getByTestId('encode-stats'), 30_000);
+  assert.equal(await page.getByTestId('message-answer').count(), 0, 'nothing was asked');
+});
+
 t.test('stop ends the answer and keeps what was written', async ({ page, url }) => {
   await page.goto(url(harness));
   await loadModel(page);
@@ -219,9 +266,7 @@ t.test('embedded <StarReader>: loads, reads the document by itself, answers', as
   await page.goto(url('e2e/embed.html?engine=stand-in'));
   await expectText(page.getByTestId('status'), /is ready/);
   await expectText(page.getByTestId('status'), /tokens/);
-  // "is ready" shows before the component starts reading the document, and Enter does nothing while
-  // it reads: wait until the question box takes questions, or the question may be typed and dropped.
-  await expectHidden(page.getByTestId('ask-blocker'), 60_000);
+  // The component may still be reading the document: the question then waits for it.
   await ask(page, 'What is Star Reader?');
   // A fresh checkout's first load of the embed page compiles its modules: more than the default wait.
   await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]'), 60_000);

@@ -23,7 +23,7 @@ export async function pasteDocument(page: Page, text: string): Promise<void> {
 /** Asks and waits until the answer is done; returns the answer's locator. */
 export async function askAndWait(page: Page, question: string) {
   const before = await page.locator('[data-testid="message-answer"]').count();
-  // Enter does nothing while the box is blocked (a model loading, the document being read).
+  // Enter does nothing while the box is blocked (a model loading, an answer's own reading of the document).
   await expectHidden(page.getByTestId('ask-blocker'), 180_000);
   await page.getByLabel('Question', { exact: true }).fill(question);
   await page.getByLabel('Question', { exact: true }).press('Enter');

@@ -160,6 +160,7 @@ export function App({ createReader = createEngineReader }: AppProps) {
                 onClear={() => void reader.clearChat()}
                 onRegenerate={() => void reader.regenerate(askOptions(settings))}
                 onEdit={(q) => void reader.editLastQuestion(q, askOptions(settings))}
+                onUnwait={() => reader.unwait()}
                 citations={{ text, selection: cited && { message: cited.message, range: cited.range }, onSelect: setCitation }}
               />
               <SavedConversations archive={archive} />

@@ -122,6 +122,7 @@ export function StarReader({ model, document: doc, settings: overrides, title = 
         onClear={() => void reader.clearChat()}
         onRegenerate={() => void reader.regenerate(askOptions(settings))}
         onEdit={(q) => void reader.editLastQuestion(q, askOptions(settings))}
+        onUnwait={() => reader.unwait()}
         citations={{ text, selection: cited && { message: cited.message, range: cited.range }, onSelect: setCitation }}
       />
       {cited && (

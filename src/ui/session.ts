@@ -74,6 +74,15 @@ export interface SessionState {
   encodeProgress?: RateProgress;
   /** Phase-1 stats of the current document version, once encoded. */
   encoded?: EncodeStats & { version: number };
+  /** While encoding: the document is read on its own, not as an answer's first step; a question asked now waits. */
+  readingAlone?: boolean;
+  /** A question asked while the document is read on its own: asked as soon as the reading is done. */
+  waiting?: string;
+  /**
+   * A question given back for the question box: it waited, and the reading stopped (cancelled, failed,
+   * the document replaced) or the person took it back. A new object each time.
+   */
+  draft?: { text: string };
   messages: ChatMessage[];
   error?: UiError;
   /** A short line for what just happened (cancelled, copied…); cleared by the next step. */
@@ -108,6 +117,8 @@ export class ReaderSession {
   /** Automatic reloads after a device loss since the last answer that went through. */
   private autoRecoveries = 0;
   private recovering = false;
+  /** The options the waiting question was asked with. */
+  private waitingOptions: AskOptions = {};
 
   constructor(
     private readonly createReader: ReaderFactory,
@@ -263,15 +274,20 @@ export class ReaderSession {
     return window === undefined ? undefined : Math.max(0, window - answerTokens - promptReserve);
   }
 
-  /** Phase 1. Resolves false when cancelled or failed (the error is in the state). */
+  /** Phase 1 on its own: a question asked meanwhile waits. Resolves false when cancelled or failed (the error is in the state). */
   async encodeDocument(): Promise<boolean> {
+    return this.read(true);
+  }
+
+  private async read(alone: boolean): Promise<boolean> {
     const { document } = this.state;
     const reader = this.reader;
     if (!reader || !document || this.state.phase !== 'ready') return false;
     if (this.state.encoded?.version === document.version) return true;
     const op = this.begin();
     const text = documentText(document);
-    this.set({ phase: 'encoding', encodeProgress: { done: 0, total: 0 }, error: undefined, notice: undefined });
+    this.set({ phase: 'encoding', readingAlone: alone, encodeProgress: { done: 0, total: 0 }, error: undefined, notice: undefined });
+    let read = false;
     try {
       const stats = await reader.loadDocument(text, {
         signal: op.controller.signal,
@@ -292,12 +308,15 @@ export class ReaderSession {
       if (op.controller.signal.aborted) throw new DOMException('Reading cancelled', 'AbortError');
       this.end(op);
       this.set({ phase: 'ready', encodeProgress: undefined, encoded: { ...stats, version: document.version } });
+      read = true;
       return true;
     } catch (error) {
       if (!this.isCurrent(op)) return false;
       this.end(op);
       this.fail(error, 'document', op, 'Reading the document was cancelled.');
       return false;
+    } finally {
+      this.endWaiting(read);
     }
   }
 
@@ -334,6 +353,11 @@ export class ReaderSession {
   async ask(question: string, options: AskOptions = {}): Promise<void> {
     const text = question.trim();
     if (!text || !this.reader || !this.state.document) return;
+    if (this.state.phase === 'encoding' && this.state.readingAlone && this.state.waiting === undefined) {
+      this.waitingOptions = options;
+      this.set({ waiting: text });
+      return;
+    }
     if (this.state.phase !== 'ready') return;
     const user: ChatMessage = { id: ++this.messageIds, role: 'user', text, status: 'done' };
     this.set({ messages: [...this.state.messages, user], chatNotice: undefined });
@@ -374,8 +398,26 @@ export class ReaderSession {
     if (kept.length > 0) this.set({ chatNotice: 'Asked again on its own: the model now sees the document and this question, not the earlier turns.' });
   }
 
+  /** The waiting question back to the question box, not asked. */
+  unwait(): void {
+    const text = this.state.waiting;
+    if (text !== undefined) this.set({ waiting: undefined, draft: { text } });
+  }
+
+  /** The reading is over: the waiting question is asked if the document was read, given back if not. */
+  private endWaiting(read: boolean): void {
+    const text = this.state.waiting;
+    if (text === undefined) return;
+    if (!read) {
+      this.unwait();
+      return;
+    }
+    this.set({ waiting: undefined });
+    void this.ask(text, this.waitingOptions);
+  }
+
   private async answer(text: string, options: AskOptions): Promise<void> {
-    if (!(await this.encodeDocument())) return;
+    if (!(await this.read(false))) return;
     const reader = this.reader;
     if (!reader) return;
     const op = this.begin();

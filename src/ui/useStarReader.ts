@@ -22,6 +22,7 @@ export type StarReaderController = Pick<
   | 'encodeDocument'
   | 'openSavedDocument'
   | 'ask'
+  | 'unwait'
   | 'cancel'
   | 'clearChat'
   | 'regenerate'

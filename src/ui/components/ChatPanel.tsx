@@ -16,6 +16,8 @@ interface Props {
   onRegenerate: () => void;
   /** The last question, edited, asked again. */
   onEdit: (question: string) => void;
+  /** The question waiting for the document's reading, back to the box (it comes back as `state.draft`). */
+  onUnwait: () => void;
   /** Shown as the panel's heading; the embeddable component uses its own. */
   title?: string;
   /** Answers' sources: the document text they index into, the selected one, and how to select one. */
@@ -29,19 +31,31 @@ const stoppedBy: Record<string, string> = {
   abort: 'stopped',
 };
 
-/** Why the question box is disabled, in words; undefined when asking works. */
+/**
+ * Why the question box is disabled, in words; undefined when asking works. While the document is read
+ * on its own it works: the question waits for the reading (ReaderSession's `waiting`).
+ */
 export function askBlocker(state: SessionState): string | undefined {
   if (state.recovery?.status === 'reloading') return 'The GPU stopped: the model is reloading…';
   if (state.phase === 'lost') return 'The GPU was lost: reload the model to go on.';
   if (!state.model || state.phase === 'loading-model') return 'Load a model first.';
   if (!state.document) return 'Add a document first.';
-  if (state.phase === 'encoding') return 'Reading the document…';
+  if (state.phase === 'encoding' && !(state.readingAlone && state.waiting === undefined)) {
+    return state.waiting === undefined ? 'Reading the document…' : 'Reading the document… your question is asked as soon as it is read.';
+  }
   return undefined;
 }
 
-export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit, title = 'Chat', citations }: Props) {
+export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit, onUnwait, title = 'Chat', citations }: Props) {
   const ids = useId();
   const [question, setQuestion] = useState('');
+  // A waiting question given back (state.draft) goes into the box, before what was typed since.
+  const [draft, setDraft] = useState(state.draft);
+  if (state.draft !== draft) {
+    setDraft(state.draft);
+    const back = state.draft?.text;
+    if (back !== undefined) setQuestion((typed) => (typed.trim() ? `${back}\n${typed}` : back));
+  }
   const log = useRef<HTMLOListElement>(null);
   const { messages, phase } = state;
   const answering = phase === 'answering';
@@ -49,6 +63,7 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
   const last = messages.at(-1);
   // Regenerate and edit apply to the last turn, once nothing runs.
   const canRedo = !blocker && phase === 'ready';
+  const reading = phase === 'encoding';
   const lastQuestionId = messages.findLast((m) => m.role === 'user')?.id;
   const lastAnswerId = last?.role === 'assistant' ? last.id : undefined;
 
@@ -59,10 +74,11 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
     const el = log.current;
     if (el && pinned.current) el.scrollTop = el.scrollHeight;
   }, []);
+  const { waiting } = state;
   useEffect(() => {
-    if (last?.role === 'user') pinned.current = true;
+    if (last?.role === 'user' || waiting !== undefined) pinned.current = true;
     follow();
-  }, [follow, last?.role, last?.text, last?.status, messages.length]);
+  }, [follow, last?.role, last?.text, last?.status, messages.length, waiting]);
   useEffect(() => {
     const el = log.current;
     if (!el || typeof ResizeObserver === 'undefined') return;
@@ -74,6 +90,7 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
     if (blocker || answering || !question.trim()) return;
+    // While the document is read on its own, the session keeps the question until it is read.
     onAsk(question);
     setQuestion('');
   };
@@ -115,7 +132,7 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
           pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
         }}
       >
-        {messages.length === 0 && (
+        {messages.length === 0 && waiting === undefined && (
           <li className="chat-empty">
             {blocker ? (
               <ol className="steps" aria-label="Getting started">
@@ -143,6 +160,15 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
             }
           />
         ))}
+        {waiting !== undefined && (
+          <li className="message user waiting" data-testid="message-waiting">
+            <p className="message-text">{waiting}</p>
+            <p className="message-note">Asked as soon as the document is read.</p>
+            <button type="button" className="button small quiet message-action" onClick={onUnwait} data-testid="unwait">
+              Don’t ask
+            </button>
+          </li>
+        )}
       </ol>
       {state.chatNotice && (
         <p className="notice info small" data-testid="chat-notice">
@@ -162,7 +188,7 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
           value={question}
           onChange={(e) => setQuestion(e.target.value)}
           onKeyDown={onKeyDown}
-          aria-describedby={blocker ? `${ids}-blocker` : undefined}
+          aria-describedby={blocker || reading ? `${ids}-blocker` : undefined}
           data-testid="question"
         />
         {answering ? (
@@ -178,6 +204,11 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
       {blocker && (
         <p id={`${ids}-blocker`} className="hint ask-blocker" data-testid="ask-blocker">
           {blocker}
+        </p>
+      )}
+      {!blocker && reading && (
+        <p id={`${ids}-blocker`} className="hint ask-blocker" data-testid="ask-while-reading">
+          Reading the document… a question sent now is asked as soon as it is read.
         </p>
       )}
     </section>
