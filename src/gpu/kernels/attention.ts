@@ -227,7 +227,7 @@ const subgroupMergeFloats = 2048;
 // loops): without Mesa's shader cache, first run (compile + run) headDim 64 2.9 s at 32/2/16, 12.9 s
 // at 64/1/16; headDim 128 7.2 s at 32/4/8, 15 s at 32/2/16. Mesa's on-disk cache pays it once per
 // machine. Workgroup memory stays ≤ 16 KiB (14 KiB at most).
-function prefillTiles(headDim: number): FlashTiles {
+export function prefillTiles(headDim: number): FlashTiles {
   if (headDim <= 64) return { rows: 64, lanes: 1, keys: 16 };
   if (headDim <= 128) return { rows: 32, lanes: 2, keys: 16 };
   return { rows: 16, lanes: 8, keys: 8 };
@@ -237,7 +237,7 @@ function prefillTiles(headDim: number): FlashTiles {
  * The shuffled tile on CPU adapters with subgroups (choosePrefillKernel): 64 rows, 16 keys a step for
  * head dims up to 64, 8 above (its K and V share workgroup memory, 16 KiB at head dim 128).
  */
-function shuffledTiles(headDim: number): ShuffledTiles {
+export function shuffledTiles(headDim: number): ShuffledTiles {
   return { rows: 64, keys: headDim <= 64 ? 16 : 8 };
 }
 
