@@ -46,12 +46,14 @@ function device(changes: { cpu?: boolean; subgroups?: [number, number]; storage?
 }
 
 describe('choosing the shuffled tile', () => {
-  it('is the default on CPU adapters with subgroups, for head dims up to 128', () => {
+  it('is the default on CPU adapters with subgroups, for head dims up to 128, with 8 keys a tile where 16 do not fit', () => {
     for (const subgroups of [[8, 8], [4, 4], [4, 16]] as [number, number][]) {
       for (const headDim of [16, 30, 64, 80, 128]) {
-        expect(choosePrefillKernel(device({ subgroups }), attentionShape(4, 2, headDim))).toEqual({ kind: 'shuffled', tiles: shuffledTiles(headDim) });
+        expect(choosePrefillKernel(device({ subgroups }), attentionShape(4, 2, headDim))).toEqual({ kind: 'shuffled', tiles: { rows: 64, keys: 16 } });
       }
     }
+    expect(choosePrefillKernel(device({ storage: 16384 }), attentionShape(4, 2, 64)).tiles).toEqual({ rows: 64, keys: 16 });
+    expect(choosePrefillKernel(device({ storage: 16384 }), attentionShape(4, 2, 128)).tiles).toEqual({ rows: 64, keys: 8 });
   });
 
   it('leaves GPUs, CPU adapters without subgroups and what it cannot take to the f32 tile', () => {
@@ -166,7 +168,7 @@ describe('the shuffled flash tile', () => {
   for (const c of cases) {
     it(`${c.name}: the shuffled and the f32 tile match the reference`, async () => {
       const gpu = await testGpu();
-      const shuffled = { ...c.shape, tiles: { shuffled: c.shuffled ?? shuffledTiles(c.shape.headDim) } };
+      const shuffled = { ...c.shape, tiles: { shuffled: c.shuffled ?? shuffledTiles(gpu, c.shape.headDim) } };
       const plain = { ...c.shape, tiles: { prefill: prefillTiles(c.shape.headDim) } };
       const results = [await runCase(gpu, c, plain)];
       if (gpu.hasSubgroups) results.push(await runCase(gpu, c, shuffled));

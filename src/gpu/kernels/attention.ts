@@ -234,11 +234,14 @@ export function prefillTiles(headDim: number): FlashTiles {
 }
 
 /**
- * The shuffled tile on CPU adapters with subgroups (choosePrefillKernel): 64 rows, 16 keys a step for
- * head dims up to 64, 8 above (its K and V share workgroup memory, 16 KiB at head dim 128).
+ * The shuffled tile on CPU adapters with subgroups (choosePrefillKernel): 64 rows and 16 keys, 8 where
+ * its workgroup memory cannot hold 16 keys' K and V. On lavapipe (T = 512, best of 3, one run): head dim
+ * 64 64/16 88 ms, 128/16 88, 64/32 91, 32/16 97; head dim 128 64/16 378, 32/16 494, 64/8 536, 32/8 546
+ * (the f32 tile: 312 and 1709).
  */
-export function shuffledTiles(headDim: number): ShuffledTiles {
-  return { rows: 64, keys: headDim <= 64 ? 16 : 8 };
+export function shuffledTiles(gpu: TensorCoreDevice, headDim: number): ShuffledTiles {
+  const wide = { rows: 64, keys: 16 };
+  return shuffledBytes(wide, headDim) <= gpu.device.limits.maxComputeWorkgroupStorageSize ? wide : { rows: 64, keys: 8 };
 }
 
 /** Keys the shuffled tile's subgroups take a step: the adapter's smallest subgroup, at most maxShuffleStep. */
@@ -331,7 +334,7 @@ export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape
     return { kind: 'shuffled', tiles: shuffled };
   }
   if (f32Tiles) return { kind: 'f32', tiles: f32Tiles };
-  const byDefault = shuffledTiles(shape.headDim);
+  const byDefault = shuffledTiles(gpu, shape.headDim);
   if (gpu.adapter.runsOnCpu && !shuffledTileProblem(gpu, shape.headDim, byDefault)) return { kind: 'shuffled', tiles: byDefault };
   return { kind: 'f32', tiles: prefillTiles(shape.headDim) };
 }
