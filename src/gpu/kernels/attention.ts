@@ -307,10 +307,11 @@ export function hasTensorCoreAttention(gpu: TensorCoreDevice, shape: AttentionSh
 
 /**
  * The tile the shape's tiles ask for (an error where the device cannot run it); by default, the shuffled
- * tile on CPU adapters with subgroups where it fits the shape (on lavapipe, where a workgroup-memory
- * read shared by a subgroup costs a gather, it ran attention 2.7–3× faster: bench/results/shuffle-tile-lavapipe.md),
- * else the f32 tile. GPUs keep the f32 tile: a shared read is a broadcast there, and the shuffled tile has
- * not been timed on one. The tensor-core tile is not chosen by default where the device has tensor cores (hasTensorCoreAttention): on an H100
+ * tile on CPU adapters with subgroups where it fits the shape, else the f32 tile. On lavapipe, where a
+ * workgroup-memory read shared by a subgroup costs a gather, the shuffled tile ran prefill attention
+ * 3.5–4.7× faster (512–2048 tokens), on SwiftShader 0.95–1.5× (bench/results/shuffle-tile-lavapipe.md).
+ * GPUs keep the f32 tile: a shared read is a broadcast there, and the shuffled tile has not been timed
+ * on one. The tensor-core tile is not chosen by default where the device has tensor cores (hasTensorCoreAttention): on an H100
  * (bench/results/h100-2026-12-07-s5/b-attention-tensor-cores.md) its first version's LSEs matched the
  * reference but its outputs did not (its P·V read V as a row-major right operand and loaded result
  * fragments back from workgroup memory; it now uses only the operations its Q·Kᵀ uses, not yet run
