@@ -3,7 +3,8 @@
 // The anchor and the blocks are two KV sources read in the same pass; key row r of `blocks` belongs to the
 // same block as query row r. Only the anchor's tiles and the causal part of the own block are visited.
 //
-// Workgroup (x, y, z) takes query tile x of block y for kv head z; see flash_tile for the tile.
+// Workgroup (x, y, z) takes query tile x of block y for kv head z; see flash_tile for the tile (or the
+// one src/gpu/kernels/attention.ts swaps in: flash_tile_shuffled, flash_tile_tensor_cores).
 
 //#struct Params
 

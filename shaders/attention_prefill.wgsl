@@ -6,7 +6,8 @@
 // y / kv_heads: keys [split·split_keys, (split + 1)·split_keys) of those its rows can see. Split s
 // writes partial slot `slot + s` of o and lse ([slot, rows, heads, headDim] and [slot, rows, heads]),
 // for lse_merge; unsplit (one split of every key, slot 0), the output itself. Splits give a GPU work
-// for all its cores when a piece has few query rows over many keys. See flash_tile for the tile.
+// for all its cores when a piece has few query rows over many keys. See flash_tile for the tile
+// (or the one src/gpu/kernels/attention.ts swaps in: flash_tile_shuffled, flash_tile_tensor_cores).
 
 //#struct Params
 

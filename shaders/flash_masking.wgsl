@@ -1,4 +1,4 @@
-// What the flash tiles (flash_tile.wgsl on f32, flash_tile_tensor_cores.wgsl on tensor cores) share:
+// What the flash tiles (flash_tile.wgsl and flash_tile_shuffled.wgsl on f32, flash_tile_tensor_cores.wgsl on tensor cores) share:
 // which keys a query sees, by true positions, and the soft-capping of scores. Causal (key position ≤
 // query position) and, for a sliding-window layer, within the window (query − key position < WINDOW).
 // Scores may be soft-capped (Gemma 2) before the softmax.

@@ -1,119 +1,12 @@
-// FlashAttention tile shared by the attention kernels (prefill, block-anchor, decode): a workgroup owns
-// ROWS query rows of ONE kv head and walks key tiles of KEYS keys through workgroup memory with an
-// online softmax (running max, running sum, rescaled accumulator). Scores never leave the workgroup.
-//
-// Query rows are flattened as flash_masking.wgsl says. Each row is served by LANES invocations; lane k owns the head dimensions 4k…4k+3, 4(k + LANES)…, …
-// (adjacent invocations read adjacent vec4s). Scores are summed from the lanes' partial dot products.
-//
-// The keys a workgroup visits are numbered 0, 1, … (anchor then own block, or one span's keys); the
-// including shader maps them to memory and positions. It declares the bindings `q` (f32 [T, heads,
-// HEAD_DIM]), `o` (same layout, rows offset by flash_finish's argument) and `lse` (f32 [T, heads]), and
-//   fn load_kv(is_value: bool, key: u32, e: u32) -> f32  element e of key `key`'s row [kv_heads·HEAD_DIM]
-//                                                         of the keys (is_value = false) or the values,
-//                                                         widened to f32 from the cache's element type
-//                                                         (kv_unpack of shaders/kv_f32.wgsl or its swap);
-//   fn key_position(key: u32) -> u32                    the position of key `key`.
-//
-// Which keys a query sees (causal, sliding window) and soft-capping: flash_masking.wgsl, for every kernel.
+// The default f32 FlashAttention tile (see flash_tile_common.wgsl): K and then V of each key tile go
+// through kv_tile, and every lane reads the vec4s of its dimensions of every key from there, an index
+// shared by the rows of a subgroup (a broadcast on a GPU). Scores are summed from the lanes' partial
+// dot products through partial_tile, probabilities pass through p_tile.
 
-//#include flash_masking
-
-// Tile sizes are chosen (by measurement) in src/gpu/kernels/attention.ts.
-override HEAD_DIM: u32;
-override ROWS: u32 = 16u;
-override LANES: u32 = 4u;
-override KEYS: u32 = 16u;
-override THREADS: u32 = ROWS * LANES;
-// Head dimensions go four at a time: lane k owns vec4s k, k + LANES, … of a row.
-override VECS_PER_LANE: u32 = (HEAD_DIM + 4u * LANES - 1u) / (4u * LANES);
-// Row stride of kv_tile in vec4s: HEAD_DIM padded with zeros so that every lane owns VECS_PER_LANE vec4s.
-override KV_STRIDE: u32 = VECS_PER_LANE * LANES;
-override STAGE_FLOATS: u32 = KV_STRIDE * 4u;
-
-// MAX_VECS_PER_LANE bounds VECS_PER_LANE: private arrays need a constant size. It is shared with
-// src/gpu/kernels/attention.ts, which refuses tiles that need more.
+//#include flash_tile_common
 
 var<workgroup> kv_tile: array<vec4f, KEYS * KV_STRIDE>;        // K of the tile, then its V
 var<workgroup> partial_tile: array<f32, ROWS * KEYS * LANES>; // [row][key][lane] partial dot products
-var<workgroup> p_tile: array<f32, ROWS * KEYS>;             // [row][key] exp(score - running max)
-
-var<private> q_reg: array<vec4f, MAX_VECS_PER_LANE>; // this lane's dimensions of its query row, times scale
-var<private> acc: array<vec4f, MAX_VECS_PER_LANE>;   // unnormalised output, same dimensions
-var<private> m_run: f32;  // running max of the row's visible scores
-var<private> l_run: f32;  // this lane's share of the running sum (keys k ≡ lane mod LANES)
-var<private> thread: u32;
-var<private> row: u32;
-var<private> lane: u32;
-var<private> row_valid: bool;
-var<private> q_row: u32;       // t·heads + h: the row of q (and, offset, of o) this thread works on
-var<private> q_position: u32;
-var<private> kv_head: u32;
-var<private> tile_begin: u32;  // the tile's flattened rows [tile_begin, tile_end)
-var<private> tile_end: u32;
-var<private> tile_group: u32;
-var<private> tile_heads: u32;
-
-// The q row (t·heads + h) of tile row r.
-fn flash_q_row(r: u32) -> u32 {
-  return flash_flat_q_row(tile_begin + r, tile_group, tile_heads, kv_head);
-}
-
-fn flash_row_in_tile(r: u32) -> bool {
-  return r < ROWS && tile_begin + r < tile_end;
-}
-
-// Sets up the tile (the kv head's flattened rows [i_begin, i_end)) and loads this thread's query row.
-// Query rows and outputs go between global memory and the lanes' registers through kv_tile, KEYS rows
-// at a time: coalesced accesses, and the register loops stay free of per-element bounds checks.
-fn flash_begin(
-  local_index: u32, i_begin: u32, i_end: u32,
-  group: u32, heads: u32, head: u32, q_first: u32, scale: f32,
-) {
-  thread = local_index;
-  row = local_index / LANES;
-  lane = local_index % LANES;
-  kv_head = head;
-  tile_begin = i_begin;
-  tile_end = i_end;
-  tile_group = group;
-  tile_heads = heads;
-  row_valid = flash_row_in_tile(row);
-  q_row = flash_q_row(row);
-  q_position = q_first + (i_begin + row) / group;
-  m_run = EMPTY_LSE;
-  l_run = 0.0;
-  // Bounded by the (uniform) row count rather than ROWS: the loop stays rolled, one copy of the
-  // register loop to compile.
-  for (var r0 = 0u; r0 < i_end - i_begin; r0 += KEYS) {
-    for (var e = thread; e < KEYS * STAGE_FLOATS; e += THREADS) {
-      let r = r0 + e / STAGE_FLOATS;
-      let d = e % STAGE_FLOATS;
-      var v = 0.0;
-      if (flash_row_in_tile(r) && d < HEAD_DIM) { v = q[flash_q_row(r) * HEAD_DIM + d] * scale; }
-      kv_tile[e / 4u][e % 4u] = v;
-    }
-    workgroupBarrier();
-    if (row >= r0 && row - r0 < KEYS) {
-      for (var j = 0u; j < VECS_PER_LANE; j++) { q_reg[j] = kv_tile[(row - r0) * KV_STRIDE + j * LANES + lane]; }
-    }
-    workgroupBarrier();
-  }
-}
-
-// Stages keys [key0, key0 + n) of K (is_value = false) or V (is_value = true) in kv_tile, zero-padded.
-fn flash_stage(is_value: bool, key0: u32, n: u32) {
-  for (var e = thread; e < KEYS * STAGE_FLOATS; e += THREADS) {
-    let c = e / STAGE_FLOATS;
-    let d = e % STAGE_FLOATS;
-    var v = 0.0;
-    if (c < n && d < HEAD_DIM) { v = load_kv(is_value, key0 + c, kv_head * HEAD_DIM + d); }
-    kv_tile[e / 4u][e % 4u] = v;
-  }
-}
-
-fn flash_visible(key: u32) -> bool {
-  return flash_sees(q_position, key_position(key));
-}
 
 fn flash_score(c: u32) -> f32 {
   var s = 0.0;
@@ -130,7 +23,7 @@ fn flash_keys(first: u32, count: u32) {
   for (var c0 = first; c0 < count; c0 += KEYS) {
     let c_end = min(count, c0 + KEYS);
     let n = c_end - c0;
-    flash_stage(false, c0, n);
+    flash_stage(false, c0, n, 0u);
     workgroupBarrier();
     // The loops over the tile's keys count from c0 to c_end so that the compiler sees no constant trip
     // count: unrolled, they multiplied lavapipe's compile time by up to 10 for small head dims.
@@ -146,7 +39,7 @@ fn flash_keys(first: u32, count: u32) {
       partial_tile[(row * KEYS + c + 1u) * LANES + lane] = s.y;
     }
     workgroupBarrier();
-    flash_stage(true, c0, n);
+    flash_stage(true, c0, n, 0u);
     // Every lane of a row computes the same max.
     var m_new = m_run;
     for (var k = c0; k < c_end; k++) {
@@ -176,26 +69,3 @@ fn flash_keys(first: u32, count: u32) {
   }
 }
 
-// Writes the normalised output to o row q_row + row_offset (and its LSE). A row that saw no key gets
-// O = 0 and LSE = EMPTY_LSE, which merging weighs as 0. `rows` is i_end - i_begin of flash_begin,
-// passed again because a loop around barriers needs a provably uniform bound.
-fn flash_finish(row_offset: u32, rows: u32) {
-  p_tile[row * KEYS + lane] = l_run; // needs LANES <= KEYS; every earlier read of p_tile is behind a barrier
-  workgroupBarrier();
-  var l = 0.0;
-  for (var k = 0u; k < LANES; k++) { l += p_tile[row * KEYS + k]; }
-  let inv = select(0.0, 1.0 / l, l > 0.0);
-  if (row_valid && lane == 0u) { lse[q_row + row_offset] = select(EMPTY_LSE, m_run + log(l), l > 0.0); }
-  for (var r0 = 0u; r0 < rows; r0 += KEYS) {
-    workgroupBarrier();
-    if (row >= r0 && row - r0 < KEYS) {
-      for (var j = 0u; j < VECS_PER_LANE; j++) { kv_tile[(row - r0) * KV_STRIDE + j * LANES + lane] = acc[j] * inv; }
-    }
-    workgroupBarrier();
-    for (var e = thread; e < KEYS * STAGE_FLOATS; e += THREADS) {
-      let r = r0 + e / STAGE_FLOATS;
-      let d = e % STAGE_FLOATS;
-      if (flash_row_in_tile(r) && d < HEAD_DIM) { o[(flash_q_row(r) + row_offset) * HEAD_DIM + d] = kv_tile[e / 4u][e % 4u]; }
-    }
-  }
-}

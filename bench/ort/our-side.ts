@@ -17,6 +17,10 @@ export interface OurSide {
   buffers: GPUBuffer[];
   /** Submits our causal prefill over all `tokens` with the candidate's tiles (undefined: the default). */
   ours: (tiles: TileCandidate) => void;
+  /** Records the same prefill with any of the shape's tile overrides (bench/attention-tiles.ts). */
+  record: (tiles: AttentionShape['tiles'], encoder: GPUCommandEncoder) => void;
+  /** Our output O, [tokens, heads·headDim]. */
+  o: GPUBuffer;
 }
 
 export function ourSide(gpu: Gpu, shape: AttentionShape, tokens: number, seed: number): OurSide {
@@ -27,9 +31,8 @@ export function ourSide(gpu: Gpu, shape: AttentionShape, tokens: number, seed: n
   const v = randomArray(tokens * kvWidth, seed + 2);
   const [qBuffer, keys, values] = [q, k, v].map((data) => gpu.upload(data));
   const out = { o: gpu.buffer(q.byteLength), lse: gpu.buffer(tokens * shape.heads * 4) };
-  const ours = (tiles: TileCandidate) =>
-    gpu.run((encoder) =>
-      attentionPrefill(gpu, encoder, { ...shape, tiles: tiles && { prefill: tiles } }, { q: qBuffer, rows: tokens, firstPosition: 0 }, { keys, values, start: 0, length: tokens, firstPosition: 0 }, out),
-    );
-  return { q, k, v, qWidth, kvWidth, buffers: [qBuffer, keys, values, out.o, out.lse], ours };
+  const record = (tiles: AttentionShape['tiles'], encoder: GPUCommandEncoder) =>
+    attentionPrefill(gpu, encoder, { ...shape, tiles }, { q: qBuffer, rows: tokens, firstPosition: 0 }, { keys, values, start: 0, length: tokens, firstPosition: 0 }, out);
+  const ours = (tiles: TileCandidate) => gpu.run((encoder) => record(tiles && { prefill: tiles }, encoder));
+  return { q, k, v, qWidth, kvWidth, buffers: [qBuffer, keys, values, out.o, out.lse], ours, record, o: out.o };
 }

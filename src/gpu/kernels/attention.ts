@@ -7,9 +7,10 @@
 // Decoding has two kernels: on GPUs with subgroups, attention_decode_subgroups.wgsl (key groups of
 // subgroup lanes, online softmax in registers); elsewhere attention_decode.wgsl (workgroup memory). Both
 // write the same partials for the same merge (decodeTiles picks, decodeChoice reports).
-// Prefill and block+anchor have a tensor-core tile (choosePrefillKernel: Q, K, V and P rounded to f16,
-// scores, softmax and O in f32), asked for through shape.tiles.tensorCores until it has run on a GPU
-// with subgroup matrices; the f32 flash tile is the default everywhere.
+// Prefill and block+anchor have three tiles (choosePrefillKernel): the f32 flash tile, the default; on
+// CPU adapters with subgroups, its shuffled variant (K/V read once a subgroup lane, shared by
+// subgroupShuffle); and a tensor-core tile (Q, K, V and P rounded to f16, scores, softmax and O in f32),
+// asked for through shape.tiles.tensorCores until it has run on a GPU with subgroup matrices.
 import type { Binding, Gpu, PipelineOptions } from '../gpu.ts';
 import { uniformFields, type UniformLayout } from '../uniform-struct.ts';
 import { kvElementBytes, kvIncludes, type KvType } from './kv-store.ts';
@@ -20,6 +21,16 @@ import { hasTensorCores, type TensorCoreDevice } from './tensor-cores.ts';
 export interface FlashTiles {
   rows: number;
   lanes: number;
+  keys: number;
+}
+
+/**
+ * The shuffled f32 tile (shaders/flash_tile_shuffled.wgsl): `rows` query rows per workgroup, one
+ * invocation each, `keys` keys per step through workgroup memory; its subgroups go through each step's
+ * keys a subgroup's smallest size (at most 8) at a time.
+ */
+export interface ShuffledTiles {
+  rows: number;
   keys: number;
 }
 
@@ -57,8 +68,8 @@ export interface TensorCoreTiles {
   emulated?: boolean;
 }
 
-/** The kernel of prefill and block+anchor: the f32 flash tile, or the tensor-core one. */
-export type PrefillKernel = { kind: 'f32'; tiles: FlashTiles } | { kind: 'tensor-cores'; tiles: TensorCoreTiles };
+/** The kernel of prefill and block+anchor: the f32 flash tile, its shuffled variant, or the tensor-core one. */
+export type PrefillKernel = { kind: 'f32'; tiles: FlashTiles } | { kind: 'shuffled'; tiles: ShuffledTiles } | { kind: 'tensor-cores'; tiles: TensorCoreTiles };
 
 export interface AttentionShape {
   heads: number;
@@ -71,9 +82,10 @@ export interface AttentionShape {
   softcap?: number;
   /**
    * Overrides the measured defaults (tests and benchmarks). Prefill and block+anchor: `prefill` asks for
-   * an f32 tile, `tensorCores` for the tensor-core one (an error where the device cannot run it).
+   * the f32 tile, `shuffled` for its shuffled variant, `tensorCores` for the tensor-core one (an error
+   * where the device cannot run it).
    */
-  tiles?: { prefill?: FlashTiles; tensorCores?: TensorCoreTiles; decode?: DecodeTiles; splitKeys?: number };
+  tiles?: { prefill?: FlashTiles; shuffled?: ShuffledTiles; tensorCores?: TensorCoreTiles; decode?: DecodeTiles; splitKeys?: number };
 }
 export interface QueryRows {
   q: GPUBuffer;
@@ -107,6 +119,11 @@ const bindingAlignment = 256;
 const maxHeadDim = 256;
 /** Bounds the f32 tile's vec4s per lane: flash_tile.wgsl sizes its private arrays by it. */
 const maxVecsPerLane = 16;
+/** The same for the shuffled tile, whose one lane a row holds all of it: head dims up to 128. */
+const maxShuffledVecs = 32;
+/** Keys a subgroup step of the shuffled tile takes at most (its registers hold a step's scores): 8, as
+ *  measured on lavapipe (its subgroups' size) and as onnxruntime's FlashAttention takes them. */
+const maxShuffleStep = 8;
 
 // The shaders' uniform structs (`//#struct Params`), declared here once with their packing.
 const queryFields = {
@@ -210,10 +227,51 @@ const subgroupMergeFloats = 2048;
 // loops): without Mesa's shader cache, first run (compile + run) headDim 64 2.9 s at 32/2/16, 12.9 s
 // at 64/1/16; headDim 128 7.2 s at 32/4/8, 15 s at 32/2/16. Mesa's on-disk cache pays it once per
 // machine. Workgroup memory stays ≤ 16 KiB (14 KiB at most).
-function prefillTiles(headDim: number): FlashTiles {
+export function prefillTiles(headDim: number): FlashTiles {
   if (headDim <= 64) return { rows: 64, lanes: 1, keys: 16 };
   if (headDim <= 128) return { rows: 32, lanes: 2, keys: 16 };
   return { rows: 16, lanes: 8, keys: 8 };
+}
+
+/**
+ * The shuffled tile on CPU adapters with subgroups (choosePrefillKernel): 64 rows and 16 keys, 8 where
+ * its workgroup memory cannot hold 16 keys' K and V. On lavapipe (T = 512, best of 3, one run): head dim
+ * 64 64/16 88 ms, 128/16 88, 64/32 91, 32/16 97; head dim 128 64/16 378, 32/16 494, 64/8 536, 32/8 546
+ * (the f32 tile: 312 and 1709).
+ */
+export function shuffledTiles(gpu: TensorCoreDevice, headDim: number): ShuffledTiles {
+  const wide = { rows: 64, keys: 16 };
+  return shuffledBytes(wide, headDim) <= gpu.device.limits.maxComputeWorkgroupStorageSize ? wide : { rows: 64, keys: 8 };
+}
+
+/** Keys the shuffled tile's subgroups take a step: the adapter's smallest subgroup, at most maxShuffleStep. */
+function shuffleStep(gpu: TensorCoreDevice): number {
+  return Math.min(gpu.adapter.subgroupSizes.min, maxShuffleStep);
+}
+
+/** Workgroup bytes of the shuffled tile: K and V of its keys, and p_tile (flash_tile_common.wgsl). */
+function shuffledBytes(tiles: ShuffledTiles, headDim: number): number {
+  return 4 * (2 * tiles.keys * 4 * Math.ceil(headDim / 4) + tiles.rows * tiles.keys);
+}
+
+/**
+ * Why the shuffled tile cannot run these tiles here (undefined: it can). Its steps spread keys over a
+ * subgroup's lanes 0…step−1, so it needs subgroups, a step within the smallest subgroup, and workgroups
+ * of whole subgroups of the largest size (what makes every subgroup full in practice: WGSL does not
+ * promise it).
+ */
+function shuffledTileProblem(gpu: TensorCoreDevice, headDim: number, tiles: ShuffledTiles): string | undefined {
+  const { min, max } = gpu.adapter.subgroupSizes;
+  const { rows, keys } = tiles;
+  if (!gpu.hasSubgroups) return 'the device has no subgroups';
+  if (!(min >= 2 && max >= min)) return `the adapter's subgroup sizes (${min}–${max}) are unknown`;
+  if (Math.ceil(headDim / 4) > maxShuffledVecs) return `head dim ${headDim} is more than ${4 * maxShuffledVecs}`;
+  if (!(Number.isInteger(rows) && rows > 0 && rows % max === 0 && rows <= gpu.device.limits.maxComputeInvocationsPerWorkgroup)) {
+    return `${rows} rows are not whole subgroups of ${max} within a workgroup`;
+  }
+  if (!(Number.isInteger(keys) && keys > 0)) return `${keys} keys a step is not a positive integer`;
+  if (shuffledBytes(tiles, headDim) > gpu.device.limits.maxComputeWorkgroupStorageSize) return `it needs more workgroup memory than the device has`;
+  return undefined;
 }
 
 /**
@@ -248,8 +306,12 @@ export function hasTensorCoreAttention(gpu: TensorCoreDevice, shape: AttentionSh
 }
 
 /**
- * The tensor-core tile when the shape's tiles ask for it (where the device can run it), else the f32
- * tile. Not chosen by default where the device has tensor cores (hasTensorCoreAttention): on an H100
+ * The tile the shape's tiles ask for (an error where the device cannot run it); by default, the shuffled
+ * tile on CPU adapters with subgroups where it fits the shape, else the f32 tile. On lavapipe, where a
+ * workgroup-memory read shared by a subgroup costs a gather, the shuffled tile ran prefill attention
+ * 3.5–4.7× faster (512–2048 tokens), on SwiftShader 0.95–1.5× (bench/results/shuffle-tile-lavapipe.md).
+ * GPUs keep the f32 tile: a shared read is a broadcast there, and the shuffled tile has not been timed
+ * on one. The tensor-core tile is not chosen by default where the device has tensor cores (hasTensorCoreAttention): on an H100
  * (bench/results/h100-2026-12-07-s5/b-attention-tensor-cores.md) its first version's LSEs matched the
  * reference but its outputs did not (its P·V read V as a row-major right operand and loaded result
  * fragments back from workgroup memory; it now uses only the operations its Q·Kᵀ uses, not yet run
@@ -257,16 +319,25 @@ export function hasTensorCoreAttention(gpu: TensorCoreDevice, shape: AttentionSh
  * and P are rounded to f16 (scores, softmax and O stay f32).
  */
 export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape): PrefillKernel {
-  const wanted = shape.tiles?.tensorCores;
-  const f32Tiles = shape.tiles?.prefill;
+  const { tensorCores: wanted, prefill: f32Tiles, shuffled } = shape.tiles ?? {};
+  if ([wanted, f32Tiles, shuffled].filter(Boolean).length > 1) {
+    throw new Error('Attention tiles: give one prefill tile (the f32 one, the shuffled one or the tensor-core one), not several');
+  }
   if (wanted) {
-    if (f32Tiles) throw new Error('Attention tiles: give the f32 prefill tiles or the tensor-core ones, not both');
     if (!wanted.emulated && !hasTensorCoreAttention(gpu, shape)) {
       throw new Error(`Tensor-core attention needs f16 16×16×16 subgroup matrices, subgroups of 32 and a head dim that is a multiple of 32 up to 128 (this one: ${shape.headDim}); this device or shape has not`);
     }
     return { kind: 'tensor-cores', tiles: wanted };
   }
-  return { kind: 'f32', tiles: f32Tiles ?? prefillTiles(shape.headDim) };
+  if (shuffled) {
+    const problem = shuffledTileProblem(gpu, shape.headDim, shuffled);
+    if (problem) throw new Error(`Shuffled flash tile ${JSON.stringify(shuffled)} cannot run here: ${problem}`);
+    return { kind: 'shuffled', tiles: shuffled };
+  }
+  if (f32Tiles) return { kind: 'f32', tiles: f32Tiles };
+  const byDefault = shuffledTiles(gpu, shape.headDim);
+  if (gpu.adapter.runsOnCpu && !shuffledTileProblem(gpu, shape.headDim, byDefault)) return { kind: 'shuffled', tiles: byDefault };
+  return { kind: 'f32', tiles: prefillTiles(shape.headDim) };
 }
 
 /**
@@ -343,6 +414,13 @@ function flashPipeline(gpu: Gpu, shader: string, structs: PipelineOptions['struc
   return gpu.pipeline(shader, { constants, includes: kvIncludes(kvType), structs, shared: { MAX_VECS_PER_LANE: maxVecsPerLane } });
 }
 
+/** The shuffled tile's pipeline (choosePrefillKernel has checked that it runs here): one lane a row. */
+function shuffledPipeline(gpu: Gpu, shader: string, structs: PipelineOptions['structs'], shape: AttentionShape, tiles: ShuffledTiles, kvType: KvType): GPUComputePipeline {
+  const constants = { HEAD_DIM: shape.headDim, ROWS: tiles.rows, LANES: 1, KEYS: tiles.keys, ...maskingConstants(shape) };
+  const includes = { flash_tile: 'flash_tile_shuffled', ...kvIncludes(kvType) };
+  return gpu.pipeline(shader, { constants, includes, structs, shared: { MAX_VECS_PER_LANE: maxShuffledVecs, STEP: shuffleStep(gpu) } });
+}
+
 function maskingConstants(shape: AttentionShape): Record<string, number> {
   return { WINDOW: shape.window ?? 0, SOFTCAP: shape.softcap ?? 0 };
 }
@@ -353,15 +431,15 @@ export type PrefillShader = keyof typeof prefillShaders;
 
 /** Query rows (position × GQA head) a workgroup of the kernel takes. */
 function prefillTileRows(kernel: PrefillKernel): number {
-  return kernel.kind === 'f32' ? kernel.tiles.rows : 16 * kernel.tiles.subgroups;
+  return kernel.kind === 'tensor-cores' ? 16 * kernel.tiles.subgroups : kernel.tiles.rows;
 }
 
 /** The pipeline of a prefill-like shader (prefill, block+anchor) with the chosen tile, and its query rows per workgroup. */
 function prefillPipeline(gpu: Gpu, shader: PrefillShader, shape: AttentionShape, kvType: KvType): { pipeline: GPUComputePipeline; rows: number } {
   const kernel = choosePrefillKernel(gpu, shape);
-  if (kernel.kind === 'f32') {
-    return { pipeline: flashPipeline(gpu, shader, { Params: prefillShaders[shader] }, shape, kernel.tiles, kvType), rows: prefillTileRows(kernel) };
-  }
+  const structs = { Params: prefillShaders[shader] };
+  if (kernel.kind === 'f32') return { pipeline: flashPipeline(gpu, shader, structs, shape, kernel.tiles, kvType), rows: prefillTileRows(kernel) };
+  if (kernel.kind === 'shuffled') return { pipeline: shuffledPipeline(gpu, shader, structs, shape, kernel.tiles, kvType), rows: prefillTileRows(kernel) };
   const { subgroups, keys } = kernel.tiles;
   const bytes = tensorCoreBytes(kernel.tiles, shape.headDim);
   if (!tensorCoreHeadDim(shape.headDim) || ![1, 2, 3, 4].includes(subgroups) || ![16, 32].includes(keys) || bytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
