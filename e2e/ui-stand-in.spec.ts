@@ -39,6 +39,7 @@ t.test(
     const progress = page.getByTestId('model-progress');
     await expectText(progress, /MB of 120 MB · [\d.]+ MB\/s · .* left/);
     assert.ok(Number(await progress.getByRole('progressbar').getAttribute('aria-valuenow')) < 100);
+    await expectText(page.getByTestId('ask-blocker'), /^The model is loading…$/);
     await screenshots('stand-in-model-progress', { at: progress });
     await expectVisible(page.getByTestId('model-loaded'));
     await expectText(page.getByTestId('context-window'), /^4K tokens$/);

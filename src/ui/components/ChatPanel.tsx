@@ -38,7 +38,8 @@ const stoppedBy: Record<string, string> = {
 export function askBlocker(state: SessionState): string | undefined {
   if (state.recovery?.status === 'reloading') return 'The GPU stopped: the model is reloading…';
   if (state.phase === 'lost') return 'The GPU was lost: reload the model to go on.';
-  if (!state.model || state.phase === 'loading-model') return 'Load a model first.';
+  if (state.phase === 'loading-model') return 'The model is loading…';
+  if (!state.model) return 'Load a model first.';
   if (!state.document) return 'Add a document first.';
   if (state.phase === 'encoding' && !(state.readingAlone && state.waiting === undefined)) {
     return state.waiting === undefined ? 'Reading the document…' : 'Reading the document… your question is asked as soon as it is read.';
