@@ -39,7 +39,7 @@ t.test(
     const progress = page.getByTestId('model-progress');
     await expectText(progress, /MB of 120 MB · [\d.]+ MB\/s · .* left/);
     assert.ok(Number(await progress.getByRole('progressbar').getAttribute('aria-valuenow')) < 100);
-    await expectText(page.getByTestId('ask-blocker'), /^The model is loading…$/);
+    await expectText(page.getByTestId('ask-blocker'), /^The model is loading; add a document to ask about\.$/);
     await screenshots('stand-in-model-progress', { at: progress });
     await expectVisible(page.getByTestId('model-loaded'));
     await expectText(page.getByTestId('context-window'), /^4K tokens$/);
@@ -48,13 +48,19 @@ t.test(
   { initScript: slow(250) },
 );
 
-t.test('cancelling the download returns to the chooser', async ({ page, url }) => {
+t.test('cancelling the download returns to the chooser, and a question that waited goes back to the box', async ({ page, url }) => {
   await page.goto(url(harness));
+  await paste(page, words(100));
   await page.getByTestId('load-model').click();
   await expectVisible(page.getByTestId('model-progress'));
+  await ask(page, 'Waiting for the model?');
+  await expectVisible(page.getByTestId('message-waiting'));
   await page.getByTestId('model-progress').getByRole('button', { name: 'Cancel' }).click();
   await expectText(page.getByTestId('model-panel'), /Model loading cancelled/);
   await expectVisible(page.getByTestId('load-model'));
+  await expectHidden(page.getByTestId('message-waiting'));
+  assert.equal(await page.getByLabel('Question', { exact: true }).inputValue(), 'Waiting for the model?');
+  await expectText(page.getByTestId('ask-blocker'), /^Load a model first\.$/);
 }, { initScript: slow(300) });
 
 t.test('token count against the context window; truncate to fit and back', async ({ page, url, screenshot }) => {
@@ -104,11 +110,11 @@ t.test('a question sent while the document is read waits for it; a cancelled rea
   const stepMs = (ms: number) => page.evaluate((v) => (globalThis.__standInStepMs = v), ms);
   await stepMs(500);
   await page.getByTestId('encode').click();
-  await expectText(page.getByTestId('ask-while-reading'), /a question sent now is asked as soon as it is read/);
+  await expectText(page.getByTestId('ask-waits'), /^Reading the document… a question sent now is asked as soon as it is read\.$/);
   await ask(page, 'What is it about?');
   const waiting = page.getByTestId('message-waiting');
   await expectText(waiting, /What is it about\?.*Asked as soon as the document is read/);
-  await expectText(page.getByTestId('ask-blocker'), /your question is asked as soon as it is read/);
+  await expectText(page.getByTestId('ask-blocker'), /^Your question is asked as soon as the document is read\.$/);
   assert.equal(await page.getByTestId('ask').isDisabled(), true, 'one question waits at a time');
   await screenshots('stand-in-question-waiting', { at: page.getByTestId('chat-panel') });
   await stepMs(20);
@@ -141,6 +147,25 @@ t.test('a question sent while the document is read waits for it; a cancelled rea
   await expectVisible(page.getByTestId('encode-stats'), 30_000);
   assert.equal(await page.getByTestId('message-answer').count(), 0, 'nothing was asked');
 });
+
+t.test(
+  'a question sent while the model loads waits for the model and the reading, then is asked',
+  async ({ page, url }) => {
+    await page.goto(url(harness));
+    await paste(page, words(600));
+    await page.getByTestId('load-model').click();
+    await expectVisible(page.getByTestId('model-progress'));
+    await expectText(page.getByTestId('ask-waits'), /^The model is loading: a question sent now is asked once it is loaded and the document read\.$/);
+    await ask(page, 'Asked early?');
+    await expectText(page.getByTestId('message-waiting'), /Asked early\?.*Asked as soon as the document is read, once the model is loaded\./);
+    await page.evaluate(() => (globalThis.__standInStepMs = 20));
+    await expectVisible(page.locator('[data-testid="message-answer"][data-status="done"]'), 30_000);
+    await expectText(page.getByTestId('answer-text'), /You asked: “Asked early\?”/);
+    await expectVisible(page.getByTestId('encode-stats'));
+    await expectHidden(page.getByTestId('message-waiting'));
+  },
+  { initScript: slow(250) },
+);
 
 t.test('stop ends the answer and keeps what was written', async ({ page, url }) => {
   await page.goto(url(harness));

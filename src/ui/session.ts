@@ -76,7 +76,7 @@ export interface SessionState {
   encoded?: EncodeStats & { version: number };
   /** While encoding: the document is read on its own, not as an answer's first step; a question asked now waits. */
   readingAlone?: boolean;
-  /** A question asked while the document is read on its own: asked as soon as the reading is done. */
+  /** A question asked while the model loads or the document is read on its own: asked once the document is read. */
   waiting?: string;
   /**
    * A question given back for the question box: it waited, and the reading stopped (cancelled, failed,
@@ -157,6 +157,7 @@ export class ReaderSession {
       tokens: { status: 'needs-model' },
       recovery: this.recovering ? this.state.recovery : undefined,
     });
+    let loaded = false;
     try {
       const reader = await this.createReader({
         model: choice.source,
@@ -182,6 +183,9 @@ export class ReaderSession {
       this.end(op);
       this.set({ phase: 'ready', model: reader.model, loadProgress: undefined });
       this.scheduleCount();
+      loaded = true;
+      // A question asked while the model loaded: read the document now; the reading's end asks it.
+      if (this.state.waiting !== undefined) void this.encodeDocument();
       return true;
     } catch (error) {
       if (!this.isCurrent(op)) return false;
@@ -198,6 +202,8 @@ export class ReaderSession {
         notice: cancelled ? 'Model loading cancelled.' : undefined,
       });
       return false;
+    } finally {
+      if (!loaded) this.unwait();
     }
   }
 
@@ -352,13 +358,13 @@ export class ReaderSession {
   /** Phase 2: asks about the document (reading it first if needed) and streams the answer into the chat. */
   async ask(question: string, options: AskOptions = {}): Promise<void> {
     const text = question.trim();
-    if (!text || !this.reader || !this.state.document) return;
-    if (this.state.phase === 'encoding' && this.state.readingAlone && this.state.waiting === undefined) {
+    if (!text || !this.state.document) return;
+    if (this.questionWaits()) {
       this.waitingOptions = options;
       this.set({ waiting: text });
       return;
     }
-    if (this.state.phase !== 'ready') return;
+    if (!this.reader || this.state.phase !== 'ready') return;
     const user: ChatMessage = { id: ++this.messageIds, role: 'user', text, status: 'done' };
     this.set({ messages: [...this.state.messages, user], chatNotice: undefined });
     await this.answer(text, options);
@@ -398,13 +404,23 @@ export class ReaderSession {
     if (kept.length > 0) this.set({ chatNotice: 'Asked again on its own: the model now sees the document and this question, not the earlier turns.' });
   }
 
+  /**
+   * Whether a question asked now waits instead of being asked: a model loads (not a reload after a lost
+   * GPU, which re-reads the document by itself), or the document is read on its own; and none waits yet.
+   */
+  private questionWaits(): boolean {
+    const { phase, readingAlone, waiting, recovery } = this.state;
+    if (waiting !== undefined) return false;
+    return (phase === 'loading-model' && recovery?.status !== 'reloading') || (phase === 'encoding' && !!readingAlone);
+  }
+
   /** The waiting question back to the question box, not asked. */
   unwait(): void {
     const text = this.state.waiting;
     if (text !== undefined) this.set({ waiting: undefined, draft: { text } });
   }
 
-  /** The reading is over: the waiting question is asked if the document was read, given back if not. */
+  /** A reading is over: the waiting question is asked if the document was read, given back if not. */
   private endWaiting(read: boolean): void {
     const text = this.state.waiting;
     if (text === undefined) return;

@@ -32,18 +32,24 @@ const stoppedBy: Record<string, string> = {
 };
 
 /**
- * Why the question box is disabled, in words; undefined when asking works. While the document is read
- * on its own it works: the question waits for the reading (ReaderSession's `waiting`).
+ * Why the question box is disabled, in words; undefined when asking works. While the model loads or the
+ * document is read on its own it works: one question waits for them (ReaderSession's `waiting`).
  */
 export function askBlocker(state: SessionState): string | undefined {
   if (state.recovery?.status === 'reloading') return 'The GPU stopped: the model is reloading…';
   if (state.phase === 'lost') return 'The GPU was lost: reload the model to go on.';
-  if (state.phase === 'loading-model') return 'The model is loading…';
-  if (!state.model) return 'Load a model first.';
-  if (!state.document) return 'Add a document first.';
-  if (state.phase === 'encoding' && !(state.readingAlone && state.waiting === undefined)) {
-    return state.waiting === undefined ? 'Reading the document…' : 'Reading the document… your question is asked as soon as it is read.';
-  }
+  const loading = state.phase === 'loading-model';
+  if (!state.model && !loading) return 'Load a model first.';
+  if (!state.document) return loading ? 'The model is loading; add a document to ask about.' : 'Add a document first.';
+  if (state.waiting !== undefined) return 'Your question is asked as soon as the document is read.';
+  if (state.phase === 'encoding' && !state.readingAlone) return 'Reading the document…';
+  return undefined;
+}
+
+/** While a question asked now would wait (the model loads, or the document is read on its own): what for, in words. */
+function waitingFor(state: SessionState): string | undefined {
+  if (state.phase === 'loading-model') return 'The model is loading: a question sent now is asked once it is loaded and the document read.';
+  if (state.phase === 'encoding' && state.readingAlone) return 'Reading the document… a question sent now is asked as soon as it is read.';
   return undefined;
 }
 
@@ -64,7 +70,7 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
   const last = messages.at(-1);
   // Regenerate and edit apply to the last turn, once nothing runs.
   const canRedo = !blocker && phase === 'ready';
-  const reading = phase === 'encoding';
+  const waitsFor = waitingFor(state);
   const lastQuestionId = messages.findLast((m) => m.role === 'user')?.id;
   const lastAnswerId = last?.role === 'assistant' ? last.id : undefined;
 
@@ -164,7 +170,7 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
         {waiting !== undefined && (
           <li className="message user waiting" data-testid="message-waiting">
             <p className="message-text">{waiting}</p>
-            <p className="message-note">Asked as soon as the document is read.</p>
+            <p className="message-note">Asked as soon as the document is read{phase === 'loading-model' ? ', once the model is loaded' : ''}.</p>
             <button type="button" className="button small quiet message-action" onClick={onUnwait} data-testid="unwait">
               Don’t ask
             </button>
@@ -189,7 +195,7 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
           value={question}
           onChange={(e) => setQuestion(e.target.value)}
           onKeyDown={onKeyDown}
-          aria-describedby={blocker || reading ? `${ids}-blocker` : undefined}
+          aria-describedby={blocker || waitsFor ? `${ids}-blocker` : undefined}
           data-testid="question"
         />
         {answering ? (
@@ -207,9 +213,9 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
           {blocker}
         </p>
       )}
-      {!blocker && reading && (
-        <p id={`${ids}-blocker`} className="hint ask-blocker" data-testid="ask-while-reading">
-          Reading the document… a question sent now is asked as soon as it is read.
+      {!blocker && waitsFor && (
+        <p id={`${ids}-blocker`} className="hint ask-blocker" data-testid="ask-waits">
+          {waitsFor}
         </p>
       )}
     </section>
