@@ -1,5 +1,6 @@
 // What the flash tiles (flash_tile.wgsl and flash_tile_shuffled.wgsl on f32, flash_tile_tensor_cores.wgsl on tensor cores) share:
-// which keys a query sees, by true positions, and the soft-capping of scores. Causal (key position ≤
+// which rows a tile holds (flash_rows), which keys a query sees, by true positions, and the
+// soft-capping of scores. Causal (key position ≤
 // query position) and, for a sliding-window layer, within the window (query − key position < WINDOW).
 // Scores may be soft-capped (Gemma 2) before the softmax.
 //
@@ -30,6 +31,41 @@ fn flash_visible_keys(length: u32, first: u32, last: u32) -> u32 {
 // The q row (t·heads + h) of flattened row i of kv head `head`.
 fn flash_flat_q_row(i: u32, group: u32, heads: u32, head: u32) -> u32 {
   return (i / group) * heads + head * group + i % group;
+}
+
+// The tile's rows, set by flash_rows: the kv head's flattened rows [tile_begin, tile_end) (at most ROWS,
+// the tile's constant), and the row this invocation works on.
+var<private> kv_head: u32;
+var<private> tile_begin: u32;
+var<private> tile_end: u32;
+var<private> tile_group: u32;
+var<private> tile_heads: u32;
+var<private> row: u32;         // in the tile
+var<private> row_valid: bool;
+var<private> q_row: u32;       // t·heads + h: the row of q (and, offset, of o) of `row`
+var<private> q_position: u32;
+
+// The q row (t·heads + h) of tile row r.
+fn flash_q_row(r: u32) -> u32 {
+  return flash_flat_q_row(tile_begin + r, tile_group, tile_heads, kv_head);
+}
+
+fn flash_row_in_tile(r: u32) -> bool {
+  return r < ROWS && tile_begin + r < tile_end;
+}
+
+// Sets the tile's rows (kv head `head`'s flattened rows [i_begin, i_end), queries from position
+// q_first on) and this invocation's row r of it: the first part of every tile's flash_begin.
+fn flash_rows(r: u32, i_begin: u32, i_end: u32, group: u32, heads: u32, head: u32, q_first: u32) {
+  kv_head = head;
+  tile_begin = i_begin;
+  tile_end = i_end;
+  tile_group = group;
+  tile_heads = heads;
+  row = r;
+  row_valid = flash_row_in_tile(r);
+  q_row = flash_q_row(r);
+  q_position = q_first + (i_begin + r) / group;
 }
 
 // Whether a query at `query_position` sees the key at `key_position`.

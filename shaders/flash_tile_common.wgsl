@@ -45,25 +45,7 @@ var<private> acc: array<vec4f, MAX_VECS_PER_LANE>;   // unnormalised output, sam
 var<private> m_run: f32;  // running max of the row's visible scores
 var<private> l_run: f32;  // this lane's share of the running sum (keys k ≡ lane mod LANES)
 var<private> thread: u32;
-var<private> row: u32;
 var<private> lane: u32;
-var<private> row_valid: bool;
-var<private> q_row: u32;       // t·heads + h: the row of q (and, offset, of o) this thread works on
-var<private> q_position: u32;
-var<private> kv_head: u32;
-var<private> tile_begin: u32;  // the tile's flattened rows [tile_begin, tile_end)
-var<private> tile_end: u32;
-var<private> tile_group: u32;
-var<private> tile_heads: u32;
-
-// The q row (t·heads + h) of tile row r.
-fn flash_q_row(r: u32) -> u32 {
-  return flash_flat_q_row(tile_begin + r, tile_group, tile_heads, kv_head);
-}
-
-fn flash_row_in_tile(r: u32) -> bool {
-  return r < ROWS && tile_begin + r < tile_end;
-}
 
 // Sets up the tile (the kv head's flattened rows [i_begin, i_end)) and loads this thread's query row.
 // Query rows and outputs go between global memory and the lanes' registers through kv_tile, KEYS rows
@@ -73,16 +55,8 @@ fn flash_begin(
   group: u32, heads: u32, head: u32, q_first: u32, scale: f32,
 ) {
   thread = local_index;
-  row = local_index / LANES;
   lane = local_index % LANES;
-  kv_head = head;
-  tile_begin = i_begin;
-  tile_end = i_end;
-  tile_group = group;
-  tile_heads = heads;
-  row_valid = flash_row_in_tile(row);
-  q_row = flash_q_row(row);
-  q_position = q_first + (i_begin + row) / group;
+  flash_rows(local_index / LANES, i_begin, i_end, group, heads, head, q_first);
   m_run = EMPTY_LSE;
   l_run = 0.0;
   // Bounded by the (uniform) row count rather than ROWS: the loop stays rolled, one copy of the

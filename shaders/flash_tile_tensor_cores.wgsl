@@ -35,28 +35,11 @@ override D_FRAGS: u32 = HEAD_DIM / FRAG;
 var<workgroup> pair_tile: array<f32, THREADS>; // per invocation: the max over its half of a row, then its sum
 
 var<private> thread: u32;
-var<private> sg: u32;         // this invocation's subgroup
-var<private> row: u32;        // its row in the tile: sg·16 + (its index in the subgroup) / 2
+var<private> sg: u32;         // this invocation's subgroup; its row in the tile: sg·16 + (its index in the subgroup) / 2
 var<private> side: u32;       // which half of its row's keys, and of each 32 columns of O, it handles
-var<private> row_valid: bool;
-var<private> q_row: u32;      // t·heads + h: the row of q (and, offset, of o) of `row`
-var<private> q_position: u32;
-var<private> kv_head: u32;
-var<private> tile_begin: u32; // the tile's flattened rows [tile_begin, tile_end)
-var<private> tile_end: u32;
-var<private> tile_group: u32;
-var<private> tile_heads: u32;
 var<private> m_run: f32;      // running max of the row's visible scores
 var<private> l_run: f32;      // this invocation's share of the running sum (its half of the keys)
 var<private> o_run: array<f32, 64>; // its 16 columns of each 32 of O, unnormalised (head dims ≤ 128)
-
-fn flash_q_row(r: u32) -> u32 {
-  return flash_flat_q_row(tile_begin + r, tile_group, tile_heads, kv_head);
-}
-
-fn flash_row_in_tile(r: u32) -> bool {
-  return r < ROWS && tile_begin + r < tile_end;
-}
 
 // Sets up the tile (the kv head's flattened rows [i_begin, i_end)) and stages its queries, times scale.
 fn flash_begin(
@@ -65,16 +48,8 @@ fn flash_begin(
 ) {
   thread = local_index;
   sg = local_index / SUBGROUP;
-  row = sg * FRAG + (local_index % SUBGROUP) / 2u;
   side = local_index % 2u;
-  kv_head = head;
-  tile_begin = i_begin;
-  tile_end = i_end;
-  tile_group = group;
-  tile_heads = heads;
-  row_valid = flash_row_in_tile(row);
-  q_row = flash_q_row(row);
-  q_position = q_first + (i_begin + row) / group;
+  flash_rows(sg * FRAG + (local_index % SUBGROUP) / 2u, i_begin, i_end, group, heads, head, q_first);
   m_run = EMPTY_LSE;
   l_run = 0.0;
   for (var e = thread; e < ROWS * HEAD_DIM; e += THREADS) {
