@@ -167,6 +167,20 @@ t.test(
   { initScript: slow(250) },
 );
 
+t.test('replacing the document while a question waits for the model gives the question back', async ({ page, url }) => {
+  await page.goto(url(harness));
+  await paste(page, words(100));
+  await page.getByTestId('load-model').click();
+  await expectVisible(page.getByTestId('model-progress'));
+  await ask(page, 'About the first text?');
+  await expectVisible(page.getByTestId('message-waiting'));
+  await paste(page, words(50));
+  await expectHidden(page.getByTestId('message-waiting'));
+  assert.equal(await page.getByLabel('Question', { exact: true }).inputValue(), 'About the first text?');
+  await expectVisible(page.getByTestId('model-loaded'), 30_000);
+  assert.equal(await page.getByTestId('message-user').count(), 0, 'nothing was asked');
+}, { initScript: slow(150) });
+
 t.test('stop ends the answer and keeps what was written', async ({ page, url }) => {
   await page.goto(url(harness));
   await loadModel(page);

@@ -79,8 +79,8 @@ export interface SessionState {
   /** A question asked while the model loads or the document is read on its own: asked once the document is read. */
   waiting?: string;
   /**
-   * A question given back for the question box: it waited, and the reading stopped (cancelled, failed,
-   * the document replaced) or the person took it back. A new object each time.
+   * A question given back for the question box: it waited, and the model's loading or the reading
+   * stopped (cancelled, failed, the document replaced) or the person took it back. A new object each time.
    */
   draft?: { text: string };
   messages: ChatMessage[];
@@ -184,8 +184,12 @@ export class ReaderSession {
       this.set({ phase: 'ready', model: reader.model, loadProgress: undefined });
       this.scheduleCount();
       loaded = true;
-      // A question asked while the model loaded: read the document now; the reading's end asks it.
-      if (this.state.waiting !== undefined) void this.encodeDocument();
+      // A question asked while the model loaded: read the document now; the reading's end asks it (a
+      // reading that cannot start gives it back: encodeDocument sets 'encoding' before its first wait).
+      if (this.state.waiting !== undefined) {
+        void this.encodeDocument();
+        if (this.state.phase !== 'encoding') this.unwait();
+      }
       return true;
     } catch (error) {
       if (!this.isCurrent(op)) return false;
@@ -244,6 +248,7 @@ export class ReaderSession {
   /** A new document starts a new conversation: the chat on screen was about the old one. */
   setDocument(input: DocumentInput): void {
     if (this.state.phase === 'encoding' || this.state.phase === 'answering') this.cancel();
+    this.unwait(); // a question about the document it replaces
     const version = (this.state.document?.version ?? 0) + 1;
     this.set({ document: { ...input, version }, encoded: undefined, error: undefined, notice: undefined, messages: [], chatNotice: undefined });
     this.scheduleCount();
@@ -251,6 +256,7 @@ export class ReaderSession {
 
   clearDocument(): void {
     if (this.state.phase === 'encoding' || this.state.phase === 'answering') this.cancel();
+    this.unwait();
     this.set({ document: undefined, encoded: undefined, messages: [], chatNotice: undefined });
   }
 

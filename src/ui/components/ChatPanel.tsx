@@ -97,7 +97,7 @@ export function ChatPanel({ state, onAsk, onStop, onClear, onRegenerate, onEdit,
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
     if (blocker || answering || !question.trim()) return;
-    // While the document is read on its own, the session keeps the question until it is read.
+    // While the model loads or the document is read on its own, the session keeps the question until it is read.
     onAsk(question);
     setQuestion('');
   };
