@@ -335,8 +335,10 @@ export function choosePrefillKernel(gpu: TensorCoreDevice, shape: AttentionShape
     return { kind: 'shuffled', tiles: shuffled };
   }
   if (f32Tiles) return { kind: 'f32', tiles: f32Tiles };
-  const byDefault = shuffledTiles(gpu, shape.headDim);
-  if (gpu.adapter.runsOnCpu && !shuffledTileProblem(gpu, shape.headDim, byDefault)) return { kind: 'shuffled', tiles: byDefault };
+  if (gpu.adapter.runsOnCpu) {
+    const byDefault = shuffledTiles(gpu, shape.headDim);
+    if (!shuffledTileProblem(gpu, shape.headDim, byDefault)) return { kind: 'shuffled', tiles: byDefault };
+  }
   return { kind: 'f32', tiles: prefillTiles(shape.headDim) };
 }
 
