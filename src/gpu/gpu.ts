@@ -63,8 +63,12 @@ export interface Recording {
   readonly commands: readonly RecordedCommand[];
 }
 
+/** Passes one timestamp query set times: WebGPU caps a query set at 4,096 queries, two a pass. */
+const passesPerQuerySet = 2048;
+
 interface Profiler {
-  querySet: GPUQuerySet;
+  /** Query sets of `passesPerQuerySet` passes each (a query set holds at most 4,096 queries). */
+  querySets: GPUQuerySet[];
   perDispatch: boolean;
   /** Passes that can be timed. */
   capacity: number;
@@ -246,8 +250,10 @@ export class Gpu {
    */
   startProfile(perDispatch: boolean, capacity = 2048): void {
     if (!this.device.features.has('timestamp-query')) throw new Error('This device has no timestamp-query feature');
-    const querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * capacity });
-    this.profiler = { querySet, perDispatch, capacity, labels: [] };
+    const querySets = Array.from({ length: Math.ceil(capacity / passesPerQuerySet) }, () =>
+      this.device.createQuerySet({ type: 'timestamp', count: 2 * passesPerQuerySet }),
+    );
+    this.profiler = { querySets, perDispatch, capacity, labels: [] };
   }
 
   /**
@@ -259,14 +265,20 @@ export class Gpu {
     if (!profiler) throw new Error('stopProfile without startProfile');
     this.profiler = undefined;
     const count = 2 * profiler.labels.length;
-    if (count === 0) return [];
+    if (count === 0) {
+      for (const querySet of profiler.querySets) querySet.destroy();
+      return [];
+    }
     const resolved = this.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const encoder = this.device.createCommandEncoder();
-    encoder.resolveQuerySet(profiler.querySet, 0, count, resolved, 0);
+    profiler.querySets.forEach((querySet, i) => {
+      const first = 2 * i * passesPerQuerySet;
+      if (first < count) encoder.resolveQuerySet(querySet, 0, Math.min(2 * passesPerQuerySet, count - first), resolved, first * 8);
+    });
     this.device.queue.submit([encoder.finish()]);
     const times = new BigUint64Array(await this.read(resolved));
     resolved.destroy();
-    profiler.querySet.destroy();
+    for (const querySet of profiler.querySets) querySet.destroy();
     return profiler.labels.map((label, i) => ({ label, ms: Number(times[2 * i + 1] - times[2 * i]) / 1e6, startMs: Number(times[2 * i] - times[0]) / 1e6 }));
   }
 
@@ -311,7 +323,8 @@ export class Gpu {
     const profiler = this.profiler;
     if (!profiler || profiler.labels.length >= profiler.capacity) return undefined;
     const index = profiler.labels.push('pass') - 1;
-    return { querySet: profiler.querySet, beginningOfPassWriteIndex: 2 * index, endOfPassWriteIndex: 2 * index + 1 };
+    const slot = index % passesPerQuerySet;
+    return { querySet: profiler.querySets[Math.floor(index / passesPerQuerySet)], beginningOfPassWriteIndex: 2 * slot, endOfPassWriteIndex: 2 * slot + 1 };
   }
 
   private endPass(encoder: GPUCommandEncoder): void {
