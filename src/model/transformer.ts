@@ -676,7 +676,11 @@ export class Transformer {
     const b = plan.blockSize;
     const offsetInBlock = query.firstPosition % b;
     const blockSpans = cache.spans(layer, cacheRow - offsetInBlock, cacheRow + query.rows);
-    if (offsetInBlock === 0 && anchorSpans.length === 1 && blockSpans.length === 1) {
+    // The first piece of a block longer than a piece goes in key splits where the device wants them,
+    // as the block's later pieces do: in one pass its few workgroups (112 for Qwen2.5-0.5B's 512 rows)
+    // would each walk the whole anchor.
+    const splitWanted = query.rows < b && prefillMaxSplits(gpu, shape, query.rows) > 1;
+    if (offsetInBlock === 0 && anchorSpans.length === 1 && blockSpans.length === 1 && !splitWanted) {
       // Whole blocks, batched: one pass over the anchor and each row's own block.
       attentionBlockAnchor(gpu, encoder, shape, query, anchorSpans[0], blockSpans[0], b, out);
       return;

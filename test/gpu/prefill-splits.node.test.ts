@@ -13,12 +13,22 @@ import { maxAbsDiff } from '../support/random.ts';
 
 const model = 'tiny-qwen2';
 
-/** `gpu` with an adapter report that says GPU: the kernels choose as they would on one. */
-function seenAsGpu(gpu: Gpu): Gpu {
-  const adapter = { ...gpu.adapter, runsOnCpu: false };
+/**
+ * `gpu` as the kernels see it: with `asGpu`, an adapter report that says GPU, so that they choose as
+ * they would on one; with `dispatched`, the label of every pipeline dispatched is added there.
+ */
+function viewOf(gpu: Gpu, options: { asGpu: boolean; dispatched?: string[] }): Gpu {
+  const adapter = { ...gpu.adapter, runsOnCpu: !options.asGpu && gpu.adapter.runsOnCpu };
+  const { dispatched } = options;
   return new Proxy(gpu, {
     get(target, key) {
       if (key === 'adapter') return adapter;
+      if (key === 'dispatch' && dispatched) {
+        return (...args: Parameters<Gpu['dispatch']>) => {
+          dispatched.push(args[1].label);
+          target.dispatch(...args);
+        };
+      }
       const value = Reflect.get(target, key, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -30,7 +40,7 @@ describe('prefill attention in key splits (as on a GPU)', () => {
     const gpu = await testGpu();
     const config = await fixtureConfig(model);
     const weights = await loadWeights(gpu, await fixtureSource(model), config);
-    const asGpu = seenAsGpu(gpu);
+    const asGpu = viewOf(gpu, { asGpu: true });
     const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: 'f32' as const };
     const rowBytes = config.kvHeads * config.headDim * 4;
     const tokens = 4600;
@@ -53,6 +63,42 @@ describe('prefill attention in key splits (as on a GPU)', () => {
     // span of 2048 keys or more, so it dispatches more.
     expect(dispatches[1]).toBeGreaterThan(dispatches[0]);
     expect(maxAbsDiff(logits[1], logits[0])).toBeLessThan(1e-4);
+    weights.destroy();
+  });
+});
+
+describe('Star Attention phase 1 in key splits (as on a GPU)', () => {
+  it('splits the first piece of a block longer than a piece over the anchor, with the logits of the one-pass kernel', async () => {
+    const gpu = await testGpu();
+    const config = await fixtureConfig(model);
+    const weights = await loadWeights(gpu, await fixtureSource(model), config);
+    const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: 'f32' as const };
+    // Blocks of 2048 (pieces of 512: a block's first piece sees an anchor of two splits) and a last
+    // block of 100 rows, also a piece shorter than its block.
+    const blockSize = 2048;
+    const tokens = 2 * blockSize + 100;
+    const ids = Array.from({ length: tokens }, (_, i) => (i * 7919 + 5) % config.vocab);
+    const runs: { logits: Float32Array; dispatched: string[] }[] = [];
+    for (const asGpu of [false, true]) {
+      const dispatched: string[] = [];
+      const device = viewOf(gpu, { asGpu, dispatched });
+      const transformer = new Transformer(device, config, weights);
+      const cache = new KvCache(device, shape, tokens, blockSize);
+      await transformer.forward({ ids: ids.slice(0, blockSize), firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'none' });
+      const attention = { kind: 'star-blocks' as const, blockSize, anchorRows: blockSize, anchorCache: cache };
+      const out = await transformer.forward({ ids: ids.slice(blockSize), firstPosition: blockSize, cache, attention, logits: 'last' });
+      runs.push({ logits: await gpu.readF32(out!), dispatched });
+      cache.destroy();
+      transformer.destroy();
+    }
+    const [cpu, split] = runs;
+    const blockAnchor = (r: (typeof runs)[number]) => r.dispatched.filter((label) => label === 'attention_block_anchor').length;
+    // One pass per layer for each block's first piece on the CPU adapter; none as a GPU, where those
+    // pieces are merged from splits.
+    expect(blockAnchor(cpu)).toBe(2 * config.layers);
+    expect(blockAnchor(split)).toBe(0);
+    expect(split.dispatched.filter((label) => label === 'lse_merge').length).toBeGreaterThan(cpu.dispatched.filter((label) => label === 'lse_merge').length);
+    expect(maxAbsDiff(split.logits, cpu.logits)).toBeLessThan(1e-4);
     weights.destroy();
   });
 });
