@@ -56,6 +56,43 @@ export interface MemoryPlan {
 
 const defaultPrefillRows = 512;
 
+/**
+ * Bytes of the Transformer's per-piece buffers for `rows` rows: hidden, normed, projected, q (rotated),
+ * attention output, attention lse, the fused q, k, v projection's rows, the fused gate and up
+ * projection's rows and the gated values, ids, positions. (Projections kept apart, in formats that
+ * differ within a layer, take less: k and v instead of q, k, v; gate and up only.)
+ */
+function pieceScratchBytes(config: ModelConfig, rows: number): number {
+  const qWidth = config.heads * config.headDim;
+  const kvWidth = config.kvHeads * config.headDim;
+  const scratchRows = [3 * config.hidden, 2 * qWidth, config.heads, qWidth + 2 * kvWidth, 3 * config.intermediate, 2];
+  return rows * 4 * scratchRows.reduce((a, b) => a + b, 0);
+}
+
+/** Bytes of a piece's widest buffer, which one storage binding must hold. */
+function widestPieceBuffer(config: ModelConfig, rows: number): number {
+  return rows * 4 * Math.max(config.hidden, config.heads * config.headDim + 2 * config.kvHeads * config.headDim, 2 * config.intermediate);
+}
+
+/** Piece sizes a GPU takes by default, largest first (CPU adapters take the smallest). */
+const gpuPieceRows = [2048, 1024, 512];
+/** The per-piece scratch a GPU's default piece size may take (Llama-3.2-1B: 311 MB at 2,048 rows). */
+const gpuPieceScratchBytes = 320e6;
+
+/**
+ * Rows of one prefill piece by default (Transformer's maxRows). On a GPU, the most of 2,048, 1,024 or
+ * 512 whose scratch stays within 320 MB and whose widest buffer fits a storage binding: on an H100,
+ * pieces of 2,048 rows encoded Qwen2.5-0.5B's 16K tokens with Star Attention (b = 1,024) in 695 ms
+ * against 1,965 with 512, and 64K (b = 4,096) in 6.5 s against 9.4 (bench/results/gpu-2026-12-08-s11):
+ * fewer, larger dispatches fill the GPU, and blocks up to a piece go through the one-pass block+anchor
+ * kernel. CPU adapters keep 512 rows (their work per submission is what bounds them).
+ */
+export function defaultPieceRows(config: ModelConfig, device: { runsOnCpu: boolean; maxStorageBufferBindingSize: number }): number {
+  if (device.runsOnCpu) return defaultPrefillRows;
+  const fits = (rows: number) => pieceScratchBytes(config, rows) <= gpuPieceScratchBytes && widestPieceBuffer(config, rows) <= device.maxStorageBufferBindingSize;
+  return gpuPieceRows.find(fits) ?? defaultPrefillRows;
+}
+
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 export function planMemory(config: ModelConfig, options: MemoryPlanOptions): MemoryPlan {
@@ -88,14 +125,9 @@ export function planMemory(config: ModelConfig, options: MemoryPlanOptions): Mem
   const kvBytesPerToken = 2 * config.layers * kvWidth * kvElementBytes(kvType);
   const kvBytes = (contextTokens + conversationTokens) * kvBytesPerToken;
 
-  // The Transformer's per-piece buffers: hidden, normed, projected, q (rotated), attention output,
-  // attention lse, the fused q, k, v projection's rows, the fused gate and up projection's rows and
-  // the gated values, ids, positions; and one row of logits. (Projections kept apart, in formats that
-  // differ within a layer, take less: k and v instead of q, k, v; gate and up only.)
-  const qWidth = config.heads * config.headDim;
-  const scratchRows = [3 * config.hidden, 2 * qWidth, config.heads, qWidth + 2 * kvWidth, 3 * config.intermediate, 2];
-  const activationBytes = rows * 4 * scratchRows.reduce((a, b) => a + b, 0) + config.vocab * 4;
-  const widest = rows * 4 * Math.max(config.hidden, qWidth + 2 * kvWidth, 2 * config.intermediate);
+  // The piece's buffers and one row of logits.
+  const activationBytes = pieceScratchBytes(config, rows) + config.vocab * 4;
+  const widest = widestPieceBuffer(config, rows);
   if (widest > binding) {
     problems.push(`a prefill piece of ${rows} rows needs ${mb(widest)} buffers, more than a storage binding (${mb(binding)}): use fewer rows`);
   }

@@ -38,6 +38,7 @@ import {
 import type { ModelConfig, RopeConfig } from './config.ts';
 import { CpuEmbedding } from './cpu-embedding.ts';
 import type { ModelWeights } from './weights.ts';
+import { defaultPieceRows } from './memory-plan.ts';
 import { ropeInverseFrequencies } from './rope-frequencies.ts';
 import { roundThrough } from './dtype.ts';
 import type { KvCache } from './kv-cache.ts';
@@ -53,6 +54,10 @@ const decodeRows = 4;
 const decodeSpanStep = 256;
 /** Recorded decode steps kept (Transformer.keepRecording). */
 const maxRecordings = 16;
+/** Query-key pairs a piece's row may take on average (see Transformer.pieceRows). */
+const pairsPerPieceRow = 16384;
+/** Rows a piece keeps however long the context (as before pieces shrank with it). */
+const minPieceRows = 512;
 /** Pieces of up to this many rows are recorded into one command buffer for all layers. */
 const singleSubmitRows = 8;
 
@@ -237,7 +242,7 @@ export class Transformer {
     readonly weights: ModelWeights,
     options: TransformerOptions = {},
   ) {
-    this.maxRows = options.maxRows ?? 512;
+    this.maxRows = options.maxRows ?? defaultPieceRows(config, { runsOnCpu: gpu.adapter.runsOnCpu, maxStorageBufferBindingSize: gpu.maxBindingBytes });
     this.shape = {
       heads: config.heads,
       kvHeads: config.kvHeads,
@@ -327,16 +332,28 @@ export class Transformer {
   private pieceEnd(request: ForwardRequest, start: number): number {
     const n = request.ids.length;
     const plan = request.attention;
-    if (plan.kind !== 'star-blocks') return Math.min(n, start + this.maxRows);
+    if (plan.kind !== 'star-blocks') return Math.min(n, start + this.pieceRows(request.cache.length + this.maxRows));
     const b = plan.blockSize;
-    if (b > this.maxRows || request.cache.alignedTo() % b !== 0) {
+    const rows = this.pieceRows(plan.anchorRows + b);
+    if (b > rows || request.cache.alignedTo() % b !== 0) {
       // Part of one block at a time: blocks longer than a piece, or a cache whose chunks are
       // smaller than a block.
       const blockEnd = (Math.floor((request.firstPosition + start) / b) + 1) * b - request.firstPosition;
-      return Math.min(n, blockEnd, start + this.maxRows);
+      return Math.min(n, blockEnd, start + rows);
     }
-    const wholeBlocks = Math.floor(this.maxRows / b) * b;
+    const wholeBlocks = Math.floor(rows / b) * b;
     return Math.min(n, start + wholeBlocks, start + request.cache.contiguousRowsFrom(request.cache.length));
+  }
+
+  /**
+   * Rows of a piece whose rows see up to `keys` keys each: maxRows, fewer where that would put more
+   * than maxRows · 16,384 query-key pairs in one submission (a long context's later pieces), so that a
+   * piece's work stays what 2,048 rows over 16K keys take, but never under 512 rows (or maxRows).
+   */
+  private pieceRows(keys: number): number {
+    const pairs = Math.max(this.maxRows, minPieceRows) * pairsPerPieceRow;
+    if (this.maxRows * keys <= pairs) return this.maxRows;
+    return Math.min(this.maxRows, Math.max(minPieceRows, Math.floor(pairs / keys / 64) * 64));
   }
 
   private async forwardPiece(request: ForwardRequest): Promise<Tensor | undefined> {

@@ -8,7 +8,7 @@ import { loadWeights, type ModelWeights, type WeightType } from '../model/weight
 import { openModelSource } from '../model/source/model-source.ts';
 import { defaultKvType, KvCache, type KvShape } from '../model/kv-cache.ts';
 import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
-import { planMemory } from '../model/memory-plan.ts';
+import { defaultPieceRows, planMemory } from '../model/memory-plan.ts';
 import { Transformer, type CitationRequest, type CitationShares, type HostPartial, type RemoteAttention } from '../model/transformer.ts';
 import type { CitationGrid } from '../gpu/kernels/attention.ts';
 import { AnswerDecoder, type AnswerOptions } from '../model/answer-decoder.ts';
@@ -128,6 +128,7 @@ export class Host {
       const configJson = await source.readJson('config.json');
       if (configJson === undefined) throw new Error(`${source.name} has no config.json`);
       const config = parseModelConfig(configJson);
+      const maxRows = options.maxRows ?? defaultPieceRows(config, { runsOnCpu: gpu.adapter.runsOnCpu, maxStorageBufferBindingSize: gpu.maxBindingBytes });
       const plan = planMemory(config, {
         contextTokens: 0,
         weightType: options.weightType ?? 'f32',
@@ -135,7 +136,7 @@ export class Host {
         kvType: options.kvType ?? defaultKvType,
         limits: gpu.device.limits,
         deviceMemoryBudget: options.deviceMemoryBudget,
-        prefillRows: options.maxRows,
+        prefillRows: maxRows,
       });
       if (!plan.fits) throw new Error(plan.message);
       const weights = await loadWeights(gpu, source, config, {
@@ -144,7 +145,7 @@ export class Host {
         onProgress: options.onProgress && ((p) => options.onProgress?.({ type: 'place', ...p })),
         signal: options.signal,
       });
-      const transformer = new Transformer(gpu, config, weights, { maxRows: options.maxRows, ropeDType: options.ropeDType });
+      const transformer = new Transformer(gpu, config, weights, { maxRows, ropeDType: options.ropeDType });
       host = new Host(index, gpu, config, weights, transformer, options.maxKvChunkBytes, options.kvType ?? defaultKvType);
       host.lost = lostReason;
       return host;

@@ -2,7 +2,7 @@
 // every other host's partial attention merged in at each layer. The reader (reader.ts) puts text,
 // chat templates and sampling on top; the CLI's `score` uses this directly.
 import { attentionFlops, attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
-import { planMemory } from '../model/memory-plan.ts';
+import { defaultPieceRows, planMemory } from '../model/memory-plan.ts';
 import { defaultKvType } from '../model/kv-cache.ts';
 import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo, HostOpenOptions, ShardTarget } from './host.ts';
 import { makeManifest, SavedDocumentError, type DocumentStore, type ManifestContent, type SavedManifest, type SavedSettings, type ShardRecord } from './document-store.ts';
@@ -206,6 +206,7 @@ export class StarEngine {
   private checkMemory(plan: BlockPlan, room: number): void {
     const shares = plan.hosts.map((h) => ({ context: h.end - h.start, conversation: h.host === plan.queryHost ? room : 0 }));
     const largest = shares.reduce((a, b) => (b.context + b.conversation > a.context + a.conversation ? b : a));
+    const { adapter } = this.info;
     const memory = planMemory(this.info.config, {
       contextTokens: largest.context,
       conversationTokens: largest.conversation,
@@ -213,11 +214,11 @@ export class StarEngine {
       cpuEmbedding: this.options.cpuEmbedding,
       kvType: this.options.kvType ?? defaultKvType,
       limits: {
-        maxBufferSize: this.info.adapter.limits.maxBufferSize,
-        maxStorageBufferBindingSize: this.info.adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: adapter.limits.maxBufferSize,
+        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       },
       deviceMemoryBudget: this.options.deviceMemoryBudget,
-      prefillRows: this.options.maxRows,
+      prefillRows: this.options.maxRows ?? defaultPieceRows(this.info.config, { runsOnCpu: adapter.runsOnCpu, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize }),
     });
     if (!memory.fits) throw new EngineError(memory.message ?? 'The document does not fit in GPU memory');
   }

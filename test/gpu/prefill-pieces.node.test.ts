@@ -58,4 +58,30 @@ describe('prefill in pieces', () => {
     expect(maxAbsDiff(pieced, whole)).toBeLessThan(1e-4);
     weights.destroy();
   });
+
+  it('takes fewer rows a piece where its rows see a long cache (at most maxRows · 16,384 query-key pairs), never under 512', async () => {
+    const gpu = await testGpu();
+    const config = await fixtureConfig(model);
+    const weights = await loadWeights(gpu, await fixtureSource(model), config);
+    const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.headDim, dtype: 'f32' as const };
+    const transformer = new Transformer(gpu, config, weights, { maxRows: 1024 });
+    const tokens = 1100;
+    const ids = Array.from({ length: tokens }, (_, i) => (i * 7919 + 3) % config.vocab);
+    const pieceEnds = async (cached: number) => {
+      const cache = new KvCache(gpu, shape, cached + tokens);
+      cache.append(cached, 0); // keys whose values do not matter here, only their count
+      const ends: number[] = [];
+      await transformer.forward({ ids, firstPosition: cached, cache, attention: { kind: 'causal' }, logits: 'none', onPiece: (end) => ends.push(end) });
+      cache.destroy();
+      return ends;
+    };
+    expect(await pieceEnds(0)).toEqual([1024, 1100]);
+    // 16,000 keys before: a piece of 1,024 rows would see 1024 · 17,024 pairs, more than 1024 · 16,384;
+    // a piece of whole 64 rows within the pairs instead: 960 (16,384 · 1024 / 17,024 = 985).
+    expect(await pieceEnds(16000)).toEqual([960, 1100]);
+    // 33,000 keys before: 448 rows would be within the pairs, but 512 is the floor.
+    expect(await pieceEnds(33000)).toEqual([512, 1024, 1100]);
+    transformer.destroy();
+    weights.destroy();
+  });
 });

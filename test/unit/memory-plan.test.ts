@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../src/model/config.ts';
-import { planMemory } from '../../src/model/memory-plan.ts';
+import { defaultPieceRows, planMemory } from '../../src/model/memory-plan.ts';
 import type { WeightType } from '../../src/model/weights.ts';
 import { fixtureConfig, fixtureWeights } from '../support/fixtures.ts';
 
@@ -128,5 +128,27 @@ describe('planMemory', () => {
       'This model does not fit: a prefill piece of 512 rows needs 33.6 MB buffers, more than a storage binding (1.0 MB): use fewer rows',
     );
     expect(planMemory(llama1b, { contextTokens: 100, weightType: 'f32', limits: tiny, prefillRows: 16 }).fits).toBe(true);
+  });
+});
+
+describe('defaultPieceRows', () => {
+  const gpu = { runsOnCpu: false, maxStorageBufferBindingSize: 2 ** 31 - 4 };
+  // Llama 3 8B: 4096 hidden, 32 heads and 8 KV heads of 128, 14,336 intermediate.
+  const llama8b = parseModelConfig({ model_type: 'llama', hidden_size: 4096, intermediate_size: 14336, num_attention_heads: 32, num_hidden_layers: 32, num_key_value_heads: 8, head_dim: 128, max_position_embeddings: 131072, rms_norm_eps: 1e-5, rope_theta: 500000, vocab_size: 128256 });
+
+  it('gives a GPU pieces of 2,048 rows where their scratch stays within 320 MB, and planMemory counts them', () => {
+    expect(defaultPieceRows(llama1b, gpu)).toBe(2048);
+    const plan = (prefillRows: number) => planMemory(llama1b, { contextTokens: 0, weightType: 'bf16', limits: { ...limits, maxStorageBufferBindingSize: gpu.maxStorageBufferBindingSize }, prefillRows });
+    // Per row, floats: hidden, normed, projected (3 · 2048), q and the attention output (2 · 2048), the
+    // attention LSEs (32), q, k, v (3072), gate and up and the gated values (3 · 8192), id and position.
+    expect(plan(2048).activationBytes).toBe(2048 * 4 * 37922 + 128256 * 4);
+    expect(2048 * 4 * 37922).toBeLessThan(320e6);
+  });
+
+  it('takes fewer rows for a wider model (scratch) or a smaller storage binding, and 512 on a CPU adapter', () => {
+    expect(defaultPieceRows(llama8b, gpu)).toBe(1024);
+    // 2,048 rows of Llama-3.2-1B's gate and up (16,384 floats) are 128 MiB: more than a binding of 128 MiB − 4.
+    expect(defaultPieceRows(llama1b, { ...gpu, maxStorageBufferBindingSize: 128 * 2 ** 20 - 4 })).toBe(1024);
+    expect(defaultPieceRows(llama1b, { ...gpu, runsOnCpu: true })).toBe(512);
   });
 });
