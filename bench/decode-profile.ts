@@ -16,7 +16,7 @@ import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
 import { AnswerDecoder } from '../src/model/answer-decoder.ts';
 import { fillWithRandomKv } from './random-kv.ts';
-import { warmUp } from './kernel-suite.ts';
+import { passTimeline, warmUp } from './kernel-suite.ts';
 import { addPipeline } from '../src/gpu/kernels/elementwise.ts';
 import type { KvType } from '../src/gpu/kernels/kv-store.ts';
 
@@ -146,16 +146,8 @@ process.exit(0);
 
 /** Busy and idle GPU time per token from a run's timed passes (in submission order). */
 function gpuTimeline(passes: readonly { ms: number; startMs: number }[], tokens: number) {
-  let busy = 0;
-  const gaps: number[] = [];
-  let end = passes.length ? passes[0].startMs : 0;
-  for (const pass of passes) {
-    busy += pass.ms;
-    gaps.push(Math.max(0, pass.startMs - end));
-    end = Math.max(end, pass.startMs + pass.ms);
-  }
-  const idle = gaps.reduce((a, b) => a + b, 0);
-  return { passes: passes.length, busyMsPerToken: busy / tokens, idleMsPerToken: idle / tokens, longestGapsMs: gaps.sort((a, b) => b - a).slice(0, 5) };
+  const { count, busyMs, idleMs, gapsMs } = passTimeline(passes);
+  return { passes: count, busyMsPerToken: busyMs / tokens, idleMsPerToken: idleMs / tokens, longestGapsMs: gapsMs.slice(0, 5) };
 }
 
 /** Dawn's own cost: `count` trivial dispatches (two pipelines' worth of bind groups) recorded, submitted and waited for. */

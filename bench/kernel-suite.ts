@@ -317,3 +317,19 @@ export async function warmUp(ms: number, round: () => Promise<void>): Promise<vo
   do await round();
   while (performance.now() < until);
 }
+
+/**
+ * A profiled run's timed passes (in submission order, Gpu.stopProfile) as the GPU's busy time (their
+ * sum) and idle time (the gaps between them: the GPU waiting on the CPU), with the gaps largest first.
+ */
+export function passTimeline(passes: readonly { ms: number; startMs: number }[]): { count: number; busyMs: number; idleMs: number; gapsMs: number[] } {
+  let busyMs = 0;
+  const gapsMs: number[] = [];
+  let end = passes.length ? passes[0].startMs : 0;
+  for (const pass of passes) {
+    busyMs += pass.ms;
+    gapsMs.push(Math.max(0, pass.startMs - end));
+    end = Math.max(end, pass.startMs + pass.ms);
+  }
+  return { count: passes.length, busyMs, idleMs: gapsMs.reduce((a, b) => a + b, 0), gapsMs: gapsMs.sort((a, b) => b - a) };
+}

@@ -15,6 +15,7 @@ import { openModelSource } from '../src/model/source/model-source.ts';
 import { Transformer } from '../src/model/transformer.ts';
 import { loadWeights, type WeightType } from '../src/model/weights.ts';
 import type { KvType } from '../src/gpu/kernels/kv-store.ts';
+import { passTimeline } from './kernel-suite.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -73,7 +74,8 @@ async function profileEncode(transformer: Transformer, length: number, divisor: 
 
   gpu.startProfile(false, 1 << 15);
   await encode();
-  const passes = summarizePasses(await gpu.stopProfile());
+  const { count, busyMs, idleMs } = passTimeline(await gpu.stopProfile());
+  const passes = { count, busyMs, idleMs };
 
   let perKernel: { label: string; ms: number; count: number }[] = [];
   if (length <= Number(args['profile-up-to'])) {
@@ -102,17 +104,4 @@ async function encodeDocument(transformer: Transformer, ids: readonly number[], 
   }
   await gpu.finish();
   cache.destroy();
-}
-
-/** The GPU's busy time (sum of passes) and idle time (gaps between them) over a run's timed passes. */
-function summarizePasses(passes: readonly { ms: number; startMs: number }[]) {
-  let busyMs = 0;
-  let idleMs = 0;
-  let end = passes.length ? passes[0].startMs : 0;
-  for (const pass of passes) {
-    busyMs += pass.ms;
-    idleMs += Math.max(0, pass.startMs - end);
-    end = Math.max(end, pass.startMs + pass.ms);
-  }
-  return { count: passes.length, busyMs, idleMs };
 }
