@@ -23,7 +23,17 @@ const K_ARRAY = 1u;
 const P_ARRAY = 2u;
 const V_ARRAY = 3u;
 
-fn to_staged(x: f32) -> Staged { return unpack2x16float(pack2x16float(vec2f(x, 0.0))).x; }
+// x rounded to f16 and back. The f16 bits are decoded by hand: lavapipe folds
+// unpack2x16float(pack2x16float(x)) into x, so that round trip rounded nothing there (0.1 stayed 0.1,
+// though its packed bits are f16's 0.0999755859375).
+fn to_staged(x: f32) -> Staged {
+  let h = pack2x16float(vec2f(x, 0.0)) & 0xffffu;
+  let sign = select(1.0, -1.0, (h & 0x8000u) != 0u);
+  let exponent = (h >> 10u) & 0x1fu;
+  let mantissa = f32(h & 0x3ffu);
+  if (exponent == 0u) { return sign * mantissa * exp2(-24.0); } // zero and subnormals
+  return sign * (1.0 + mantissa / 1024.0) * exp2(f32(exponent) - 15.0); // staged values are finite
+}
 
 // Sized by the tile's overrides: plain arrays may be.
 override VT_STRIDE: u32 = KEYS + PAD;
