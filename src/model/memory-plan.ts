@@ -78,18 +78,35 @@ function widestPieceBuffer(config: ModelConfig, rows: number): number {
 const gpuPieceRows = [2048, 1024, 512];
 /** The per-piece scratch a GPU's default piece size may take (Llama-3.2-1B: 311 MB at 2,048 rows). */
 const gpuPieceScratchBytes = 320e6;
+/**
+ * Rows × weights of one layer's matrices a GPU's default piece may take: what 2,048 rows of
+ * Llama-3.2-1B (61 M a layer) take, which bounds the work of one submission (a piece submits a layer
+ * at a time) whatever the model: Llama 3 8B (218 M a layer) keeps 512 rows, as before.
+ */
+const gpuPieceLayerWork = 2048 * 61e6;
+
+/** Elements of one layer's weight matrices: q, k, v, o and a gated MLP's three. */
+function layerMatrixElements(config: ModelConfig): number {
+  const qWidth = config.heads * config.headDim;
+  const kvWidth = config.kvHeads * config.headDim;
+  return config.hidden * (qWidth + 2 * kvWidth) + qWidth * config.hidden + 3 * config.hidden * config.intermediate;
+}
 
 /**
  * Rows of one prefill piece by default (Transformer's maxRows). On a GPU, the most of 2,048, 1,024 or
- * 512 whose scratch stays within 320 MB and whose widest buffer fits a storage binding: on an H100,
+ * 512 whose one-layer work stays within 2,048 rows of Llama-3.2-1B's (a laptop GPU's submission stays
+ * short), whose scratch stays within 320 MB and whose widest buffer fits a storage binding: on an H100,
  * pieces of 2,048 rows encoded Qwen2.5-0.5B's 16K tokens with Star Attention (b = 1,024) in 695 ms
  * against 1,965 with 512, and 64K (b = 4,096) in 6.5 s against 9.4 (bench/results/gpu-2026-12-08-s11):
  * fewer, larger dispatches fill the GPU, and blocks up to a piece go through the one-pass block+anchor
- * kernel. CPU adapters keep 512 rows (their work per submission is what bounds them).
+ * kernel. CPU adapters keep 512 rows.
  */
 export function defaultPieceRows(config: ModelConfig, device: { runsOnCpu: boolean; maxStorageBufferBindingSize: number }): number {
   if (device.runsOnCpu) return defaultPrefillRows;
-  const fits = (rows: number) => pieceScratchBytes(config, rows) <= gpuPieceScratchBytes && widestPieceBuffer(config, rows) <= device.maxStorageBufferBindingSize;
+  const fits = (rows: number) =>
+    rows * layerMatrixElements(config) <= gpuPieceLayerWork &&
+    pieceScratchBytes(config, rows) <= gpuPieceScratchBytes &&
+    widestPieceBuffer(config, rows) <= device.maxStorageBufferBindingSize;
   return gpuPieceRows.find(fits) ?? defaultPrefillRows;
 }
 

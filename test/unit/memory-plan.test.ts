@@ -7,7 +7,7 @@ import { fixtureConfig, fixtureWeights } from '../support/fixtures.ts';
 const limits = { maxBufferSize: 4 * 2 ** 30, maxStorageBufferBindingSize: 128 * 2 ** 20 };
 
 // Llama 3.2 1B: 1.24 B parameters, 16 layers, 8 KV heads of 64.
-const llama1b = parseModelConfig({
+const llamaJson = {
   model_type: 'llama',
   hidden_size: 2048,
   intermediate_size: 8192,
@@ -20,7 +20,8 @@ const llama1b = parseModelConfig({
   rope_theta: 500000,
   tie_word_embeddings: true,
   vocab_size: 128256,
-});
+};
+const llama1b = parseModelConfig(llamaJson);
 
 describe('planMemory', () => {
   it('counts the weights loadWeights creates and the f32 KV cache', async () => {
@@ -133,10 +134,10 @@ describe('planMemory', () => {
 
 describe('defaultPieceRows', () => {
   const gpu = { runsOnCpu: false, maxStorageBufferBindingSize: 2 ** 31 - 4 };
-  // Llama 3 8B: 4096 hidden, 32 heads and 8 KV heads of 128, 14,336 intermediate.
-  const llama8b = parseModelConfig({ model_type: 'llama', hidden_size: 4096, intermediate_size: 14336, num_attention_heads: 32, num_hidden_layers: 32, num_key_value_heads: 8, head_dim: 128, max_position_embeddings: 131072, rms_norm_eps: 1e-5, rope_theta: 500000, vocab_size: 128256 });
+  const llama8b = parseModelConfig({ ...llamaJson, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, head_dim: 128 });
+  const llama3b = parseModelConfig({ ...llamaJson, hidden_size: 3072, intermediate_size: 8192, num_attention_heads: 24, num_hidden_layers: 28, head_dim: 128 });
 
-  it('gives a GPU pieces of 2,048 rows where their scratch stays within 320 MB, and planMemory counts them', () => {
+  it('gives a GPU pieces of 2,048 rows where their layer work and scratch allow, and planMemory counts them', () => {
     expect(defaultPieceRows(llama1b, gpu)).toBe(2048);
     const plan = (prefillRows: number) => planMemory(llama1b, { contextTokens: 0, weightType: 'bf16', limits: { ...limits, maxStorageBufferBindingSize: gpu.maxStorageBufferBindingSize }, prefillRows });
     // Per row, floats: hidden, normed, projected (3 · 2048), q and the attention output (2 · 2048), the
@@ -145,10 +146,16 @@ describe('defaultPieceRows', () => {
     expect(2048 * 4 * 37922).toBeLessThan(320e6);
   });
 
-  it('takes fewer rows for a wider model (scratch) or a smaller storage binding, and 512 on a CPU adapter', () => {
-    expect(defaultPieceRows(llama8b, gpu)).toBe(1024);
+  it('takes fewer rows for a larger layer (the work of one submission), a wider one (scratch) or a smaller storage binding, and 512 on a CPU adapter', () => {
+    // Llama 3 8B's layer holds 218 M weights, 3.6× Llama-3.2-1B's 61 M: 512 rows, as before.
+    expect(defaultPieceRows(llama8b, gpu)).toBe(512);
+    // Llama-3.2-3B's holds 101 M: 1,024 rows.
+    expect(defaultPieceRows(llama3b, gpu)).toBe(1024);
     // 2,048 rows of Llama-3.2-1B's gate and up (16,384 floats) are 128 MiB: more than a binding of 128 MiB − 4.
     expect(defaultPieceRows(llama1b, { ...gpu, maxStorageBufferBindingSize: 128 * 2 ** 20 - 4 })).toBe(1024);
+    // A layer as light as Llama-3.2-1B's but twice as wide in its MLP's scratch (scratch past 320 MB at 2,048 rows).
+    const wide = parseModelConfig({ ...llamaJson, hidden_size: 1024, intermediate_size: 16384, num_attention_heads: 16, num_key_value_heads: 4 });
+    expect(defaultPieceRows(wide, gpu)).toBe(1024);
     expect(defaultPieceRows(llama1b, { ...gpu, runsOnCpu: true })).toBe(512);
   });
 });
