@@ -54,7 +54,11 @@ export interface MemoryPlan {
   message: string | undefined;
 }
 
-const defaultPrefillRows = 512;
+/**
+ * Rows of a prefill piece before GPUs took larger ones: CPU adapters' pieces, the fewest a GPU's
+ * pieces shrink to over a long cache, and a GPU's where its larger pieces would not fit a memory budget.
+ */
+export const basePieceRows = 512;
 
 /**
  * Bytes of the Transformer's per-piece buffers for `rows` rows: hidden, normed, projected, q (rotated),
@@ -101,13 +105,19 @@ function layerMatrixElements(config: ModelConfig): number {
  * fewer, larger dispatches fill the GPU, and blocks up to a piece go through the one-pass block+anchor
  * kernel. CPU adapters keep 512 rows.
  */
-export function defaultPieceRows(config: ModelConfig, device: { runsOnCpu: boolean; maxStorageBufferBindingSize: number }): number {
-  if (device.runsOnCpu) return defaultPrefillRows;
+/** What the default piece size depends on of a device. */
+export interface PieceDevice {
+  runsOnCpu: boolean;
+  maxStorageBufferBindingSize: number;
+}
+
+export function defaultPieceRows(config: ModelConfig, device: PieceDevice): number {
+  if (device.runsOnCpu) return basePieceRows;
   const fits = (rows: number) =>
     rows * layerMatrixElements(config) <= gpuPieceLayerWork &&
     pieceScratchBytes(config, rows) <= gpuPieceScratchBytes &&
     widestPieceBuffer(config, rows) <= device.maxStorageBufferBindingSize;
-  return gpuPieceRows.find(fits) ?? defaultPrefillRows;
+  return gpuPieceRows.find(fits) ?? basePieceRows;
 }
 
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
@@ -115,7 +125,7 @@ const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 export function planMemory(config: ModelConfig, options: MemoryPlanOptions): MemoryPlan {
   const { contextTokens, weightType, limits, deviceMemoryBudget } = options;
   const conversationTokens = options.conversationTokens ?? 0;
-  const rows = options.prefillRows ?? defaultPrefillRows;
+  const rows = options.prefillRows ?? basePieceRows;
   const binding = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const problems: string[] = [];
 
@@ -186,4 +196,14 @@ function smallerAdvice(weightType: WeightType, embeddingSettled: boolean): strin
   if (weightType === 'q8') return ': try q4 or q4g128 weights';
   if (weightType === 'q4') return `: try q4g128 weights${embeddingSettled ? '' : ' or the input embedding on the CPU'}`;
   return embeddingSettled ? '' : ': try the input embedding on the CPU';
+}
+
+/**
+ * The rows of a host's prefill pieces: those asked for, else defaultPieceRows, else, where a GPU's
+ * larger pieces would not fit the memory budget (`options`' deviceMemoryBudget), the base size.
+ */
+export function pieceRowsFor(config: ModelConfig, options: Omit<MemoryPlanOptions, 'prefillRows'>, device: PieceDevice, asked?: number): number {
+  if (asked !== undefined) return asked;
+  const rows = defaultPieceRows(config, device);
+  return rows > basePieceRows && !planMemory(config, { ...options, prefillRows: rows }).fits ? basePieceRows : rows;
 }

@@ -38,7 +38,7 @@ import {
 import type { ModelConfig, RopeConfig } from './config.ts';
 import { CpuEmbedding } from './cpu-embedding.ts';
 import type { ModelWeights } from './weights.ts';
-import { defaultPieceRows } from './memory-plan.ts';
+import { basePieceRows, defaultPieceRows } from './memory-plan.ts';
 import { ropeInverseFrequencies } from './rope-frequencies.ts';
 import { roundThrough } from './dtype.ts';
 import type { KvCache } from './kv-cache.ts';
@@ -56,8 +56,6 @@ const decodeSpanStep = 256;
 const maxRecordings = 16;
 /** Query-key pairs a piece's row may take on average (see Transformer.pieceRows). */
 const pairsPerPieceRow = 16384;
-/** Rows a piece keeps however long the context (as before pieces shrank with it). */
-const minPieceRows = 512;
 /** Pieces of up to this many rows are recorded into one command buffer for all layers. */
 const singleSubmitRows = 8;
 
@@ -351,9 +349,9 @@ export class Transformer {
    * piece's work stays what 2,048 rows over 16K keys take, but never under 512 rows (or maxRows).
    */
   private pieceRows(keys: number): number {
-    const pairs = Math.max(this.maxRows, minPieceRows) * pairsPerPieceRow;
+    const pairs = Math.max(this.maxRows, basePieceRows) * pairsPerPieceRow;
     if (this.maxRows * keys <= pairs) return this.maxRows;
-    return Math.min(this.maxRows, Math.max(minPieceRows, Math.floor(pairs / keys / 64) * 64));
+    return Math.min(this.maxRows, Math.max(basePieceRows, Math.floor(pairs / keys / 64) * 64));
   }
 
   private async forwardPiece(request: ForwardRequest): Promise<Tensor | undefined> {

@@ -8,7 +8,7 @@ import { loadWeights, type ModelWeights, type WeightType } from '../model/weight
 import { openModelSource } from '../model/source/model-source.ts';
 import { defaultKvType, KvCache, type KvShape } from '../model/kv-cache.ts';
 import { kvElementBytes, type KvType } from '../gpu/kernels/kv-store.ts';
-import { defaultPieceRows, planMemory } from '../model/memory-plan.ts';
+import { pieceRowsFor, planMemory } from '../model/memory-plan.ts';
 import { Transformer, type CitationRequest, type CitationShares, type HostPartial, type RemoteAttention } from '../model/transformer.ts';
 import type { CitationGrid } from '../gpu/kernels/attention.ts';
 import { AnswerDecoder, type AnswerOptions } from '../model/answer-decoder.ts';
@@ -61,6 +61,8 @@ export interface HostInfo {
   adapter: AdapterReport;
   config: ModelConfig;
   weightBytes: number;
+  /** Rows of this host's prefill pieces (its Transformer's maxRows): its activation scratch. */
+  pieceRows: number;
 }
 
 /** What one host encodes in phase 1: a run of consecutive blocks of the context. */
@@ -128,17 +130,17 @@ export class Host {
       const configJson = await source.readJson('config.json');
       if (configJson === undefined) throw new Error(`${source.name} has no config.json`);
       const config = parseModelConfig(configJson);
-      const maxRows = options.maxRows ?? defaultPieceRows(config, { runsOnCpu: gpu.adapter.runsOnCpu, maxStorageBufferBindingSize: gpu.maxBindingBytes });
-      const plan = planMemory(config, {
+      const planOptions = {
         contextTokens: 0,
         weightType: options.weightType ?? 'f32',
         cpuEmbedding: options.cpuEmbedding,
         kvType: options.kvType ?? defaultKvType,
         limits: gpu.device.limits,
         deviceMemoryBudget: options.deviceMemoryBudget,
-        prefillRows: maxRows,
-      });
-      if (!plan.fits) throw new Error(plan.message);
+      };
+      const maxRows = pieceRowsFor(config, planOptions, { runsOnCpu: gpu.adapter.runsOnCpu, maxStorageBufferBindingSize: gpu.maxBindingBytes }, options.maxRows);
+      const memory = planMemory(config, { ...planOptions, prefillRows: maxRows });
+      if (!memory.fits) throw new Error(memory.message);
       const weights = await loadWeights(gpu, source, config, {
         weightType: options.weightType,
         cpuEmbedding: options.cpuEmbedding,
@@ -156,7 +158,7 @@ export class Host {
   }
 
   info(): HostInfo {
-    return { index: this.index, adapter: this.gpu.adapter, config: this.config, weightBytes: this.weights.bytes };
+    return { index: this.index, adapter: this.gpu.adapter, config: this.config, weightBytes: this.weights.bytes, pieceRows: this.transformer.maxRows };
   }
 
   /**

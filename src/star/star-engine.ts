@@ -2,7 +2,7 @@
 // every other host's partial attention merged in at each layer. The reader (reader.ts) puts text,
 // chat templates and sampling on top; the CLI's `score` uses this directly.
 import { attentionFlops, attentionPairs, planBlocks, type BlockPlan } from './block-planner.ts';
-import { defaultPieceRows, planMemory } from '../model/memory-plan.ts';
+import { planMemory } from '../model/memory-plan.ts';
 import { defaultKvType } from '../model/kv-cache.ts';
 import type { AdapterChoice, EncodeJob, EncodeResult, HostInfo, HostOpenOptions, ShardTarget } from './host.ts';
 import { makeManifest, SavedDocumentError, type DocumentStore, type ManifestContent, type SavedManifest, type SavedSettings, type ShardRecord } from './document-store.ts';
@@ -218,7 +218,7 @@ export class StarEngine {
         maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
       },
       deviceMemoryBudget: this.options.deviceMemoryBudget,
-      prefillRows: this.options.maxRows ?? defaultPieceRows(this.info.config, { runsOnCpu: adapter.runsOnCpu, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize }),
+      prefillRows: this.info.pieceRows,
     });
     if (!memory.fits) throw new EngineError(memory.message ?? 'The document does not fit in GPU memory');
   }

@@ -50,7 +50,8 @@ describe('prefill attention in key splits (as on a GPU)', () => {
     const logits: Float32Array[] = [];
     const dispatches: number[] = [];
     for (const device of [gpu, asGpu]) {
-      const transformer = new Transformer(device, config, weights);
+      // Pieces of 512 rows, as a CPU adapter takes them (seen as a GPU, a piece would take 2,048).
+      const transformer = new Transformer(device, config, weights, { maxRows: 512 });
       const cache = new KvCache(device, shape, tokens, 1, chunkRows * rowBytes);
       const before = gpu.counters.dispatches;
       const out = await transformer.forward({ ids, firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'last' });
@@ -82,7 +83,8 @@ describe('Star Attention phase 1 in key splits (as on a GPU)', () => {
     for (const asGpu of [false, true]) {
       const dispatched: string[] = [];
       const device = viewOf(gpu, { asGpu, dispatched });
-      const transformer = new Transformer(device, config, weights);
+      // Pieces of 512 rows, as a CPU adapter takes them (seen as a GPU, a piece would take 2,048).
+      const transformer = new Transformer(device, config, weights, { maxRows: 512 });
       const cache = new KvCache(device, shape, tokens, blockSize);
       await transformer.forward({ ids: ids.slice(0, blockSize), firstPosition: 0, cache, attention: { kind: 'causal' }, logits: 'none' });
       const attention = { kind: 'star-blocks' as const, blockSize, anchorRows: blockSize, anchorCache: cache };

@@ -64,7 +64,7 @@ export class ScriptedHost implements HostHandle {
   info(): HostInfo {
     const limits = { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 31 };
     const adapter = { description: 'scripted', vendor: '', architecture: '', isFallbackAdapter: false, runsOnCpu: false, subgroupSizes: { min: 0, max: 0 }, subgroupMatrixConfigs: [], features: [], limits };
-    return { index: this.index, adapter, config: this.config, weightBytes: 0 };
+    return { index: this.index, adapter, config: this.config, weightBytes: 0, pieceRows: 512 };
   }
 
   async encode(job: EncodeJob): Promise<EncodeResult> {

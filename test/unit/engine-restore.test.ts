@@ -13,6 +13,7 @@ const info: HostInfo = {
   adapter: { description: 'fake', vendor: '', architecture: '', isFallbackAdapter: false, runsOnCpu: false, subgroupSizes: { min: 0, max: 0 }, subgroupMatrixConfigs: [], features: [], limits: { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 } },
   config,
   weightBytes: 0,
+  pieceRows: 512,
 };
 const store = {} as DocumentStore; // the fake hosts never open it
 

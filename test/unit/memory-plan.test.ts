@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../src/model/config.ts';
-import { defaultPieceRows, planMemory } from '../../src/model/memory-plan.ts';
+import { defaultPieceRows, pieceRowsFor, planMemory } from '../../src/model/memory-plan.ts';
 import type { WeightType } from '../../src/model/weights.ts';
 import { fixtureConfig, fixtureWeights } from '../support/fixtures.ts';
 
@@ -157,5 +157,21 @@ describe('defaultPieceRows', () => {
     const wide = parseModelConfig({ ...llamaJson, hidden_size: 1024, intermediate_size: 16384, num_attention_heads: 16, num_key_value_heads: 4 });
     expect(defaultPieceRows(wide, gpu)).toBe(1024);
     expect(defaultPieceRows(llama1b, { ...gpu, runsOnCpu: true })).toBe(512);
+  });
+});
+
+describe('pieceRowsFor', () => {
+  const gpu = { runsOnCpu: false, maxStorageBufferBindingSize: 2 ** 31 - 4 };
+  const options = { contextTokens: 0, weightType: 'bf16' as const, limits: { ...limits, maxStorageBufferBindingSize: gpu.maxStorageBufferBindingSize } };
+
+  it('takes the rows asked for, else the default, else 512 where the default would not fit the memory budget', () => {
+    expect(pieceRowsFor(llama1b, options, gpu, 96)).toBe(96);
+    expect(pieceRowsFor(llama1b, options, gpu)).toBe(2048);
+    // A budget that holds the model with pieces of 512 rows but not of 2,048.
+    const budget = planMemory(llama1b, { ...options, prefillRows: 512 }).totalBytes + 1;
+    expect(planMemory(llama1b, { ...options, prefillRows: 2048, deviceMemoryBudget: budget }).fits).toBe(false);
+    expect(pieceRowsFor(llama1b, { ...options, deviceMemoryBudget: budget }, gpu)).toBe(512);
+    // On a CPU adapter, 512 whatever the budget.
+    expect(pieceRowsFor(llama1b, { ...options, deviceMemoryBudget: budget }, { ...gpu, runsOnCpu: true })).toBe(512);
   });
 });
