@@ -96,6 +96,12 @@ function layerMatrixElements(config: ModelConfig): number {
   return config.hidden * (qWidth + 2 * kvWidth) + qWidth * config.hidden + 3 * config.hidden * config.intermediate;
 }
 
+/** What the default piece size depends on of a device. */
+export interface PieceDevice {
+  runsOnCpu: boolean;
+  maxStorageBufferBindingSize: number;
+}
+
 /**
  * Rows of one prefill piece by default (Transformer's maxRows). On a GPU, the most of 2,048, 1,024 or
  * 512 whose one-layer work stays within 2,048 rows of Llama-3.2-1B's (a laptop GPU's submission stays
@@ -105,12 +111,6 @@ function layerMatrixElements(config: ModelConfig): number {
  * fewer, larger dispatches fill the GPU, and blocks up to a piece go through the one-pass block+anchor
  * kernel. CPU adapters keep 512 rows.
  */
-/** What the default piece size depends on of a device. */
-export interface PieceDevice {
-  runsOnCpu: boolean;
-  maxStorageBufferBindingSize: number;
-}
-
 export function defaultPieceRows(config: ModelConfig, device: PieceDevice): number {
   if (device.runsOnCpu) return basePieceRows;
   const fits = (rows: number) =>
