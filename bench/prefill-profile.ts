@@ -28,7 +28,8 @@ const { values: args } = parseArgs({
     // Per-dispatch timing of lengths above this is skipped (one pass a dispatch: tens of thousands).
     'profile-up-to': { type: 'string', default: '16384' },
     // Rows of a forward piece (Transformer's maxRows), comma-separated: each a run of its own.
-    'max-rows': { type: 'string', default: '512' },
+    // Default: the Transformer's own (defaultPieceRows: 2,048 on a GPU for these layouts, 512 on a CPU adapter).
+    'max-rows': { type: 'string' },
     out: { type: 'string', default: 'bench/results/prefill-profile-latest' },
   },
 });
@@ -42,8 +43,9 @@ const shape = { layers: config.layers, kvHeads: config.kvHeads, headDim: config.
 const report = { adapter: gpu.adapter.description, model: args.model, weightType: args['weight-type'], kvType: args['kv-type'], runs: [] as unknown[] };
 console.log(`${gpu.adapter.description}; ${args.model} ${args['weight-type']} weights, ${args['kv-type']} KV`);
 
-for (const maxRows of args['max-rows'].split(',').map(Number)) {
-  const transformer = new Transformer(gpu, config, weights, { maxRows });
+for (const asked of args['max-rows']?.split(',').map(Number) ?? [undefined]) {
+  const transformer = new Transformer(gpu, config, weights, { maxRows: asked });
+  const { maxRows } = transformer;
   for (const length of args.lengths.split(',').map(Number)) {
     for (const divisor of args.divisors.split(',').map(Number)) {
       const run = await profileEncode(transformer, length, divisor);
