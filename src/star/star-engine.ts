@@ -206,7 +206,6 @@ export class StarEngine {
   private checkMemory(plan: BlockPlan, room: number): void {
     const shares = plan.hosts.map((h) => ({ context: h.end - h.start, conversation: h.host === plan.queryHost ? room : 0 }));
     const largest = shares.reduce((a, b) => (b.context + b.conversation > a.context + a.conversation ? b : a));
-    const { adapter } = this.info;
     const memory = planMemory(this.info.config, {
       contextTokens: largest.context,
       conversationTokens: largest.conversation,
@@ -214,8 +213,8 @@ export class StarEngine {
       cpuEmbedding: this.options.cpuEmbedding,
       kvType: this.options.kvType ?? defaultKvType,
       limits: {
-        maxBufferSize: adapter.limits.maxBufferSize,
-        maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+        maxBufferSize: this.info.adapter.limits.maxBufferSize,
+        maxStorageBufferBindingSize: this.info.adapter.limits.maxStorageBufferBindingSize,
       },
       deviceMemoryBudget: this.options.deviceMemoryBudget,
       prefillRows: this.info.pieceRows,
