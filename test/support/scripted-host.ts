@@ -59,12 +59,14 @@ export class ScriptedHost implements HostHandle {
     private readonly config: ModelConfig,
     private readonly tokenizer: TextTokenizer,
     private readonly model: ScriptedModel,
+    /** The prefill piece rows it reports (a host's Transformer's maxRows: its scratch). */
+    private readonly pieceRows = 512,
   ) {}
 
   info(): HostInfo {
     const limits = { maxBufferSize: 2 ** 31, maxStorageBufferBindingSize: 2 ** 31 };
     const adapter = { description: 'scripted', vendor: '', architecture: '', isFallbackAdapter: false, runsOnCpu: false, subgroupSizes: { min: 0, max: 0 }, subgroupMatrixConfigs: [], features: [], limits };
-    return { index: this.index, adapter, config: this.config, weightBytes: 0, pieceRows: 512 };
+    return { index: this.index, adapter, config: this.config, weightBytes: 0, pieceRows: this.pieceRows };
   }
 
   async encode(job: EncodeJob): Promise<EncodeResult> {
@@ -139,10 +141,10 @@ export class ScriptedHost implements HostHandle {
 }
 
 /** A host factory that opens scripted hosts and keeps them for the test to inspect. */
-export function scriptedHosts(files: ReadonlyMap<string, string>, model: ScriptedModel): { open: HostFactory; hosts: ScriptedHost[] } {
+export function scriptedHosts(files: ReadonlyMap<string, string>, model: ScriptedModel, pieceRows?: number): { open: HostFactory; hosts: ScriptedHost[] } {
   const hosts: ScriptedHost[] = [];
   const open: HostFactory = async (index) => {
-    const host = new ScriptedHost(index, configOf(files), tokenizerOf(files), model);
+    const host = new ScriptedHost(index, configOf(files), tokenizerOf(files), model, pieceRows);
     hosts.push(host);
     return host;
   };
