@@ -349,9 +349,9 @@ export class Transformer {
    * piece's work stays what 2,048 rows over 16K keys take, but never under 512 rows (or maxRows).
    */
   private pieceRows(keys: number): number {
-    const pairs = Math.max(this.maxRows, basePieceRows) * pairsPerPieceRow;
-    if (this.maxRows * keys <= pairs) return this.maxRows;
-    return Math.min(this.maxRows, Math.max(basePieceRows, Math.floor(pairs / keys / 64) * 64));
+    if (this.maxRows <= basePieceRows) return this.maxRows;
+    const withinPairs = Math.floor((this.maxRows * pairsPerPieceRow) / keys / 64) * 64;
+    return Math.min(this.maxRows, Math.max(basePieceRows, withinPairs));
   }
 
   private async forwardPiece(request: ForwardRequest): Promise<Tensor | undefined> {
